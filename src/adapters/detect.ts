@@ -1,0 +1,104 @@
+// Kind detection for plugin paths: a file by its extension (and a JSON file by its
+// content), a skill folder by its agent.toml, any other folder as a folder of plugins.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { PluginEntry } from '../config/schema.js';
+import type { PluginKind } from './types.js';
+
+export interface DetectedPlugin {
+  readonly entry: PluginEntry & { kind: PluginKind };
+  /** Index of the config entry it came from. */
+  readonly index: number;
+}
+
+export interface DetectionProblem {
+  readonly index: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+const moduleExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isCarterManifest(path: string): Promise<boolean> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'manifest_version' in parsed;
+  } catch {
+    return false;
+  }
+}
+
+/** The kind of one file or folder, or a reason it is none. Folders of plugins are `folder`. */
+async function detectOne(path: string): Promise<PluginKind | 'folder' | { problem: string }> {
+  if (/^https?:\/\//i.test(path)) return 'http';
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    return { problem: 'file not found' };
+  }
+  if (info.isDirectory()) {
+    if (await exists(join(path, 'agent.toml'))) return 'command';
+    return 'folder';
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension === '.wasm') return 'wasm';
+  if (extension === '.py') return 'python';
+  if (moduleExtensions.has(extension)) return 'module';
+  if (extension === '.json') {
+    if (await isCarterManifest(path)) return 'http';
+    return { problem: 'a .json file is a plugin only when it is a Carter manifest (with "manifest_version")' };
+  }
+  return { problem: `cannot tell the plugin kind of "${basename(path)}"; set "kind" (wasm, python, command, http or module)` };
+}
+
+/**
+ * Resolves every entry to one or more plugins with a kind. A folder that is not a skill
+ * is read one level deep; what in it is not a plugin is skipped.
+ */
+export async function detectPlugins(entries: readonly PluginEntry[]): Promise<{ plugins: DetectedPlugin[]; problems: DetectionProblem[] }> {
+  const plugins: DetectedPlugin[] = [];
+  const problems: DetectionProblem[] = [];
+  for (const [index, entry] of entries.entries()) {
+    if (entry.kind) {
+      plugins.push({ entry: { ...entry, kind: entry.kind }, index });
+      continue;
+    }
+    const kind = await detectOne(entry.path);
+    if (typeof kind === 'object') {
+      problems.push({ index, path: entry.path, message: kind.problem });
+      continue;
+    }
+    if (kind !== 'folder') {
+      plugins.push({ entry: { ...entry, kind }, index });
+      continue;
+    }
+    const names = (await readdir(entry.path)).sort();
+    const found: DetectedPlugin[] = [];
+    for (const name of names) {
+      if (name.startsWith('.') || name === 'node_modules') continue;
+      const child = join(entry.path, name);
+      const childKind = await detectOne(child);
+      if (typeof childKind === 'string' && childKind !== 'folder') {
+        found.push({ entry: { ...entry, path: child, kind: childKind }, index });
+      }
+    }
+    if (found.length === 0) {
+      problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, or a skill folder with agent.toml)' });
+    } else if (found.length > 1 && 'id' in entry && entry.id !== undefined) {
+      problems.push({ index, path: entry.path, message: '"id" names one plugin, but this folder holds several; list them one by one' });
+    } else {
+      plugins.push(...found);
+    }
+  }
+  return { plugins, problems };
+}

@@ -1,0 +1,79 @@
+// The contract between toolport and a plugin kind: an adapter turns a config block
+// into a loaded plugin with tools, a call method and an idempotent close.
+import { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import type { CallOptions, ToolDefinition, ToolOutcome } from '../core/tool.js';
+
+export const pluginKinds = ['wasm', 'python', 'command', 'http', 'module'] as const;
+export type PluginKind = (typeof pluginKinds)[number];
+
+/** What the plugin may use; nothing unless the config grants it. */
+export const grantsSchema = z
+  .strictObject({
+    env: z.array(z.string().min(1)).default([]),
+    files: z.record(z.string(), z.enum(['ro', 'rw'])).default({}),
+    network: z.boolean().default(false),
+    permissions: z.array(z.string().min(1)).default([]),
+  })
+  .default({ env: [], files: {}, network: false, permissions: [] });
+
+export type Grants = z.output<typeof grantsSchema>;
+
+/** The config keys every plugin block has, whatever its kind. */
+export const basePluginSpecShape = {
+  path: z.string().min(1, 'must be a file, folder or URL'),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
+    .optional(),
+  timeoutSeconds: z.number().positive().max(86_400).optional(),
+  grants: grantsSchema,
+  settings: z.record(z.string(), z.unknown()).default({}),
+};
+
+export interface PluginSpec {
+  kind: PluginKind;
+  path: string;
+  id?: string | undefined;
+  timeoutSeconds?: number | undefined;
+  grants: Grants;
+  settings: Record<string, unknown>;
+}
+
+export interface AdapterContext {
+  /** Plugin paths in the spec are resolved against this folder (the config file's). */
+  readonly baseDir: string;
+  readonly logger: Logger;
+  /** Where adapters may keep caches and state across restarts. */
+  readonly stateDir: string;
+  /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
+  readonly toolsChanged: () => void;
+}
+
+export interface LoadedPlugin {
+  /** The plugin's own id (the registry may still override it from config). */
+  readonly id: string;
+  readonly kind: PluginKind;
+  readonly version?: string;
+  readonly description?: string;
+  /** The current tool list; may change after `toolsChanged` was signalled. */
+  readonly tools: readonly ToolDefinition[];
+  /**
+   * Runs one tool. Resolves when the plugin answered (also with `isError`);
+   * rejects with a ToolportError when it could not answer.
+   */
+  call(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<ToolOutcome>;
+  /** Releases everything the plugin holds. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface PluginAdapter<S extends PluginSpec = PluginSpec> {
+  readonly kind: S['kind'];
+  /** This kind's config block, including the base keys. */
+  readonly spec: z.ZodType<S>;
+  load(spec: S, context: AdapterContext): Promise<LoadedPlugin>;
+}
+
+export function defineAdapter<S extends PluginSpec>(adapter: PluginAdapter<S>): PluginAdapter<S> {
+  return adapter;
+}

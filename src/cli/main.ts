@@ -1,0 +1,328 @@
+// The command line: serve, list, call, check. Parses arguments, loads the config and
+// plugins, and hands over to the server or prints results. Exit codes: 0 ok, 1 a
+// check or call failed, 2 bad usage or config.
+import { access, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { loadConfigFile, parseConfig, withPluginPaths } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
+import { createLogger, logLevels, type LogLevel, type Logger } from '../core/logger.js';
+import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
+import { serveHttp } from '../server/http.js';
+import { createServerHub } from '../server/mcp-server.js';
+import { serveOverStdio } from '../server/stdio.js';
+import { createToolport, type Toolport } from '../toolport.js';
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const binPath = join(packageRoot, 'bin', 'toolport.js');
+
+const usage = `toolport: serve plugins written for other agent platforms as MCP tools
+
+Usage:
+  toolport serve [PATH...] [--config FILE] [--stdio | --http [--port N] [--host H]]
+  toolport list  [PATH...] [--config FILE] [--json]
+  toolport call  TOOL [JSON_ARGS] [PATH...] [--config FILE] [--json]
+  toolport check [PATH...] [--config FILE]
+
+PATH is a plugin file or folder; its kind is detected (.wasm, .py, a folder with
+agent.toml, a Carter .json manifest, a .js/.mjs/.ts module; a folder of those).
+Without PATH or --config, ./toolport.yaml (or .yml, .json) is used.
+
+Options:
+  -c, --config FILE     config file (YAML or JSON)
+      --stdio           serve over stdin/stdout (the default)
+      --http            serve Streamable HTTP at /mcp and legacy SSE at /sse
+      --port N          HTTP port (default: server.http.port, 8808)
+      --host H          HTTP bind address (default: server.http.host, 127.0.0.1)
+      --json            machine-readable output (list, call)
+      --log-level L     fatal, error, warn, info, debug, trace or silent (default: info)
+  -h, --help            this help
+  -v, --version         print the version
+`;
+
+class UsageError extends Error {}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+async function readVersion(): Promise<string> {
+  const raw = await readFile(join(packageRoot, 'package.json'), 'utf8');
+  return (JSON.parse(raw) as { version: string }).version;
+}
+
+async function findDefaultConfig(cwd: string): Promise<string | undefined> {
+  for (const name of ['toolport.yaml', 'toolport.yml', 'toolport.json']) {
+    const candidate = join(cwd, name);
+    try {
+      await access(candidate);
+      return candidate;
+    } catch {
+      // try the next name
+    }
+  }
+  return undefined;
+}
+
+async function resolveConfig(configFile: string | undefined, paths: readonly string[]): Promise<Config> {
+  let file = configFile;
+  if (file === undefined && paths.length === 0) {
+    file = await findDefaultConfig(process.cwd());
+    if (file === undefined) {
+      throw new UsageError('nothing to serve: pass a plugin PATH or --config FILE (or create ./toolport.yaml)');
+    }
+  }
+  const base = file ? (await loadConfigFile(file)).config : parseConfig({});
+  return withPluginPaths(base, paths);
+}
+
+function parseLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
+  if (value === undefined) return fallback;
+  if ((logLevels as readonly string[]).includes(value)) return value as LogLevel;
+  throw new UsageError(`--log-level: expected one of ${logLevels.join(', ')}, got "${value}"`);
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0-65535, got "${value}"`);
+  return port;
+}
+
+function printDiagnostics(toolport: Toolport, io: Io): number {
+  let errors = 0;
+  for (const diagnostic of toolport.diagnostics) {
+    if (diagnostic.level === 'error') errors += 1;
+    io.err(`${diagnostic.level}: ${diagnostic.message}\n`);
+  }
+  return errors;
+}
+
+function connectionHelp(url: string, paths: readonly string[], configFile: string | undefined): string {
+  const serveArgs = [binPath, 'serve', ...paths.map((path) => resolve(path)), ...(configFile ? ['--config', resolve(configFile)] : []), '--stdio'];
+  const desktop = { mcpServers: { toolport: { command: 'node', args: serveArgs } } };
+  const project = { mcpServers: { toolport: { type: 'http', url: `${url}/mcp` } } };
+  return [
+    `toolport is serving at ${url}/mcp (legacy SSE at ${url}/sse)`,
+    '',
+    'Connect a client:',
+    `  Claude Code:     claude mcp add --transport http toolport ${url}/mcp`,
+    '  .mcp.json:       ' + JSON.stringify(project),
+    '  Claude Desktop (stdio, in claude_desktop_config.json):',
+    '                   ' + JSON.stringify(desktop),
+    '',
+    'Press Ctrl+C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<number> {
+  if (values.stdio && values.http) throw new UsageError('--stdio and --http exclude each other');
+  const useHttp = values.http === true || values.port !== undefined || values.host !== undefined;
+  const port = parsePort(values.port);
+  const logger = createLogger(parseLogLevel(values['log-level'], 'info'));
+  const config = await resolveConfig(values.config, paths);
+  guardProcess(logger);
+  const toolport = await createToolport(config, { logger });
+  const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
+
+  let stopTransport: () => Promise<void>;
+  let stopped: Promise<void>;
+  if (useHttp) {
+    const http = config.server.http;
+    const handle = await serveHttp(hub, logger, {
+      host: values.host ?? http.host,
+      port: port ?? http.port,
+      tokens: http.auth.tokens,
+      allowedHosts: http.allowedHosts,
+    });
+    io.out(connectionHelp(`http://${values.host ?? http.host}:${handle.port}`, paths, values.config));
+    stopTransport = () => handle.close();
+    stopped = new Promise(() => {});
+  } else {
+    const handle = serveOverStdio(hub, logger);
+    stopTransport = () => handle.close();
+    stopped = handle.closed;
+  }
+
+  const signalled = new Promise<string>((resolveSignal) => {
+    const onSignal = (signal: string): void => {
+      process.once(signal, () => {
+        logger.warn('second signal: exiting now');
+        process.exit(1);
+      });
+      resolveSignal(signal);
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  const reason = await Promise.race([signalled, stopped.then(() => 'stdin closed')]);
+  logger.info({ reason }, 'shutting down');
+  try {
+    await stopTransport();
+    await hub.close();
+  } finally {
+    await toolport.close();
+  }
+  return 0;
+}
+
+/** One misbehaving in-process plugin must not take the server down. */
+function guardProcess(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (from a plugin?); the server keeps running');
+  });
+  process.on('uncaughtException', (error) => {
+    logger.error({ err: error }, 'uncaught exception (from a plugin?); the server keeps running');
+  });
+}
+
+async function runList(values: ParsedValues, paths: string[], io: Io): Promise<number> {
+  const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  try {
+    const tools = toolport.listTools();
+    if (values.json) {
+      io.out(`${JSON.stringify({ tools: tools.map((tool) => tool.mcpTool), diagnostics: toolport.diagnostics }, null, 2)}\n`);
+    } else {
+      printDiagnostics(toolport, io);
+      const width = Math.max(0, ...tools.map((tool) => tool.name.length));
+      for (const tool of tools) {
+        const summary = (tool.definition.description ?? '').split('\n')[0]?.slice(0, 100) ?? '';
+        io.out(`${tool.name.padEnd(width)}  ${summary}\n`);
+      }
+      if (tools.length === 0) io.err('no tools\n');
+    }
+    return 0;
+  } finally {
+    await toolport.close();
+  }
+}
+
+function renderResult(result: CallToolResult): string {
+  return result.content
+    .map((block) => (block.type === 'text' ? block.text : JSON.stringify(block)))
+    .join('\n');
+}
+
+async function runCall(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+  const [tool, maybeArgs, ...rest] = positionals;
+  if (!tool) throw new UsageError('call: name the tool, e.g. toolport call notes__add \'{"text":"hi"}\'');
+  let args: unknown = {};
+  let paths = rest;
+  if (maybeArgs !== undefined) {
+    if (maybeArgs.trimStart().startsWith('{')) {
+      try {
+        args = JSON.parse(maybeArgs);
+      } catch (error) {
+        throw new UsageError(`call: JSON_ARGS is not valid JSON (${(error as Error).message})`);
+      }
+    } else {
+      paths = [maybeArgs, ...rest];
+    }
+  }
+  const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let result: CallToolResult;
+    try {
+      result = toCallToolResult(await toolport.call(tool, args, { signal: abort.signal }));
+    } catch (error) {
+      if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) {
+        printDiagnostics(toolport, io);
+        const known = toolport.listTools().map((entry) => entry.name);
+        throw new UsageError(`${error.shortMessage}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
+      }
+      result = errorToCallToolResult(error, tool);
+    }
+    io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\n`);
+    return result.isError ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await toolport.close();
+  }
+}
+
+async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<number> {
+  const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  try {
+    const errors = printDiagnostics(toolport, io);
+    const tools = toolport.listTools().length;
+    io.out(errors === 0 ? `ok: ${tools} tool${tools === 1 ? '' : 's'}\n` : `${errors} error${errors === 1 ? '' : 's'}; ${tools} tools usable\n`);
+    return errors === 0 ? 0 : 1;
+  } finally {
+    await toolport.close();
+  }
+}
+
+const options = {
+  config: { type: 'string', short: 'c' },
+  stdio: { type: 'boolean' },
+  http: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    io.err(`toolport: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(`${await readVersion()}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    io.out(usage);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'serve':
+        return await runServe(values, rest, io);
+      case 'list':
+        return await runList(values, rest, io);
+      case 'call':
+        return await runCall(values, rest, io);
+      case 'check':
+        return await runCheck(values, rest, io);
+      default:
+        throw new UsageError(`unknown command "${command}"; expected serve, list, call or check`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`toolport: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ToolportError && error.code === ErrorCode.ConfigInvalid) {
+      io.err(`toolport: ${error.shortMessage}\n`);
+      return 2;
+    }
+    io.err(`toolport: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}

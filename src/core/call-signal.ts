@@ -1,0 +1,60 @@
+// One AbortSignal per call that fires on client cancellation, the call's time limit
+// or shutdown, and says which of them it was. Listeners are removed when the call ends,
+// so long-lived signals (shutdown) do not collect one listener per call.
+import { ErrorCode, ToolportError } from './errors.js';
+
+export interface CallSignal {
+  readonly signal: AbortSignal;
+  /** Resolves never; rejects with a ToolportError when the signal fires. */
+  readonly aborted: Promise<never>;
+  dispose(): void;
+}
+
+export interface CallSignalOptions {
+  client?: AbortSignal | undefined;
+  shutdown?: AbortSignal | undefined;
+  timeoutMs: number;
+  /** Names the call in messages: the exposed tool name. */
+  label: string;
+  pluginId?: string;
+}
+
+export function createCallSignal(options: CallSignalOptions): CallSignal {
+  const controller = new AbortController();
+  let rejectAborted: (error: ToolportError) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    rejectAborted = reject;
+  });
+  // Nobody may be listening when the call ends normally; never report that as unhandled.
+  aborted.catch(() => {});
+
+  const fire = (error: ToolportError): void => {
+    if (controller.signal.aborted) return;
+    controller.abort(error);
+    rejectAborted(error);
+  };
+  const seconds = Math.round(options.timeoutMs / 100) / 10;
+  const onTimeout = (): void =>
+    fire(new ToolportError(ErrorCode.CallTimeout, `${options.label} timed out after ${seconds} s`, { pluginId: options.pluginId }));
+  const onClient = (): void =>
+    fire(new ToolportError(ErrorCode.CallCancelled, `${options.label} was cancelled by the client`, { pluginId: options.pluginId }));
+  const onShutdown = (): void =>
+    fire(new ToolportError(ErrorCode.ShuttingDown, `${options.label} was stopped: the server is shutting down`, { pluginId: options.pluginId }));
+
+  const timer = setTimeout(onTimeout, options.timeoutMs);
+  timer.unref();
+  if (options.client?.aborted) onClient();
+  else options.client?.addEventListener('abort', onClient, { once: true });
+  if (options.shutdown?.aborted) onShutdown();
+  else options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+
+  return {
+    signal: controller.signal,
+    aborted,
+    dispose() {
+      clearTimeout(timer);
+      options.client?.removeEventListener('abort', onClient);
+      options.shutdown?.removeEventListener('abort', onShutdown);
+    },
+  };
+}

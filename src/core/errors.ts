@@ -1,0 +1,66 @@
+// The one error type of toolport: a string code, a short message for the model,
+// the plugin it concerns, and the cause for the log.
+
+export const ErrorCode = {
+  /** The config file or a command-line value is invalid. */
+  ConfigInvalid: 'CONFIG_INVALID',
+  /** A plugin could not be loaded (bad manifest, missing file, unsupported kind). */
+  PluginLoadFailed: 'PLUGIN_LOAD_FAILED',
+  /** No tool of that exposed name. */
+  ToolNotFound: 'TOOL_NOT_FOUND',
+  /** The arguments do not match the tool's input schema. */
+  ArgumentsInvalid: 'ARGUMENTS_INVALID',
+  /** The call ran past its time limit. */
+  CallTimeout: 'CALL_TIMEOUT',
+  /** The client cancelled the call. */
+  CallCancelled: 'CALL_CANCELLED',
+  /** The plugin could not answer: it threw, crashed, or its process died. */
+  PluginCrashed: 'PLUGIN_CRASHED',
+  /** The plugin answered something toolport cannot turn into a result. */
+  PluginBadOutput: 'PLUGIN_BAD_OUTPUT',
+  /** The call was refused by policy, a grant check or a hook. */
+  CallDenied: 'CALL_DENIED',
+  /** The server is shutting down. */
+  ShuttingDown: 'SHUTTING_DOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ToolportErrorOptions {
+  cause?: unknown;
+  pluginId?: string;
+  /** Extra detail for the log only; never shown to the model. */
+  detail?: string;
+}
+
+export class ToolportError extends Error {
+  override readonly name = 'ToolportError';
+  readonly code: ErrorCode;
+  /** What the model (or the CLI user) is shown. Safe: no paths, secrets or stacks. */
+  readonly shortMessage: string;
+  readonly pluginId: string | undefined;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, shortMessage: string, options: ToolportErrorOptions = {}) {
+    super(options.detail ? `${shortMessage}\n${options.detail}` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.pluginId = options.pluginId;
+    this.detail = options.detail;
+  }
+}
+
+export function isToolportError(value: unknown): value is ToolportError {
+  return value instanceof ToolportError;
+}
+
+/** A readable one-line description of anything thrown, for messages and logs. */
+export function describeThrown(value: unknown): string {
+  if (value instanceof Error) return value.message ? `${value.name}: ${value.message}` : value.name;
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

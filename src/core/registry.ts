@@ -1,0 +1,214 @@
+// The registry: which exposed name leads to which plugin and tool. It names tools,
+// compiles their schemas once, disables collisions with a diagnostic, and keeps a
+// deterministic order for tools/list.
+import type { Tool } from '@modelcontextprotocol/server';
+import type { LoadedPlugin, PluginKind } from '../adapters/types.js';
+import type { Logger } from './logger.js';
+import { defaultNaming, toExposedName, toSafeName, type NamingOptions } from './naming.js';
+import { type SchemaCompiler, type Validator } from './schema.js';
+import { isPlainObject, type JsonSchemaObject, type ToolDefinition } from './tool.js';
+
+export interface RegisteredPlugin {
+  /** The prefix of this plugin's tools: the config `id`, else the plugin's own id. */
+  readonly id: string;
+  readonly plugin: LoadedPlugin;
+  /** The per-call time limit for this plugin's tools. */
+  readonly timeoutMs: number;
+  /** Where the plugin came from, for diagnostics. */
+  readonly source: string;
+}
+
+export interface ExposedTool {
+  readonly name: string;
+  readonly plugin: RegisteredPlugin;
+  readonly kind: PluginKind;
+  readonly definition: ToolDefinition;
+  readonly validateInput: Validator;
+  readonly validateOutput: Validator | undefined;
+  /** The tool as tools/list shows it. */
+  readonly mcpTool: Tool;
+}
+
+export interface Diagnostic {
+  readonly level: 'error' | 'warning';
+  readonly message: string;
+  readonly pluginId?: string;
+  readonly tool?: string;
+}
+
+export interface Registry {
+  /** Every enabled tool, sorted by exposed name. */
+  readonly tools: readonly ExposedTool[];
+  readonly diagnostics: readonly Diagnostic[];
+  get(name: string): ExposedTool | undefined;
+  setPlugins(plugins: readonly RegisteredPlugin[]): void;
+  /** Re-reads every plugin's tool list (after a plugin signalled a change). */
+  refresh(): void;
+  /** Called after a rebuild changed what tools/list shows. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface RegistryOptions {
+  naming?: NamingOptions;
+  compiler: SchemaCompiler;
+  logger: Logger;
+}
+
+/** The `_meta` key under which a tool's origin is shown to clients. */
+export const originMetaKey = 'toolport/origin';
+
+interface Candidate {
+  plugin: RegisteredPlugin;
+  definition: ToolDefinition;
+}
+
+export function createRegistry(options: RegistryOptions): Registry {
+  const naming = options.naming ?? defaultNaming;
+  const { logger } = options;
+  let plugins: readonly RegisteredPlugin[] = [];
+  let tools: ExposedTool[] = [];
+  let byName = new Map<string, ExposedTool>();
+  let diagnostics: Diagnostic[] = [];
+  let fingerprint = '';
+  const listeners = new Set<() => void>();
+
+  function rebuild(): void {
+    const nextDiagnostics: Diagnostic[] = [];
+    const candidates: Candidate[] = [];
+    for (const plugin of plugins) {
+      const seen = new Set<string>();
+      for (const definition of plugin.plugin.tools) {
+        if (seen.has(definition.name)) {
+          nextDiagnostics.push({
+            level: 'error',
+            pluginId: plugin.id,
+            tool: definition.name,
+            message: `plugin "${plugin.id}" declares tool "${definition.name}" more than once; only the first is used`,
+          });
+          continue;
+        }
+        seen.add(definition.name);
+        candidates.push({ plugin, definition });
+      }
+    }
+
+    const bareCounts = new Map<string, number>();
+    for (const { definition } of candidates) {
+      const bare = toSafeName(definition.name);
+      bareCounts.set(bare, (bareCounts.get(bare) ?? 0) + 1);
+    }
+    const withPrefix = (definition: ToolDefinition): boolean => {
+      if (naming.prefix === 'always') return true;
+      if (naming.prefix === 'never') return false;
+      return (bareCounts.get(toSafeName(definition.name)) ?? 0) > 1;
+    };
+
+    const groups = new Map<string, Candidate[]>();
+    for (const candidate of candidates) {
+      const name = toExposedName(candidate.plugin.id, candidate.definition.name, withPrefix(candidate.definition), naming.maxLength);
+      const group = groups.get(name);
+      if (group) group.push(candidate);
+      else groups.set(name, [candidate]);
+    }
+
+    const nextTools: ExposedTool[] = [];
+    for (const [name, group] of groups) {
+      if (group.length > 1) {
+        const who = group.map((c) => `tool "${c.definition.name}" of plugin "${c.plugin.id}" (${c.plugin.source})`).join(', ');
+        for (const candidate of group) {
+          nextDiagnostics.push({
+            level: 'error',
+            pluginId: candidate.plugin.id,
+            tool: candidate.definition.name,
+            message: `tool name collision on "${name}": ${who}; these tools are disabled; give one plugin a different "id" in the config`,
+          });
+        }
+        continue;
+      }
+      const [candidate] = group as [Candidate];
+      const exposed = toExposedTool(name, candidate, nextDiagnostics);
+      if (exposed) nextTools.push(exposed);
+    }
+
+    nextTools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    tools = nextTools;
+    byName = new Map(nextTools.map((tool) => [tool.name, tool]));
+    diagnostics = nextDiagnostics;
+    for (const diagnostic of nextDiagnostics) {
+      logger.warn({ plugin: diagnostic.pluginId, tool: diagnostic.tool }, diagnostic.message);
+    }
+
+    const nextFingerprint = JSON.stringify(nextTools.map((tool) => tool.mcpTool));
+    if (nextFingerprint !== fingerprint) {
+      const first = fingerprint === '';
+      fingerprint = nextFingerprint;
+      if (!first) for (const listener of listeners) listener();
+    }
+  }
+
+  function toExposedTool(name: string, candidate: Candidate, out: Diagnostic[]): ExposedTool | undefined {
+    const { plugin, definition } = candidate;
+    const problem = (message: string): undefined => {
+      out.push({ level: 'error', pluginId: plugin.id, tool: definition.name, message: `tool "${definition.name}" of plugin "${plugin.id}": ${message}; the tool is disabled` });
+      return undefined;
+    };
+    if (!isPlainObject(definition.inputSchema)) return problem('its input schema is not an object');
+    // MCP requires an object schema for inputs; a schema that says nothing about type gets it.
+    const inputSchema: JsonSchemaObject =
+      definition.inputSchema.type === undefined ? { type: 'object', ...definition.inputSchema } : definition.inputSchema;
+    if (inputSchema.type !== 'object') return problem(`its input schema has type ${JSON.stringify(inputSchema.type)}, expected "object"`);
+    let validateInput: Validator;
+    let validateOutput: Validator | undefined;
+    try {
+      validateInput = options.compiler.compile(inputSchema);
+    } catch (error) {
+      return problem(`its input schema is not valid JSON Schema (${(error as Error).message})`);
+    }
+    if (definition.outputSchema !== undefined) {
+      if (!isPlainObject(definition.outputSchema)) return problem('its output schema is not an object');
+      try {
+        validateOutput = options.compiler.compile(definition.outputSchema);
+      } catch (error) {
+        return problem(`its output schema is not valid JSON Schema (${(error as Error).message})`);
+      }
+    }
+    const mcpTool: Tool = {
+      name,
+      ...(definition.title !== undefined && { title: definition.title }),
+      ...(definition.description !== undefined && { description: definition.description }),
+      inputSchema: inputSchema as Tool['inputSchema'],
+      ...(definition.outputSchema !== undefined && { outputSchema: definition.outputSchema }),
+      ...(definition.annotations !== undefined && { annotations: definition.annotations }),
+      _meta: {
+        ...definition.meta,
+        [originMetaKey]: {
+          plugin: plugin.id,
+          kind: plugin.plugin.kind,
+          tool: definition.name,
+          ...(definition.permissions && definition.permissions.length > 0 && { permissions: [...definition.permissions] }),
+          ...(definition.sideEffects !== undefined && { sideEffects: definition.sideEffects }),
+        },
+      },
+    };
+    return { name, plugin, kind: plugin.plugin.kind, definition, validateInput, validateOutput, mcpTool };
+  }
+
+  return {
+    get tools() {
+      return tools;
+    },
+    get diagnostics() {
+      return diagnostics;
+    },
+    get: (name) => byName.get(name),
+    setPlugins(next) {
+      plugins = [...next];
+      rebuild();
+    },
+    refresh: rebuild,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,11 @@
+// The library entry: embed toolport in your own program.
+export { createToolport, type Toolport, type ToolportOptions, type ToolCallOptions } from './toolport.js';
+export { loadConfigFile, parseConfig } from './config/load.js';
+export type { Config, ConfigInput } from './config/schema.js';
+export { createServerHub, type ServerHub } from './server/mcp-server.js';
+export { serveHttp, type HttpHandle, type HttpOptions } from './server/http.js';
+export { serveOverStdio, type StdioHandle } from './server/stdio.js';
+export { ToolportError, ErrorCode } from './core/errors.js';
+export { createLogger } from './core/logger.js';
+export type { ToolDefinition, ToolOutcome, CallOptions, CallContext } from './core/tool.js';
+export type { ModulePluginHost, ModuleToolContext } from './adapters/module/index.js';

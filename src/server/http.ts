@@ -1,0 +1,311 @@
+// One HTTP listener for every HTTP transport: Streamable HTTP at /mcp (2026-07-28
+// requests statelessly, 2025-era clients on sessions), legacy SSE at /sse + /messages,
+// and /healthz. Host/Origin checks, bearer tokens and body limits sit in front of all.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  NodeStreamableHTTPServerTransport,
+  hostHeaderValidation,
+  originValidation,
+  toNodeHandler,
+  toWebRequest,
+} from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo, type Server } from '@modelcontextprotocol/server';
+import type { TokenEntry } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import { createTokenCheck } from './auth.js';
+import { createLegacySseEndpoint } from './legacy-sse.js';
+import type { ServerHub } from './mcp-server.js';
+
+export interface HttpOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  tokens: readonly TokenEntry[];
+  /** Host names accepted besides the loopback names and the bound host. */
+  allowedHosts: readonly string[];
+  /** Largest request body read, in bytes. */
+  maxBodyBytes?: number;
+  /** Sessions (2025-era Streamable HTTP and SSE) idle longer than this are closed. */
+  sessionIdleMs?: number;
+  maxSessions?: number;
+}
+
+export interface HttpHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
+
+interface LegacySession {
+  transport: NodeStreamableHTTPServerTransport;
+  server: Server;
+  principal: string | undefined;
+  lastSeen: number;
+}
+
+const loopbackNames = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const defaultMaxBodyBytes = 4 * 1024 * 1024;
+const messagePath = '/messages';
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly rpcCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads and parses a JSON body, refusing more than `limit` bytes before parsing. */
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BodyError(400, -32700, 'Parse error: the body is not valid JSON');
+  }
+}
+
+function isJsonContentType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
+}
+
+export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOptions): Promise<HttpHandle> {
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const sessionIdleMs = options.sessionIdleMs ?? 60 * 60 * 1000;
+  const maxSessions = options.maxSessions ?? 1000;
+  const tokens = createTokenCheck(options.tokens);
+
+  const allowedNames = [...loopbackNames, ...options.allowedHosts];
+  if (!isWildcard(options.host) && !allowedNames.includes(options.host)) allowedNames.push(options.host);
+  // Bound to every interface with no allowed names: Host cannot be checked; say so at startup.
+  const checkHost = isWildcard(options.host) && options.allowedHosts.length === 0 ? undefined : hostHeaderValidation(allowedNames);
+  const checkOrigin = checkHost ? originValidation(allowedNames) : undefined;
+
+  const modern = createMcpHandler(hub.factory, {
+    legacy: 'reject',
+    maxRequestBodySize: maxBodyBytes,
+    onerror: (error) => logger.debug({ err: error }, 'modern HTTP request error'),
+  });
+  const modernNode = toNodeHandler(modern);
+  const statelessLegacy = legacyStatelessFallback(hub.factory, (error) => logger.debug({ err: error }, 'stateless HTTP request error'), {
+    maxRequestBodySize: maxBodyBytes,
+  });
+  const statelessLegacyNode = toNodeHandler({ fetch: statelessLegacy });
+  // Modern clients hear about tool changes through the handler's subscription bus.
+  const unsubscribe = hub.onToolsChanged(() => modern.notify.toolsChanged());
+
+  const sessions = new Map<string, LegacySession>();
+  const sse = createLegacySseEndpoint(hub, logger, { messagePath, maxSessions });
+
+  async function handleLegacy(req: AuthedRequest, res: ServerResponse, body: unknown): Promise<void> {
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+    if (sessionId !== undefined) {
+      const session = sessions.get(sessionId);
+      if (!session) {
+        sendJsonRpcError(res, 404, -32001, 'Session not found');
+        return;
+      }
+      if (session.principal !== req.auth?.clientId) {
+        sendJsonRpcError(res, 403, -32000, 'Forbidden: session belongs to another principal');
+        return;
+      }
+      session.lastSeen = Date.now();
+      await session.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (req.method === 'POST' && isInitializeRequest(body)) {
+      if (sessions.size >= maxSessions) {
+        sendJsonRpcError(res, 503, -32000, 'Too many open sessions');
+        return;
+      }
+      const server = hub.createConnectionServer();
+      const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, server, principal: req.auth?.clientId, lastSeen: Date.now() });
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+        },
+      });
+      const previous = server.onclose;
+      server.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+        previous?.();
+      };
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+      return;
+    }
+    // A 2025-era request with no session: serve it statelessly, as a stateless server would.
+    await statelessLegacyNode(req, res, body);
+  }
+
+  async function handleMcp(req: AuthedRequest, res: ServerResponse): Promise<void> {
+    if (req.method === 'POST') {
+      if (!isJsonContentType(req)) {
+        sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+        return;
+      }
+      const body = await readJsonBody(req, maxBodyBytes);
+      const legacy = await isLegacyRequest(await toWebRequest(req, body), body, { maxRequestBodySize: maxBodyBytes });
+      if (legacy) await handleLegacy(req, res, body);
+      else await modernNode(req, res, body);
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'DELETE') {
+      if (req.headers['mcp-session-id'] !== undefined) {
+        await handleLegacy(req, res, undefined);
+        return;
+      }
+      await modernNode(req, res);
+      return;
+    }
+    res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
+  }
+
+  async function route(req: AuthedRequest, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://toolport.invalid');
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (checkHost && (!checkHost(req, res) || !checkOrigin?.(req, res))) return;
+    const isMcpPath = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === messagePath;
+    if (!isMcpPath) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: MCP is served at /mcp (and legacy SSE at /sse)\n');
+      return;
+    }
+    if (tokens.required) {
+      const authInfo = tokens.verify(req.headers.authorization);
+      if (!authInfo) {
+        sendJsonRpcError(res, 401, -32001, 'Unauthorized: send Authorization: Bearer <token>', {
+          'www-authenticate': 'Bearer realm="toolport"',
+        });
+        return;
+      }
+      req.auth = authInfo;
+    }
+    if (url.pathname === '/mcp') {
+      await handleMcp(req, res);
+    } else if (url.pathname === '/sse') {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      await sse.openStream(req, res, req.auth);
+    } else {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      if (!isJsonContentType(req)) {
+        sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+        return;
+      }
+      const body = await readJsonBody(req, maxBodyBytes);
+      await sse.postMessage(req, res, body, url.searchParams.get('sessionId'));
+    }
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof BodyError) {
+        sendJsonRpcError(res, error.status, error.rpcCode, error.message);
+        if (error.status === 413) req.resume();
+        return;
+      }
+      logger.warn({ err: error, url: req.url }, 'HTTP request failed');
+      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, 'Internal error');
+      else res.end();
+    });
+  });
+  server.on('clientError', (error, socket) => {
+    logger.debug({ err: error }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [id, session] of sessions) {
+      if (now - session.lastSeen > sessionIdleMs) {
+        logger.info({ session: id }, 'closing idle session');
+        sessions.delete(id);
+        session.transport.close().catch(() => {});
+      }
+    }
+  }, Math.min(60_000, sessionIdleMs));
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  if (!checkHost) logger.warn('bound to all interfaces without server.http.allowedHosts: Host headers are not checked (DNS rebinding)');
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${address.port}`;
+  logger.info({ url: `${url}/mcp` }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    host: address.address,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        unsubscribe();
+        const closedListener = new Promise<void>((resolve) => server.close(() => resolve()));
+        try {
+          await Promise.allSettled([
+            sse.close(),
+            modern.close(),
+            ...[...sessions.values()].map((session) => session.transport.close()),
+          ]);
+          sessions.clear();
+        } finally {
+          server.closeAllConnections();
+          await closedListener;
+        }
+      })();
+      return closing;
+    },
+  };
+}
+

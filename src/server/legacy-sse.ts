@@ -1,0 +1,75 @@
+// Legacy HTTP+SSE (2024-11-05): GET /sse opens a stream, POST /messages?sessionId=…
+// carries requests. The SDK's frozen server-legacy package does the protocol; this is
+// the only module that touches it, so it can be swapped out when it goes away.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
+import type { Logger } from '../core/logger.js';
+import type { ServerHub } from './mcp-server.js';
+
+export interface LegacySseEndpoint {
+  /** GET: opens the event stream and announces the message endpoint. */
+  openStream(req: IncomingMessage, res: ServerResponse, authInfo: AuthInfo | undefined): Promise<void>;
+  /** POST: one JSON-RPC message for an open stream. */
+  postMessage(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, sessionId: string | null): Promise<void>;
+  readonly sessionCount: number;
+  close(): Promise<void>;
+}
+
+interface SseSession {
+  transport: SSEServerTransport;
+  principal: string | undefined;
+}
+
+export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options: { messagePath: string; maxSessions: number }): LegacySseEndpoint {
+  const sessions = new Map<string, SseSession>();
+
+  return {
+    async openStream(req, res, authInfo) {
+      if (sessions.size >= options.maxSessions) {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('Too many open SSE sessions\n');
+        return;
+      }
+      const transport = new SSEServerTransport(options.messagePath, res);
+      const session: SseSession = { transport, principal: authInfo?.clientId };
+      sessions.set(transport.sessionId, session);
+      const server = hub.createConnectionServer();
+      const previous = server.onclose;
+      server.onclose = () => {
+        sessions.delete(transport.sessionId);
+        previous?.();
+      };
+      res.on('close', () => {
+        sessions.delete(transport.sessionId);
+        server.close().catch(() => {});
+      });
+      await server.connect(transport);
+      logger.debug({ session: transport.sessionId }, 'SSE session opened');
+    },
+    async postMessage(req, res, body, sessionId) {
+      const session = sessionId ? sessions.get(sessionId) : undefined;
+      if (!session) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
+        );
+        return;
+      }
+      // A session opened by one principal cannot be driven by another.
+      if (session.principal !== req.auth?.clientId) {
+        res.writeHead(403, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: session belongs to another principal' }, id: null }),
+        );
+        return;
+      }
+      await session.transport.handlePostMessage(req, res, body);
+    },
+    get sessionCount() {
+      return sessions.size;
+    },
+    async close() {
+      const closing = [...sessions.values()].map((session) => session.transport.close().catch(() => {}));
+      sessions.clear();
+      await Promise.all(closing);
+    },
+  };
+}
