@@ -1,0 +1,102 @@
+// Test helpers that run the built CLI for real: an HTTP server on a free loopback port,
+// or a stdio server spawned by an SDK client; plus clients for every transport and era.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const binPath = fileURLToPath(new URL('../../bin/toolport.js', import.meta.url));
+
+export interface RunningServer {
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `toolport serve ARGS --http --port 0` and waits until it says where it listens. */
+export async function startHttpServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [binPath, 'serve', ...args, '--http', '--port', '0', '--log-level', 'info'], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; stderr:\n${stderr}`)), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /serving at (http:\/\/[^\s]+)\/mcp/.exec(stdout);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening; stderr:\n${stderr}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+  return {
+    url,
+    process: child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}
+
+export type Era = 'stdio' | 'stdio-modern' | 'http-2025' | 'http-2026' | 'sse';
+export const allTransports: readonly Era[] = ['stdio', 'http-2025', 'http-2026', 'sse'];
+
+export interface ClientTarget {
+  /** Arguments after `toolport serve` for stdio targets. */
+  serveArgs?: readonly string[];
+  /** Base URL (without /mcp) for HTTP targets. */
+  url?: string;
+  headers?: Record<string, string>;
+  env?: Record<string, string>;
+}
+
+/** An SDK v2 client connected to toolport over one transport and era. */
+export async function connectClient(era: Era, target: ClientTarget, options: ClientOptions = {}): Promise<Client> {
+  const modern = era === 'http-2026' || era === 'stdio-modern';
+  const client = new Client(
+    { name: 'toolport-test', version: '1.0.0' },
+    { ...options, ...(modern && { versionNegotiation: { mode: { pin: '2026-07-28' } } }) },
+  );
+  const requestInit = target.headers ? { headers: target.headers } : undefined;
+  if (era === 'stdio' || era === 'stdio-modern') {
+    if (!target.serveArgs) throw new Error('stdio targets need serveArgs');
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [binPath, 'serve', ...target.serveArgs, '--stdio', '--log-level', 'warn'],
+        cwd: repoRoot,
+        env: { ...(process.env as Record<string, string>), ...target.env },
+        stderr: 'pipe',
+      }),
+    );
+    return client;
+  }
+  if (!target.url) throw new Error('HTTP targets need a url');
+  if (era === 'sse') {
+    await client.connect(new SSEClientTransport(new URL(`${target.url}/sse`), requestInit ? { requestInit, eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...target.headers } }) } } : {}));
+    return client;
+  }
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${target.url}/mcp`), requestInit ? { requestInit } : {}));
+  return client;
+}
