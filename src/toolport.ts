@@ -154,7 +154,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
             cause: error,
             pluginId: tool.plugin.id,
           });
-      logger.warn({ tool: name, callId: context.callId, code: failure.code, err: error }, failure.shortMessage);
+      const expected = failure.code === ErrorCode.CallCancelled || failure.code === ErrorCode.ShuttingDown;
+      if (expected) logger.debug({ tool: name, callId: context.callId, code: failure.code }, failure.shortMessage);
+      else logger.warn({ tool: name, callId: context.callId, code: failure.code, err: error }, failure.shortMessage);
       throw failure;
     } finally {
       callSignal.dispose();
