@@ -26,6 +26,7 @@ export interface ToolCallOptions {
   signal?: AbortSignal;
   progress?: CallOptions['progress'];
   log?: CallOptions['log'];
+  client?: CallOptions['client'];
   context?: Partial<CallContext>;
 }
 
@@ -140,6 +141,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           signal: callSignal.signal,
           progress: callOptions.progress ?? noop,
           log: callOptions.log ?? noop,
+          client: callOptions.client ?? {},
           context,
         }),
         callSignal.aborted,

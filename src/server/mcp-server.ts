@@ -2,7 +2,15 @@
 // plugin schemas) and tools/call through the toolport pipeline. One hub makes them for
 // every transport and tells long-lived connections when the tool list changes.
 import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
-import { CLIENT_INFO_META_KEY, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/server';
+import {
+  CLIENT_INFO_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type CallToolResult,
+  type CreateMessageResult,
+  type ListToolsResult,
+} from '@modelcontextprotocol/server';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
@@ -87,6 +95,24 @@ function clientInfoOf(ctx: ServerContext): { name: string; version: string } | u
   return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
 }
 
+/**
+ * Elicitation and sampling for plugins, on connections that can carry a server→client
+ * request (2025-era stdio, sessionful HTTP, SSE) to a client that declared the capability.
+ */
+function createClientRequests(server: Server, ctx: ServerContext): CallOptions['client'] {
+  const version = server.getNegotiatedProtocolVersion();
+  // 2026-07-28 and later have no server→client requests (they use input_required instead).
+  if (version === undefined || version >= '2026-07-28') return {};
+  const capabilities = server.getClientCapabilities();
+  const signal = ctx.mcpReq.signal;
+  return {
+    ...(capabilities?.elicitation && { elicit: (params) => ctx.mcpReq.elicitInput(params, { signal }) }),
+    ...(capabilities?.sampling && {
+      sample: async (params) => (await ctx.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
+    }),
+  };
+}
+
 export function createServerHub(toolport: Toolport, options: ServerHubOptions): ServerHub {
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
@@ -147,6 +173,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           signal: ctx.mcpReq.signal,
           progress: createProgressReporter(ctx),
           log: createLogSender(ctx),
+          client: createClientRequests(server, ctx),
           context,
         });
         return toCallToolResult(outcome);

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe('HTTP bearer tokens', () => {
   it('401 with WWW-Authenticate without a token or with a wrong one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Basic ${adminToken}` }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Basic ${adminToken}` }] as Record<string, string>[]) {
       const response = await fetch(`${http.url}/mcp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
