@@ -11,9 +11,6 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { createLogger, logLevels, type LogLevel, type Logger } from '../core/logger.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
-import { serveHttp } from '../server/http.js';
-import { createServerHub } from '../server/mcp-server.js';
-import { serveOverStdio } from '../server/stdio.js';
 import { createToolport, type Toolport } from '../toolport.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -133,12 +130,15 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   const config = await resolveConfig(values.config, paths);
   guardProcess(logger);
   const toolport = await createToolport(config, { logger });
+  // Transport modules load only when used: stdio never pays for the HTTP stack.
+  const { createServerHub } = await import('../server/mcp-server.js');
   const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
 
   let stopTransport: () => Promise<void>;
   let stopped: Promise<void>;
   if (useHttp) {
     const http = config.server.http;
+    const { serveHttp } = await import('../server/http.js');
     const handle = await serveHttp(hub, logger, {
       host: values.host ?? http.host,
       port: port ?? http.port,
@@ -149,6 +149,7 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
     stopTransport = () => handle.close();
     stopped = new Promise(() => {});
   } else {
+    const { serveOverStdio } = await import('../server/stdio.js');
     const handle = serveOverStdio(hub, logger);
     stopTransport = () => handle.close();
     stopped = handle.closed;
