@@ -80,7 +80,12 @@ export function parseConfig(raw: unknown, options: { file?: string; env?: Env; b
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) throw configError(options.file, formatZodIssues(parsed.error.issues));
   const baseDir = options.baseDir ?? (options.file ? dirname(options.file) : process.cwd());
-  return { ...parsed.data, plugins: resolvePluginPaths(parsed.data.plugins, baseDir) };
+  const { audit } = parsed.data;
+  return {
+    ...parsed.data,
+    plugins: resolvePluginPaths(parsed.data.plugins, baseDir),
+    ...(audit && { audit: { ...audit, path: resolve(baseDir, audit.path) } }),
+  };
 }
 
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<LoadedConfig> {

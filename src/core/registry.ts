@@ -2,7 +2,7 @@
 // compiles their schemas once, disables a colliding later tool with a diagnostic, and keeps a
 // deterministic order for tools/list.
 import type { Tool } from '@modelcontextprotocol/server';
-import type { LoadedPlugin, PluginKind } from '../adapters/types.js';
+import type { Grants, LoadedPlugin, PluginKind } from '../adapters/types.js';
 import type { Logger } from './logger.js';
 import { defaultNaming, toExposedName, toSafeName, type NamingOptions } from './naming.js';
 import { type SchemaCompiler, type Validator } from './schema.js';
@@ -16,6 +16,10 @@ export interface RegisteredPlugin {
   readonly timeoutMs: number;
   /** Where the plugin came from, for diagnostics. */
   readonly source: string;
+  /** What the config grants the plugin. */
+  readonly grants: Grants;
+  /** Where its block is in the config, e.g. `plugins[2]`, for messages that say what to change. */
+  readonly configPath: string;
 }
 
 export interface ExposedTool {

@@ -54,7 +54,7 @@ describe('config', () => {
   });
 
   it('refuses keys of features that are not built yet instead of ignoring them', () => {
-    expect(() => parseConfig({ policy: { default: 'deny' } }, { env: {} })).toThrow(/policy: policy is not supported by this version of toolport yet/);
+    expect(() => parseConfig({ hooks: ['./audit.js'] }, { env: {} })).toThrow(/hooks: hooks is not supported by this version of toolport yet/);
   });
 
   it('says when the file is missing or not YAML', async () => {

@@ -15,7 +15,7 @@ function plugin(id: string, tools: ToolDefinition[]): RegisteredPlugin {
     call: () => Promise.resolve({ content: [] }),
     close: () => Promise.resolve(),
   };
-  return { id, plugin: loaded, timeoutMs: 1000, source: `${id}.mjs` };
+  return { id, plugin: loaded, timeoutMs: 1000, source: `${id}.mjs`, grants: { env: [], files: {}, network: false, permissions: [] }, configPath: 'plugins[0]' };
 }
 
 const object = { type: 'object', properties: {} };

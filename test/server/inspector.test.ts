@@ -39,8 +39,8 @@ describe('MCP Inspector CLI', () => {
     const target = [`${http.url}/mcp`, '--transport', 'http'];
     const list = (await inspect(target, ['tools/list'])) as { tools: { name: string }[] };
     expect(list.tools.map((tool) => tool.name)).toContain('notebook__add_note');
-    const call = await inspect(target, ['tools/call', '--tool-name', 'notebook__add_note', '--tool-arg', 'text=remember the milk']);
-    expect(call).toMatchObject({ structuredContent: { id: expect.any(Number) as number } });
+    const call = await inspect(target, ['tools/call', '--tool-name', 'notebook__text_stats', '--tool-arg', 'text=Four words right here.']);
+    expect(call).toMatchObject({ structuredContent: { words: 4, sentences: 1 } });
   });
 
   it('lists and calls over legacy SSE', async () => {
