@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client, ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, connectClient, startHttpServer, type Era, type RunningServer } from '../helpers/toolport-process.js';
+import { textOf } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
@@ -24,9 +25,6 @@ let configPath: string;
 let http: RunningServer;
 const env = { ADMIN_TOKEN: adminToken, SHOP_SECRET: sessionSecret };
 
-function textOf(result: { content?: unknown }): string {
-  return ((result.content ?? []) as { text?: string }[]).map((block) => block.text ?? '').join('\n');
-}
 
 async function ledgerLines(): Promise<string[]> {
   try {

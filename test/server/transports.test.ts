@@ -1,31 +1,17 @@
 // The same end-to-end checks through a real SDK v2 client over every transport and era:
 // stdio (spawning the built CLI), Streamable HTTP 2025-11-25 and 2026-07-28, legacy SSE.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { textOf, waitForFile } from '../helpers/wait.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 
-async function waitForFile(path: string, timeoutMs: number): Promise<string | undefined> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      return await readFile(path, 'utf8');
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return undefined;
-}
 
-function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as { type: string; text?: string }[];
-  return content.map((block) => block.text ?? '').join('\n');
-}
 
 let http: RunningServer;
 let scratch: string;
