@@ -100,8 +100,17 @@ async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): Promise<
       throw new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: cannot prepare relationship tokens (${describeThrown(error)})`, { cause: error });
     }
   }
-  const relationshipFor = (principal: string): string =>
-    spec.relationshipToken ?? deriveRelationshipToken(relationshipKey as Buffer, manifest.name, principal);
+  // Principals are few (local, anonymous, one per configured token); keep their tokens.
+  const relationshipTokens = new Map<string, string>();
+  const relationshipFor = (principal: string): string => {
+    if (spec.relationshipToken !== undefined) return spec.relationshipToken;
+    let token = relationshipTokens.get(principal);
+    if (token === undefined) {
+      token = deriveRelationshipToken(relationshipKey as Buffer, manifest.name, principal);
+      if (relationshipTokens.size < 10_000) relationshipTokens.set(principal, token);
+    }
+    return token;
+  };
 
   const client = createEndpointClient(origin, timeouts, maxResponseBytes);
   const scrubber = secret === undefined ? undefined : createScrubber(secret);

@@ -124,7 +124,8 @@ export function toOutcome(answer: HttpAnswer, context: AnswerContext): ToolOutco
       broken.push(`data.${key} is ${describeType(value)}, but the manifest declares it as ${type}`);
     }
   }
-  const dataLength = characters(JSON.stringify(data));
+  const dataJson = JSON.stringify(data);
+  const dataLength = characters(dataJson);
   if (dataLength > carterLimit) broken.push(`"data" is ${dataLength} characters as JSON; Carter allows at most ${carterLimit}`);
   const error = optionalText(envelope, 'error', broken);
   const forced = optionalText(envelope, 'forced_response', broken);
@@ -136,9 +137,9 @@ export function toOutcome(answer: HttpAnswer, context: AnswerContext): ToolOutco
   if (envelope.success) {
     if (forced !== undefined) {
       content.push(textContent(forcedResponseText(forced)));
-      if (Object.keys(data).length > 0) content.push(textContent(`Context for later turns (not for this reply): ${JSON.stringify(data)}`));
+      if (Object.keys(data).length > 0) content.push(textContent(`Context for later turns (not for this reply): ${dataJson}`));
     } else {
-      content.push(textContent(JSON.stringify(data)));
+      content.push(textContent(dataJson));
     }
     return { content, structuredContent: data };
   }

@@ -67,17 +67,23 @@ export async function readCappedBody(response: Dispatcher.ResponseData, limit: n
     response.body.destroy();
     return 'too-large';
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      response.body.destroy();
-      return 'too-large';
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  // Plain events rather than an async iterator: this runs once per call, on the hot path.
+  const body = response.body;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve('too-large');
+        body.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.once('end', () => resolve(Buffer.concat(chunks, size)));
+    body.on('error', reject);
+  });
 }
 
 function seconds(ms: number): string {
