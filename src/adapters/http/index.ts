@@ -1,10 +1,11 @@
 // The `http` kind: a Carter plugin (a JSON manifest plus the HTTP API it describes),
 // each endpoint served as a tool and called with undici the way Carter calls it.
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { ToolOutcome } from '../../core/tool.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
-import { ManifestError, checkManifest, parseManifestText, readManifestText, toToolDefinitions, type CheckedManifest } from './manifest.js';
+import { ManifestError, checkManifest, isUrl, parseManifestText, readManifestText, toToolDefinitions, type CheckedManifest } from './manifest.js';
 import { deriveRelationshipToken, loadRelationshipKey } from './relationship.js';
 import { toOutcome } from './response.js';
 import { createEndpointClient, describeHttpFailure, type HttpAnswer, type HttpTimeouts } from './transport.js';
@@ -59,9 +60,9 @@ function createScrubber(secret: string): (value: unknown) => unknown {
 
 const identity = (value: unknown): unknown => value;
 
-async function readChecked(spec: HttpSpec, timeouts: HttpTimeouts): Promise<CheckedManifest> {
+async function readChecked(spec: HttpSpec, source: string, timeouts: HttpTimeouts): Promise<CheckedManifest> {
   try {
-    return checkManifest(parseManifestText(await readManifestText(spec.path, timeouts)));
+    return checkManifest(parseManifestText(await readManifestText(source, timeouts)));
   } catch (error) {
     const message = error instanceof ManifestError ? error.message : `cannot load the manifest (${describeThrown(error)})`;
     throw new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: ${message}`, { cause: error });
@@ -74,12 +75,17 @@ async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): Promise<
     headersMs: spec.timeouts.headersSeconds * 1000,
     bodyMs: spec.timeouts.bodySeconds * 1000,
   };
-  const checked = await readChecked(spec, timeouts);
+  const source = isUrl(spec.path) ? spec.path : resolve(context.baseDir, spec.path);
+  const checked = await readChecked(spec, source, timeouts);
   const { manifest, origin } = checked;
   const id = manifest.name_for_machine;
   const pluginId = spec.id ?? id;
   const logger = context.logger.child({ plugin: pluginId });
   for (const warning of checked.warnings) logger.warn({ manifest: spec.path }, `Carter manifest: ${warning}`);
+  // Whoever serves the manifest decides where calls (and the secret) go; say so when that is elsewhere.
+  if (isUrl(source) && new URL(source).origin !== origin) {
+    logger.warn({ manifest: source, origin }, 'the manifest sends calls (and the secret token) to another origin than the one it was fetched from');
+  }
 
   const secret = spec.secretToken;
   if (secret === undefined) {

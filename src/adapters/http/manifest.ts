@@ -281,10 +281,11 @@ async function fetchManifest(url: string, timeouts: HttpTimeouts, signal?: Abort
   const agent = new Agent({ connectTimeout: timeouts.connectMs, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.bodyMs }).compose(
     interceptors.redirect({ maxRedirections: 5 }),
   );
+  const target = new URL(url);
   try {
     const response = await agent.request({
-      origin: new URL(url).origin,
-      path: `${new URL(url).pathname}${new URL(url).search}`,
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method: 'GET',
       headers: { accept: 'application/json', 'user-agent': 'toolport' },
       ...(signal && { signal }),

@@ -281,6 +281,13 @@ describe('http manifest: what loads', () => {
     await plugin.close();
   });
 
+  it('a relative path is read from the context\'s base folder', async () => {
+    const path = await writeManifest(validManifest());
+    const { plugin } = await load(path.slice(dir.length + 1));
+    expect(plugin.id).toBe('harbour_tides');
+    await plugin.close();
+  });
+
   it('a UTF-8 byte order mark before the JSON is accepted', async () => {
     const { plugin } = await load(await writeManifest(`\uFEFF${JSON.stringify(validManifest())}`));
     expect(plugin.tools).toHaveLength(2);
@@ -330,6 +337,16 @@ describe('http manifest: from a URL', () => {
     } finally {
       await plugin.close();
     }
+  });
+
+  it('warns when a fetched manifest sends calls to another origin', async () => {
+    const warning = 'the manifest sends calls (and the secret token) to another origin';
+    const same = await load(api.manifestUrl('contract'), { secretToken: secret });
+    const elsewhere = await load(`${api.manifestUrl('contract')}?base_url=${encodeURIComponent('http://127.0.0.2:9/api')}`, { secretToken: secret });
+    await same.plugin.close();
+    await elsewhere.plugin.close();
+    expect(same.logs.some((line) => line.includes(warning))).toBe(false);
+    expect(elsewhere.logs.some((line) => line.includes(warning))).toBe(true);
   });
 
   it('a URL that answers 404, or where nothing listens, fails with a clear reason', async () => {
