@@ -3,13 +3,20 @@
 // relationship_token. It serves its own manifest at /carterplugin.json (without a check).
 //
 //   TRAILHEAD_SECRET=s3cret node examples/http/trailhead-api.mjs [--port 8810] [--host 127.0.0.1]
+//
+// --stop-with-stdin: exit when stdin closes (a launcher holds it open, so the API cannot
+// outlive the launcher, however that ends).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string', default: '8810' }, host: { type: 'string', default: '127.0.0.1' } },
+  options: {
+    port: { type: 'string', default: '8810' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'stop-with-stdin': { type: 'boolean', default: false },
+  },
 });
 const secret = process.env.TRAILHEAD_SECRET;
 if (!secret) {
@@ -122,9 +129,12 @@ const server = createServer((req, res) => {
 server.listen(Number(values.port), values.host, () => {
   process.stdout.write(`trailhead API listening http://${values.host}:${server.address().port}\n`);
 });
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-  });
+function stop() {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, stop);
+if (values['stop-with-stdin']) {
+  process.stdin.once('close', stop);
+  process.stdin.resume();
 }

@@ -16,9 +16,10 @@ if (!command) {
 const secret = process.env.TRAILHEAD_SECRET || randomBytes(24).toString('hex');
 const apiPath = fileURLToPath(new URL('./trailhead-api.mjs', import.meta.url));
 // stdout of this launcher belongs to the command (it may be an MCP stdio server); talk on stderr.
-const api = spawn(process.execPath, [apiPath, '--port', '0'], {
+// The API holds our end of its stdin: if this launcher dies, even by SIGKILL, the API stops.
+const api = spawn(process.execPath, [apiPath, '--port', '0', '--stop-with-stdin'], {
   env: { ...process.env, TRAILHEAD_SECRET: secret },
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['pipe', 'pipe', 'inherit'],
 });
 let stopping = false;
 
@@ -44,14 +45,23 @@ const child = spawn(command, args, {
   env: { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret },
   stdio: 'inherit',
 });
+process.stderr.write(`launcher (pid ${process.pid}) running ${command} (pid ${child.pid})\n`);
 // On Ctrl+C the terminal signals the whole group, toolport included; a second SIGINT would make
 // it exit without cleaning up, so it is always asked with SIGTERM (which it treats the same).
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    stopping = true;
-    child.kill('SIGTERM');
-  });
-}
+let asked = false;
+const stop = () => {
+  stopping = true;
+  if (asked) return; // a second signal would make toolport skip its cleanup
+  asked = true;
+  child.kill('SIGTERM');
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, stop);
+// `npm start` runs this under `sh -c`; a signal to sh alone would leave us running. An
+// orphan is re-parented, so a changed parent pid means whoever started us is gone.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 500).unref();
 child.once('exit', (code, signal) => {
   stopping = true;
   api.kill('SIGTERM');

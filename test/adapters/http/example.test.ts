@@ -213,6 +213,49 @@ describe('npm start', () => {
     }
   });
 
+  it('when the shell that ran the launcher is killed (as npm does), toolport and the API stop too', async () => {
+    const command = [process.execPath, join(exampleDir, 'with-api.mjs'), process.execPath, 'bin/toolport.js', 'serve', 'examples', '--config', exampleConfig, '--http', '--port', '0'];
+    // `; true` keeps sh as the parent instead of letting it exec the launcher.
+    const shell = spawn('sh', ['-c', `${command.map((part) => `'${part}'`).join(' ')}; true`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let pids: number[] = [];
+    try {
+      const [, started, running] = await Promise.all([
+        waitForLine(shell, 'stdout', /serving at (http:\/\/\S+)\/mcp/, 'toolport'),
+        waitForLine(shell, 'stderr', /trailhead example API at \S+ \(pid (\d+)\)/, 'the example API'),
+        waitForLine(shell, 'stderr', /launcher \(pid (\d+)\) running \S+ \(pid (\d+)\)/, 'the launcher'),
+      ]);
+      pids = [Number(started[1]), Number(running[1]), Number(running[2])];
+      expect(pids.every(isAlive)).toBe(true);
+      shell.kill('SIGTERM');
+      const until = Date.now() + 8_000;
+      while (pids.some(isAlive) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(pids.filter(isAlive)).toEqual([]);
+    } finally {
+      await stopChild(shell);
+      for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('when the launcher is killed outright, the API stops with it', async () => {
+    const idle = [process.execPath, '-e', 'setInterval(() => {}, 60_000)'];
+    const launcher = spawn(process.execPath, [join(exampleDir, 'with-api.mjs'), ...idle], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [started, running] = await Promise.all([
+      waitForLine(launcher, 'stderr', /trailhead example API at \S+ \(pid (\d+)\)/, 'the example API'),
+      waitForLine(launcher, 'stderr', /running \S+ \(pid (\d+)\)/, 'the launcher'),
+    ]);
+    const apiPid = Number(started[1]);
+    const idlePid = Number(running[1]);
+    try {
+      launcher.kill('SIGKILL');
+      const until = Date.now() + 5_000;
+      while (isAlive(apiPid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(isAlive(apiPid)).toBe(false);
+    } finally {
+      // The command itself is the caller's to stop once the launcher is gone.
+      for (const pid of [idlePid, apiPid].filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('the launcher refuses to run without a command', async () => {
     const child = spawn(process.execPath, [join(exampleDir, 'with-api.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] });
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
