@@ -3,6 +3,7 @@
 // approval chain) → plugin call with a signal → result check → audit record.
 // Transports and the CLI sit on top of this.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapters } from './adapters/index.js';
@@ -126,6 +127,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets })
     : undefined;
   const shutdown = new AbortController();
+  // Every call in flight listens on the shutdown signal (and removes itself when done).
+  setMaxListeners(0, shutdown.signal);
   const loadDiagnostics: Diagnostic[] = [];
   const registered: RegisteredPlugin[] = [];
 
@@ -163,7 +166,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     try {
       plugin = await table.adapter.load(spec, context);
     } catch (error) {
-      const message = isToolportError(error) ? error.shortMessage : describeThrown(error);
+      const raw = isToolportError(error) ? error.shortMessage : describeThrown(error);
+      // Adapters name the file in their messages for direct use; here `where` already does.
+      const message = raw.startsWith(`${entry.path}: `) ? raw.slice(entry.path.length + 2) : raw;
       logger.debug({ err: error, plugin: entry.path }, 'plugin failed to load');
       loadDiagnostics.push({ level: 'error', message: `${where}: ${message}` });
       return undefined;

@@ -1,5 +1,6 @@
 // The exhaustive table of plugin kinds and their adapters. A kind without an adapter
 // yet is listed with the reason, so loading it fails with a clear message.
+import { httpAdapter } from './http/index.js';
 import { moduleAdapter } from './module/index.js';
 import type { PluginAdapter, PluginKind, PluginSpec } from './types.js';
 
@@ -10,7 +11,7 @@ export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   wasm: { unavailable: 'Wasm components (Asterai) are not supported by this version of toolport yet' },
   python: { unavailable: 'Python plugins (ScaiWave) are not supported by this version of toolport yet' },
   command: { unavailable: 'agent.toml skills (EvoClaw) are not supported by this version of toolport yet' },
-  http: { unavailable: 'HTTP plugin manifests (Carter) are not supported by this version of toolport yet' },
+  http: { adapter: httpAdapter as unknown as PluginAdapter<PluginSpec> },
 };
 
 export { pluginKinds, type PluginKind, type PluginSpec, type LoadedPlugin, type PluginAdapter, type AdapterContext } from './types.js';

@@ -1,0 +1,70 @@
+// Runs a command with the Trailhead example API beside it: starts the API on a free
+// loopback port with a fresh secret, hands both to the command through the environment
+// (TRAILHEAD_MANIFEST_URL, TRAILHEAD_SECRET), and stops the API when the command ends.
+//
+//   node examples/http/with-api.mjs node bin/toolport.js serve examples --config examples/http/toolport.yaml --http
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const [command, ...args] = process.argv.slice(2);
+if (!command) {
+  process.stderr.write('usage: node examples/http/with-api.mjs COMMAND [ARGS...]\n');
+  process.exit(2);
+}
+
+const secret = process.env.TRAILHEAD_SECRET || randomBytes(24).toString('hex');
+const apiPath = fileURLToPath(new URL('./trailhead-api.mjs', import.meta.url));
+// stdout of this launcher belongs to the command (it may be an MCP stdio server); talk on stderr.
+// The API holds our end of its stdin: if this launcher dies, even by SIGKILL, the API stops.
+const api = spawn(process.execPath, [apiPath, '--port', '0', '--stop-with-stdin'], {
+  env: { ...process.env, TRAILHEAD_SECRET: secret },
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+let stopping = false;
+
+const origin = await new Promise((resolve) => {
+  let out = '';
+  api.stdout.setEncoding('utf8').on('data', (chunk) => {
+    out += chunk;
+    const match = /listening (http:\/\/\S+)/.exec(out);
+    if (match) resolve(match[1]);
+  });
+  api.once('exit', (code) => {
+    process.stderr.write(`trailhead example API exited with ${code} before it listened\n`);
+    process.exit(1);
+  });
+});
+api.removeAllListeners('exit');
+api.once('exit', (code) => {
+  if (!stopping) process.stderr.write(`trailhead example API stopped unexpectedly (${code}); its tools will fail\n`);
+});
+process.stderr.write(`trailhead example API at ${origin} (pid ${api.pid})\n`);
+
+const child = spawn(command, args, {
+  env: { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret },
+  stdio: 'inherit',
+});
+process.stderr.write(`launcher (pid ${process.pid}) running ${command} (pid ${child.pid})\n`);
+// On Ctrl+C the terminal signals the whole group, toolport included; a second SIGINT would make
+// it exit without cleaning up, so it is always asked with SIGTERM (which it treats the same).
+let asked = false;
+const stop = () => {
+  stopping = true;
+  if (asked) return; // a second signal would make toolport skip its cleanup
+  asked = true;
+  child.kill('SIGTERM');
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, stop);
+// `npm start` runs this under `sh -c`; a signal to sh alone would leave us running. An
+// orphan is re-parented, so a changed parent pid means whoever started us is gone.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 500).unref();
+child.once('exit', (code, signal) => {
+  stopping = true;
+  api.kill('SIGTERM');
+  api.once('exit', () => process.exit(code ?? (signal ? 1 : 0)));
+  setTimeout(() => process.exit(code ?? 1), 3000).unref();
+});
