@@ -1,6 +1,7 @@
 // The exhaustive table of plugin kinds and their adapters. A kind without an adapter
 // yet is listed with the reason, so loading it fails with a clear message.
 import { moduleAdapter } from './module/index.js';
+import { pythonAdapter } from './python/index.js';
 import type { PluginAdapter, PluginKind, PluginSpec } from './types.js';
 
 export type AdapterEntry = { adapter: PluginAdapter<PluginSpec> } | { unavailable: string };
@@ -8,7 +9,7 @@ export type AdapterEntry = { adapter: PluginAdapter<PluginSpec> } | { unavailabl
 export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   module: { adapter: moduleAdapter as unknown as PluginAdapter<PluginSpec> },
   wasm: { unavailable: 'Wasm components (Asterai) are not supported by this version of toolport yet' },
-  python: { unavailable: 'Python plugins (ScaiWave) are not supported by this version of toolport yet' },
+  python: { adapter: pythonAdapter as unknown as PluginAdapter<PluginSpec> },
   command: { unavailable: 'agent.toml skills (EvoClaw) are not supported by this version of toolport yet' },
   http: { unavailable: 'HTTP plugin manifests (Carter) are not supported by this version of toolport yet' },
 };

@@ -1,0 +1,494 @@
+// A loaded ScaiWave plugin: the supervisor of its Python host (start, load, restart with
+// backoff, close), the tool list built from its manifests, and calls with permission
+// checks, cancellation and outcome shaping.
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
+import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import type { AdapterContext, LoadedPlugin } from '../types.js';
+import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
+import {
+  loadResultSchema,
+  requiredPermissions,
+  toDynamicTools,
+  toManifest,
+  toToolDefinition,
+  type LoadResult,
+  type ReportedManifest,
+  type ReportedTool,
+  type ToolSource,
+} from './manifest.js';
+
+export interface PythonPluginOptions {
+  /** Absolute path of the plugin file or package folder. */
+  path: string;
+  python: string;
+  hostScript: string;
+  settings: Record<string, unknown>;
+  tenant: Record<string, unknown>;
+  userToken: string | undefined;
+  services: Record<string, string>;
+  grantedEnv: readonly string[];
+  grantedPermissions: readonly string[];
+  dynamicToolsRefreshSeconds: number;
+  /** The config's `id`, if any: names the plugin in messages. */
+  configId: string | undefined;
+  loadTimeoutMs: number;
+  cancelGraceMs: number;
+}
+
+interface SubPlugin {
+  className: string;
+  manifest: ReportedManifest;
+  dynamic: boolean;
+  dynamicTools: ReportedTool[];
+  systemContext: boolean;
+}
+
+interface ToolRoute {
+  plugin: number;
+  /** The name the plugin knows the tool by. */
+  tool: string;
+  required: string[];
+}
+
+interface Started {
+  host: HostProcess;
+  result: LoadResult;
+}
+
+/** Variables every host gets: none of them secret. Everything else must be granted. */
+const baseEnvironment = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
+const stableAfterMs = 30_000;
+const maxBackoffMs = 30_000;
+const closeGraceMs = 1_000;
+const stderrTailLines = 20;
+/** ScaiWave's documented way for a tool to say it failed: a "Fallback suggestions" line. */
+const fallbackLine = /^\s*Fallback suggestions\b/im;
+
+const pythonLevels: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+  silent: 'CRITICAL',
+};
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolveSleep, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolveSleep();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolveRace, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolveRace(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A path for messages: relative to the working folder when it is inside it. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !rel.startsWith(sep) ? rel : path;
+}
+
+function describeHostError(info: HostRequestError['info']): string {
+  const where = info.file ? ` at ${displayPath(info.file)}${info.line !== undefined ? `:${info.line}` : ''}` : '';
+  return `${info.type}${where}: ${info.message}`;
+}
+
+export async function loadPythonPlugin(options: PythonPluginOptions, context: AdapterContext): Promise<LoadedPlugin> {
+  const label = options.configId ?? basename(options.path, extname(options.path));
+  const logger: Logger = context.logger.child({ plugin: label, kind: 'python' });
+  const granted = new Set(options.grantedPermissions);
+  const secrets = [
+    ...options.grantedEnv.map((name) => process.env[name]).filter((value): value is string => typeof value === 'string'),
+    ...(options.userToken !== undefined ? [options.userToken] : []),
+  ].filter((value) => value.length >= 4);
+  const redact = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+
+  const env: NodeJS.ProcessEnv = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' };
+  for (const name of baseEnvironment) if (process.env[name] !== undefined) env[name] = process.env[name];
+  for (const name of options.grantedEnv) {
+    if (process.env[name] === undefined) logger.warn({ variable: name }, 'granted environment variable is not set');
+    else env[name] = process.env[name];
+  }
+  const isPackage = extname(options.path) !== '.py';
+  const cwd = isPackage ? options.path : dirname(options.path);
+  const defaultCtx = { room_id: 'toolport', sender_id: 'toolport', call_id: null };
+
+  let subPlugins: SubPlugin[] = [];
+  let routes = new Map<string, ToolRoute>();
+  let tools: ToolDefinition[] = [];
+  let fingerprint = '';
+  let host: HostProcess | undefined;
+  let starting: Promise<HostProcess> | undefined;
+  let consecutiveCrashes = 0;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const closeController = new AbortController();
+  const inflight = new Map<string, CallOptions>();
+  const stderrTail: string[] = [];
+
+  const rebuildTools = (): boolean => {
+    const named: { name: string; route: ToolRoute; source: ToolSource }[] = [];
+    const counts = new Map<string, number>();
+    subPlugins.forEach((sub, index) => {
+      const own = new Set<string>();
+      const add = (tool: ReportedTool, dynamic: boolean): void => {
+        if (own.has(tool.name)) {
+          logger.warn({ tool: tool.name, class: sub.className }, `${sub.className} declares tool "${tool.name}" more than once; only the first is used`);
+          return;
+        }
+        own.add(tool.name);
+        const source: ToolSource = { manifest: sub.manifest, tool, dynamic };
+        named.push({ name: tool.name, route: { plugin: index, tool: tool.name, required: requiredPermissions(source) }, source });
+        counts.set(tool.name, (counts.get(tool.name) ?? 0) + 1);
+      };
+      for (const tool of sub.manifest.tools) add(tool, false);
+      for (const tool of sub.dynamicTools) add(tool, true);
+    });
+    const nextRoutes = new Map<string, ToolRoute>();
+    const nextTools: ToolDefinition[] = [];
+    for (const entry of named) {
+      // Several plugins in one file or package with the same tool name: qualify them all
+      // with their plugin's name rather than hide one.
+      const shared = (counts.get(entry.name) ?? 0) > 1;
+      const name = shared ? `${entry.source.manifest.id.split('.').pop() ?? entry.source.manifest.id}.${entry.name}` : entry.name;
+      nextRoutes.set(name, entry.route);
+      nextTools.push(toToolDefinition(name, entry.source, granted));
+    }
+    routes = nextRoutes;
+    tools = nextTools;
+    const next = JSON.stringify(nextTools);
+    const changed = next !== fingerprint;
+    fingerprint = next;
+    return changed;
+  };
+
+  const applyLoad = (result: LoadResult): void => {
+    if (result.plugins.length === 0) {
+      throw new Error('no ScaiWave plugin found: define a class that extends app.plugins.base.BasePlugin, or a BUILTIN_PLUGINS list');
+    }
+    const next: SubPlugin[] = result.plugins.map((reported) => {
+      const manifest = toManifest(reported.manifest, reported.class);
+      const dynamicTools = reported.dynamic_tools
+        ? toDynamicTools(reported.dynamic_tools, (message) => logger.error({ class: reported.class }, message))
+        : [];
+      if (reported.sync_execute) logger.info({ class: reported.class }, 'execute_tool is synchronous; its calls run in a worker thread');
+      return { className: reported.class, manifest, dynamic: reported.dynamic, dynamicTools, systemContext: reported.system_context };
+    });
+    const ids = new Set<string>();
+    for (const sub of next) {
+      if (ids.has(sub.manifest.id)) throw new Error(`two plugins have the manifest id "${sub.manifest.id}"`);
+      ids.add(sub.manifest.id);
+    }
+    subPlugins = next;
+    if (rebuildTools() && host !== undefined) context.toolsChanged();
+  };
+
+  const onNotification = (method: string, params: Record<string, unknown>): void => {
+    if (method === 'log') {
+      const level = typeof params.level === 'string' ? params.level : 'info';
+      const message = redact(typeof params.message === 'string' ? params.message : '');
+      const fields = { pythonLogger: params.logger, ...(typeof params.call_id === 'string' && { callId: params.call_id }) };
+      if (level === 'debug') logger.debug(fields, message);
+      else if (level === 'info') logger.info(fields, message);
+      else if (level === 'warning') logger.warn(fields, message);
+      else logger.error(fields, message);
+      return;
+    }
+    if (method === 'dynamic_tools') {
+      const index = typeof params.plugin === 'number' ? params.plugin : -1;
+      const sub = subPlugins[index];
+      if (!sub || !Array.isArray(params.tools)) return;
+      sub.dynamicTools = toDynamicTools(params.tools, (message) => logger.error({ class: sub.className }, message));
+      if (rebuildTools()) {
+        logger.info({ class: sub.className, tools: sub.dynamicTools.map((tool) => tool.name) }, 'dynamic tools changed');
+        context.toolsChanged();
+      }
+      return;
+    }
+    if (method === 'event') {
+      const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
+      const event = { event: params.method, scope: params.scope, args: params.args, kwargs: params.kwargs };
+      logger.info({ ...event, callId }, 'plugin event');
+      if (callId !== undefined) inflight.get(callId)?.log('info', { plugin: label, ...event });
+    }
+  };
+
+  const onRequest = (method: string, params: Record<string, unknown>): Promise<unknown> => {
+    if (method === 'approval') {
+      // toolport's approval layer is not built yet: a plugin's own approval request fails
+      // closed, and says so to the log and to the calling client.
+      const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
+      const reason = 'toolport has no approval layer configured, so approvals requested by a plugin are refused';
+      logger.warn({ callId, method: params.method }, `approval requested by the plugin was refused: ${reason}`);
+      if (callId !== undefined) inflight.get(callId)?.log('warning', { plugin: label, approval: params.method, approved: false, reason });
+      return Promise.resolve({ approved: false, reason });
+    }
+    return Promise.reject(new Error(`unknown host request ${method}`));
+  };
+
+  const onOutput = (stream: 'stdout' | 'stderr', line: string): void => {
+    const text = redact(line);
+    if (stream === 'stderr') {
+      stderrTail.push(text);
+      if (stderrTail.length > stderrTailLines) stderrTail.shift();
+      logger.warn({ stream }, text);
+    } else {
+      logger.info({ stream }, text);
+    }
+  };
+
+  const launch = async (): Promise<Started> => {
+    stderrTail.length = 0;
+    let started: HostProcess;
+    try {
+      started = await startHostProcess({
+        python: options.python,
+        script: options.hostScript,
+        cwd,
+        env,
+        handlers: { onNotification, onRequest, onOutput },
+        cancelGraceMs: options.cancelGraceMs,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'not found' : describeThrown(error);
+      throw new Error(`cannot start the Python interpreter "${options.python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`, { cause: error });
+    }
+    let raw: unknown;
+    try {
+      raw = await started.request(
+        'load',
+        {
+          path: options.path,
+          settings: options.settings,
+          tenant: options.tenant,
+          user_token: options.userToken ?? null,
+          services: options.services,
+          default_ctx: defaultCtx,
+          dynamic_refresh_seconds: options.dynamicToolsRefreshSeconds,
+          log_level: pythonLevels[logger.level] ?? 'INFO',
+        },
+        { signal: AbortSignal.any([AbortSignal.timeout(options.loadTimeoutMs), closeController.signal]) },
+      );
+    } catch (error) {
+      started.kill('loading failed');
+      await started.exited;
+      if (error instanceof HostRequestError) {
+        logger.debug({ traceback: redact(error.info.traceback ?? '') }, 'plugin import failed');
+        throw new Error(redact(describeHostError(error.info)), { cause: error });
+      }
+      if (error instanceof HostExitedError) {
+        const last = stderrTail.filter((line) => line.trim() !== '').at(-1);
+        throw new Error(`the Python host ${describeExit(error.exit)} while loading the plugin${last ? `: ${last}` : ''}`, { cause: error });
+      }
+      if (error instanceof DOMException && error.name === 'TimeoutError') {
+        throw new Error(`loading the plugin took longer than ${options.loadTimeoutMs / 1000} s (does it block at import?)`, { cause: error });
+      }
+      throw error;
+    }
+    const parsed = loadResultSchema.safeParse(raw);
+    if (!parsed.success) {
+      started.kill('unreadable load answer');
+      throw new Error('the Python host answered the load request with something toolport cannot read');
+    }
+    return { host: started, result: parsed.data };
+  };
+
+  const watch = (started: HostProcess): void => {
+    void started.exited.then((exit: HostExit) => {
+      if (host === started) host = undefined;
+      if (closed) return;
+      const lived = Date.now() - started.startedAt;
+      consecutiveCrashes = lived > stableAfterMs ? 1 : consecutiveCrashes + 1;
+      logger.warn({ pid: started.pid, code: exit.code, signal: exit.signal, livedMs: lived }, `the Python host ${describeExit(exit)}; it is restarted on the next call`);
+    });
+  };
+
+  const ensureHost = (signal: AbortSignal): Promise<HostProcess> => {
+    if (host?.alive) return Promise.resolve(host);
+    starting ??= (async () => {
+      // First restart at once; a host that keeps dying waits longer each time.
+      const delay = consecutiveCrashes <= 1 ? 0 : Math.min(250 * 2 ** (consecutiveCrashes - 2), maxBackoffMs);
+      if (delay > 0) {
+        logger.info({ delayMs: delay }, 'waiting before restarting the Python host');
+        await sleep(delay, closeController.signal);
+      }
+      if (closed) throw new Error('closed');
+      let started: Started;
+      try {
+        started = await launch();
+      } catch (error) {
+        consecutiveCrashes += 1;
+        throw error;
+      }
+      if (closed) {
+        await started.host.close(closeGraceMs);
+        throw new Error('closed');
+      }
+      host = started.host;
+      watch(started.host);
+      applyLoad(started.result);
+      logger.info({ pid: started.host.pid }, 'Python host restarted');
+      return started.host;
+    })().finally(() => {
+      starting = undefined;
+    });
+    return raceSignal(starting, signal);
+  };
+
+  // The first start happens now: its failure is this plugin's load error.
+  {
+    let first: Started;
+    try {
+      first = await launch();
+    } catch (error) {
+      throw new ToolportError(ErrorCode.PluginLoadFailed, `${displayPath(options.path)}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      applyLoad(first.result);
+    } catch (error) {
+      await first.host.close(closeGraceMs);
+      throw new ToolportError(ErrorCode.PluginLoadFailed, `${displayPath(options.path)}: ${(error as Error).message}`, { cause: error });
+    }
+    host = first.host;
+    watch(first.host);
+    logger.info({ pid: first.host.pid, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
+    for (const tool of tools) {
+      const route = routes.get(tool.name);
+      const missing = route?.required.filter((permission) => !granted.has(permission)) ?? [];
+      if (missing.length > 0) logger.warn({ tool: tool.name, missing }, 'tool needs permissions that are not granted; its calls will be refused');
+    }
+  }
+
+  const single = subPlugins.length === 1 ? subPlugins[0] : undefined;
+  const id = single ? single.manifest.id : basename(options.path, '.py');
+
+  const denied = (tool: string, missing: readonly string[], required: readonly string[]): ToolportError => {
+    const grant = [...new Set([...options.grantedPermissions, ...required])].join(', ');
+    return new ToolportError(
+      ErrorCode.CallDenied,
+      `${tool} was refused: it needs the permission${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not granted to plugin ${id}. ` +
+        `To allow it, set in this plugin's config entry: grants: { permissions: [${grant}] }`,
+      { pluginId: id },
+    );
+  };
+
+  const hostFailure = (tool: string, error: unknown): ToolportError => {
+    if (closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
+    if (error instanceof HostExitedError) {
+      return new ToolportError(ErrorCode.PluginCrashed, `${tool} failed: the plugin's Python process ${describeExit(error.exit)} during the call; it is restarted for the next call`, {
+        pluginId: id,
+        cause: error,
+      });
+    }
+    return new ToolportError(ErrorCode.PluginCrashed, `${tool} failed: the plugin's Python process could not be started; see the server log`, {
+      pluginId: id,
+      cause: error,
+      detail: redact(describeThrown(error)),
+    });
+  };
+
+  return {
+    id,
+    kind: 'python',
+    ...(single?.manifest.version !== undefined && { version: single.manifest.version }),
+    ...(single?.manifest.description !== undefined && { description: single.manifest.description }),
+    get tools() {
+      return tools;
+    },
+    async call(tool, args, callOptions) {
+      const { signal, context: callContext } = callOptions;
+      const route = routes.get(tool);
+      if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId: id });
+      const missing = route.required.filter((permission) => !granted.has(permission));
+      if (missing.length > 0) {
+        logger.warn({ tool, missing }, 'call refused: permissions not granted');
+        throw denied(tool, missing, route.required);
+      }
+      if (closed) throw hostFailure(tool, new Error('closed'));
+      let running: HostProcess;
+      try {
+        running = await ensureHost(signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw hostFailure(tool, error);
+      }
+      const ctx = {
+        call_id: callContext.callId,
+        room_id: callContext.sessionId ?? callContext.principal,
+        sender_id: callContext.client?.name ?? callContext.principal,
+        principal: callContext.principal,
+      };
+      inflight.set(callContext.callId, callOptions);
+      try {
+        const answer = (await running.request('call', { plugin: route.plugin, tool: route.tool, args: JSON.stringify(args), ctx }, { signal })) as {
+          text?: unknown;
+        };
+        const text = typeof answer.text === 'string' ? answer.text : '';
+        const outcome: ToolOutcome = { content: [textContent(text)] };
+        if (fallbackLine.test(text)) outcome.isError = true;
+        return outcome;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof HostRequestError) {
+          // The plugin raised: the model gets the exception, the log gets the traceback.
+          logger.warn({ tool, callId: callContext.callId, traceback: redact(error.info.traceback ?? '') }, `tool raised ${error.info.type}`);
+          return { content: [textContent(redact(`${error.info.type}: ${error.info.message}`))], isError: true };
+        }
+        throw hostFailure(tool, error);
+      } finally {
+        inflight.delete(callContext.callId);
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        closeController.abort(new Error('closed'));
+        try {
+          await starting?.catch(() => undefined);
+        } finally {
+          const running = host;
+          host = undefined;
+          if (running) await running.close(closeGraceMs);
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Where the plugin's code is, resolved against the config's folder. */
+export function resolvePluginPath(path: string, baseDir: string): string {
+  return resolve(baseDir, path);
+}
