@@ -75,7 +75,7 @@ export interface HostProcess {
 
 interface Pending {
   resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
+  reject: (error: Error) => void;
   /** Set once the caller gave up; the host's late answer is dropped. */
   abandoned: boolean;
   graceTimer?: NodeJS.Timeout;
@@ -255,7 +255,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
         };
         entry.reject = (error) => {
           cleanup();
-          reject(error as Error);
+          reject(error);
         };
       });
     },
