@@ -373,13 +373,13 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     try {
       first = await launch();
     } catch (error) {
-      throw new ToolportError(ErrorCode.PluginLoadFailed, `${displayPath(options.path)}: ${(error as Error).message}`, { cause: error });
+      throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
     }
     try {
       applyLoad(first.result);
     } catch (error) {
       await first.host.close(closeGraceMs);
-      throw new ToolportError(ErrorCode.PluginLoadFailed, `${displayPath(options.path)}: ${(error as Error).message}`, { cause: error });
+      throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
     }
     host = first.host;
     watch(first.host);

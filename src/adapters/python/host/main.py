@@ -553,7 +553,17 @@ class Host:
         level = params.get("log_level")
         if isinstance(level, str) and level.upper() in logging._nameToLevel:
             logging.getLogger().setLevel(level.upper())
-        instances, self.root = load_plugins(params["path"])
+        path = os.path.abspath(params["path"])
+        self.root = path if os.path.isdir(path) else os.path.dirname(path)
+        try:
+            instances, self.root = load_plugins(path)
+        except ModuleNotFoundError as error:
+            if (error.name or "").split(".")[0] == "app" and not (error.name or "").startswith(BUILTIN_PACKAGE):
+                raise ModuleNotFoundError(
+                    "%s (toolport provides only app.plugins.base and app.plugins.protocol of ScaiWave)" % error,
+                    name=error.name,
+                ) from error
+            raise
         for name, target in (params.get("services") or {}).items():
             self.services[name] = await self.make_service(name, target)
         self.plugins = [PluginEntry(instance) for instance in instances]
