@@ -1,9 +1,21 @@
 // MCP server instances on the SDK's low-level Server: tools/list (paginated, verbatim
-// plugin schemas) and tools/call through the toolport pipeline. One hub makes them for
-// every transport and tells long-lived connections when the tool list changes.
+// plugin schemas), tools/call through the toolport pipeline, prompts plugins offer, and
+// per-session instructions. One hub makes them for every transport and tells long-lived
+// connections when the tool list changes.
 import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
-import { CLIENT_INFO_META_KEY, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/server';
-import { ErrorCode, ToolportError } from '../core/errors.js';
+import {
+  CLIENT_INFO_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type CallToolResult,
+  type GetPromptResult,
+  type InitializeRequest,
+  type InitializeResult,
+  type ListPromptsResult,
+  type ListToolsResult,
+} from '@modelcontextprotocol/server';
+import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
@@ -87,6 +99,31 @@ function clientInfoOf(ctx: ServerContext): { name: string; version: string } | u
   return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
 }
 
+/** The principal of a request before any handler runs (factory time). */
+function principalOfAuth(authInfo: McpRequestContext['authInfo'], http: boolean): string {
+  const principal = authInfo?.extra?.principal;
+  if (typeof principal === 'string') return principal;
+  return http ? 'anonymous' : 'local';
+}
+
+/**
+ * Answers a 2025-era initialize with instructions computed for that session. The SDK reads
+ * instructions from a field set at construction, but the client is known only now, so the
+ * field is set just before the SDK's own initialize handling runs.
+ */
+function withSessionInstructions(server: Server, compute: (request: InitializeRequest, ctx: ServerContext) => Promise<string | undefined>): void {
+  const internals = server as unknown as {
+    _instructions?: string;
+    _oninitialize?: (request: InitializeRequest) => Promise<InitializeResult>;
+  };
+  const initialize = internals._oninitialize?.bind(server);
+  if (!initialize) return;
+  server.setRequestHandler('initialize', async (request, ctx) => {
+    internals._instructions = await compute(request, ctx);
+    return initialize(request);
+  });
+}
+
 export function createServerHub(toolport: Toolport, options: ServerHubOptions): ServerHub {
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
@@ -109,14 +146,59 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   };
   const isVisible = (ctx: ServerContext, name: string): boolean => scopeMatcher(ctx)?.(name) ?? true;
 
-  function createServer(): Server {
+  const instructionsFor = async (principal: string, sessionId: string | undefined, client: { name: string; version: string } | undefined): Promise<string | undefined> => {
+    try {
+      return await toolport.instructionsFor({ principal, ...(sessionId !== undefined && { sessionId }), ...(client && { client: { name: client.name, version: client.version } }) });
+    } catch {
+      return undefined;
+    }
+  };
+
+  function createServer(instructions?: string): Server {
     const server = new Server(
       { name: options.name, version: options.version },
       {
-        capabilities: { tools: { listChanged: true }, logging: {} },
+        capabilities: { tools: { listChanged: true }, prompts: {}, logging: {} },
         cacheHints: { 'tools/list': { ttlMs: 60_000, cacheScope: 'private' } },
+        ...(instructions !== undefined && { instructions }),
       },
     );
+    withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo));
+
+    server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
+      const prompts = toolport.listPrompts().filter((prompt) => isVisible(ctx, prompt.name));
+      const offset = decodeCursor(request.params?.cursor);
+      const end = offset + pageSize;
+      return {
+        prompts: prompts.slice(offset, end).map((prompt) => prompt.mcpPrompt),
+        ...(end < prompts.length && { nextCursor: encodeCursor(end) }),
+      };
+    });
+
+    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
+      const { name } = request.params;
+      if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+      const clientInfo = server.getClientVersion() ?? clientInfoOf(ctx);
+      try {
+        const outcome = await toolport.getPrompt(name, request.params.arguments ?? {}, {
+          signal: ctx.mcpReq.signal,
+          context: {
+            callId: String(ctx.mcpReq.id),
+            principal: principalOf(ctx),
+            ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+            ...(clientInfo && { client: { name: clientInfo.name, version: clientInfo.version } }),
+          },
+        });
+        return { ...(outcome.description !== undefined && { description: outcome.description }), messages: outcome.messages };
+      } catch (error) {
+        // Prompts have no isError result: every failure is a JSON-RPC error with the short message.
+        if (isToolportError(error)) {
+          const code = error.code === ErrorCode.ToolNotFound || error.code === ErrorCode.ArgumentsInvalid ? ProtocolErrorCode.InvalidParams : ProtocolErrorCode.InternalError;
+          throw new ProtocolError(code, error.shortMessage);
+        }
+        throw error;
+      }
+    });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
       const tools = visibleTools(ctx);
@@ -164,7 +246,13 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   });
 
   return {
-    factory: () => createServer(),
+    // A 2026-07-28 client reads instructions from server/discover; only that request (and a
+    // stdio connection, made once) pays for computing them.
+    factory: async (ctx) => {
+      const http = ctx.requestInfo !== undefined;
+      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer();
+      return createServer(await instructionsFor(principalOfAuth(ctx.authInfo, http), undefined, undefined));
+    },
     createConnectionServer() {
       const server = createServer();
       connections.add(server);

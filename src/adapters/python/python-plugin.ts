@@ -4,11 +4,13 @@
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import type { AdapterContext, LoadedPlugin } from '../types.js';
 import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
 import {
   loadResultSchema,
+  parseUsage,
   requiredPermissions,
   toDynamicTools,
   toManifest,
@@ -51,6 +53,8 @@ interface ToolRoute {
   tool: string;
   required: string[];
 }
+
+type PromptRoute = { kind: 'usage'; tool: string; description: string | undefined } | { kind: 'context'; plugin: number; name: string };
 
 interface Started {
   host: HostProcess;
@@ -147,6 +151,8 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   let subPlugins: SubPlugin[] = [];
   let routes = new Map<string, ToolRoute>();
   let tools: ToolDefinition[] = [];
+  let prompts: PromptDefinition[] = [];
+  let promptRoutes = new Map<string, PromptRoute>();
   let fingerprint = '';
   let host: HostProcess | undefined;
   let starting: Promise<HostProcess> | undefined;
@@ -187,10 +193,53 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     }
     routes = nextRoutes;
     tools = nextTools;
+    rebuildPrompts(named.map((entry, index) => ({ name: nextTools[index]?.name ?? entry.name, tool: entry.source.tool })));
     const next = JSON.stringify(nextTools);
     const changed = next !== fingerprint;
     fingerprint = next;
     return changed;
+  };
+
+  /** `usage` hints become slash-command prompts; system contexts become a `context` prompt. */
+  const rebuildPrompts = (entries: readonly { name: string; tool: ReportedTool }[]): void => {
+    const nextPrompts: PromptDefinition[] = [];
+    const nextRoutes = new Map<string, PromptRoute>();
+    const add = (definition: PromptDefinition, route: PromptRoute): void => {
+      if (nextRoutes.has(definition.name)) {
+        logger.warn({ prompt: definition.name }, `two prompts are called "${definition.name}"; only the first is offered`);
+        return;
+      }
+      nextRoutes.set(definition.name, route);
+      nextPrompts.push(definition);
+    };
+    subPlugins.forEach((sub, index) => {
+      if (!sub.manifest.injects_context || !sub.systemContext) return;
+      const name = subPlugins.length === 1 ? 'context' : `${sub.manifest.id.split('.').pop() ?? sub.manifest.id}_context`;
+      const title = sub.manifest.name ?? sub.manifest.id;
+      add(
+        { name, title: `${title}: context`, description: `What ${title} tells the assistant about this conversation (its system-prompt contribution).` },
+        { kind: 'context', plugin: index, name: title },
+      );
+    });
+    for (const { name, tool } of entries) {
+      const command = tool.usage !== undefined ? parseUsage(tool.usage) : undefined;
+      if (!command) continue;
+      const properties = (tool.parameters?.properties ?? {}) as Record<string, { description?: unknown }>;
+      add(
+        {
+          name: command.command,
+          title: tool.usage,
+          ...(tool.description !== undefined && { description: tool.description }),
+          arguments: command.arguments.map((argument) => {
+            const description = properties[argument.name]?.description;
+            return { name: argument.name, required: argument.required, ...(typeof description === 'string' && { description }) };
+          }),
+        },
+        { kind: 'usage', tool: name, description: tool.description },
+      );
+    }
+    prompts = nextPrompts;
+    promptRoutes = nextRoutes;
   };
 
   const applyLoad = (result: LoadResult): void => {
@@ -404,6 +453,22 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     );
   };
 
+  /** get_system_context of the given plugins, for one session. */
+  const systemContexts = async (
+    indices: readonly number[],
+    session: { callId: string; principal: string; sessionId?: string | undefined; client?: { name: string } | undefined },
+    signal: AbortSignal,
+  ): Promise<{ name: string; text: string }[]> => {
+    const running = await ensureHost(signal);
+    const ctx = { call_id: session.callId, room_id: session.sessionId ?? session.principal, sender_id: session.client?.name ?? session.principal, principal: session.principal };
+    const answer = (await running.request('system_context', { ctx, plugins: indices }, { signal })) as { contexts?: unknown };
+    const contexts = Array.isArray(answer.contexts) ? (answer.contexts as { plugin?: unknown; text?: unknown }[]) : [];
+    return contexts.flatMap((entry) => {
+      const sub = typeof entry.plugin === 'number' ? subPlugins[entry.plugin] : undefined;
+      return sub && typeof entry.text === 'string' ? [{ name: sub.manifest.name ?? sub.manifest.id, text: redact(entry.text) }] : [];
+    });
+  };
+
   const hostFailure = (tool: string, error: unknown): ToolportError => {
     if (closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
     if (error instanceof HostExitedError) {
@@ -426,6 +491,31 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     ...(single?.manifest.description !== undefined && { description: single.manifest.description }),
     get tools() {
       return tools;
+    },
+    get prompts() {
+      return prompts;
+    },
+    async getPrompt(name, args, promptOptions): Promise<PromptOutcome> {
+      const route = promptRoutes.get(name);
+      if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`, { pluginId: id });
+      if (route.kind === 'usage') {
+        const exposed = promptOptions.toolName(route.tool) ?? route.tool;
+        const given = Object.entries(args).filter(([, value]) => value !== '');
+        const text =
+          `Use the tool \`${exposed}\`${route.description ? ` (${route.description})` : ''}` +
+          (given.length > 0 ? ` with these arguments:\n${given.map(([key, value]) => `- ${key}: ${value}`).join('\n')}` : '.');
+        return { messages: [{ role: 'user', content: { type: 'text', text } }] };
+      }
+      const texts = await systemContexts([route.plugin], promptOptions.context, promptOptions.signal);
+      const text = texts[0]?.text ?? `${route.name} adds nothing to the system prompt for this conversation.`;
+      return { description: `System context of ${route.name}`, messages: [{ role: 'user', content: { type: 'text', text } }] };
+    },
+    async instructions(session, signal) {
+      const sources = subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
+      if (sources.length === 0) return undefined;
+      const texts = await systemContexts(sources, { callId: 'instructions', ...session }, signal);
+      if (texts.length === 0) return undefined;
+      return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
     },
     async call(tool, args, callOptions) {
       const { signal, context: callContext } = callOptions;
