@@ -1,9 +1,11 @@
 // The python kind end to end: the built CLI serving ScaiWave plugins, driven by a real
 // MCP client over stdio, Streamable HTTP (2025 and 2026 eras) and legacy SSE.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, connectClient, startHttpServer, type Era, type RunningServer } from '../../helpers/toolport-process.js';
+import { livePythonHosts } from './python-hosts.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/python/${name}`, import.meta.url));
 const serveArgs = [fixture('weather.py'), fixture('skills.py')];
@@ -99,5 +101,22 @@ describe('python plugins through a real MCP client', () => {
       const result = await client.callTool({ name: `acme_skills__${skill}`, arguments: { question: 'ok?' } });
       expect(textOf(result)).toBe('done (ok?)');
     });
+  });
+});
+
+describe('python hosts outlive nothing', () => {
+  it('a host whose toolport was killed exits by itself, even with a call in flight', async () => {
+    const server = await startHttpServer([fixture('contract.py')]);
+    const pid = server.process.pid ?? -1;
+    const hosts = await livePythonHosts(pid);
+    expect(hosts).toHaveLength(1);
+    const client = await connectClient('http-2025', { url: server.url });
+    // Never answered: the server dies under it.
+    void client.callTool({ name: 'contract__hang', arguments: { marker: '/dev/null' } }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.process.kill('SIGKILL');
+    await server.stop();
+    await expect.poll(() => hosts.filter((host) => existsSync(`/proc/${host}`)), { timeout: 5_000 }).toEqual([]);
+    void client.close().catch(() => undefined);
   });
 });

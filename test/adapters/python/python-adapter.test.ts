@@ -334,9 +334,32 @@ describe('python adapter: loading', () => {
     expect(textOf(await settle(toolport, 'acme_skills__skill_haiku', { question: 'why?' }))).toBe('five seven five (why?)');
   });
 
+  it('a host that keeps crashing is restarted with growing delays', async () => {
+    const toolport = await load([{ path: fixture('contract.py') }]);
+    const elapsed: number[] = [];
+    for (let crash = 0; crash < 3; crash += 1) {
+      const started = Date.now();
+      const result = await settle(toolport, 'contract__crash');
+      elapsed.push(Date.now() - started);
+      expect(textOf(result)).toMatch(/Python process was killed by SIGKILL during the call/);
+    }
+    const started = Date.now();
+    const next = await settle(toolport, 'contract__echo', { text: 'back' });
+    const waited = Date.now() - started;
+    expect(textOf(next)).toBe('echo: back');
+    // First restart at once; after the second crash 250 ms; after the third 500 ms.
+    expect(elapsed[1]).toBeLessThan(elapsed[2] ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(450);
+  });
+
   it('user_token is passed only when configured', async () => {
     const toolport = await load([{ path: fixture('weather.py'), userToken: 'jwt-for-the-plugin', settings: { locale: 'en' } }]);
     expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ user_token: 'jwt-for-the-plugin', tenant_id: 'toolport' });
+  });
+
+  it('services name factories for ctx.redis and friends, imported from the plugin folder', async () => {
+    const toolport = await load([{ path: fixture('weather.py'), services: { redis: 'weather_services:make_redis' }, settings: { locale: 'en' } }]);
+    expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ redis: { kind: 'fake-redis' }, db: null });
   });
 
   it('granted permissions let the call through', async () => {

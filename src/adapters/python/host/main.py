@@ -518,6 +518,10 @@ class Host:
         self.loop.add_reader(sock.fileno(), self.on_readable)
         await self.stopped
         await self.shutdown()
+        # Leave now: asyncio.run would wait for worker threads of synchronous tools still running.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     def dispatch(self, message):
         method = message.get("method")
@@ -765,12 +769,7 @@ def main():
     except OSError:
         sys.stderr.write("toolport: the python plugin host is started by toolport (it talks on fd 3)\n")
         sys.exit(2)
-    host = Host()
-    asyncio.run(host.run())
-    # Plugin threads (sync tools still running) must not keep a finished host alive.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    asyncio.run(Host().run())
 
 
 if __name__ == "__main__":
