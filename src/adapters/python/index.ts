@@ -24,6 +24,8 @@ export const pythonSpecSchema = z.strictObject({
     .default({}),
   /** How often get_dynamic_tools is asked again besides after every call; 0 = only after calls. */
   dynamicToolsRefreshSeconds: z.number().min(0).max(86_400).default(60),
+  /** Whether the plugin may start processes (which the host's guard cannot follow). */
+  allowSubprocess: z.boolean().default(false),
 });
 export type PythonSpec = z.output<typeof pythonSpecSchema>;
 
@@ -47,6 +49,11 @@ export const pythonAdapter = defineAdapter<PythonSpec>({
         services,
         grantedEnv: spec.grants.env,
         grantedPermissions: spec.grants.permissions,
+        guard: {
+          network: spec.grants.network,
+          subprocess: spec.allowSubprocess,
+          files: Object.fromEntries(Object.entries(spec.grants.files).map(([path, mode]) => [resolvePluginPath(path, context.baseDir), mode])),
+        },
         dynamicToolsRefreshSeconds: spec.dynamicToolsRefreshSeconds,
         configId: spec.id,
         loadTimeoutMs: 30_000,

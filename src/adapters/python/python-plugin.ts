@@ -32,6 +32,8 @@ export interface PythonPluginOptions {
   services: Record<string, string>;
   grantedEnv: readonly string[];
   grantedPermissions: readonly string[];
+  /** What the host's audit-hook guard lets through (network, processes, files by absolute path). */
+  guard: { network: boolean; subprocess: boolean; files: Record<string, 'ro' | 'rw'> };
   dynamicToolsRefreshSeconds: number;
   /** The config's `id`, if any: names the plugin in messages. */
   configId: string | undefined;
@@ -344,6 +346,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
           tenant: options.tenant,
           user_token: options.userToken ?? null,
           services: options.services,
+          grants: options.guard,
           default_ctx: defaultCtx,
           dynamic_refresh_seconds: options.dynamicToolsRefreshSeconds,
           log_level: pythonLevels[logger.level] ?? 'INFO',

@@ -70,7 +70,7 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
           timeoutSeconds: 3,
           settings: { locale: 'nl' },
           tenant: { id: 'acme-corp' },
-          grants: { env: ['WEATHER_API_KEY'] },
+          grants: { env: ['WEATHER_API_KEY'], files: { [scratch]: 'rw' } },
         },
       ],
     });
@@ -389,7 +389,7 @@ describe('python adapter: loading', () => {
           '',
         ].join('\n'),
       );
-      const toolport = await createToolport(parseConfig({ plugins: [{ path: plugin }] }));
+      const toolport = await createToolport(parseConfig({ plugins: [{ path: plugin, allowSubprocess: true }] }));
       const hostsBefore = await livePythonHosts();
       expect(hostsBefore).toHaveLength(1);
       const grandchild = Number(textOf(await settle(toolport, 't_spawner__spawn')));

@@ -291,6 +291,97 @@ def _install_builtin_package(search_path):
     return package
 
 
+# ---------------------------------------------------------------------------
+# Grants: a deny-by-default guard on network, files and processes
+# ---------------------------------------------------------------------------
+# Python's standard library has no sandbox. An audit hook (PEP 578) refuses what the
+# plugin's config does not grant, for code that goes through Python's own APIs; native
+# code (ctypes, C extensions) can get around it. It is a guard rail, not a boundary.
+
+NETWORK_EVENTS = frozenset(
+    ["socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"]
+)
+PROCESS_EVENTS = frozenset(["subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn"])
+WRITE_EVENTS = {
+    "os.remove": 1, "os.rename": 2, "os.rmdir": 1, "os.mkdir": 1, "os.chmod": 1, "os.chown": 1,
+    "os.truncate": 1, "os.link": 2, "os.symlink": 2, "os.utime": 1, "shutil.rmtree": 1, "shutil.copyfile": 2,
+    "shutil.copytree": 2, "shutil.move": 2,
+}
+READ_EVENTS = {"os.listdir": 1, "os.scandir": 1}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# System folders code reads without asking (time zones, certificates, locales, devices).
+SYSTEM_READS = ["/usr", "/lib", "/lib64", "/etc", "/dev/null", "/dev/urandom", "/dev/random", "/proc/self", "/sys/devices/system/cpu"]
+
+
+def _normalise(path):
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        return None
+    return os.path.normpath(os.path.join(os.getcwd(), path))
+
+
+def _under(path, roots):
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+class Guard:
+    def __init__(self, label, grants, root):
+        self.label = label
+        self.network = bool(grants.get("network"))
+        self.subprocess = bool(grants.get("subprocess"))
+        files = grants.get("files") or {}
+        self.writes = [os.path.normpath(path) for path, mode in files.items() if mode == "rw"] + ["/dev/null"]
+        prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, HOST_DIR, root]
+        self.reads = sorted(
+            {os.path.normpath(path) for path in list(files) + prefixes + SYSTEM_READS + [p for p in sys.path if p] if path}
+        )
+        self.active = True
+
+    def refuse(self, what, grant):
+        return PermissionError(
+            "toolport: %s is not granted to this plugin; to allow it, set in its config: %s" % (what, grant)
+        )
+
+    def check_path(self, path, write):
+        normal = _normalise(path)
+        if normal is None:
+            return
+        if write and not _under(normal, self.writes):
+            raise self.refuse("writing %s" % normal, "grants: { files: { %s: rw } }" % os.path.dirname(normal))
+        if not write and not _under(normal, self.reads):
+            raise self.refuse("reading %s" % normal, "grants: { files: { %s: ro } }" % os.path.dirname(normal))
+
+    def __call__(self, event, args):
+        if not self.active:
+            return
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            if path is None or isinstance(path, int):
+                return
+            write = bool(mode and any(c in str(mode) for c in "wax+")) or bool(isinstance(flags, int) and flags & WRITE_FLAGS)
+            self.check_path(path, write)
+        elif event in NETWORK_EVENTS:
+            if not self.network:
+                raise self.refuse("network access", "grants: { network: true }")
+        elif event in WRITE_EVENTS:
+            for path in args[: WRITE_EVENTS[event]]:
+                if isinstance(path, (str, bytes, os.PathLike)):
+                    self.check_path(path, True)
+        elif event in READ_EVENTS:
+            if args and isinstance(args[0], (str, bytes, os.PathLike)):
+                self.check_path(args[0], False)
+        elif event in PROCESS_EVENTS:
+            if not self.subprocess:
+                raise self.refuse("starting a process", "allowSubprocess: true")
+
+
+
 def load_plugins(path):
     """Imports the plugin file or package at `path`; returns (plugin instances, root folder)."""
     from app.plugins.base import BasePlugin
@@ -619,6 +710,10 @@ class Host:
             logging.getLogger().setLevel(level.upper())
         path = os.path.abspath(params["path"])
         self.root = path if os.path.isdir(path) else os.path.dirname(path)
+        grants = params.get("grants")
+        if grants is not None:
+            # Installed before the plugin's code runs; an audit hook cannot be removed.
+            sys.addaudithook(Guard(os.path.basename(path), grants, self.root))
         try:
             instances, self.root = load_plugins(path)
         except ModuleNotFoundError as error:
