@@ -88,13 +88,20 @@ function createLineSplitter(onLine: (line: string) => void): { push(chunk: strin
   let buffer = '';
   return {
     push(chunk) {
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
-      while (newline !== -1) {
-        onLine(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
+      // Search only the new chunk: a long line arriving in many chunks stays linear.
+      let newline = chunk.indexOf('\n');
+      if (newline === -1) {
+        buffer += chunk;
+        return;
       }
+      let start = 0;
+      while (newline !== -1) {
+        onLine(buffer + chunk.slice(start, newline));
+        buffer = '';
+        start = newline + 1;
+        newline = chunk.indexOf('\n', start);
+      }
+      buffer = chunk.slice(start);
     },
     end() {
       if (buffer.length > 0) onLine(buffer);

@@ -131,7 +131,9 @@ function describeHostError(info: HostRequestError['info']): string {
 }
 
 export async function loadPythonPlugin(options: PythonPluginOptions, context: AdapterContext): Promise<LoadedPlugin> {
-  const label = options.configId ?? basename(options.path, extname(options.path));
+  // A package named by its __init__.py is called after its folder.
+  const sourceName = basename(options.path) === '__init__.py' ? basename(dirname(options.path)) : basename(options.path, '.py');
+  const label = options.configId ?? sourceName;
   const logger: Logger = context.logger.child({ plugin: label, kind: 'python' });
   const granted = new Set(options.grantedPermissions);
   const secrets = [
@@ -148,6 +150,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   }
   const isPackage = extname(options.path) !== '.py';
   const cwd = isPackage ? options.path : dirname(options.path);
+  let nextCall = 0;
   const defaultCtx = { room_id: 'toolport', sender_id: 'toolport', call_id: null };
 
   let subPlugins: SubPlugin[] = [];
@@ -444,7 +447,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   }
 
   const single = subPlugins.length === 1 ? subPlugins[0] : undefined;
-  const id = single ? single.manifest.id : basename(options.path, '.py');
+  const id = single ? single.manifest.id : sourceName;
 
   const denied = (tool: string, missing: readonly string[], required: readonly string[]): ToolportError => {
     const grant = [...new Set([...options.grantedPermissions, ...required])].join(', ');
@@ -537,13 +540,15 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
         if (signal.aborted) throw signal.reason;
         throw hostFailure(tool, error);
       }
+      // Request ids repeat across sessions; the host gets a key of its own for each call.
+      const callKey = `c${++nextCall}`;
       const ctx = {
-        call_id: callContext.callId,
+        call_id: callKey,
         room_id: callContext.sessionId ?? callContext.principal,
         sender_id: callContext.client?.name ?? callContext.principal,
         principal: callContext.principal,
       };
-      inflight.set(callContext.callId, callOptions);
+      inflight.set(callKey, callOptions);
       try {
         const answer = (await running.request('call', { plugin: route.plugin, tool: route.tool, args: JSON.stringify(args), ctx }, { signal })) as {
           text?: unknown;
@@ -561,7 +566,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
         }
         throw hostFailure(tool, error);
       } finally {
-        inflight.delete(callContext.callId);
+        inflight.delete(callKey);
       }
     },
     close() {

@@ -135,6 +135,17 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
     expect(captured.lines.some((line) => line.includes('Traceback') && line.includes('weather.py'))).toBe(true);
   });
 
+  it('a long answer (8 MB) and a long argument come through whole', async () => {
+    const started = Date.now();
+    const result = await settle(toolport, 'acme_weather__big', { size: 8_000_000 });
+    const text = textOf(result);
+    expect(text.length).toBe(8_000_000);
+    expect(text.slice(0, 3)).toBe('äxx');
+    const echoed = await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo'.padEnd(2_000_000, '.') });
+    expect(textOf(echoed)).toContain('Fallback suggestions');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('several calls run at once in one host', async () => {
     const started = Date.now();
     const results = await Promise.all(Array.from({ length: 5 }, () => settle(toolport, 'acme_weather__slow', { seconds: 0.6 })));

@@ -667,7 +667,7 @@ class Host:
             if os.getpgid(0) == os.getpid():
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 os.killpg(os.getpid(), signal.SIGTERM)
-        except OSError:
+        except (OSError, AttributeError):
             pass
 
     # -- context -----------------------------------------------------------
