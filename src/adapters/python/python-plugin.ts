@@ -1,6 +1,7 @@
 // A loaded ScaiWave plugin: the supervisor of its Python host (start, load, restart with
 // backoff, close), the tool list built from its manifests, and calls with permission
 // checks, cancellation and outcome shaping.
+import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -8,6 +9,7 @@ import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import type { AdapterContext, LoadedPlugin } from '../types.js';
 import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
+import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
 import {
   loadResultSchema,
   parseUsage,
@@ -390,7 +392,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     });
   };
 
-  const ensureHost = (signal: AbortSignal): Promise<HostProcess> => {
+  const ensureHost = (signal?: AbortSignal): Promise<HostProcess> => {
     if (host?.alive) return Promise.resolve(host);
     starting ??= (async () => {
       // First restart at once; a host that keeps dying waits longer each time.
@@ -414,7 +416,8 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
       host = started.host;
       watch(started.host);
       applyLoad(started.result);
-      logger.info({ pid: started.host.pid }, 'Python host restarted');
+      remember(started.result);
+      logger.info({ pid: started.host.pid }, 'Python host started');
       return started.host;
     })().finally(() => {
       starting = undefined;
@@ -422,8 +425,34 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     return raceSignal(starting, signal);
   };
 
-  // The first start happens now: its failure is this plugin's load error.
-  {
+  const cacheFile = cacheFileFor(context.stateDir, options.path, options.python);
+  const sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
+    python: options.python,
+    settings: options.settings,
+    tenant: options.tenant,
+    services: options.services,
+    guard: options.guard,
+    env: options.grantedEnv.map((name) => [name, process.env[name]]),
+    userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
+  });
+  const remember = (result: LoadResult): void => {
+    writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
+  };
+  const cached = await readLoadCache(cacheFile, sourceFingerprint);
+  let applied = false;
+  if (cached) {
+    // Same sources and config as last time: list the tools now, start the host behind them.
+    try {
+      applyLoad(cached);
+      applied = true;
+      logger.debug('tools read from the load cache; the Python host starts in the background');
+      ensureHost().catch((error: unknown) => logger.error({ err: error }, `the Python host did not start: ${(error as Error).message}`));
+    } catch {
+      applied = false;
+    }
+  }
+  if (!applied) {
+    // The first start happens now: its failure is this plugin's load error.
     let first: Started;
     try {
       first = await launch();
@@ -438,12 +467,13 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     }
     host = first.host;
     watch(first.host);
+    remember(first.result);
     logger.info({ pid: first.host.pid, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
-    for (const tool of tools) {
-      const route = routes.get(tool.name);
-      const missing = route?.required.filter((permission) => !granted.has(permission)) ?? [];
-      if (missing.length > 0) logger.warn({ tool: tool.name, missing }, 'tool needs permissions that are not granted; its calls will be refused');
-    }
+  }
+  for (const tool of tools) {
+    const route = routes.get(tool.name);
+    const missing = route?.required.filter((permission) => !granted.has(permission)) ?? [];
+    if (missing.length > 0) logger.warn({ tool: tool.name, missing }, 'tool needs permissions that are not granted; its calls will be refused');
   }
 
   const single = subPlugins.length === 1 ? subPlugins[0] : undefined;

@@ -363,6 +363,62 @@ describe('python adapter: loading', () => {
     expect(waited).toBeGreaterThanOrEqual(450);
   });
 
+  it('a second start lists the tools from the load cache and starts the host behind them', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'toolport-python-state-'));
+    try {
+      // An interpreter that takes a second to start makes the difference visible.
+      const python = join(stateDir, 'slow-python');
+      await writeFile(python, '#!/bin/sh\nsleep 1\nexec python3 "$@"\n', { mode: 0o755 });
+      const config = parseConfig({ plugins: [{ path: fixture('contract.py'), python }] });
+      let started = Date.now();
+      const first = await createToolport(config, { stateDir });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      expect(first.diagnostics).toEqual([]);
+      await first.close();
+
+      started = Date.now();
+      const second = await createToolport(config, { stateDir });
+      hosts.push(second);
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(second.listTools().map((tool) => tool.name)).toContain('contract__echo');
+      expect(textOf(await settle(second, 'contract__echo', { text: 'from the cache' }))).toBe('echo: from the cache');
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an edited plugin file is loaded again, not taken from the cache', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'toolport-python-edit-'));
+    const stateDir = join(folder, 'state');
+    const plugin = join(folder, 'editable.py');
+    const source = (tool: string): string =>
+      [
+        'from app.plugins.base import BasePlugin',
+        'from app.plugins.protocol import PluginManifest, ToolDefinition',
+        'class Editable(BasePlugin):',
+        '    @property',
+        '    def manifest(self):',
+        `        return PluginManifest(id="t.editable", name="e", version="1", description="d", tools=[ToolDefinition(name="${tool}", description="d")])`,
+        '    async def execute_tool(self, tool_name, args, ctx):',
+        '        return tool_name',
+        '',
+      ].join('\n');
+    try {
+      await writeFile(plugin, source('before'));
+      const config = parseConfig({ plugins: [{ path: plugin }] });
+      const first = await createToolport(config, { stateDir });
+      expect(first.listTools().map((tool) => tool.name)).toEqual(['t_editable__before']);
+      await first.close();
+      await writeFile(plugin, source('after'));
+      const second = await createToolport(config, { stateDir });
+      hosts.push(second);
+      expect(second.listTools().map((tool) => tool.name)).toEqual(['t_editable__after']);
+      expect(textOf(await settle(second, 't_editable__after'))).toBe('after');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('user_token is passed only when configured', async () => {
     const toolport = await load([{ path: fixture('weather.py'), userToken: 'jwt-for-the-plugin', settings: { locale: 'en' } }]);
     expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ user_token: 'jwt-for-the-plugin', tenant_id: 'toolport' });
