@@ -93,6 +93,14 @@ describe('python plugins through a real MCP client', () => {
       expect(JSON.stringify(context.messages[0]?.content)).toContain('Weather knows 3 cities.');
     });
 
+    it.runIf(era === 'http-2025' || era === 'http-2026')('a call the client cancels is cancelled inside Python (checked on HTTP, where the test reads the server log)', async () => {
+      const controller = new AbortController();
+      const tag = `cancel-${era}`;
+      setTimeout(() => controller.abort(), 300);
+      await expect(client.callTool({ name: 'acme_weather__slow', arguments: { seconds: 20, tag } }, { signal: controller.signal })).rejects.toThrow();
+      await expect.poll(() => http.stderr().includes(`slow ${tag} was cancelled`), { timeout: 5_000 }).toBe(true);
+    });
+
     it('dynamic tools appear with tools/list_changed and can be called', async () => {
       const skill = `skill_${era.replace(/-/g, '_')}`;
       const installed = await client.callTool({ name: 'acme_skills__install_skill', arguments: { name: era.replace(/-/g, '_'), reply: 'done' } });
