@@ -330,7 +330,8 @@ describe('python adapter: loading', () => {
     const started = Date.now();
     const results = await Promise.all(Array.from({ length: 4 }, () => settle(toolport, 'registry_pkg__nap')));
     for (const result of results) expect(textOf(result)).toBe('napped');
-    expect(Date.now() - started).toBeLessThan(1_100);
+    // One after the other would take 2 s.
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('dynamic tools appear after the call that installed them, with a tools-changed signal', async () => {
@@ -359,8 +360,8 @@ describe('python adapter: loading', () => {
     const waited = Date.now() - started;
     expect(textOf(next)).toBe('echo: back');
     // First restart at once; after the second crash 250 ms; after the third 500 ms.
-    expect(elapsed[1]).toBeLessThan(elapsed[2] ?? 0);
-    expect(waited).toBeGreaterThanOrEqual(450);
+    expect(elapsed[2]).toBeGreaterThanOrEqual(240);
+    expect(waited).toBeGreaterThanOrEqual(490);
   });
 
   it('a second start lists the tools from the load cache and starts the host behind them', async () => {
@@ -368,18 +369,18 @@ describe('python adapter: loading', () => {
     try {
       // An interpreter that takes a second to start makes the difference visible.
       const python = join(stateDir, 'slow-python');
-      await writeFile(python, '#!/bin/sh\nsleep 1\nexec python3 "$@"\n', { mode: 0o755 });
+      await writeFile(python, '#!/bin/sh\nsleep 2\nexec python3 "$@"\n', { mode: 0o755 });
       const config = parseConfig({ plugins: [{ path: fixture('contract.py'), python }] });
       let started = Date.now();
       const first = await createToolport(config, { stateDir });
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
       expect(first.diagnostics).toEqual([]);
       await first.close();
 
       started = Date.now();
       const second = await createToolport(config, { stateDir });
       hosts.push(second);
-      expect(Date.now() - started).toBeLessThan(900);
+      expect(Date.now() - started).toBeLessThan(1_500);
       expect(second.listTools().map((tool) => tool.name)).toContain('contract__echo');
       expect(textOf(await settle(second, 'contract__echo', { text: 'from the cache' }))).toBe('echo: from the cache');
     } finally {
