@@ -35,6 +35,8 @@ export interface ServerHub {
   readonly factory: McpServerFactory;
   /** An instance for a long-lived connection: it is told when the tool list changes. */
   createConnectionServer(context?: Partial<McpRequestContext>): Server;
+  /** The same for serveStdio; a 2026-07-28 connection gets its instructions up front. */
+  createStdioServer(context: McpRequestContext): Promise<Server>;
   /** Listens for tool list changes (for transports that deliver them their own way). */
   onToolsChanged(listener: () => void): () => void;
   /** Connected long-lived instances right now. */
@@ -239,6 +241,16 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     return server;
   }
 
+  const trackConnection = (server: Server): Server => {
+    connections.add(server);
+    const previous = server.onclose;
+    server.onclose = () => {
+      connections.delete(server);
+      previous?.();
+    };
+    return server;
+  };
+
   const unsubscribe = toolport.onToolsChanged(() => {
     for (const server of connections) {
       server.notification({ method: 'notifications/tools/list_changed' }).catch(() => {});
@@ -254,14 +266,11 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return createServer(await instructionsFor(principalOfAuth(ctx.authInfo, http), undefined, undefined));
     },
     createConnectionServer() {
-      const server = createServer();
-      connections.add(server);
-      const previous = server.onclose;
-      server.onclose = () => {
-        connections.delete(server);
-        previous?.();
-      };
-      return server;
+      return trackConnection(createServer());
+    },
+    async createStdioServer(ctx) {
+      // 2025-era connections get theirs at initialize, when the client has named itself.
+      return trackConnection(createServer(ctx.era === 'modern' ? await instructionsFor('local', undefined, undefined) : undefined));
     },
     onToolsChanged: (listener) => toolport.onToolsChanged(listener),
     get connectionCount() {

@@ -112,6 +112,17 @@ describe('python plugins through a real MCP client', () => {
   });
 });
 
+describe('python system context on a 2026-07-28 stdio connection', () => {
+  it('reaches the instructions from server/discover', async () => {
+    const client = await connectClient('stdio-modern', { serveArgs });
+    try {
+      expect(client.getInstructions()).toContain('## Weather\nWeather knows 3 cities. You are talking to local in local.');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('python hosts outlive nothing', () => {
   it('a host whose toolport was killed exits by itself, even with a call in flight', async () => {
     const server = await startHttpServer([fixture('contract.py')]);
