@@ -294,7 +294,12 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
     }
     if (method === 'event') {
       const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
-      const event = { event: params.method, scope: params.scope, args: params.args, kwargs: params.kwargs };
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(redact(JSON.stringify({ event: params.method, scope: params.scope, args: params.args, kwargs: params.kwargs }))) as Record<string, unknown>;
+      } catch {
+        event = { event: params.method };
+      }
       logger.info({ ...event, callId }, 'plugin event');
       if (callId !== undefined) inflight.get(callId)?.log('info', { plugin: label, ...event });
     }
