@@ -2,6 +2,7 @@
 // tools, and the call pipeline (lookup → argument check → plugin call with a signal
 // → result check). Transports and the CLI sit on top of this.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapters } from './adapters/index.js';
@@ -66,6 +67,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const compiler = createSchemaCompiler();
   const registry = createRegistry({ naming: config.naming, compiler, logger });
   const shutdown = new AbortController();
+  // Every call in flight listens for shutdown; more than 10 at once is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const loadDiagnostics: Diagnostic[] = [];
   const registered: RegisteredPlugin[] = [];
 

@@ -154,6 +154,21 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('twenty calls in flight get their own answers, without listener-leak warnings', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const cities = Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? 'Tokyo' : 'Amsterdam'));
+      const results = await Promise.all(cities.map((city) => settle(toolport, 'acme_weather__forecast', { city })));
+      results.forEach((result, index) => expect(textOf(result)).toContain(cities[index]));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('print() and raw writes to stdout do not reach the RPC channel; they go to the log', async () => {
     const result = await settle(toolport, 'acme_weather__chatty');
     expect(result.isError).toBeUndefined();
