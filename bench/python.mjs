@@ -84,6 +84,21 @@ function percentile(values, p) {
 
 const median = (values) => percentile(values, 50);
 
+/** Calls per second with `concurrency` calls kept in flight for `ms`. */
+async function throughput(target, text, concurrency, ms) {
+  let done = 0;
+  const until = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < until) {
+      await target.call(text);
+      done += 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done / ((performance.now() - started) / 1000);
+}
+
 async function main() {
   const targets = { raw: await startRawChild(), toolport: await startToolport() };
   const results = {};
@@ -112,6 +127,10 @@ async function main() {
       deltaP50MedianOfRoundsUs: median(roundDeltas),
     };
   }
+  const perSecond = { raw: [], toolport: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    for (const name of round % 2 === 0 ? ['raw', 'toolport'] : ['toolport', 'raw']) perSecond[name].push(await throughput(targets[name], small, 16, 1_000));
+  }
   await Promise.all(Object.values(targets).map((target) => target.close()));
 
   const fmt = (value) => value.toFixed(1).padStart(8);
@@ -127,7 +146,10 @@ async function main() {
         `(rounds ${result.ratioRange.map((value) => value.toFixed(2)).join('–')}), Δp50 +${result.deltaP50MedianOfRoundsUs.toFixed(0)} µs (goal ≤ +250 µs)\n`,
     );
   }
-  if (process.env.BENCH_JSON) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const rawRate = median(perSecond.raw);
+  const toolportRate = median(perSecond.toolport);
+  process.stdout.write(`64 B, 16 in flight: raw ${rawRate.toFixed(0)} calls/s, toolport ${toolportRate.toFixed(0)} calls/s (${(toolportRate / rawRate).toFixed(2)}×, median of ${rounds} rounds)\n`);
+  if (process.env.BENCH_JSON) process.stdout.write(`${JSON.stringify({ ...results, throughput: perSecond }, null, 2)}\n`);
 }
 
 await main();
