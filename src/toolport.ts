@@ -15,6 +15,7 @@ import { createCallSignal } from './core/call-signal.js';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from './core/errors.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
+import { toExposedPrompts, type ExposedPrompt, type PromptOutcome, type SessionInfo } from './core/prompt.js';
 import { createRegistry, type Diagnostic, type ExposedTool, type RegisteredPlugin, type Registry } from './core/registry.js';
 import { createSchemaCompiler, formatSchemaErrors } from './core/schema.js';
 import { isPlainObject, type CallContext, type CallOptions, type ToolOutcome } from './core/tool.js';
@@ -68,6 +69,12 @@ export interface Toolport {
   call(name: string, args: unknown, options?: ToolCallOptions): Promise<ToolOutcome>;
   /** The policy decision for a call, without running it. */
   explain(name: string, args: unknown, principal?: string): PolicyExplanation;
+  /** Prompts as clients see them, in prompts/list order. */
+  listPrompts(): readonly ExposedPrompt[];
+  /** Renders a prompt; rejects with a ToolportError (ToolNotFound for an unknown name). */
+  getPrompt(name: string, args: Record<string, string>, options?: ToolCallOptions): Promise<PromptOutcome>;
+  /** The server instructions for one client session: what each plugin contributes, joined. */
+  instructionsFor(session: SessionInfo, signal?: AbortSignal): Promise<string | undefined>;
   /** Listens for changes of the tool list. Returns the unsubscribe function. */
   onToolsChanged(listener: () => void): () => void;
   /** Tells the approval chain a session ended (its "for this session" approvals go). */
@@ -77,6 +84,8 @@ export interface Toolport {
 }
 
 const noop = (): void => {};
+/** A plugin that takes longer than this for its share of the instructions is left out. */
+const instructionsTimeoutMs = 5_000;
 
 /** Secrets the config holds: tokens, plugin secrets, and values of granted env variables. */
 function collectSecrets(config: Config, secrets: SecretSet): void {
@@ -386,6 +395,66 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     }
   }
 
+  const exposedPrompts = (): { prompts: ExposedPrompt[]; diagnostics: Diagnostic[] } => toExposedPrompts(registered, config.naming);
+
+  async function getPrompt(name: string, args: Record<string, string>, callOptions: ToolCallOptions = {}): Promise<PromptOutcome> {
+    const prompt = exposedPrompts().prompts.find((entry) => entry.name === name);
+    const owner = prompt?.plugin.plugin;
+    if (!prompt || !owner?.getPrompt) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`);
+    const missing = (prompt.definition.arguments ?? []).filter((argument) => argument.required && !args[argument.name]).map((argument) => argument.name);
+    if (missing.length > 0) {
+      throw new ToolportError(ErrorCode.ArgumentsInvalid, `Missing arguments for prompt ${name}: ${missing.join(', ')}`, { pluginId: prompt.plugin.id });
+    }
+    const callSignal = createCallSignal({
+      client: callOptions.signal,
+      shutdown: shutdown.signal,
+      timeoutMs: prompt.plugin.timeoutMs,
+      label: name,
+      pluginId: prompt.plugin.id,
+    });
+    const context: CallContext = {
+      callId: callOptions.context?.callId ?? randomUUID(),
+      principal: callOptions.context?.principal ?? 'local',
+      ...(callOptions.context?.sessionId !== undefined && { sessionId: callOptions.context.sessionId }),
+      ...(callOptions.context?.client !== undefined && { client: callOptions.context.client }),
+    };
+    try {
+      return await Promise.race([
+        owner.getPrompt(prompt.definition.name, args, {
+          signal: callSignal.signal,
+          context,
+          toolName: (tool) => registry.tools.find((entry) => entry.plugin === prompt.plugin && entry.definition.name === tool)?.name,
+        }),
+        callSignal.aborted,
+      ]);
+    } catch (error) {
+      if (isToolportError(error)) throw error;
+      logger.warn({ prompt: name, err: error }, 'prompt failed');
+      throw new ToolportError(ErrorCode.PluginCrashed, `${name} failed: the plugin could not render the prompt; see the server log`, { cause: error, pluginId: prompt.plugin.id });
+    } finally {
+      callSignal.dispose();
+    }
+  }
+
+  async function instructionsFor(session: SessionInfo, signal?: AbortSignal): Promise<string | undefined> {
+    const sources = registered.filter((entry) => typeof entry.plugin.instructions === 'function');
+    if (sources.length === 0 || shutdown.signal.aborted) return undefined;
+    const limit = AbortSignal.any([AbortSignal.timeout(instructionsTimeoutMs), shutdown.signal, ...(signal ? [signal] : [])]);
+    const texts = await Promise.all(
+      sources.map(async (entry) => {
+        try {
+          const text = await entry.plugin.instructions?.(session, limit);
+          return text?.trim() ? text.trim() : undefined;
+        } catch (error) {
+          logger.warn({ plugin: entry.id, err: error }, 'plugin instructions failed; left out');
+          return undefined;
+        }
+      }),
+    );
+    const parts = texts.filter((text): text is string => text !== undefined);
+    return parts.length > 0 ? parts.join('\n\n') : undefined;
+  }
+
   return {
     config,
     registry,
@@ -393,12 +462,15 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     secrets,
     inbox,
     get diagnostics() {
-      return [...loadDiagnostics, ...registry.diagnostics, ...policyDiagnostics()];
+      return [...loadDiagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...exposedPrompts().diagnostics];
     },
     listTools(principal) {
       // The same decision as the call path, on the final name: unconditional denials hide the tool.
       return registry.tools.filter((tool) => decideFor(tool, principal ?? 'local', undefined).action !== 'deny');
     },
+    listPrompts: () => exposedPrompts().prompts,
+    getPrompt,
+    instructionsFor,
     call,
     explain(name, args, principal = 'local') {
       const tool = registry.get(name);

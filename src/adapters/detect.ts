@@ -1,5 +1,6 @@
 // Kind detection for plugin paths: a file by its extension (and a JSON file by its
-// content), a skill folder by its agent.toml, any other folder as a folder of plugins.
+// content), a skill folder by its agent.toml, a Python package by its __init__.py, any
+// other folder as a folder of plugins.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { PluginEntry } from '../config/schema.js';
@@ -48,6 +49,7 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
   }
   if (info.isDirectory()) {
     if (await exists(join(path, 'agent.toml'))) return 'command';
+    if (await exists(join(path, '__init__.py'))) return 'python';
     return 'folder';
   }
   const extension = extname(path).toLowerCase();
@@ -93,7 +95,7 @@ export async function detectPlugins(entries: readonly PluginEntry[]): Promise<{ 
       }
     }
     if (found.length === 0) {
-      problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, or a skill folder with agent.toml)' });
+      problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, a skill folder with agent.toml, or a Python package with __init__.py)' });
     } else if (found.length > 1 && 'id' in entry && entry.id !== undefined) {
       problems.push({ index, path: entry.path, message: '"id" names one plugin, but this folder holds several; list them one by one' });
     } else {

@@ -2,6 +2,7 @@
 // yet is listed with the reason, so loading it fails with a clear message.
 import { httpAdapter } from './http/index.js';
 import { moduleAdapter } from './module/index.js';
+import { pythonAdapter } from './python/index.js';
 import type { PluginAdapter, PluginKind, PluginSpec } from './types.js';
 
 export type AdapterEntry = { adapter: PluginAdapter<PluginSpec> } | { unavailable: string };
@@ -9,7 +10,7 @@ export type AdapterEntry = { adapter: PluginAdapter<PluginSpec> } | { unavailabl
 export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   module: { adapter: moduleAdapter as unknown as PluginAdapter<PluginSpec> },
   wasm: { unavailable: 'Wasm components (Asterai) are not supported by this version of toolport yet' },
-  python: { unavailable: 'Python plugins (ScaiWave) are not supported by this version of toolport yet' },
+  python: { adapter: pythonAdapter as unknown as PluginAdapter<PluginSpec> },
   command: { unavailable: 'agent.toml skills (EvoClaw) are not supported by this version of toolport yet' },
   http: { adapter: httpAdapter as unknown as PluginAdapter<PluginSpec> },
 };

@@ -2,6 +2,7 @@
 // into a loaded plugin with tools, a call method and an idempotent close.
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
+import type { PromptDefinition, PromptOptions, PromptOutcome, SessionInfo } from '../core/prompt.js';
 import type { CallOptions, ToolDefinition, ToolOutcome } from '../core/tool.js';
 
 export const pluginKinds = ['wasm', 'python', 'command', 'http', 'module'] as const;
@@ -63,6 +64,12 @@ export interface LoadedPlugin {
    * rejects with a ToolportError when it could not answer.
    */
   call(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<ToolOutcome>;
+  /** Prompts the plugin offers (clients show them as slash commands); may change like `tools`. */
+  readonly prompts?: readonly PromptDefinition[];
+  /** Renders one of `prompts`; arguments are strings, as MCP sends them. */
+  getPrompt?(name: string, args: Record<string, string>, options: PromptOptions): Promise<PromptOutcome>;
+  /** Text for the server instructions of one client session (asked once per session). */
+  instructions?(session: SessionInfo, signal: AbortSignal): Promise<string | undefined>;
   /** Releases everything the plugin holds. Idempotent. */
   close(): Promise<void>;
 }

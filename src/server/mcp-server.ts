@@ -1,6 +1,7 @@
 // MCP server instances on the SDK's low-level Server: tools/list (paginated, verbatim
-// plugin schemas) and tools/call through the toolport pipeline. One hub makes them for
-// every transport and tells long-lived connections when the tool list changes.
+// plugin schemas), tools/call through the toolport pipeline, prompts plugins offer, and
+// per-session instructions. One hub makes them for every transport and tells long-lived
+// connections when the tool list changes.
 import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -12,11 +13,15 @@ import {
   createRequestStateCodec,
   type CallToolResult,
   type CreateMessageResult,
+  type GetPromptResult,
+  type InitializeRequest,
+  type InitializeResult,
   type InputRequiredResult,
+  type ListPromptsResult,
   type ListToolsResult,
 } from '@modelcontextprotocol/server';
 import { InputRequiredSignal, approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approvals.js';
-import { ErrorCode, ToolportError } from '../core/errors.js';
+import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
@@ -36,6 +41,8 @@ export interface ServerHub {
   readonly factory: McpServerFactory;
   /** An instance for a long-lived connection: it is told when the tool list changes. */
   createConnectionServer(context?: Partial<McpRequestContext>): Server;
+  /** The same for serveStdio; a 2026-07-28 connection gets its instructions up front. */
+  createStdioServer(context: McpRequestContext): Promise<Server>;
   /** Listens for tool list changes (for transports that deliver them their own way). */
   onToolsChanged(listener: () => void): () => void;
   /** Connected long-lived instances right now. */
@@ -127,6 +134,31 @@ function createClientRequests(server: Server, ctx: ServerContext): CallOptions['
   };
 }
 
+/** The principal of a request before any handler runs (factory time). */
+function principalOfAuth(authInfo: McpRequestContext['authInfo'], http: boolean): string {
+  const principal = authInfo?.extra?.principal;
+  if (typeof principal === 'string') return principal;
+  return http ? 'anonymous' : 'local';
+}
+
+/**
+ * Answers a 2025-era initialize with instructions computed for that session. The SDK reads
+ * instructions from a field set at construction, but the client is known only now, so the
+ * field is set just before the SDK's own initialize handling runs.
+ */
+function withSessionInstructions(server: Server, compute: (request: InitializeRequest, ctx: ServerContext) => Promise<string | undefined>): void {
+  const internals = server as unknown as {
+    _instructions?: string;
+    _oninitialize?: (request: InitializeRequest) => Promise<InitializeResult>;
+  };
+  const initialize = internals._oninitialize?.bind(server);
+  if (!initialize) return;
+  server.setRequestHandler('initialize', async (request, ctx) => {
+    internals._instructions = await compute(request, ctx);
+    return initialize(request);
+  });
+}
+
 export function createServerHub(toolport: Toolport, options: ServerHubOptions): ServerHub {
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
@@ -137,6 +169,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
   });
   const scopeCache = new Map<string, GlobMatcher>();
+  const sessionKeys = new WeakMap<Server, string>();
 
   const scopeMatcher = (ctx: ServerContext): GlobMatcher | undefined => {
     const scope = toolScopeOf(ctx.http?.authInfo);
@@ -177,15 +210,62 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     };
   }
 
-  function createServer(sessionKey?: string): Server {
+
+  const instructionsFor = async (principal: string, sessionId: string | undefined, client: { name: string; version: string } | undefined): Promise<string | undefined> => {
+    try {
+      return await toolport.instructionsFor({ principal, ...(sessionId !== undefined && { sessionId }), ...(client && { client: { name: client.name, version: client.version } }) });
+    } catch {
+      return undefined;
+    }
+  };
+
+  function createServer(sessionKey?: string, instructions?: string): Server {
     const server = new Server(
       { name: options.name, version: options.version },
       {
-        capabilities: { tools: { listChanged: true }, logging: {} },
+        capabilities: { tools: { listChanged: true }, prompts: {}, logging: {} },
         cacheHints: { 'tools/list': { ttlMs: 60_000, cacheScope: 'private' } },
         requestState: { verify: (state, ctx) => stateCodec.verify(state, ctx) },
+        ...(instructions !== undefined && { instructions }),
       },
     );
+    if (sessionKey !== undefined) sessionKeys.set(server, sessionKey);
+    withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo));
+
+    server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
+      const prompts = toolport.listPrompts().filter((prompt) => isVisible(ctx, prompt.name));
+      const offset = decodeCursor(request.params?.cursor);
+      const end = offset + pageSize;
+      return {
+        prompts: prompts.slice(offset, end).map((prompt) => prompt.mcpPrompt),
+        ...(end < prompts.length && { nextCursor: encodeCursor(end) }),
+      };
+    });
+
+    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
+      const { name } = request.params;
+      if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+      const clientInfo = server.getClientVersion() ?? clientInfoOf(ctx);
+      try {
+        const outcome = await toolport.getPrompt(name, request.params.arguments ?? {}, {
+          signal: ctx.mcpReq.signal,
+          context: {
+            callId: String(ctx.mcpReq.id),
+            principal: principalOf(ctx),
+            ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+            ...(clientInfo && { client: { name: clientInfo.name, version: clientInfo.version } }),
+          },
+        });
+        return { ...(outcome.description !== undefined && { description: outcome.description }), messages: outcome.messages };
+      } catch (error) {
+        // Prompts have no isError result: every failure is a JSON-RPC error with the short message.
+        if (isToolportError(error)) {
+          const code = error.code === ErrorCode.ToolNotFound || error.code === ErrorCode.ArgumentsInvalid ? ProtocolErrorCode.InvalidParams : ProtocolErrorCode.InternalError;
+          throw new ProtocolError(code, error.shortMessage);
+        }
+        throw error;
+      }
+    });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
       const tools = visibleTools(ctx);
@@ -229,6 +309,19 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     return server;
   }
 
+  // A stdio or SSE connection has no MCP session id; its key scopes "for this session" approvals.
+  const trackConnection = (server: Server): Server => {
+    connections.add(server);
+    const previous = server.onclose;
+    server.onclose = () => {
+      connections.delete(server);
+      const key = sessionKeys.get(server);
+      if (key) toolport.endSession(key);
+      previous?.();
+    };
+    return server;
+  };
+
   const unsubscribe = toolport.onToolsChanged(() => {
     for (const server of connections) {
       server.notification({ method: 'notifications/tools/list_changed' }).catch(() => {});
@@ -236,19 +329,20 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   });
 
   return {
-    factory: () => createServer(),
+    // A 2026-07-28 client reads instructions from server/discover; only that request (and a
+    // stdio connection, made once) pays for computing them.
+    factory: async (ctx) => {
+      const http = ctx.requestInfo !== undefined;
+      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer();
+      return createServer(undefined, await instructionsFor(principalOfAuth(ctx.authInfo, http), undefined, undefined));
+    },
     createConnectionServer() {
-      // A stdio or SSE connection has no MCP session id; this key scopes its approvals.
-      const sessionKey = `connection-${randomUUID()}`;
-      const server = createServer(sessionKey);
-      connections.add(server);
-      const previous = server.onclose;
-      server.onclose = () => {
-        connections.delete(server);
-        toolport.endSession(sessionKey);
-        previous?.();
-      };
-      return server;
+      return trackConnection(createServer(`connection-${randomUUID()}`));
+    },
+    async createStdioServer(ctx) {
+      // 2025-era connections get theirs at initialize, when the client has named itself.
+      const instructions = ctx.era === 'modern' ? await instructionsFor('local', undefined, undefined) : undefined;
+      return trackConnection(createServer(`connection-${randomUUID()}`, instructions));
     },
     onToolsChanged: (listener) => toolport.onToolsChanged(listener),
     get connectionCount() {

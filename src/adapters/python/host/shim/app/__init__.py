@@ -1,0 +1,1 @@
+"""toolport's stand-in for the ScaiWave `app` package: only what plugins import."""

@@ -1,0 +1,1 @@
+"""toolport's stand-in for `app.plugins`: the plugin base class and protocol types."""

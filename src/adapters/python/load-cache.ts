@@ -1,0 +1,70 @@
+// The last load answer of a Python plugin, kept in the state folder and keyed by a
+// fingerprint of its sources and config, so a restarted toolport can list the tools at
+// once and start the Python host in the background (a host start costs 0.1 s or more).
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { loadResultSchema, type LoadResult } from './manifest.js';
+
+const maxFiles = 2_000;
+const skippedFolders = new Set(['__pycache__', 'node_modules', '.git', '.venv', 'venv']);
+
+async function listSources(folder: string, recursive: boolean, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (out.length >= maxFiles) return;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (recursive && !entry.name.startsWith('.') && !skippedFolders.has(entry.name)) await listSources(path, true, out);
+    } else if (entry.name.endsWith('.py')) {
+      out.push(path);
+    }
+  }
+}
+
+/**
+ * A digest of everything the load answer may depend on: the plugin's Python files (the
+ * package, or the file's folder), toolport's own host files, and the config given.
+ */
+export async function fingerprintSources(pluginPath: string, isPackage: boolean, hostScript: string, config: unknown): Promise<string> {
+  const files: string[] = [];
+  await listSources(isPackage ? pluginPath : dirname(pluginPath), isPackage, files);
+  await listSources(dirname(hostScript), true, files);
+  files.sort();
+  const hash = createHash('sha256').update(JSON.stringify(config));
+  for (const file of files) {
+    try {
+      const info = await stat(file);
+      hash.update(`\n${file}\t${info.size}\t${info.mtimeMs}`);
+    } catch {
+      hash.update(`\n${file}\tgone`);
+    }
+  }
+  return hash.digest('hex');
+}
+
+export function cacheFileFor(stateDir: string, pluginPath: string, python: string): string {
+  const key = createHash('sha256').update(`${pluginPath}\0${python}`).digest('hex').slice(0, 32);
+  return join(stateDir, 'python', `${key}.json`);
+}
+
+export async function readLoadCache(file: string, fingerprint: string): Promise<LoadResult | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { fingerprint?: unknown; result?: unknown };
+    if (parsed.fingerprint !== fingerprint) return undefined;
+    const result = loadResultSchema.safeParse(parsed.result);
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeLoadCache(file: string, fingerprint: string, result: LoadResult): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, JSON.stringify({ fingerprint, result }), { mode: 0o600 });
+}

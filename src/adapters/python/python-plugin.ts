@@ -1,0 +1,614 @@
+// A loaded ScaiWave plugin: the supervisor of its Python host (start, load, restart with
+// backoff, close), the tool list built from its manifests, and calls with permission
+// checks, cancellation and outcome shaping.
+import { createHash } from 'node:crypto';
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
+import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
+import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import type { AdapterContext, LoadedPlugin } from '../types.js';
+import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
+import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
+import {
+  loadResultSchema,
+  parseUsage,
+  requiredPermissions,
+  toDynamicTools,
+  toManifest,
+  toToolDefinition,
+  type LoadResult,
+  type ReportedManifest,
+  type ReportedTool,
+  type ToolSource,
+} from './manifest.js';
+
+export interface PythonPluginOptions {
+  /** Absolute path of the plugin file or package folder. */
+  path: string;
+  python: string;
+  hostScript: string;
+  settings: Record<string, unknown>;
+  tenant: Record<string, unknown>;
+  userToken: string | undefined;
+  services: Record<string, string>;
+  grantedEnv: readonly string[];
+  grantedPermissions: readonly string[];
+  /** What the host's audit-hook guard lets through (network, processes, files by absolute path). */
+  guard: { network: boolean; subprocess: boolean; files: Record<string, 'ro' | 'rw'> };
+  dynamicToolsRefreshSeconds: number;
+  /** The config's `id`, if any: names the plugin in messages. */
+  configId: string | undefined;
+  loadTimeoutMs: number;
+  cancelGraceMs: number;
+}
+
+interface SubPlugin {
+  className: string;
+  manifest: ReportedManifest;
+  dynamic: boolean;
+  dynamicTools: ReportedTool[];
+  systemContext: boolean;
+}
+
+interface ToolRoute {
+  plugin: number;
+  /** The name the plugin knows the tool by. */
+  tool: string;
+  required: string[];
+}
+
+type PromptRoute = { kind: 'usage'; tool: string; description: string | undefined } | { kind: 'context'; plugin: number; name: string };
+
+interface Started {
+  host: HostProcess;
+  result: LoadResult;
+}
+
+/** Variables every host gets: none of them secret. Everything else must be granted. */
+const baseEnvironment = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
+const stableAfterMs = 30_000;
+const maxBackoffMs = 30_000;
+const closeGraceMs = 1_000;
+const stderrTailLines = 20;
+/** ScaiWave's documented way for a tool to say it failed: a "Fallback suggestions" line. */
+const fallbackLine = /^\s*Fallback suggestions\b/im;
+
+const pythonLevels: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+  silent: 'CRITICAL',
+};
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolveSleep, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolveSleep();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolveRace, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolveRace(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A path for messages: relative to the working folder when it is inside it. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !rel.startsWith(sep) ? rel : path;
+}
+
+function describeHostError(info: HostRequestError['info']): string {
+  const where = info.file ? ` at ${displayPath(info.file)}${info.line !== undefined ? `:${info.line}` : ''}` : '';
+  return `${info.type}${where}: ${info.message}`;
+}
+
+export async function loadPythonPlugin(options: PythonPluginOptions, context: AdapterContext): Promise<LoadedPlugin> {
+  // A package named by its __init__.py is called after its folder.
+  const sourceName = basename(options.path) === '__init__.py' ? basename(dirname(options.path)) : basename(options.path, '.py');
+  const label = options.configId ?? sourceName;
+  const logger: Logger = context.logger.child({ plugin: label, kind: 'python' });
+  const granted = new Set(options.grantedPermissions);
+  const secrets = [
+    ...options.grantedEnv.map((name) => process.env[name]).filter((value): value is string => typeof value === 'string'),
+    ...(options.userToken !== undefined ? [options.userToken] : []),
+  ].filter((value) => value.length >= 4);
+  const redact = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+
+  const env: NodeJS.ProcessEnv = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' };
+  for (const name of baseEnvironment) if (process.env[name] !== undefined) env[name] = process.env[name];
+  for (const name of options.grantedEnv) {
+    if (process.env[name] === undefined) logger.warn({ variable: name }, 'granted environment variable is not set');
+    else env[name] = process.env[name];
+  }
+  const isPackage = extname(options.path) !== '.py';
+  const cwd = isPackage ? options.path : dirname(options.path);
+  let nextCall = 0;
+  const defaultCtx = { room_id: 'toolport', sender_id: 'toolport', call_id: null };
+
+  let subPlugins: SubPlugin[] = [];
+  let routes = new Map<string, ToolRoute>();
+  let tools: ToolDefinition[] = [];
+  let prompts: PromptDefinition[] = [];
+  let promptRoutes = new Map<string, PromptRoute>();
+  let fingerprint = '';
+  let host: HostProcess | undefined;
+  let starting: Promise<HostProcess> | undefined;
+  let consecutiveCrashes = 0;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const closeController = new AbortController();
+  const inflight = new Map<string, CallOptions>();
+  const stderrTail: string[] = [];
+
+  const rebuildTools = (): boolean => {
+    const named: { name: string; route: ToolRoute; source: ToolSource }[] = [];
+    const counts = new Map<string, number>();
+    subPlugins.forEach((sub, index) => {
+      const own = new Set<string>();
+      const add = (tool: ReportedTool, dynamic: boolean): void => {
+        if (own.has(tool.name)) {
+          logger.warn({ tool: tool.name, class: sub.className }, `${sub.className} declares tool "${tool.name}" more than once; only the first is used`);
+          return;
+        }
+        own.add(tool.name);
+        const source: ToolSource = { manifest: sub.manifest, tool, dynamic };
+        named.push({ name: tool.name, route: { plugin: index, tool: tool.name, required: requiredPermissions(source) }, source });
+        counts.set(tool.name, (counts.get(tool.name) ?? 0) + 1);
+      };
+      for (const tool of sub.manifest.tools) add(tool, false);
+      for (const tool of sub.dynamicTools) add(tool, true);
+    });
+    const nextRoutes = new Map<string, ToolRoute>();
+    const nextTools: ToolDefinition[] = [];
+    for (const entry of named) {
+      // Several plugins in one file or package with the same tool name: qualify them all
+      // with their plugin's name rather than hide one.
+      const shared = (counts.get(entry.name) ?? 0) > 1;
+      const name = shared ? `${entry.source.manifest.id.split('.').pop() ?? entry.source.manifest.id}.${entry.name}` : entry.name;
+      nextRoutes.set(name, entry.route);
+      nextTools.push(toToolDefinition(name, entry.source, granted));
+    }
+    routes = nextRoutes;
+    tools = nextTools;
+    rebuildPrompts(named.map((entry, index) => ({ name: nextTools[index]?.name ?? entry.name, tool: entry.source.tool })));
+    const next = JSON.stringify(nextTools);
+    const changed = next !== fingerprint;
+    fingerprint = next;
+    return changed;
+  };
+
+  /** `usage` hints become slash-command prompts; system contexts become a `context` prompt. */
+  const rebuildPrompts = (entries: readonly { name: string; tool: ReportedTool }[]): void => {
+    const nextPrompts: PromptDefinition[] = [];
+    const nextRoutes = new Map<string, PromptRoute>();
+    const add = (definition: PromptDefinition, route: PromptRoute): void => {
+      if (nextRoutes.has(definition.name)) {
+        logger.warn({ prompt: definition.name }, `two prompts are called "${definition.name}"; only the first is offered`);
+        return;
+      }
+      nextRoutes.set(definition.name, route);
+      nextPrompts.push(definition);
+    };
+    subPlugins.forEach((sub, index) => {
+      if (!sub.manifest.injects_context || !sub.systemContext) return;
+      const name = subPlugins.length === 1 ? 'context' : `${sub.manifest.id.split('.').pop() ?? sub.manifest.id}_context`;
+      const title = sub.manifest.name ?? sub.manifest.id;
+      add(
+        { name, title: `${title}: context`, description: `What ${title} tells the assistant about this conversation (its system-prompt contribution).` },
+        { kind: 'context', plugin: index, name: title },
+      );
+    });
+    for (const { name, tool } of entries) {
+      const command = tool.usage !== undefined ? parseUsage(tool.usage) : undefined;
+      if (!command) continue;
+      const properties = (tool.parameters?.properties ?? {}) as Record<string, { description?: unknown }>;
+      add(
+        {
+          name: command.command,
+          title: tool.usage,
+          ...(tool.description !== undefined && { description: tool.description }),
+          arguments: command.arguments.map((argument) => {
+            const description = properties[argument.name]?.description;
+            return { name: argument.name, required: argument.required, ...(typeof description === 'string' && { description }) };
+          }),
+        },
+        { kind: 'usage', tool: name, description: tool.description },
+      );
+    }
+    prompts = nextPrompts;
+    promptRoutes = nextRoutes;
+  };
+
+  const applyLoad = (result: LoadResult): void => {
+    if (result.plugins.length === 0) {
+      throw new Error('no ScaiWave plugin found: define a class that extends app.plugins.base.BasePlugin, or a BUILTIN_PLUGINS list');
+    }
+    const next: SubPlugin[] = result.plugins.map((reported) => {
+      const manifest = toManifest(reported.manifest, reported.class);
+      const dynamicTools = reported.dynamic_tools
+        ? toDynamicTools(reported.dynamic_tools, (message) => logger.error({ class: reported.class }, message))
+        : [];
+      if (reported.sync_execute) logger.info({ class: reported.class }, 'execute_tool is synchronous; its calls run in a worker thread');
+      return { className: reported.class, manifest, dynamic: reported.dynamic, dynamicTools, systemContext: reported.system_context };
+    });
+    const ids = new Set<string>();
+    for (const sub of next) {
+      if (ids.has(sub.manifest.id)) throw new Error(`two plugins have the manifest id "${sub.manifest.id}"`);
+      ids.add(sub.manifest.id);
+    }
+    subPlugins = next;
+    if (rebuildTools() && host !== undefined) context.toolsChanged();
+  };
+
+  const onNotification = (method: string, params: Record<string, unknown>): void => {
+    if (method === 'log') {
+      const level = typeof params.level === 'string' ? params.level : 'info';
+      const message = redact(typeof params.message === 'string' ? params.message : '');
+      const fields = { pythonLogger: params.logger, ...(typeof params.call_id === 'string' && { callId: params.call_id }) };
+      if (level === 'debug') logger.debug(fields, message);
+      else if (level === 'info') logger.info(fields, message);
+      else if (level === 'warning') logger.warn(fields, message);
+      else logger.error(fields, message);
+      return;
+    }
+    if (method === 'dynamic_tools') {
+      const index = typeof params.plugin === 'number' ? params.plugin : -1;
+      const sub = subPlugins[index];
+      if (!sub || !Array.isArray(params.tools)) return;
+      sub.dynamicTools = toDynamicTools(params.tools, (message) => logger.error({ class: sub.className }, message));
+      if (rebuildTools()) {
+        logger.info({ class: sub.className, tools: sub.dynamicTools.map((tool) => tool.name) }, 'dynamic tools changed');
+        context.toolsChanged();
+      }
+      return;
+    }
+    if (method === 'event') {
+      const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(redact(JSON.stringify({ event: params.method, scope: params.scope, args: params.args, kwargs: params.kwargs }))) as Record<string, unknown>;
+      } catch {
+        event = { event: params.method };
+      }
+      logger.info({ ...event, callId }, 'plugin event');
+      if (callId !== undefined) inflight.get(callId)?.log('info', { plugin: label, ...event });
+    }
+  };
+
+  const onRequest = (method: string, params: Record<string, unknown>): Promise<unknown> => {
+    if (method === 'approval') {
+      // Approvals a plugin asks for from inside a tool are not routed to toolport's approval
+      // chain yet (calls are approved before they run); such a request fails closed and says so.
+      const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
+      const reason = 'approvals requested from inside a plugin are not supported by toolport; the call itself was approved (or allowed) before it ran, so this request is refused';
+      logger.warn({ callId, method: params.method }, `approval requested by the plugin was refused: ${reason}`);
+      if (callId !== undefined) inflight.get(callId)?.log('warning', { plugin: label, approval: params.method, approved: false, reason });
+      return Promise.resolve({ approved: false, reason });
+    }
+    return Promise.reject(new Error(`unknown host request ${method}`));
+  };
+
+  const onOutput = (stream: 'stdout' | 'stderr', line: string): void => {
+    const text = redact(line);
+    if (stream === 'stderr') {
+      stderrTail.push(text);
+      if (stderrTail.length > stderrTailLines) stderrTail.shift();
+      logger.warn({ stream }, text);
+    } else {
+      logger.info({ stream }, text);
+    }
+  };
+
+  const launch = async (): Promise<Started> => {
+    stderrTail.length = 0;
+    let started: HostProcess;
+    try {
+      started = await startHostProcess({
+        python: options.python,
+        script: options.hostScript,
+        cwd,
+        env,
+        handlers: { onNotification, onRequest, onOutput },
+        cancelGraceMs: options.cancelGraceMs,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'not found' : describeThrown(error);
+      throw new Error(`cannot start the Python interpreter "${options.python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`, { cause: error });
+    }
+    let raw: unknown;
+    try {
+      raw = await started.request(
+        'load',
+        {
+          path: options.path,
+          settings: options.settings,
+          tenant: options.tenant,
+          user_token: options.userToken ?? null,
+          services: options.services,
+          grants: options.guard,
+          default_ctx: defaultCtx,
+          dynamic_refresh_seconds: options.dynamicToolsRefreshSeconds,
+          log_level: pythonLevels[logger.level] ?? 'INFO',
+        },
+        { signal: AbortSignal.any([AbortSignal.timeout(options.loadTimeoutMs), closeController.signal]) },
+      );
+    } catch (error) {
+      started.kill('loading failed');
+      await started.exited;
+      if (error instanceof HostRequestError) {
+        logger.debug({ traceback: redact(error.info.traceback ?? '') }, 'plugin import failed');
+        throw new Error(redact(describeHostError(error.info)), { cause: error });
+      }
+      if (error instanceof HostExitedError) {
+        const last = stderrTail.filter((line) => line.trim() !== '').at(-1);
+        throw new Error(`the Python host ${describeExit(error.exit)} while loading the plugin${last ? `: ${last}` : ''}`, { cause: error });
+      }
+      if (error instanceof DOMException && error.name === 'TimeoutError') {
+        throw new Error(`loading the plugin took longer than ${options.loadTimeoutMs / 1000} s (does it block at import?)`, { cause: error });
+      }
+      throw error;
+    }
+    const parsed = loadResultSchema.safeParse(raw);
+    if (!parsed.success) {
+      started.kill('unreadable load answer');
+      throw new Error('the Python host answered the load request with something toolport cannot read');
+    }
+    return { host: started, result: parsed.data };
+  };
+
+  const watch = (started: HostProcess): void => {
+    void started.exited.then((exit: HostExit) => {
+      if (host === started) host = undefined;
+      if (closed) return;
+      const lived = Date.now() - started.startedAt;
+      consecutiveCrashes = lived > stableAfterMs ? 1 : consecutiveCrashes + 1;
+      logger.warn({ pid: started.pid, code: exit.code, signal: exit.signal, livedMs: lived }, `the Python host ${describeExit(exit)}; it is restarted on the next call`);
+    });
+  };
+
+  const ensureHost = (signal?: AbortSignal): Promise<HostProcess> => {
+    if (host?.alive) return Promise.resolve(host);
+    starting ??= (async () => {
+      // First restart at once; a host that keeps dying waits longer each time.
+      const delay = consecutiveCrashes <= 1 ? 0 : Math.min(250 * 2 ** (consecutiveCrashes - 2), maxBackoffMs);
+      if (delay > 0) {
+        logger.info({ delayMs: delay }, 'waiting before restarting the Python host');
+        await sleep(delay, closeController.signal);
+      }
+      if (closed) throw new Error('closed');
+      let started: Started;
+      try {
+        started = await launch();
+      } catch (error) {
+        consecutiveCrashes += 1;
+        throw error;
+      }
+      if (closed) {
+        await started.host.close(closeGraceMs);
+        throw new Error('closed');
+      }
+      host = started.host;
+      watch(started.host);
+      applyLoad(started.result);
+      remember(started.result);
+      logger.info({ pid: started.host.pid }, 'Python host started');
+      return started.host;
+    })().finally(() => {
+      starting = undefined;
+    });
+    return raceSignal(starting, signal);
+  };
+
+  const cacheFile = cacheFileFor(context.stateDir, options.path, options.python);
+  const sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
+    python: options.python,
+    settings: options.settings,
+    tenant: options.tenant,
+    services: options.services,
+    guard: options.guard,
+    env: options.grantedEnv.map((name) => [name, process.env[name]]),
+    userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
+  });
+  const remember = (result: LoadResult): void => {
+    writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
+  };
+  const cached = await readLoadCache(cacheFile, sourceFingerprint);
+  let applied = false;
+  if (cached) {
+    // Same sources and config as last time: list the tools now, start the host behind them.
+    try {
+      applyLoad(cached);
+      applied = true;
+      logger.debug('tools read from the load cache; the Python host starts in the background');
+      ensureHost().catch((error: unknown) => logger.error({ err: error }, `the Python host did not start: ${(error as Error).message}`));
+    } catch {
+      applied = false;
+    }
+  }
+  if (!applied) {
+    // The first start happens now: its failure is this plugin's load error.
+    let first: Started;
+    try {
+      first = await launch();
+    } catch (error) {
+      throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
+    }
+    try {
+      applyLoad(first.result);
+    } catch (error) {
+      await first.host.close(closeGraceMs);
+      throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
+    }
+    host = first.host;
+    watch(first.host);
+    remember(first.result);
+    logger.info({ pid: first.host.pid, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
+  }
+  for (const tool of tools) {
+    const route = routes.get(tool.name);
+    const missing = route?.required.filter((permission) => !granted.has(permission)) ?? [];
+    if (missing.length > 0) logger.warn({ tool: tool.name, missing }, 'tool needs permissions that are not granted; its calls will be refused');
+  }
+
+  const single = subPlugins.length === 1 ? subPlugins[0] : undefined;
+  const id = single ? single.manifest.id : sourceName;
+
+
+  /** get_system_context of the given plugins, for one session. */
+  const systemContexts = async (
+    indices: readonly number[],
+    session: { callId: string; principal: string; sessionId?: string | undefined; client?: { name: string } | undefined },
+    signal: AbortSignal,
+  ): Promise<{ name: string; text: string }[]> => {
+    const running = await ensureHost(signal);
+    const ctx = { call_id: session.callId, room_id: session.sessionId ?? session.principal, sender_id: session.client?.name ?? session.principal, principal: session.principal };
+    const answer = (await running.request('system_context', { ctx, plugins: indices }, { signal })) as { contexts?: unknown };
+    const contexts = Array.isArray(answer.contexts) ? (answer.contexts as { plugin?: unknown; text?: unknown }[]) : [];
+    return contexts.flatMap((entry) => {
+      const sub = typeof entry.plugin === 'number' ? subPlugins[entry.plugin] : undefined;
+      return sub && typeof entry.text === 'string' ? [{ name: sub.manifest.name ?? sub.manifest.id, text: redact(entry.text) }] : [];
+    });
+  };
+
+  const hostFailure = (tool: string, error: unknown): ToolportError => {
+    if (closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
+    if (error instanceof HostExitedError) {
+      return new ToolportError(ErrorCode.PluginCrashed, `${tool} failed: the plugin's Python process ${describeExit(error.exit)} during the call; it is restarted for the next call`, {
+        pluginId: id,
+        cause: error,
+      });
+    }
+    return new ToolportError(ErrorCode.PluginCrashed, `${tool} failed: the plugin's Python process could not be started; see the server log`, {
+      pluginId: id,
+      cause: error,
+      detail: redact(describeThrown(error)),
+    });
+  };
+
+  return {
+    id,
+    kind: 'python',
+    ...(single?.manifest.version !== undefined && { version: single.manifest.version }),
+    ...(single?.manifest.description !== undefined && { description: single.manifest.description }),
+    get tools() {
+      return tools;
+    },
+    get prompts() {
+      return prompts;
+    },
+    async getPrompt(name, args, promptOptions): Promise<PromptOutcome> {
+      const route = promptRoutes.get(name);
+      if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`, { pluginId: id });
+      if (route.kind === 'usage') {
+        const exposed = promptOptions.toolName(route.tool) ?? route.tool;
+        const given = Object.entries(args).filter(([, value]) => value !== '');
+        const text =
+          `Use the tool \`${exposed}\`${route.description ? ` (${route.description})` : ''}` +
+          (given.length > 0 ? ` with these arguments:\n${given.map(([key, value]) => `- ${key}: ${value}`).join('\n')}` : '.');
+        return { messages: [{ role: 'user', content: { type: 'text', text } }] };
+      }
+      const texts = await systemContexts([route.plugin], promptOptions.context, promptOptions.signal);
+      const text = texts[0]?.text ?? `${route.name} adds nothing to the system prompt for this conversation.`;
+      return { description: `System context of ${route.name}`, messages: [{ role: 'user', content: { type: 'text', text } }] };
+    },
+    async instructions(session, signal) {
+      const sources = subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
+      if (sources.length === 0) return undefined;
+      const texts = await systemContexts(sources, { callId: 'instructions', ...session }, signal);
+      if (texts.length === 0) return undefined;
+      return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
+    },
+    async call(tool, args, callOptions) {
+      const { signal, context: callContext } = callOptions;
+      const route = routes.get(tool);
+      if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId: id });
+      // Declared permissions are checked by the policy layer before the call gets here.
+      if (closed) throw hostFailure(tool, new Error('closed'));
+      let running: HostProcess;
+      try {
+        running = await ensureHost(signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw hostFailure(tool, error);
+      }
+      // Request ids repeat across sessions; the host gets a key of its own for each call.
+      const callKey = `c${++nextCall}`;
+      const ctx = {
+        call_id: callKey,
+        room_id: callContext.sessionId ?? callContext.principal,
+        sender_id: callContext.client?.name ?? callContext.principal,
+        principal: callContext.principal,
+      };
+      inflight.set(callKey, callOptions);
+      try {
+        const answer = (await running.request('call', { plugin: route.plugin, tool: route.tool, args: JSON.stringify(args), ctx }, { signal })) as {
+          text?: unknown;
+        };
+        const text = typeof answer.text === 'string' ? answer.text : '';
+        const outcome: ToolOutcome = { content: [textContent(text)] };
+        if (fallbackLine.test(text)) outcome.isError = true;
+        return outcome;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof HostRequestError) {
+          // The plugin raised: the model gets the exception, the log gets the traceback.
+          logger.warn({ tool, callId: callContext.callId, traceback: redact(error.info.traceback ?? '') }, `tool raised ${error.info.type}`);
+          return { content: [textContent(redact(`${error.info.type}: ${error.info.message}`))], isError: true };
+        }
+        throw hostFailure(tool, error);
+      } finally {
+        inflight.delete(callKey);
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        closeController.abort(new Error('closed'));
+        try {
+          await starting?.catch(() => undefined);
+        } finally {
+          const running = host;
+          host = undefined;
+          if (running) await running.close(closeGraceMs);
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Where the plugin's code is, resolved against the config's folder. */
+export function resolvePluginPath(path: string, baseDir: string): string {
+  return resolve(baseDir, path);
+}

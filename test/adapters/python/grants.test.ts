@@ -1,0 +1,83 @@
+// The python host's guard: network, files and processes are refused unless the plugin's
+// config grants them, with a message naming the grant; granted, they work.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { createToolport, type Toolport } from '../../../src/toolport.js';
+
+const plugin = fileURLToPath(new URL('../../fixtures/python/guarded.py', import.meta.url));
+
+async function settle(toolport: Toolport, name: string, args: unknown = {}): Promise<CallToolResult> {
+  try {
+    return toCallToolResult(await toolport.call(name, args));
+  } catch (error) {
+    return errorToCallToolResult(error, name);
+  }
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
+}
+
+describe('python adapter: grants guard', () => {
+  let scratch: string;
+  let server: Server;
+  let port: number;
+  const opened: Toolport[] = [];
+  const load = async (extra: Record<string, unknown> = {}): Promise<Toolport> => {
+    const toolport = await createToolport(parseConfig({ plugins: [{ path: plugin, ...extra }] }));
+    opened.push(toolport);
+    expect(toolport.diagnostics).toEqual([]);
+    return toolport;
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'toolport-guard-'));
+    await writeFile(join(scratch, 'secret.txt'), 'top secret');
+    server = createServer((socket) => socket.end('hello from tcp'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((toolport) => toolport.close()));
+  });
+
+  afterAll(async () => {
+    server?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('refuses network, files outside grants and processes by default, naming the grant', async () => {
+    const toolport = await load();
+    const connect = await settle(toolport, 'acme_guarded__connect', { port });
+    expect(connect.isError).toBe(true);
+    expect(textOf(connect)).toBe('PermissionError: toolport: network access is not granted to this plugin; to allow it, set in its config: grants: { network: true }');
+    const read = await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'secret.txt') });
+    expect(textOf(read)).toBe(`PermissionError: toolport: reading ${join(scratch, 'secret.txt')} is not granted to this plugin; to allow it, set in its config: grants: { files: { ${scratch}: ro } }`);
+    const write = await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') });
+    expect(textOf(write)).toMatch(/^PermissionError: toolport: writing .*out\.txt is not granted .* grants: \{ files: \{ .*: rw \} \}$/);
+    const run = await settle(toolport, 'acme_guarded__run');
+    expect(textOf(run)).toBe('PermissionError: toolport: starting a process is not granted to this plugin; to allow it, set in its config: allowSubprocess: true');
+  });
+
+  it('a read-only grant allows reading, not writing', async () => {
+    const toolport = await load({ grants: { files: { [scratch]: 'ro' } } });
+    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'secret.txt') }))).toBe('top secret');
+    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') }))).toMatch(/^PermissionError: toolport: writing/);
+  });
+
+  it('granted, everything works', async () => {
+    const toolport = await load({ grants: { network: true, files: { [scratch]: 'rw' } }, allowSubprocess: true });
+    expect(textOf(await settle(toolport, 'acme_guarded__connect', { port }))).toBe('hello from tcp');
+    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') }))).toBe('ok');
+    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'out.txt') }))).toBe('written');
+    expect(textOf(await settle(toolport, 'acme_guarded__run'))).toBe('child ran');
+  });
+});

@@ -1,0 +1,492 @@
+// The python kind in-process, with a real python3: manifest mapping, calls, errors,
+// cancellation, crashes, permissions, context fields, packages and dynamic tools.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
+import { pino } from 'pino';
+import type { Logger } from '../../../src/core/logger.js';
+import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
+import { livePythonHosts } from './python-hosts.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/python/${name}`, import.meta.url));
+
+async function settle(toolport: Toolport, name: string, args: unknown = {}, options: ToolCallOptions = {}): Promise<CallToolResult> {
+  try {
+    return toCallToolResult(await toolport.call(name, args, options));
+  } catch (error) {
+    return errorToCallToolResult(error, name);
+  }
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return undefined;
+}
+
+async function readIfThere(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A logger that keeps every record, to check what reached the log (and what did not). */
+function createCapturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
+}
+
+describe('python adapter: a plugin in the documented ScaiWave shape', () => {
+  let toolport: Toolport;
+  let scratch: string;
+  const captured = createCapturingLogger();
+
+  beforeAll(async () => {
+    process.env.WEATHER_API_KEY = 'sk-weather-0123456789';
+    process.env.NOT_GRANTED_SECRET = 'do-not-pass-me';
+    scratch = await mkdtemp(join(tmpdir(), 'toolport-python-'));
+    const config = parseConfig({
+      plugins: [
+        {
+          path: fixture('weather.py'),
+          timeoutSeconds: 3,
+          settings: { locale: 'nl' },
+          tenant: { id: 'acme-corp' },
+          grants: { env: ['WEATHER_API_KEY'], files: { [scratch]: 'rw' } },
+        },
+      ],
+    });
+    toolport = await createToolport(config, { logger: captured.logger });
+    expect(toolport.diagnostics).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await toolport?.close();
+    await rm(scratch, { recursive: true, force: true });
+    delete process.env.WEATHER_API_KEY;
+    delete process.env.NOT_GRANTED_SECRET;
+  });
+
+  it('maps the manifest: id prefix, schema verbatim, side effects, permissions, usage', () => {
+    const byName = new Map(toolport.listTools().map((tool) => [tool.name, tool.mcpTool]));
+    const forecast = byName.get('acme_weather__forecast');
+    expect(forecast?.inputSchema).toEqual({
+      type: 'object',
+      properties: {
+        city: { type: 'string', description: 'City name.' },
+        days: { type: 'integer', minimum: 1, maximum: 7 },
+      },
+      required: ['city'],
+    });
+    expect(forecast?.description).toBe('Forecast for a city.');
+    expect(forecast?.annotations).toEqual({ readOnlyHint: true });
+    expect(forecast?._meta?.['toolport/scaiwave']).toEqual({ plugin: 'acme.weather', usage: '[/forecast <city> [days]]', scope: 'private' });
+
+    const setHome = byName.get('acme_weather__set_home');
+    expect(setHome?.annotations).toEqual({ readOnlyHint: false, destructiveHint: true });
+    expect(setHome?._meta?.['toolport/origin']).toMatchObject({ sideEffects: true });
+
+    const radar = byName.get('acme_weather__radar');
+    expect(radar?._meta?.['toolport/origin']).toMatchObject({ permissions: ['EXTERNAL_HTTP'] });
+    expect(radar?._meta?.['toolport/scaiwave']).toMatchObject({ missingGrants: ['EXTERNAL_HTTP'] });
+    expect(radar?.annotations).toMatchObject({ openWorldHint: true });
+  });
+
+  it('passes the arguments as a JSON string and returns the string result as text', async () => {
+    const result = await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo', days: 2 });
+    expect(result.isError).toBeUndefined();
+    expect(textOf(result)).toBe('Tokyo: 晴れ for 2 day(s) (args was a str)');
+  });
+
+  it('keeps non-ASCII text intact both ways', async () => {
+    const result = await settle(toolport, 'acme_weather__forecast', { city: 'München' });
+    expect(textOf(result)).toBe('München: Schnee ❄ for 1 day(s) (args was a str)');
+  });
+
+  it('a returned "Fallback suggestions" line is a failure the model can act on', async () => {
+    const result = await settle(toolport, 'acme_weather__forecast', { city: 'Atlantis' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('No forecast for Atlantis.\nFallback suggestions: `web_search` for the weather there.');
+  });
+
+  it('an exception is an isError result with its type and message; the traceback goes to the log only', async () => {
+    const result = await settle(toolport, 'acme_weather__explode');
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('ValueError: Wetterdienst nicht erreichbar — try later');
+    expect(textOf(result)).not.toMatch(/Traceback|File "/);
+    expect(captured.lines.some((line) => line.includes('Traceback') && line.includes('weather.py'))).toBe(true);
+  });
+
+  it('a long answer (8 MB) and a long argument come through whole', async () => {
+    const started = Date.now();
+    const result = await settle(toolport, 'acme_weather__big', { size: 8_000_000 });
+    const text = textOf(result);
+    expect(text.length).toBe(8_000_000);
+    expect(text.slice(0, 3)).toBe('äxx');
+    const echoed = await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo'.padEnd(2_000_000, '.') });
+    expect(textOf(echoed)).toContain('Fallback suggestions');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('several calls run at once in one host', async () => {
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 5 }, () => settle(toolport, 'acme_weather__slow', { seconds: 0.6 })));
+    for (const result of results) expect(textOf(result)).toBe('slept 0.6');
+    // One after the other would take 3 s.
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('twenty calls in flight get their own answers, without listener-leak warnings', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const cities = Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? 'Tokyo' : 'Amsterdam'));
+      const results = await Promise.all(cities.map((city) => settle(toolport, 'acme_weather__forecast', { city })));
+      results.forEach((result, index) => expect(textOf(result)).toContain(cities[index]));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it('print() and raw writes to stdout do not reach the RPC channel; they go to the log', async () => {
+    const result = await settle(toolport, 'acme_weather__chatty');
+    expect(result.isError).toBeUndefined();
+    expect(textOf(result)).toBe('said a lot');
+    const next = await settle(toolport, 'acme_weather__forecast', { city: 'Amsterdam' });
+    expect(textOf(next)).toContain('rain');
+    expect(await waitFor(() => (captured.lines.some((line) => line.includes('plain text from print()')) ? true : undefined))).toBe(true);
+    expect(captured.lines.some((line) => line.includes('forged') && line.includes('stdout'))).toBe(true);
+  });
+
+  it('a cancelled slow tool is cancelled inside Python (CancelledError reaches the plugin)', async () => {
+    const marker = join(scratch, 'cancelled');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const error = await toolport.call('acme_weather__slow', { seconds: 30, marker }, { signal: controller.signal }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isToolportError(error) && error.code).toBe(ErrorCode.CallCancelled);
+    expect(await waitFor(() => readIfThere(marker))).toBe('cancelled');
+  });
+
+  it('a tool past its timeout is cancelled inside Python too', async () => {
+    const marker = join(scratch, 'timed-out');
+    const result = await settle(toolport, 'acme_weather__slow', { seconds: 30, marker });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/timed out after 3 s/);
+    expect(await waitFor(() => readIfThere(marker))).toBe('cancelled');
+  });
+
+  it('a tool that blocks the event loop cannot be cancelled: the host is replaced, the next call works', async () => {
+    const before = await settle(toolport, 'acme_weather__pid');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await toolport.call('acme_weather__block', { seconds: 60 }, { signal: controller.signal }).catch(() => undefined);
+    // The grace period for the cancellation is 2 s; then the host is killed.
+    const gone = await waitFor(() => (existsSync(`/proc/${textOf(before)}`) ? undefined : true), 6_000);
+    expect(gone).toBe(true);
+    const after = await settle(toolport, 'acme_weather__pid');
+    expect(after.isError).toBeUndefined();
+    expect(textOf(after)).not.toBe(textOf(before));
+  });
+
+  it('a host killed mid-call fails that call cleanly, and the next call works', async () => {
+    const pid = Number(textOf(await settle(toolport, 'acme_weather__pid')));
+    const pending = settle(toolport, 'acme_weather__slow', { seconds: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(pid, 'SIGKILL');
+    const result = await pending;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Python process was killed by SIGKILL during the call; it is restarted for the next call/);
+    const next = await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo' });
+    expect(next.isError).toBeUndefined();
+    expect(textOf(next)).toContain('晴れ');
+  });
+
+  it('refuses a tool whose permissions are not granted, naming them and the config line', async () => {
+    const result = await settle(toolport, 'acme_weather__radar');
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      'acme_weather__radar was refused: plugin "acme.weather" declares EXTERNAL_HTTP, which the config does not grant ' +
+        '(to allow it, set plugins[0].grants.network: true)',
+    );
+  });
+
+  it('builds PluginContext from what toolport knows; only granted env reaches the plugin', async () => {
+    const result = await settle(toolport, 'acme_weather__whoami', {}, { context: { sessionId: 'session-7', client: { name: 'claude-code', version: '2.0' } } });
+    expect(JSON.parse(textOf(result))).toEqual({
+      room_id: 'session-7',
+      sender_id: 'claude-code',
+      tenant_id: 'acme-corp',
+      locale: 'nl',
+      settings_get: 'default',
+      user_token: null,
+      db: null,
+      redis: null,
+      approval: true,
+      events: true,
+      granted_env: 'sk-weather-0123456789',
+      other_env: null,
+    });
+  });
+
+  it('without a session or client, room and sender are the principal', async () => {
+    const result = await settle(toolport, 'acme_weather__whoami');
+    expect(JSON.parse(textOf(result))).toMatchObject({ room_id: 'local', sender_id: 'local' });
+  });
+
+  it('an approval asked for from inside a tool is routed to toolport, which fails closed for now', async () => {
+    const sent: unknown[] = [];
+    const result = await settle(toolport, 'acme_weather__ask_approval', {}, { log: (_level, data) => sent.push(data) });
+    expect(textOf(result)).toMatch(/^approved=False reason=approvals requested from inside a plugin are not supported/);
+    expect(sent).toEqual([expect.objectContaining({ approval: 'request_approval', approved: false })]);
+  });
+
+  it('events a plugin publishes reach the calling client as log messages', async () => {
+    const sent: unknown[] = [];
+    const result = await settle(toolport, 'acme_weather__announce', { text: 'sunny ☀' }, { log: (_level, data) => sent.push(data) });
+    expect(textOf(result)).toBe('announced');
+    expect(sent).toEqual([expect.objectContaining({ event: 'publish', args: ['weather.announced', { text: 'sunny ☀' }] })]);
+  });
+
+  it('granted secrets are redacted from error texts', async () => {
+    const result = await settle(toolport, 'acme_weather__leak');
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('RuntimeError: auth failed with key [redacted]');
+  });
+});
+
+describe('python adapter: loading', () => {
+  const hosts: Toolport[] = [];
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((toolport) => toolport.close()));
+  });
+  const load = async (plugins: Record<string, unknown>[]): Promise<Toolport> => {
+    const toolport = await createToolport(parseConfig({ plugins }));
+    hosts.push(toolport);
+    return toolport;
+  };
+
+  it('a syntax error is a load error naming the file and line; other plugins still load', async () => {
+    const toolport = await load([{ path: fixture('broken_syntax.py') }, { path: fixture('contract.py') }]);
+    expect(toolport.diagnostics.map((diagnostic) => diagnostic.message)).toEqual([
+      expect.stringMatching(/^plugins\[0\] .*broken_syntax\.py: SyntaxError at .*broken_syntax\.py:6: /),
+    ]);
+    const result = await settle(toolport, 'contract__echo', { text: 'unaffected' });
+    expect(textOf(result)).toBe('echo: unaffected');
+  });
+
+  it('an import error names the module, file and line', async () => {
+    const toolport = await load([{ path: fixture('broken_import.py') }]);
+    expect(toolport.diagnostics[0]?.message).toMatch(/ModuleNotFoundError at .*broken_import\.py:4: No module named 'scaiwave_internal_client'/);
+  });
+
+  it('a file without a plugin says what is expected', async () => {
+    const toolport = await load([{ path: fixture('registry_pkg/helpers.py') }]);
+    expect(toolport.diagnostics[0]?.message).toMatch(/no ScaiWave plugin found: define a class that extends app\.plugins\.base\.BasePlugin/);
+  });
+
+  it('a missing interpreter is a clear load error', async () => {
+    const toolport = await load([{ path: fixture('contract.py'), python: 'python3-does-not-exist' }]);
+    expect(toolport.diagnostics[0]?.message).toMatch(/cannot start the Python interpreter "python3-does-not-exist" \(not found\)/);
+  });
+
+  const python38 = '/root/.pyenv/versions/3.8.18/bin/python';
+  it.skipIf(!existsSync(python38))('a Python older than 3.9 is refused with its version', async () => {
+    const toolport = await load([{ path: fixture('contract.py'), python: python38 }]);
+    expect(toolport.diagnostics[0]?.message).toMatch(/needs Python 3\.9 or newer, this is 3\.8\.18/);
+  });
+
+  const python39 = '/root/.pyenv/versions/3.9.18/bin/python';
+  it.skipIf(!existsSync(python39))('runs on Python 3.9', async () => {
+    const toolport = await load([{ path: fixture('weather.py'), python: python39 }]);
+    expect(toolport.diagnostics).toEqual([]);
+    expect(textOf(await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo' }))).toContain('晴れ');
+  });
+
+  it('a package with BUILTIN_PLUGINS: all its plugins under one prefix, shared tool names qualified', async () => {
+    const toolport = await load([{ path: fixture('registry_pkg') }]);
+    expect(toolport.diagnostics).toEqual([]);
+    expect(toolport.listTools().map((tool) => tool.name)).toEqual([
+      'registry_pkg__clock_status',
+      'registry_pkg__counter_status',
+      'registry_pkg__increment',
+      'registry_pkg__nap',
+    ]);
+    expect(textOf(await settle(toolport, 'registry_pkg__clock_status'))).toBe('clock ok');
+    await settle(toolport, 'registry_pkg__increment', {}, { approval: { preApproved: 'test' } });
+    expect(textOf(await settle(toolport, 'registry_pkg__counter_status'))).toBe('count=1');
+  });
+
+  it('a synchronous execute_tool runs in a worker thread, so calls still overlap', async () => {
+    const toolport = await load([{ path: fixture('registry_pkg') }]);
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 4 }, () => settle(toolport, 'registry_pkg__nap')));
+    for (const result of results) expect(textOf(result)).toBe('napped');
+    // One after the other would take 2 s.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('dynamic tools appear after the call that installed them, with a tools-changed signal', async () => {
+    const toolport = await load([{ path: fixture('skills.py') }]);
+    expect(toolport.listTools().map((tool) => tool.name)).toEqual(['acme_skills__install_skill']);
+    const changed = new Promise<void>((resolve) => toolport.onToolsChanged(resolve));
+    const approved = { approval: { preApproved: 'test' } };
+    expect(textOf(await settle(toolport, 'acme_skills__install_skill', { name: 'haiku', reply: 'five seven five' }, approved))).toBe('installed skill_haiku');
+    await changed;
+    expect(toolport.listTools().map((tool) => tool.name)).toEqual(['acme_skills__install_skill', 'acme_skills__skill_haiku']);
+    const tool = toolport.listTools().find((entry) => entry.name === 'acme_skills__skill_haiku');
+    expect(tool?.mcpTool._meta?.['toolport/scaiwave']).toMatchObject({ dynamic: true });
+    expect(textOf(await settle(toolport, 'acme_skills__skill_haiku', { question: 'why?' }))).toBe('five seven five (why?)');
+  });
+
+  it('a host that keeps crashing is restarted with growing delays', async () => {
+    const toolport = await load([{ path: fixture('contract.py') }]);
+    const elapsed: number[] = [];
+    for (let crash = 0; crash < 3; crash += 1) {
+      const started = Date.now();
+      const result = await settle(toolport, 'contract__crash');
+      elapsed.push(Date.now() - started);
+      expect(textOf(result)).toMatch(/Python process was killed by SIGKILL during the call/);
+    }
+    const started = Date.now();
+    const next = await settle(toolport, 'contract__echo', { text: 'back' });
+    const waited = Date.now() - started;
+    expect(textOf(next)).toBe('echo: back');
+    // First restart at once; after the second crash 250 ms; after the third 500 ms.
+    expect(elapsed[2]).toBeGreaterThanOrEqual(240);
+    expect(waited).toBeGreaterThanOrEqual(490);
+  });
+
+  it('a second start lists the tools from the load cache and starts the host behind them', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'toolport-python-state-'));
+    try {
+      // An interpreter that takes a second to start makes the difference visible.
+      const python = join(stateDir, 'slow-python');
+      await writeFile(python, '#!/bin/sh\nsleep 2\nexec python3 "$@"\n', { mode: 0o755 });
+      const config = parseConfig({ plugins: [{ path: fixture('contract.py'), python }] });
+      let started = Date.now();
+      const first = await createToolport(config, { stateDir });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+      expect(first.diagnostics).toEqual([]);
+      await first.close();
+
+      started = Date.now();
+      const second = await createToolport(config, { stateDir });
+      hosts.push(second);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(second.listTools().map((tool) => tool.name)).toContain('contract__echo');
+      expect(textOf(await settle(second, 'contract__echo', { text: 'from the cache' }))).toBe('echo: from the cache');
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an edited plugin file is loaded again, not taken from the cache', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'toolport-python-edit-'));
+    const stateDir = join(folder, 'state');
+    const plugin = join(folder, 'editable.py');
+    const source = (tool: string): string =>
+      [
+        'from app.plugins.base import BasePlugin',
+        'from app.plugins.protocol import PluginManifest, ToolDefinition',
+        'class Editable(BasePlugin):',
+        '    @property',
+        '    def manifest(self):',
+        `        return PluginManifest(id="t.editable", name="e", version="1", description="d", tools=[ToolDefinition(name="${tool}", description="d")])`,
+        '    async def execute_tool(self, tool_name, args, ctx):',
+        '        return tool_name',
+        '',
+      ].join('\n');
+    try {
+      await writeFile(plugin, source('before'));
+      const config = parseConfig({ plugins: [{ path: plugin }] });
+      const first = await createToolport(config, { stateDir });
+      expect(first.listTools().map((tool) => tool.name)).toEqual(['t_editable__before']);
+      await first.close();
+      await writeFile(plugin, source('after'));
+      const second = await createToolport(config, { stateDir });
+      hosts.push(second);
+      expect(second.listTools().map((tool) => tool.name)).toEqual(['t_editable__after']);
+      expect(textOf(await settle(second, 't_editable__after'))).toBe('after');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('user_token is passed only when configured', async () => {
+    const toolport = await load([{ path: fixture('weather.py'), userToken: 'jwt-for-the-plugin', settings: { locale: 'en' } }]);
+    expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ user_token: 'jwt-for-the-plugin', tenant_id: 'toolport' });
+  });
+
+  it('services name factories for ctx.redis and friends, imported from the plugin folder', async () => {
+    const toolport = await load([{ path: fixture('weather.py'), services: { redis: 'weather_services:make_redis' }, settings: { locale: 'en' } }]);
+    expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ redis: { kind: 'fake-redis' }, db: null });
+  });
+
+  it('granted permissions let the call through', async () => {
+    const toolport = await load([{ path: fixture('weather.py'), grants: { permissions: ['EXTERNAL_HTTP'] } }]);
+    const result = await settle(toolport, 'acme_weather__radar');
+    expect(result.isError).toBeUndefined();
+    expect(textOf(result)).toBe('radar: all clear');
+  });
+
+  it('close() stops the host and anything it started, and is idempotent', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'toolport-python-close-'));
+    try {
+      const plugin = join(scratch, 'spawner.py');
+      await writeFile(
+        plugin,
+        [
+          'import subprocess, sys',
+          'from app.plugins.base import BasePlugin',
+          'from app.plugins.protocol import PluginManifest, ToolDefinition',
+          'class Spawner(BasePlugin):',
+          '    @property',
+          '    def manifest(self):',
+          '        return PluginManifest(id="t.spawner", name="s", version="1", description="d", tools=[ToolDefinition(name="spawn", description="d")])',
+          '    async def execute_tool(self, tool_name, args, ctx):',
+          '        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])',
+          '        return str(child.pid)',
+          '',
+        ].join('\n'),
+      );
+      const toolport = await createToolport(parseConfig({ plugins: [{ path: plugin, allowSubprocess: true }] }));
+      const hostsBefore = await livePythonHosts();
+      expect(hostsBefore).toHaveLength(1);
+      const grandchild = Number(textOf(await settle(toolport, 't_spawner__spawn')));
+      expect(existsSync(`/proc/${grandchild}`)).toBe(true);
+      await Promise.all([toolport.close(), toolport.close()]);
+      expect(await livePythonHosts()).toEqual([]);
+      const reaped = await waitFor(async () => {
+        const stat = await readIfThere(`/proc/${grandchild}/stat`);
+        return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
+      });
+      expect(reaped).toBe(true);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+});
