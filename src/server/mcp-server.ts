@@ -1,7 +1,7 @@
 // MCP server instances on the SDK's low-level Server: tools/list (paginated, verbatim
 // plugin schemas) and tools/call through the toolport pipeline. One hub makes them for
 // every transport and tells long-lived connections when the tool list changes.
-import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
+import type { McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CLIENT_CAPABILITIES_META_KEY,
@@ -21,6 +21,7 @@ import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
 import type { ExposedTool } from '../core/registry.js';
+import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, toolScopeOf } from './auth.js';
 
@@ -31,11 +32,21 @@ export interface ServerHubOptions {
   pageSize?: number;
 }
 
+/** Who opened a long-lived connection, for its session events. */
+export interface ConnectionInfo {
+  transport: SessionTransport;
+  /** The authenticated principal (HTTP); `local` on stdio. */
+  principal?: string | undefined;
+}
+
 export interface ServerHub {
   /** For entries that make one instance per request or connection (createMcpHandler). */
   readonly factory: McpServerFactory;
-  /** An instance for a long-lived connection: it is told when the tool list changes. */
-  createConnectionServer(context?: Partial<McpRequestContext>): Server;
+  /**
+   * An instance for a long-lived connection: it is told when the tool list changes, and
+   * reports session_start (once the client is known) and session_end to the hooks.
+   */
+  createConnectionServer(info?: ConnectionInfo): Server;
   /** Listens for tool list changes (for transports that deliver them their own way). */
   onToolsChanged(listener: () => void): () => void;
   /** Connected long-lived instances right now. */
@@ -177,7 +188,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     };
   }
 
-  function createServer(sessionKey?: string): Server {
+  function createServer(sessionKey?: string, onRequest?: () => void): Server {
     const server = new Server(
       { name: options.name, version: options.version },
       {
@@ -188,6 +199,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     );
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
+      onRequest?.();
       const tools = visibleTools(ctx);
       const offset = decodeCursor(request.params?.cursor);
       const end = offset + pageSize;
@@ -198,6 +210,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      onRequest?.();
       const { name } = request.params;
       const principal = principalOf(ctx);
       // A tool outside the caller's scope does not exist for the caller.
@@ -237,15 +250,47 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
 
   return {
     factory: () => createServer(),
-    createConnectionServer() {
+    createConnectionServer(info = { transport: 'stdio' }) {
       // A stdio or SSE connection has no MCP session id; this key scopes its approvals.
       const sessionKey = `connection-${randomUUID()}`;
-      const server = createServer(sessionKey);
+      const principal = info.principal ?? (info.transport === 'stdio' ? 'local' : 'anonymous');
+      let startedAt: number | undefined;
+      // The session id the calls of this connection report: the transport's, else our key.
+      let session = sessionKey;
+      // Reported once the client is known: after initialize, or at the first request of a
+      // 2026-07-28 connection, which has no handshake.
+      const start = (): void => {
+        if (startedAt !== undefined) return;
+        startedAt = performance.now();
+        session = server.transport?.sessionId ?? sessionKey;
+        const client = server.getClientVersion();
+        toolport.hooks.notify({
+          type: 'session_start',
+          time: new Date().toISOString(),
+          session,
+          principal,
+          transport: info.transport,
+          client: client ? `${client.name}/${client.version}` : undefined,
+          protocolVersion: server.getNegotiatedProtocolVersion(),
+        });
+      };
+      const server = createServer(sessionKey, start);
+      server.oninitialized = start;
       connections.add(server);
       const previous = server.onclose;
       server.onclose = () => {
         connections.delete(server);
         toolport.endSession(sessionKey);
+        if (startedAt !== undefined) {
+          toolport.hooks.notify({
+            type: 'session_end',
+            time: new Date().toISOString(),
+            session,
+            principal,
+            transport: info.transport,
+            durationMs: Math.round(performance.now() - startedAt),
+          });
+        }
         previous?.();
       };
       return server;
