@@ -1,9 +1,15 @@
 // Token buckets and concurrency caps on a fake clock: bursts, refill, retry times, buckets
 // per principal × tool, shared plugin buckets, caps released when calls end, and refusals
 // that take nothing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, RateLimitedError } from '../../src/core/errors.js';
 import { createRateLimiter, limitSchema, type LimitConfig } from '../../src/policy/rate-limits.js';
+import { createToolport } from '../../src/toolport.js';
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let time = 1_000_000;
@@ -116,6 +122,42 @@ describe('concurrency caps', () => {
     third();
     limiter.acquire(alice);
     limiter.acquire(alice);
+  });
+});
+
+describe('limits in the call pipeline', () => {
+  it('a call the limits refuse is refused before anyone is asked to approve it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'toolport-limits-ask-'));
+    const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
+    const toolport = await createToolport(
+      parseConfig(
+        {
+          policy: { rules: [{ tool: 'kitchen__order', action: 'ask' }] },
+          limits: [{ tool: 'kitchen__order', perHour: 1 }],
+          plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger.txt') } }],
+        },
+        { env: {} },
+      ),
+    );
+    try {
+      let prompts = 0;
+      const approval = {
+        elicit: () => {
+          prompts += 1;
+          return Promise.resolve({ action: 'accept' as const, content: { decision: 'once' } });
+        },
+      };
+      await toolport.call('kitchen__order', { item: 'tea' }, { approval });
+      expect(prompts).toBe(1);
+      await expect(toolport.call('kitchen__order', { item: 'tea' }, { approval })).rejects.toMatchObject({ code: ErrorCode.RateLimited });
+      expect(prompts).toBe(1);
+      // Another principal has its own bucket and is asked as usual.
+      await toolport.call('kitchen__order', { item: 'tea' }, { approval, context: { principal: 'bob' } });
+      expect(prompts).toBe(2);
+    } finally {
+      await toolport.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
