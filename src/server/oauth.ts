@@ -62,12 +62,16 @@ const invalid = (description: string): AuthFailure => ({ ok: false, status: 401,
 function toFailure(error: unknown): AuthFailure {
   if (error instanceof errors.JWTExpired) return invalid('The token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return invalid(`The token has no "${error.claim}" claim`);
     if (error.claim === 'aud') return invalid('The token was not issued for this server (audience)');
     if (error.claim === 'iss') return invalid('The token was not issued by the trusted authorization server (issuer)');
     if (error.claim === 'nbf') return invalid('The token is not valid yet');
     return invalid(`The token's "${error.claim}" claim is not accepted`);
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+  // jose reports a JWKS endpoint that did not answer 200 with JSON as a plain JOSEError.
+  const keysUnavailable =
+    error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC';
+  if (keysUnavailable) {
     return { ok: false, status: 503, description: 'The authorization server keys cannot be fetched right now; try again' };
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return invalid('The token is signed with an algorithm this server does not accept');
