@@ -51,6 +51,8 @@ export interface ToolCallOptions {
   client?: CallOptions['client'];
   /** How this call's client can be asked for approval. */
   approval?: ApprovalChannel;
+  /** The session or long-lived connection the call came over, for events and the audit log. */
+  session?: string | undefined;
   context?: Partial<CallContext>;
 }
 
@@ -302,7 +304,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
         const record: AuditRecord = {
           time: new Date().toISOString(),
           callId: context.callId,
-          session: context.sessionId ?? callOptions.approval?.sessionKey,
+          session: callOptions.session ?? context.sessionId ?? callOptions.approval?.sessionKey,
           principal: context.principal,
           client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
           tool: name,
@@ -487,7 +489,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       plugin: pluginId,
       callId: context.callId,
       principal: context.principal,
-      session: context.sessionId ?? callOptions.approval?.sessionKey,
+      session: callOptions.session ?? context.sessionId ?? callOptions.approval?.sessionKey,
       client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
     };
   }

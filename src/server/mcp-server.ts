@@ -188,7 +188,16 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     };
   }
 
-  function createServer(sessionKey?: string, onRequest?: () => void): Server {
+  /** A long-lived connection's key (scopes its approvals), its start hook, and its session id for events. */
+  interface Connection {
+    sessionKey: string;
+    onRequest: () => void;
+    session: () => string;
+  }
+
+  function createServer(connection?: Connection): Server {
+    const sessionKey = connection?.sessionKey;
+    const onRequest = connection?.onRequest;
     const server = new Server(
       { name: options.name, version: options.version },
       {
@@ -231,6 +240,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           log: createLogSender(ctx),
           client: createClientRequests(server, ctx),
           approval: approvalChannel(server, ctx, sessionKey),
+          session: connection?.session() ?? ctx.sessionId,
           context,
         });
         return toCallToolResult(outcome);
@@ -274,7 +284,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           protocolVersion: server.getNegotiatedProtocolVersion(),
         });
       };
-      const server = createServer(sessionKey, start);
+      const server = createServer({ sessionKey, onRequest: start, session: () => session });
       server.oninitialized = start;
       connections.add(server);
       const previous = server.onclose;

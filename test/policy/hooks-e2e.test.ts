@@ -174,14 +174,21 @@ describe('events seen by a config hook', () => {
       expect(start, era).toMatchObject({ principal: 'chef', transport: era === 'sse' ? 'sse' : 'http', client: 'toolport-test/1.0.0' });
       await waitFor(async () => (await recorded()).find((event) => event.type === 'session_end' && event.session === session), `session_end over ${era}`);
     }
-    const stdio = await connect('stdio');
-    await stdio.callTool({ name: 'guard__ping', arguments: {} });
-    await stdio.close();
-    const local = await waitFor(
-      async () => (await recorded()).findLast((event) => event.type === 'session_end' && event.transport === 'stdio'),
-      'session_end over stdio',
-    );
-    expect((await recorded()).find((event) => event.type === 'session_start' && event.session === local.session)).toMatchObject({ principal: 'local' });
+    // stdio in both eras; a 2026-07-28 connection has no handshake, so it starts at its first request.
+    for (const era of ['stdio', 'stdio-modern'] as const) {
+      const seen = new Set((await recorded()).filter((event) => event.type === 'session_end').map((event) => event.session));
+      const stdio = await connectClient(era, { serveArgs: ['--config', configPath], env: { CHEF_TOKEN: chefToken } });
+      await stdio.callTool({ name: 'guard__ping', arguments: {} });
+      await stdio.close();
+      const local = await waitFor(
+        async () => (await recorded()).find((event) => event.type === 'session_end' && event.transport === 'stdio' && !seen.has(event.session)),
+        `session_end over ${era}`,
+      );
+      const start = (await recorded()).find((event) => event.type === 'session_start' && event.session === local.session);
+      expect(start, era).toMatchObject({ principal: 'local', protocolVersion: era === 'stdio' ? (expect.stringMatching(/^2025-/) as string) : '2026-07-28' });
+      const call = (await recorded()).find((event) => event.type === 'tool_call' && event.session === local.session);
+      expect(call, era).toMatchObject({ tool: 'guard__ping', principal: 'local' });
+    }
   });
 });
 
