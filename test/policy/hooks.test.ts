@@ -236,6 +236,27 @@ describe('observational events', () => {
   });
 });
 
+describe('audit', () => {
+  it('records blocked and rate-limited calls with their own outcomes and the reason', async () => {
+    const auditPath = join(dir, 'audit.jsonl');
+    const tp = await open({ audit: { path: auditPath }, limits: [{ tool: 'kitchen__recipe', perHour: 1 }] });
+    tp.on('tool_call', (event) => (event.tool === 'kitchen__order' ? new Error('no orders today') : undefined), { name: 'gate' });
+    await tp.call('kitchen__order', { item: 'x' }).catch(() => {});
+    await tp.call('kitchen__recipe', {});
+    await tp.call('kitchen__recipe', {}).catch(() => {});
+    const records = (await readFile(auditPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.map((record) => [record.tool, record.outcome])).toEqual([
+      ['kitchen__order', 'blocked'],
+      ['kitchen__recipe', 'ok'],
+      ['kitchen__recipe', 'rate_limited'],
+    ]);
+    expect(records[0]?.message).toBe('kitchen__order was blocked by hook gate: no orders today');
+  });
+});
+
 describe('registerTool', () => {
   it('serves a tool through the same pipeline (policy, hooks), and list_changed tells about it', async () => {
     const tp = await open({ policy: { rules: [{ tool: 'app__nope', action: 'deny' }] } });

@@ -13,7 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { OAuthConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/core/logger.js';
 import { createAuthCheck } from '../../src/server/auth.js';
-import type { AuthResult } from '../../src/server/oauth.js';
+import { isProtectedResourceMetadataPath, protectedResourceMetadataUrl, type AuthResult } from '../../src/server/oauth.js';
 import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
 import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
@@ -115,6 +115,22 @@ describe('the JWT verifier', () => {
     } finally {
       idp.failing = false;
     }
+  });
+});
+
+describe('protected-resource metadata URLs (RFC 9728 §3.1)', () => {
+  it.each([
+    ['https://mcp.example.com/mcp', 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'],
+    ['https://example.com/tools/toolport/mcp/', 'https://example.com/.well-known/oauth-protected-resource/tools/toolport/mcp'],
+    ['https://mcp.example.com', 'https://mcp.example.com/.well-known/oauth-protected-resource'],
+  ])('%s → %s', (resource, expected) => {
+    expect(protectedResourceMetadataUrl(resource)).toBe(expected);
+    expect(isProtectedResourceMetadataPath(new URL(expected).pathname)).toBe(true);
+  });
+
+  it('only the well-known path is the metadata path', () => {
+    expect(isProtectedResourceMetadataPath('/.well-known/oauth-protected-resourcex')).toBe(false);
+    expect(isProtectedResourceMetadataPath('/mcp')).toBe(false);
   });
 });
 
