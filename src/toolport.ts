@@ -404,8 +404,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       }
       logger.info({ tool: name, approver: answer.approver, channel: answer.channel, scope: answer.scope }, 'call approved');
     }
-    // Limits come after approval (a refused call must not have asked anyone for nothing: see the
-    // check above) and before the hooks, so tool_call handlers see only calls that will run.
+    // Tokens are taken after approval, so a call someone rejected spends nothing, and before the
+    // hooks, so tool_call handlers see only calls the limits let through.
     const release = limiter.acquire({ tool: name, plugin: pluginId, principal: context.principal });
     const base = eventBase(name, pluginId, context, callOptions);
     let outcome: ToolOutcome;

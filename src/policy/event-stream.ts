@@ -162,7 +162,7 @@ export async function createMqttEventStream(config: MqttEventsConfig, options: E
           new Promise((resolve) => {
             const poll = (): void => {
               if (ready() || deadline.aborted) resolve();
-              else setTimeout(poll, 20).unref();
+              else setTimeout(poll, 20);
             };
             poll();
           });

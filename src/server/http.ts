@@ -313,6 +313,9 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     });
   });
   if (!checkHost) logger.warn('bound to all interfaces without server.http.allowedHosts: Host headers are not checked (DNS rebinding)');
+  if (!checkHost && auth.oauth && !auth.oauth.config.resource) {
+    logger.warn('OAuth without server.http.auth.oauth.resource and without Host checks: the protected-resource metadata names whatever Host a request sent; set resource');
+  }
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;
