@@ -122,11 +122,17 @@ export async function createMqttEventStream(config: MqttEventsConfig, options: E
   client.on('connect', () => {
     logger[connectedOnce ? 'info' : 'debug']({ broker: where, topic }, connectedOnce ? 'event broker reconnected' : 'event broker connected');
     connectedOnce = true;
+    complained = false;
     if (dropped > 0) logger.warn({ dropped }, 'events were dropped while the broker was unreachable');
     dropped = 0;
     flush();
   });
-  client.on('error', (error) => logger.warn({ broker: where, err: secrets.redact(error.message) }, 'event broker error'));
+  // The client retries every second; say so once per outage, not once per attempt.
+  let complained = false;
+  client.on('error', (error) => {
+    logger[complained ? 'debug' : 'warn']({ broker: where, err: secrets.redact(error.message) }, 'event broker unreachable; retrying');
+    complained = true;
+  });
   client.on('offline', () => logger.debug({ broker: where }, 'event broker offline'));
 
   const untap = options.bus.tap((event) => {
