@@ -27,7 +27,7 @@ import { createMqttEventStream, type EventStream } from './policy/event-stream.j
 import { loadHookModules } from './policy/hook-modules.js';
 import { createHookBus, type CallEventBase, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
-import { createRateLimiter } from './policy/rate-limits.js';
+import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
 
 export interface ToolportOptions {
   logger?: Logger;
@@ -255,9 +255,11 @@ export async function createToolport(config: Config, options: ToolportOptions = 
 
   const policyDiagnostics = (): Diagnostic[] => {
     const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: false }));
-    return config.policy.rules.flatMap((rule, index) =>
+    const rules = config.policy.rules.flatMap((rule, index) =>
       ruleMatchesAny(policy, index, tools) ? [] : [{ level: 'warning' as const, message: `${describeRule(rule, index)} matches no tool` }],
     );
+    const limits = unmatchedLimits(config.limits, tools).map((message) => ({ level: 'warning' as const, message }));
+    return [...rules, ...limits];
   };
   for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: registered.length, tools: registry.tools.length }, 'plugins loaded');

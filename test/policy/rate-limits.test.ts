@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, RateLimitedError } from '../../src/core/errors.js';
-import { createRateLimiter, limitSchema, type LimitConfig } from '../../src/policy/rate-limits.js';
+import { createRateLimiter, limitSchema, unmatchedLimits, type LimitConfig } from '../../src/policy/rate-limits.js';
 import { createToolport } from '../../src/toolport.js';
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
@@ -162,6 +162,14 @@ describe('limits in the call pipeline', () => {
 });
 
 describe('limits config', () => {
+  it('names limits that match no tool (toolport check warns)', () => {
+    const tools = [{ tool: 'weather__forecast', plugin: 'weather' }];
+    expect(unmatchedLimits(limits({ tool: 'weather__*', perMinute: 1 }, { tool: 'wether__*', perMinute: 1 }, { plugin: 'weather', tool: 'x', concurrency: 1 }), tools)).toEqual([
+      'limits[1] (tool: "wether__*") matches no tool',
+      'limits[2] (tool: "x", plugin: "weather") matches no tool',
+    ]);
+  });
+
   it.each<[Record<string, unknown>, RegExp]>([
     [{ perMinute: 5 }, /name a "tool" or a "plugin"/],
     [{ tool: 'x' }, /give a rate .* or a concurrency cap/],
