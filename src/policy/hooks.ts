@@ -161,7 +161,7 @@ interface Registration {
 
 export const defaultHookTimeoutMs = 5000;
 
-/** Why a handler did not let the call through, or undefined when it did. */
+/** What one run of a handler came to: its return value, or why it failed. */
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; why: string };
 
 /** A copy handlers cannot reach the original through; values that cannot be cloned become JSON or text. */
@@ -257,8 +257,9 @@ export function createHookBus(options: HookBusOptions): HookBus {
     }
   }
 
+  // The model sees the hook's own words, without known secrets and within reason.
   const blocked = (message: string, pluginId: string | undefined): ToolportError =>
-    new ToolportError(ErrorCode.CallBlocked, secrets.redact(message), { pluginId });
+    new ToolportError(ErrorCode.CallBlocked, secrets.redact(message).slice(0, 2000), { pluginId });
 
   return {
     on(event, handler, hookOptions = {}) {
