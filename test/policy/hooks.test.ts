@@ -149,6 +149,13 @@ describe('tool_call hooks', () => {
     expect(events[0]).toMatchObject({ type: 'tool_call', tool: 'kitchen__order', plugin: 'kitchen', callId: 'call-7', principal: 'alice', arguments: { item: 'bread' } });
   });
 
+  it('known secrets in a block message are redacted before the model sees them', async () => {
+    const tp = await open({ server: { http: { auth: { tokens: ['tok-very-secret-123'] } } } });
+    tp.on('tool_call', () => new Error('token tok-very-secret-123 is not allowed to order'), { name: 'leaky' });
+    const { text } = await refusal(tp.call('kitchen__order', { item: 'x' }));
+    expect(text).toBe('kitchen__order was blocked by hook leaky: token [redacted] is not allowed to order');
+  });
+
   it('removing a handler stops it', async () => {
     const tp = await open();
     const off = tp.on('tool_call', () => new Error('no'));
