@@ -1,7 +1,7 @@
 // A running toolport: plugins loaded through their adapters, a registry of exposed
 // tools, and the call pipeline: lookup → argument check → policy (deny, grants, ask →
-// approval chain) → plugin call with a signal → result check → audit record.
-// Transports and the CLI sit on top of this.
+// approval chain) → rate limits → tool_call hooks → plugin call with a signal → result
+// check → tool_result hooks → audit record. Transports and the CLI sit on top of this.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { formatZodIssues } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createCallSignal } from './core/call-signal.js';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from './core/errors.js';
+import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-tools.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
 import { toExposedPrompts, type ExposedPrompt, type PromptOutcome, type SessionInfo } from './core/prompt.js';
@@ -24,7 +25,11 @@ import { createAuditLog, type AuditLog, type AuditRecord } from './policy/audit.
 import { compilePolicy, decide, describeRule, ruleMatchesAny, type CompiledPolicy, type Decision } from './policy/decide.js';
 import { callDigest } from './policy/digest.js';
 import { missingGrants } from './policy/grants.js';
+import { createMqttEventStream, type EventStream } from './policy/event-stream.js';
+import { loadHookModules } from './policy/hook-modules.js';
+import { createHookBus, type CallEventBase, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
+import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
 
 export interface ToolportOptions {
   logger?: Logger;
@@ -32,6 +37,13 @@ export interface ToolportOptions {
   stateDir?: string;
   /** Secret values to scrub from logs and audit records; config secrets are added to it. */
   secrets?: SecretSet;
+  /** Publish events to `events.mqtt` when configured. Default true; one-shot commands turn it off. */
+  publishEvents?: boolean;
+}
+
+export interface RegisterToolOptions {
+  /** The plugin id the tool belongs to (its prefix under the default naming). Default `host`. */
+  plugin?: string;
 }
 
 export interface ToolCallOptions {
@@ -41,6 +53,8 @@ export interface ToolCallOptions {
   client?: CallOptions['client'];
   /** How this call's client can be asked for approval. */
   approval?: ApprovalChannel;
+  /** The session or long-lived connection the call came over, for events and the audit log. */
+  session?: string | undefined;
   context?: Partial<CallContext>;
 }
 
@@ -79,6 +93,12 @@ export interface Toolport {
   onToolsChanged(listener: () => void): () => void;
   /** Tells the approval chain a session ended (its "for this session" approvals go). */
   endSession(sessionKey: string): void;
+  /** The event hooks: subscribe with `on`; transports report sessions through `notify`. */
+  readonly hooks: HookBus;
+  /** Subscribes a handler to an event (tool_call, tool_result, tool_error, message, session_start, session_end, list_changed). */
+  on: HookBus['on'];
+  /** Adds a tool served through the same pipeline as plugin tools. Returns the function that removes it. */
+  registerTool(tool: HostTool, options?: RegisterToolOptions): () => void;
   /** Stops in-flight calls and closes every plugin. Idempotent. */
   close(): Promise<void>;
 }
@@ -91,6 +111,7 @@ const instructionsTimeoutMs = 5_000;
 function collectSecrets(config: Config, secrets: SecretSet): void {
   for (const token of config.server.http.auth.tokens) secrets.add(typeof token === 'string' ? token : token.token);
   secrets.add(config.approvals.admin?.token);
+  secrets.add(config.events.mqtt?.password);
   for (const plugin of config.plugins) {
     for (const key of ['secretToken', 'relationshipToken'] as const) {
       const value = (plugin as Record<string, unknown>)[key];
@@ -107,6 +128,10 @@ function outcomeOf(error: unknown, rejected: boolean): string {
   switch (error.code) {
     case ErrorCode.CallDenied:
       return rejected ? 'rejected' : 'denied';
+    case ErrorCode.CallBlocked:
+      return 'blocked';
+    case ErrorCode.RateLimited:
+      return 'rate_limited';
     case ErrorCode.CallTimeout:
       return 'timeout';
     case ErrorCode.CallCancelled:
@@ -140,6 +165,34 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   setMaxListeners(0, shutdown.signal);
   const loadDiagnostics: Diagnostic[] = [];
   const registered: RegisteredPlugin[] = [];
+  const hooks = createHookBus({ logger, secrets });
+  const limiter = createRateLimiter(config.limits);
+  // Tools registered in code: one in-process plugin per registering party.
+  const hostPlugins = new Map<string, { plugin: HostPlugin; entry: RegisteredPlugin }>();
+  let registryReady = false;
+  const syncRegistry = (): void => {
+    if (registryReady) registry.setPlugins([...registered, ...[...hostPlugins.values()].map((host) => host.entry)]);
+  };
+  const hostPluginFor = (id: string, configPath: string): HostPlugin => {
+    const existing = hostPlugins.get(id);
+    if (existing) return existing.plugin;
+    const plugin = createHostPlugin(id, syncRegistry);
+    const entry: RegisteredPlugin = {
+      id,
+      plugin,
+      timeoutMs: config.defaults.timeoutSeconds * 1000,
+      source: configPath,
+      grants: { env: [], files: {}, network: false, permissions: [] },
+      configPath,
+    };
+    hostPlugins.set(id, { plugin, entry });
+    return plugin;
+  };
+  const registerTool = (tool: HostTool, id: string, configPath: string): (() => void) => {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new TypeError(`registerTool: plugin id "${id}" must be 1-32 letters, digits, _ or -`);
+    if (registered.some((entry) => entry.id === id)) throw new TypeError(`registerTool: "${id}" is the id of a loaded plugin; pick another`);
+    return hostPluginFor(id, configPath).add(tool);
+  };
 
   let refreshQueued = false;
   const toolsChanged = (): void => {
@@ -193,14 +246,34 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     };
   });
   for (const result of await Promise.all(loads)) if (result) registered.push(result);
-  registry.setPlugins(registered);
+  try {
+    await loadHookModules(config.hooks, {
+      bus: hooks,
+      logger,
+      serverName: config.server.name,
+      registerTool: (id, tool) => registerTool(tool, id, `hooks (${id})`),
+    });
+  } catch (error) {
+    // Without its hooks the server would run unguarded: close what was loaded and refuse to start.
+    await Promise.allSettled(registered.map((entry) => entry.plugin.close()));
+    throw error;
+  }
+  registryReady = true;
+  syncRegistry();
+  registry.onChange(() => hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) }));
+  let events: EventStream | undefined;
+  if (config.events.mqtt && options.publishEvents !== false) {
+    events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
+  }
   for (const diagnostic of loadDiagnostics) logger.error(diagnostic.message);
 
   const policyDiagnostics = (): Diagnostic[] => {
     const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: false }));
-    return config.policy.rules.flatMap((rule, index) =>
+    const rules = config.policy.rules.flatMap((rule, index) =>
       ruleMatchesAny(policy, index, tools) ? [] : [{ level: 'warning' as const, message: `${describeRule(rule, index)} matches no tool` }],
     );
+    const limits = unmatchedLimits(config.limits, tools).map((message) => ({ level: 'warning' as const, message }));
+    return [...rules, ...limits];
   };
   for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: registered.length, tools: registry.tools.length }, 'plugins loaded');
@@ -234,11 +307,20 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       failure = error;
       throw error;
     } finally {
+      if (failure !== undefined && !(failure instanceof InputRequiredSignal)) {
+        hooks.notify({
+          type: 'tool_error',
+          ...eventBase(name, tool?.plugin.id, context, callOptions),
+          code: isToolportError(failure) ? failure.code : 'INTERNAL',
+          message: isToolportError(failure) ? failure.shortMessage : describeThrown(failure),
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+        });
+      }
       if (audit) {
         const record: AuditRecord = {
           time: new Date().toISOString(),
           callId: context.callId,
-          session: context.sessionId ?? callOptions.approval?.sessionKey,
+          session: callOptions.session ?? context.sessionId ?? callOptions.approval?.sessionKey,
           principal: context.principal,
           client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
           tool: name,
@@ -297,6 +379,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
         { pluginId },
       );
     }
+    // A call the limits would refuse now is refused before anyone is asked to approve it.
+    limiter.check({ tool: name, plugin: pluginId, principal: context.principal });
     if (decision.action === 'ask') {
       const waiting = createCallSignal({
         client: callOptions.signal,
@@ -336,7 +420,23 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       }
       logger.info({ tool: name, approver: answer.approver, channel: answer.channel, scope: answer.scope }, 'call approved');
     }
-    return runPlugin(name, tool, input, context, callOptions);
+    // Tokens are taken after approval, so a call someone rejected spends nothing, and before the
+    // hooks, so tool_call handlers see only calls the limits let through.
+    const release = limiter.acquire({ tool: name, plugin: pluginId, principal: context.principal });
+    const base = eventBase(name, pluginId, context, callOptions);
+    let outcome: ToolOutcome;
+    const started = performance.now();
+    try {
+      await hooks.runToolCall({ type: 'tool_call', ...base, arguments: input });
+      outcome = await runPlugin(name, tool, input, context, callOptions);
+    } finally {
+      release();
+    }
+    const edited = hooks.has('tool_result');
+    const final = await hooks.runToolResult({ type: 'tool_result', ...base, result: outcome, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+    // A hook may have changed structured data; it must still match the tool's output schema.
+    if (edited) checkOutcome(tool, final, 'after a tool_result hook');
+    return final;
   }
 
   async function runPlugin(
@@ -359,7 +459,10 @@ export async function createToolport(config: Config, options: ToolportOptions = 
         tool.plugin.plugin.call(tool.definition.name, input, {
           signal: callSignal.signal,
           progress: callOptions.progress ?? noop,
-          log: callOptions.log ?? noop,
+          log: (level, data) => {
+            hooks.notify({ type: 'message', ...eventBase(name, tool.plugin.id, context, callOptions), level, data });
+            (callOptions.log ?? noop)(level, data);
+          },
           client: callOptions.client ?? {},
           context,
         }),
@@ -384,9 +487,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     }
   }
 
-  function checkOutcome(tool: ExposedTool, outcome: ToolOutcome): void {
+  function checkOutcome(tool: ExposedTool, outcome: ToolOutcome, when?: string): void {
     const bad = (why: string): ToolportError =>
-      new ToolportError(ErrorCode.PluginBadOutput, `${tool.name} returned ${why}`, { pluginId: tool.plugin.id });
+      new ToolportError(ErrorCode.PluginBadOutput, `${tool.name} returned ${why}${when ? ` ${when}` : ''}`, { pluginId: tool.plugin.id });
     if (!isPlainObject(outcome) || !Array.isArray(outcome.content)) throw bad('no content');
     if (outcome.isError || !tool.validateOutput) return;
     if (outcome.structuredContent === undefined) throw bad('no structured data, but it declares an output schema');
@@ -455,12 +558,27 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     return parts.length > 0 ? parts.join('\n\n') : undefined;
   }
 
+  function eventBase(name: string, pluginId: string | undefined, context: CallContext, callOptions: ToolCallOptions): CallEventBase {
+    return {
+      time: new Date().toISOString(),
+      tool: name,
+      plugin: pluginId,
+      callId: context.callId,
+      principal: context.principal,
+      session: callOptions.session ?? context.sessionId ?? callOptions.approval?.sessionKey,
+      client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
+    };
+  }
+
   return {
     config,
     registry,
     logger,
     secrets,
     inbox,
+    hooks,
+    on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
+    registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
     get diagnostics() {
       return [...loadDiagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...exposedPrompts().diagnostics];
     },
@@ -489,9 +607,15 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     close() {
       closing ??= (async () => {
         shutdown.abort();
-        const results = await Promise.allSettled(registered.map((entry) => entry.plugin.close()));
-        for (const [index, result] of results.entries()) {
-          if (result.status === 'rejected') logger.warn({ err: result.reason, plugin: registered[index]?.id }, 'plugin close failed');
+        try {
+          const results = await Promise.allSettled(registered.map((entry) => entry.plugin.close()));
+          for (const [index, result] of results.entries()) {
+            if (result.status === 'rejected') logger.warn({ err: result.reason, plugin: registered[index]?.id }, 'plugin close failed');
+          }
+        } finally {
+          // Last, so the events of the calls just stopped still go out.
+          await hooks.drain();
+          await events?.close();
         }
       })();
       return closing;

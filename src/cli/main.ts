@@ -157,6 +157,8 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
       host: values.host ?? http.host,
       port: port ?? http.port,
       tokens: http.auth.tokens,
+      oauth: http.auth.oauth,
+      serverName: config.server.name,
       allowedHosts: http.allowedHosts,
     });
     io.out(connectionHelp(`http://${values.host ?? http.host}:${handle.port}`, paths, values.config));
@@ -204,7 +206,7 @@ function guardProcess(logger: Logger): void {
 
 async function runList(values: ParsedValues, paths: string[], io: Io): Promise<number> {
   const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
   try {
     const tools = toolport.listTools();
     if (values.json) {
@@ -247,7 +249,7 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
     }
   }
   const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
@@ -278,7 +280,7 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
 
 async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<number> {
   const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
   try {
     const errors = printDiagnostics(toolport, io);
     const tools = toolport.listTools().length;
@@ -307,7 +309,7 @@ async function runPolicy(values: ParsedValues, positionals: string[], io: Io): P
   if (sub !== 'explain') throw new UsageError('policy: expected "policy explain TOOL [JSON_ARGS]"');
   const { tool, args, paths } = parseToolArgs(rest, 'policy explain');
   const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
   try {
     const explanation = toolport.explain(tool, args, values.principal ?? 'local');
     if (values.json) {

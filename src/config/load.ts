@@ -84,6 +84,8 @@ export function parseConfig(raw: unknown, options: { file?: string; env?: Env; b
   return {
     ...parsed.data,
     plugins: resolvePluginPaths(parsed.data.plugins, baseDir),
+    // Hook modules are found like plugins: relative to the config file.
+    hooks: parsed.data.hooks.map((entry) => (isAbsolute(entry.path) ? entry : { ...entry, path: resolve(baseDir, entry.path) })),
     ...(audit && { audit: { ...audit, path: resolve(baseDir, audit.path) } }),
   };
 }

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { pluginKinds } from '../adapters/types.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
 import { defaultPolicy, policySchema } from '../policy/decide.js';
+import { eventsSchema } from '../policy/event-stream.js';
+import { hookEntrySchema } from '../policy/hook-modules.js';
+import { limitSchema } from '../policy/rate-limits.js';
 
 const tokenSchema = z.union([
   z.string().min(1, 'must not be empty'),
@@ -14,10 +17,40 @@ const tokenSchema = z.union([
   }),
 ]);
 
-const notYet = (what: string, issue: string) =>
-  z.unknown().superRefine((_, ctx) => {
-    ctx.addIssue({ code: 'custom', message: `${what} is not supported by this version of toolport yet (${issue})` });
-  });
+const loopbackHost = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** https, or http to a loopback host (a local test identity provider). */
+const keyUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHost.test(url.hostname));
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL (http:// only on a loopback host)');
+
+/** OAuth 2.1 resource-server mode: bearer JWTs checked against the issuer's keys. */
+export const oauthSchema = z.strictObject({
+  /** The authorization server; tokens must carry it as `iss`. */
+  issuer: z.string().url('must be the URL of the authorization server'),
+  /** What tokens for this server carry as `aud` (one value, or several accepted ones). */
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** Where the issuer publishes its signing keys (JWKS). */
+  jwksUrl: keyUrl,
+  /** The public URL of the MCP endpoint, as clients reach it (default: from the request's Host). */
+  resource: z.string().url('must be the public URL of the MCP endpoint, e.g. https://mcp.example.com/mcp').optional(),
+  /** Scopes every token must carry; otherwise 403 insufficient_scope. */
+  requiredScopes: z.array(z.string().min(1)).default([]),
+  /** Tool globs per OAuth scope: a token sees the union of its scopes' tools. Without it, every tool. */
+  scopeTools: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
+  /** Signature algorithms accepted. */
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']))
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  /** Leeway for exp/nbf/iat, for clocks that drift. */
+  clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+});
 
 export const configSchema = z.strictObject({
   server: z
@@ -32,7 +65,7 @@ export const configSchema = z.strictObject({
           auth: z
             .strictObject({
               tokens: z.array(tokenSchema).default([]),
-              oauth: notYet('server.http.auth.oauth', 'OAuth resource-server mode lands with the HTTP auth issue').optional(),
+              oauth: oauthSchema.optional(),
             })
             .default({ tokens: [] }),
         })
@@ -78,12 +111,15 @@ export const configSchema = z.strictObject({
       includeArguments: z.boolean().default(false),
     })
     .optional(),
-  limits: notYet('limits', 'rate limits land with the hooks and auth issue').optional(),
-  hooks: notYet('hooks', 'hooks land with the hooks and auth issue').optional(),
-  events: notYet('events', 'the event stream lands with the hooks and auth issue').optional(),
+  /** Token buckets and concurrency caps, checked before a plugin runs. */
+  limits: z.array(limitSchema).default([]),
+  /** Hook modules, loaded in order; their handlers run in registration order. */
+  hooks: z.array(hookEntrySchema).default([]),
+  events: eventsSchema.default({}),
 });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type PluginEntry = Config['plugins'][number];
 export type TokenEntry = z.output<typeof tokenSchema>;
+export type OAuthConfig = z.output<typeof oauthSchema>;

@@ -18,8 +18,12 @@ export const ErrorCode = {
   PluginCrashed: 'PLUGIN_CRASHED',
   /** The plugin answered something toolport cannot turn into a result. */
   PluginBadOutput: 'PLUGIN_BAD_OUTPUT',
-  /** The call was refused by policy, a grant check or a hook. */
+  /** The call was refused by policy or a grant check. */
   CallDenied: 'CALL_DENIED',
+  /** A hook blocked the call, or withheld its result (also when the hook failed or ran out of time). */
+  CallBlocked: 'CALL_BLOCKED',
+  /** A rate limit or concurrency cap refused the call; it may be retried later. */
+  RateLimited: 'RATE_LIMITED',
   /** The server is shutting down. */
   ShuttingDown: 'SHUTTING_DOWN',
 } as const;
@@ -47,6 +51,17 @@ export class ToolportError extends Error {
     this.shortMessage = shortMessage;
     this.pluginId = options.pluginId;
     this.detail = options.detail;
+  }
+}
+
+/** A call refused by a limit, with how long to wait before retrying. */
+export class RateLimitedError extends ToolportError {
+  /** Milliseconds until a retry can succeed (an estimate for concurrency caps). */
+  readonly retryAfterMs: number;
+
+  constructor(shortMessage: string, retryAfterMs: number, options: ToolportErrorOptions = {}) {
+    super(ErrorCode.RateLimited, shortMessage, options);
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -2,8 +2,11 @@
 // CallToolResult; an error becomes an isError result with a safe message, except
 // protocol faults (unknown tool), which become JSON-RPC errors.
 import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/server';
-import { ErrorCode, describeThrown, isToolportError } from './errors.js';
+import { ErrorCode, RateLimitedError, describeThrown, isToolportError } from './errors.js';
 import type { ToolOutcome } from './tool.js';
+
+/** The `_meta` key of a refused call's result that says how many milliseconds to wait. */
+export const retryAfterMetaKey = 'toolport/retryAfterMs';
 
 export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
   const result: CallToolResult = { content: outcome.content };
@@ -24,7 +27,10 @@ export function errorToCallToolResult(error: unknown, toolName: string): CallToo
     if (error.code === ErrorCode.ToolNotFound) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.shortMessage);
     }
-    return { content: [{ type: 'text', text: error.shortMessage }], isError: true };
+    const result: CallToolResult = { content: [{ type: 'text', text: error.shortMessage }], isError: true };
+    // The text says when to retry; clients and agents that act on data get it here too.
+    if (error instanceof RateLimitedError) result._meta = { [retryAfterMetaKey]: error.retryAfterMs };
+    return result;
   }
   // Anything else is a bug in toolport; say so without leaking internals.
   return {

@@ -1,8 +1,11 @@
-// Bearer tokens for the HTTP transports: which principal a token stands for and which
-// tools it may see. The token itself never leaves this module (not to plugins, not to logs).
+// Bearer tokens for the HTTP transports: static tokens from the config and, in OAuth mode,
+// JWTs from an authorization server; which principal a token stands for and which tools it
+// may see. The token itself never leaves this module (not to plugins, not to logs).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
-import type { TokenEntry } from '../config/schema.js';
+import type { OAuthConfig, TokenEntry } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import type { AuthResult, JwtVerifier } from './oauth.js';
 
 export interface TokenCheck {
   /** Whether requests must carry a token at all. */
@@ -47,11 +50,49 @@ export function createTokenCheck(entries: readonly TokenEntry[]): TokenCheck {
   };
 }
 
+export interface AuthCheck {
+  /** Whether requests must carry a token at all. */
+  readonly required: boolean;
+  /** The OAuth verifier, when the resource-server mode is on. */
+  readonly oauth: { config: OAuthConfig; verifier: JwtVerifier } | undefined;
+  /** Checks a request's Authorization header: a static token first, then (OAuth mode) a JWT. */
+  verify(authorization: string | undefined): Promise<AuthResult>;
+}
+
+/** Static tokens and, with `oauth`, JWTs; jose is loaded only in OAuth mode. */
+export async function createAuthCheck(options: { tokens: readonly TokenEntry[]; oauth?: OAuthConfig | undefined; logger: Logger }): Promise<AuthCheck> {
+  const tokens = createTokenCheck(options.tokens);
+  const oauth = options.oauth
+    ? { config: options.oauth, verifier: (await import('./oauth.js')).createJwtVerifier(options.oauth, options.logger) }
+    : undefined;
+  return {
+    required: tokens.required || oauth !== undefined,
+    oauth,
+    async verify(authorization) {
+      const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+      if (!presented) {
+        const description = authorization ? 'Send the token as Authorization: Bearer <token>' : 'Authorization required: send Authorization: Bearer <token>';
+        // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+        return authorization ? { ok: false, status: 401, error: 'invalid_token', description } : { ok: false, status: 401, description };
+      }
+      const known = tokens.verify(authorization);
+      if (known) return { ok: true, authInfo: known };
+      // Only something shaped like a JWT goes to the verifier (and perhaps to the JWKS URL).
+      if (oauth && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(presented)) return oauth.verifier.verify(presented);
+      return { ok: false, status: 401, error: 'invalid_token', description: 'The token is not valid' };
+    },
+  };
+}
+
+/** The principal an authenticated request stands for; `anonymous` without auth. */
+export function principalOfAuth(authInfo: AuthInfo | undefined): string {
+  const principal = authInfo?.extra?.principal;
+  return typeof principal === 'string' ? principal : 'anonymous';
+}
+
 /** `local` on stdio, the token's principal on authenticated HTTP, `anonymous` on open HTTP. */
 export function principalOf(ctx: ServerContext): string {
-  const principal = ctx.http?.authInfo?.extra?.principal;
-  if (typeof principal === 'string') return principal;
-  return ctx.http ? 'anonymous' : 'local';
+  return ctx.http ? principalOfAuth(ctx.http.authInfo) : 'local';
 }
 
 /** The tool globs a token is limited to, with a cache key; undefined means every tool. */

@@ -1,6 +1,7 @@
 // One HTTP listener for every HTTP transport: Streamable HTTP at /mcp (2026-07-28
 // requests statelessly, 2025-era clients on sessions), legacy SSE at /sse + /messages,
-// and /healthz. Host/Origin checks, bearer tokens and body limits sit in front of all.
+// /healthz, and in OAuth mode the protected-resource metadata. Host/Origin checks, bearer
+// tokens (static or JWT) and body limits sit in front of all.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,9 +13,10 @@ import {
   toWebRequest,
 } from '@modelcontextprotocol/node';
 import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo, type Server } from '@modelcontextprotocol/server';
-import type { TokenEntry } from '../config/schema.js';
+import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { createTokenCheck } from './auth.js';
+import { createAuthCheck, principalOfAuth } from './auth.js';
+import type { AuthFailure } from './oauth.js';
 import { createLegacySseEndpoint } from './legacy-sse.js';
 import type { ServerHub } from './mcp-server.js';
 
@@ -23,6 +25,10 @@ export interface HttpOptions {
   /** 0 picks a free port. */
   port: number;
   tokens: readonly TokenEntry[];
+  /** OAuth resource-server mode: JWTs from this authorization server are accepted too. */
+  oauth?: OAuthConfig | undefined;
+  /** Shown as `resource_name` in the protected-resource metadata. */
+  serverName?: string;
   /** Host names accepted besides the loopback names and the bound host. */
   allowedHosts: readonly string[];
   /** Largest request body read, in bytes. */
@@ -44,7 +50,7 @@ type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
 interface LegacySession {
   transport: NodeStreamableHTTPServerTransport;
   server: Server;
-  principal: string | undefined;
+  principal: string;
   lastSeen: number;
 }
 
@@ -103,7 +109,8 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const sessionIdleMs = options.sessionIdleMs ?? 60 * 60 * 1000;
   const maxSessions = options.maxSessions ?? 1000;
-  const tokens = createTokenCheck(options.tokens);
+  const auth = await createAuthCheck({ tokens: options.tokens, oauth: options.oauth, logger });
+  const oauthModule = auth.oauth ? await import('./oauth.js') : undefined;
 
   const allowedNames = [...loopbackNames, ...options.allowedHosts];
   if (!isWildcard(options.host) && !allowedNames.includes(options.host)) allowedNames.push(options.host);
@@ -136,7 +143,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         sendJsonRpcError(res, 404, -32001, 'Session not found');
         return;
       }
-      if (session.principal !== req.auth?.clientId) {
+      if (session.principal !== principalOfAuth(req.auth)) {
         sendJsonRpcError(res, 403, -32000, 'Forbidden: session belongs to another principal');
         return;
       }
@@ -149,11 +156,12 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         sendJsonRpcError(res, 503, -32000, 'Too many open sessions');
         return;
       }
-      const server = hub.createConnectionServer();
+      const principal = principalOfAuth(req.auth);
+      const server = hub.createConnectionServer({ transport: 'http', principal });
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, principal: req.auth?.clientId, lastSeen: Date.now() });
+          sessions.set(id, { transport, server, principal, lastSeen: Date.now() });
         },
         onsessionclosed: (id) => {
           sessions.delete(id);
@@ -195,6 +203,27 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
   }
 
+  /** The public URL of the MCP endpoint: configured, else as this request reached us. */
+  function resourceUrl(req: IncomingMessage): string {
+    if (auth.oauth?.config.resource) return auth.oauth.config.resource;
+    return `http://${req.headers.host ?? `${options.host}:${String((server.address() as AddressInfo).port)}`}/mcp`;
+  }
+
+  /** 401/403 with the RFC 6750 challenge (and, in OAuth mode, where the metadata is); 503 when keys cannot be fetched. */
+  function refuse(req: IncomingMessage, res: ServerResponse, failure: AuthFailure): void {
+    if (failure.status === 503) {
+      sendJsonRpcError(res, 503, -32000, failure.description, { 'retry-after': '5' });
+      return;
+    }
+    const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
+    const parts = ['realm="toolport"'];
+    if (oauthModule) parts.push(`resource_metadata=${quote(oauthModule.protectedResourceMetadataUrl(resourceUrl(req)))}`);
+    if (failure.error) parts.push(`error=${quote(failure.error)}`, `error_description=${quote(failure.description)}`);
+    if (failure.error === 'insufficient_scope' && auth.oauth) parts.push(`scope=${quote(auth.oauth.config.requiredScopes.join(' '))}`);
+    const message = failure.status === 401 ? `Unauthorized: ${failure.description}` : `Forbidden: ${failure.description}`;
+    sendJsonRpcError(res, failure.status, -32001, message, { 'www-authenticate': `Bearer ${parts.join(', ')}` });
+  }
+
   async function route(req: AuthedRequest, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://toolport.invalid');
     if (url.pathname === '/healthz' && req.method === 'GET') {
@@ -202,20 +231,27 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       return;
     }
     if (checkHost && (!checkHost(req, res) || !checkOrigin?.(req, res))) return;
+    if (oauthModule && auth.oauth && oauthModule.isProtectedResourceMetadataPath(url.pathname)) {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      const document = oauthModule.protectedResourceMetadata(auth.oauth.config, resourceUrl(req), auth.oauth.verifier.scopes, options.serverName ?? 'toolport');
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(document));
+      return;
+    }
     const isMcpPath = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === messagePath;
     if (!isMcpPath) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: MCP is served at /mcp (and legacy SSE at /sse)\n');
       return;
     }
-    if (tokens.required) {
-      const authInfo = tokens.verify(req.headers.authorization);
-      if (!authInfo) {
-        sendJsonRpcError(res, 401, -32001, 'Unauthorized: send Authorization: Bearer <token>', {
-          'www-authenticate': 'Bearer realm="toolport"',
-        });
+    if (auth.required) {
+      const checked = await auth.verify(req.headers.authorization);
+      if (!checked.ok) {
+        refuse(req, res, checked);
         return;
       }
-      req.auth = authInfo;
+      req.auth = checked.authInfo;
     }
     if (url.pathname === '/mcp') {
       await handleMcp(req, res);
@@ -277,6 +313,9 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     });
   });
   if (!checkHost) logger.warn('bound to all interfaces without server.http.allowedHosts: Host headers are not checked (DNS rebinding)');
+  if (!checkHost && auth.oauth && !auth.oauth.config.resource) {
+    logger.warn('OAuth without server.http.auth.oauth.resource and without Host checks: the protected-resource metadata names whatever Host a request sent; set resource');
+  }
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Logger } from '../core/logger.js';
+import { principalOfAuth } from './auth.js';
 import type { ServerHub } from './mcp-server.js';
 
 export interface LegacySseEndpoint {
@@ -18,7 +19,7 @@ export interface LegacySseEndpoint {
 
 interface SseSession {
   transport: SSEServerTransport;
-  principal: string | undefined;
+  principal: string;
 }
 
 export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options: { messagePath: string; maxSessions: number }): LegacySseEndpoint {
@@ -31,9 +32,9 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         return;
       }
       const transport = new SSEServerTransport(options.messagePath, res);
-      const session: SseSession = { transport, principal: authInfo?.clientId };
+      const session: SseSession = { transport, principal: principalOfAuth(authInfo) };
       sessions.set(transport.sessionId, session);
-      const server = hub.createConnectionServer();
+      const server = hub.createConnectionServer({ transport: 'sse', principal: session.principal });
       const previous = server.onclose;
       server.onclose = () => {
         sessions.delete(transport.sessionId);
@@ -55,7 +56,7 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         return;
       }
       // A session opened by one principal cannot be driven by another.
-      if (session.principal !== req.auth?.clientId) {
+      if (session.principal !== principalOfAuth(req.auth)) {
         res.writeHead(403, { 'content-type': 'application/json' }).end(
           JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: session belongs to another principal' }, id: null }),
         );

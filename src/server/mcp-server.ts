@@ -26,6 +26,7 @@ import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
 import type { ExposedTool } from '../core/registry.js';
+import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, toolScopeOf } from './auth.js';
 
@@ -36,13 +37,23 @@ export interface ServerHubOptions {
   pageSize?: number;
 }
 
+/** Who opened a long-lived connection, for its session events. */
+export interface ConnectionInfo {
+  transport: SessionTransport;
+  /** The authenticated principal (HTTP); `local` on stdio. */
+  principal?: string | undefined;
+}
+
 export interface ServerHub {
   /** For entries that make one instance per request or connection (createMcpHandler). */
   readonly factory: McpServerFactory;
-  /** An instance for a long-lived connection: it is told when the tool list changes. */
-  createConnectionServer(context?: Partial<McpRequestContext>): Server;
+  /**
+   * An instance for a long-lived connection: it is told when the tool list changes, and
+   * reports session_start (once the client is known) and session_end to the hooks.
+   */
+  createConnectionServer(info?: ConnectionInfo): Server;
   /** The same for serveStdio; a 2026-07-28 connection gets its instructions up front. */
-  createStdioServer(context: McpRequestContext): Promise<Server>;
+  createStdioServer(context: McpRequestContext, info?: ConnectionInfo): Promise<Server>;
   /** Listens for tool list changes (for transports that deliver them their own way). */
   onToolsChanged(listener: () => void): () => void;
   /** Connected long-lived instances right now. */
@@ -169,7 +180,6 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
   });
   const scopeCache = new Map<string, GlobMatcher>();
-  const sessionKeys = new WeakMap<Server, string>();
 
   const scopeMatcher = (ctx: ServerContext): GlobMatcher | undefined => {
     const scope = toolScopeOf(ctx.http?.authInfo);
@@ -219,7 +229,16 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     }
   };
 
-  function createServer(sessionKey?: string, instructions?: string): Server {
+  /** A long-lived connection's key (scopes its approvals), its start hook, and its session id for events. */
+  interface Connection {
+    sessionKey: string;
+    onRequest: () => void;
+    session: () => string;
+  }
+
+  function createServer(connection?: Connection, instructions?: string): Server {
+    const sessionKey = connection?.sessionKey;
+    const onRequest = connection?.onRequest;
     const server = new Server(
       { name: options.name, version: options.version },
       {
@@ -229,7 +248,6 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         ...(instructions !== undefined && { instructions }),
       },
     );
-    if (sessionKey !== undefined) sessionKeys.set(server, sessionKey);
     withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo));
 
     server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
@@ -268,6 +286,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
+      onRequest?.();
       const tools = visibleTools(ctx);
       const offset = decodeCursor(request.params?.cursor);
       const end = offset + pageSize;
@@ -278,6 +297,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      onRequest?.();
       const { name } = request.params;
       const principal = principalOf(ctx);
       // A tool outside the caller's scope does not exist for the caller.
@@ -298,6 +318,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           log: createLogSender(ctx),
           client: createClientRequests(server, ctx),
           approval: approvalChannel(server, ctx, sessionKey),
+          session: connection?.session() ?? ctx.sessionId,
           context,
         });
         return toCallToolResult(outcome);
@@ -309,18 +330,51 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     return server;
   }
 
-  // A stdio or SSE connection has no MCP session id; its key scopes "for this session" approvals.
-  const trackConnection = (server: Server): Server => {
+function connectionServer(info: ConnectionInfo = { transport: 'stdio' }, instructions?: string): Server {
+    // A stdio or SSE connection has no MCP session id; this key scopes its approvals.
+    const sessionKey = `connection-${randomUUID()}`;
+    const principal = info.principal ?? (info.transport === 'stdio' ? 'local' : 'anonymous');
+    let startedAt: number | undefined;
+    // The session id the calls of this connection report: the transport's, else our key.
+    let session = sessionKey;
+    // Reported once the client is known: after initialize, or at the first request of a
+    // 2026-07-28 connection, which has no handshake.
+    const start = (): void => {
+      if (startedAt !== undefined) return;
+      startedAt = performance.now();
+      session = server.transport?.sessionId ?? sessionKey;
+      const client = server.getClientVersion();
+      toolport.hooks.notify({
+        type: 'session_start',
+        time: new Date().toISOString(),
+        session,
+        principal,
+        transport: info.transport,
+        client: client ? `${client.name}/${client.version}` : undefined,
+        protocolVersion: server.getNegotiatedProtocolVersion(),
+      });
+    };
+    const server = createServer({ sessionKey, onRequest: start, session: () => session }, instructions);
+    server.oninitialized = start;
     connections.add(server);
     const previous = server.onclose;
     server.onclose = () => {
       connections.delete(server);
-      const key = sessionKeys.get(server);
-      if (key) toolport.endSession(key);
+      toolport.endSession(sessionKey);
+      if (startedAt !== undefined) {
+        toolport.hooks.notify({
+          type: 'session_end',
+          time: new Date().toISOString(),
+          session,
+          principal,
+          transport: info.transport,
+          durationMs: Math.round(performance.now() - startedAt),
+        });
+      }
       previous?.();
     };
     return server;
-  };
+  }
 
   const unsubscribe = toolport.onToolsChanged(() => {
     for (const server of connections) {
@@ -336,13 +390,11 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer();
       return createServer(undefined, await instructionsFor(principalOfAuth(ctx.authInfo, http), undefined, undefined));
     },
-    createConnectionServer() {
-      return trackConnection(createServer(`connection-${randomUUID()}`));
-    },
-    async createStdioServer(ctx) {
+    createConnectionServer: (info) => connectionServer(info),
+    async createStdioServer(ctx, info = { transport: 'stdio', principal: 'local' }) {
       // 2025-era connections get theirs at initialize, when the client has named itself.
       const instructions = ctx.era === 'modern' ? await instructionsFor('local', undefined, undefined) : undefined;
-      return trackConnection(createServer(`connection-${randomUUID()}`, instructions));
+      return connectionServer(info, instructions);
     },
     onToolsChanged: (listener) => toolport.onToolsChanged(listener),
     get connectionCount() {

@@ -31,7 +31,7 @@ export function serveOverStdio(hub: ServerHub, logger: Logger): StdioHandle {
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
-  const handle = serveStdio((context) => hub.createStdioServer(context), {
+  const handle = serveStdio((context) => hub.createStdioServer(context, { transport: 'stdio', principal: 'local' }), {
     onerror: (error) => logger.warn({ err: error }, 'stdio transport error'),
   });
   const onEnd = (): void => {

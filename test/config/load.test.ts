@@ -53,8 +53,54 @@ describe('config', () => {
     expect(error?.message).toMatch(/\(top level\): unknown key "servr"/);
   });
 
-  it('refuses keys of features that are not built yet instead of ignoring them', () => {
-    expect(() => parseConfig({ hooks: ['./audit.js'] }, { env: {} })).toThrow(/hooks: hooks is not supported by this version of toolport yet/);
+  it('resolves hook module paths like plugin paths: relative to the config file', async () => {
+    const file = await configFile('hooks.yaml', 'hooks:\n  - ./hooks/audit.js\n  - { path: /abs/guard.mjs, timeoutSeconds: 2 }\n');
+    const { config } = await loadConfigFile(file, {});
+    expect(config.hooks).toEqual([
+      { path: join(dir, 'hooks/audit.js'), settings: {} },
+      { path: '/abs/guard.mjs', timeoutSeconds: 2, settings: {} },
+    ]);
+  });
+
+  it('reports problems in limits, hooks, events and oauth with the key and what was expected', async () => {
+    const file = await configFile(
+      'new-keys.yaml',
+      [
+        'server:',
+        '  http:',
+        '    auth:',
+        '      oauth: { issuer: "https://id.example", jwksUrl: "http://id.example/jwks", scopes: [] }',
+        'limits:',
+        '  - { tool: "weather__*", perMinute: 0 }',
+        'hooks: [{ file: ./audit.js }]',
+        'events: { mqtt: { url: "http://broker:1883", topic: "toolport/#" } }',
+      ].join('\n'),
+    );
+    const error = await loadConfigFile(file, {}).then(() => undefined, (reason: Error) => reason);
+    const message = error?.message ?? '';
+    expect(message).toContain(`invalid config ${file}`);
+    expect(message).toMatch(/server\.http\.auth\.oauth\.audience: /);
+    expect(message).toMatch(/server\.http\.auth\.oauth\.jwksUrl: must be an https:\/\/ URL \(http:\/\/ only on a loopback host\)/);
+    expect(message).toMatch(/server\.http\.auth\.oauth: unknown key "scopes"/);
+    expect(message).toMatch(/limits\[0\]\.perMinute: Too small/);
+    expect(message).toMatch(/hooks\[0\]: must be the path of a hook module, or \{ path/);
+    expect(message).toMatch(/events\.mqtt\.url: must be an mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL/);
+    expect(message).toMatch(/events\.mqtt\.topic: must not contain the wildcards # or \+/);
+  });
+
+  it('accepts the documented forms of the new keys', () => {
+    const config = parseConfig(
+      {
+        server: { http: { auth: { oauth: { issuer: 'https://id.example', audience: 'toolport', jwksUrl: 'http://127.0.0.1:9/jwks' } } } },
+        limits: [{ tool: 'weather__*', perMinute: 60 }, { plugin: 'shop', concurrency: 2 }],
+        hooks: ['/abs/audit.js'],
+        events: { mqtt: { url: 'mqtt://127.0.0.1:1883' } },
+      },
+      { env: {} },
+    );
+    expect(config.server.http.auth.oauth).toMatchObject({ audience: 'toolport', requiredScopes: [], algorithms: expect.arrayContaining(['RS256', 'ES256']) as string[] });
+    expect(config.events.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', qos: 0, includeArguments: false, includeResults: false });
+    expect(config.limits).toHaveLength(2);
   });
 
   it('says when the file is missing or not YAML', async () => {

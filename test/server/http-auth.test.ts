@@ -65,13 +65,39 @@ describe('HTTP bearer tokens', () => {
     }
   });
 
-  it('a scoped token sees and calls only its tools', async () => {
-    const client = await connectClient('http-2025', { url: http.url, headers: { authorization: `Bearer ${botToken}` } });
+  it.each(['http-2025', 'http-2026', 'sse'] as const)('a scoped token sees and calls only its tools over %s', async (era) => {
+    const client = await connectClient(era, { url: http.url, headers: { authorization: `Bearer ${botToken}` } });
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['e2e__weather']);
     const ok = await client.callTool({ name: 'e2e__weather', arguments: { city: 'Nuuk' } });
     expect(ok.structuredContent).toMatchObject({ city: 'Nuuk' });
     await expect(client.callTool({ name: 'e2e__fail', arguments: {} })).rejects.toMatchObject({ code: -32602 });
     await client.close();
+  });
+
+  it('an SSE session opened by one principal cannot be driven by another', async () => {
+    const abort = new AbortController();
+    const stream = await fetch(`${http.url}/sse`, { headers: { authorization: `Bearer ${botToken}` }, signal: abort.signal });
+    try {
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      while (!/data: (\S+)/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const endpoint = /data: (\S+)/.exec(text)?.[1] ?? '';
+      expect(endpoint).toMatch(/^\/messages\?sessionId=/);
+      const post = (token: string): Promise<Response> =>
+        fetch(`${http.url}${endpoint}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        });
+      expect((await post(adminToken)).status).toBe(403);
+      expect((await post(botToken)).status).toBe(202);
+    } finally {
+      abort.abort();
+    }
   });
 
   it('never writes a token to the log', () => {

@@ -1,0 +1,124 @@
+// Tools registered in code (`toolport.registerTool`, or a hook module's `registerTool`), in the
+// spirit of EvoClaw's RegisterTool: each registering party is one in-process plugin whose tool
+// list can grow and shrink, so its tools go through the same pipeline as any plugin's.
+import { ErrorCode, ToolportError, describeThrown } from './errors.js';
+import type { LoadedPlugin } from '../adapters/types.js';
+import { isPlainObject, textContent, type CallOptions, type ContentBlock, type JsonSchemaObject, type ToolAnnotations, type ToolDefinition, type ToolOutcome } from './tool.js';
+
+/** What `execute` receives besides the arguments. Never carries tokens. */
+export interface HostToolContext {
+  readonly signal: AbortSignal;
+  readonly progress: CallOptions['progress'];
+  readonly log: CallOptions['log'];
+  readonly principal: string;
+  readonly sessionId: string | undefined;
+  readonly callId: string;
+}
+
+export interface HostTool {
+  /** The tool's own name; the exposed name is `<plugin>__<name>` under the default naming. */
+  name: string;
+  title?: string;
+  description?: string;
+  /** JSON Schema of the arguments (`parameters` is accepted as a synonym). Default: no arguments. */
+  inputSchema?: JsonSchemaObject;
+  parameters?: JsonSchemaObject;
+  outputSchema?: JsonSchemaObject;
+  annotations?: ToolAnnotations;
+  /** The tool changes something outside toolport (the policy asks for approval by default). */
+  sideEffects?: boolean;
+  /**
+   * Runs the tool. Return a string, an MCP-shaped `{ content, structuredContent?, isError? }`,
+   * or any JSON value; throw to report a failure the model should see.
+   */
+  execute(args: Record<string, unknown>, context: HostToolContext): unknown;
+}
+
+export interface HostPlugin extends LoadedPlugin {
+  /** Adds a tool; throws when the name is taken. Returns the function that removes it. */
+  add(tool: HostTool): () => void;
+}
+
+function isContentArray(value: unknown): value is ContentBlock[] {
+  return Array.isArray(value) && value.every((block) => isPlainObject(block) && typeof block.type === 'string');
+}
+
+function toOutcome(value: unknown, tool: string, pluginId: string): ToolOutcome {
+  if (typeof value === 'string') return { content: [textContent(value)] };
+  if (value === undefined || value === null) return { content: [] };
+  if (isPlainObject(value) && 'content' in value) {
+    if (!isContentArray(value.content) || (value.structuredContent !== undefined && !isPlainObject(value.structuredContent))) {
+      throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned a result whose content is not a list of content blocks`, { pluginId });
+    }
+    return {
+      content: value.content,
+      ...(value.structuredContent !== undefined && { structuredContent: value.structuredContent }),
+      ...(value.isError === true && { isError: true }),
+    };
+  }
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned a value that is not JSON`, { pluginId });
+  return { content: [textContent(text)], ...(isPlainObject(value) && { structuredContent: value }) };
+}
+
+function toDefinition(tool: HostTool): ToolDefinition {
+  return {
+    name: tool.name,
+    ...(tool.title !== undefined && { title: tool.title }),
+    ...(tool.description !== undefined && { description: tool.description }),
+    inputSchema: tool.inputSchema ?? tool.parameters ?? { type: 'object', properties: {} },
+    ...(tool.outputSchema !== undefined && { outputSchema: tool.outputSchema }),
+    ...(tool.annotations !== undefined && { annotations: tool.annotations }),
+    ...(tool.sideEffects !== undefined && { sideEffects: tool.sideEffects }),
+  };
+}
+
+/** An in-process plugin for tools registered in code. `changed` is called when its list changes. */
+export function createHostPlugin(id: string, changed: () => void): HostPlugin {
+  const tools = new Map<string, HostTool>();
+  let definitions: ToolDefinition[] = [];
+  const rebuild = (): void => {
+    definitions = [...tools.values()].map(toDefinition);
+    changed();
+  };
+  return {
+    id,
+    kind: 'module',
+    get tools() {
+      return definitions;
+    },
+    add(tool) {
+      if (typeof tool.name !== 'string' || tool.name === '') throw new TypeError('registerTool: the tool needs a non-empty "name"');
+      if (typeof tool.execute !== 'function') throw new TypeError(`registerTool: tool "${tool.name}" needs an "execute" function`);
+      if (tools.has(tool.name)) throw new TypeError(`registerTool: "${id}" already has a tool named "${tool.name}"`);
+      tools.set(tool.name, tool);
+      rebuild();
+      return () => {
+        if (tools.get(tool.name) === tool) {
+          tools.delete(tool.name);
+          rebuild();
+        }
+      };
+    },
+    async call(name, args, options) {
+      const tool = tools.get(name);
+      if (!tool) throw new ToolportError(ErrorCode.PluginCrashed, `${name} is no longer registered`, { pluginId: id });
+      let value: unknown;
+      try {
+        value = await tool.execute(args, {
+          signal: options.signal,
+          progress: options.progress,
+          log: options.log,
+          principal: options.context.principal,
+          sessionId: options.context.sessionId,
+          callId: options.context.callId,
+        });
+      } catch (error) {
+        if (options.signal.aborted) throw options.signal.reason;
+        return { content: [textContent(error instanceof Error ? error.message : describeThrown(error))], isError: true };
+      }
+      return toOutcome(value, name, id);
+    },
+    close: () => Promise.resolve(),
+  };
+}
