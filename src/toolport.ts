@@ -89,7 +89,13 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return undefined;
     }
     const spec: PluginSpec = parsed.data;
-    const context: AdapterContext = { baseDir: process.cwd(), logger, stateDir, toolsChanged };
+    const context: AdapterContext = {
+      baseDir: process.cwd(),
+      logger,
+      stateDir,
+      toolsChanged,
+      defaultTimeoutSeconds: config.defaults.timeoutSeconds,
+    };
     let plugin: LoadedPlugin;
     try {
       plugin = await table.adapter.load(spec, context);
@@ -100,11 +106,24 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return undefined;
     }
     const timeoutSeconds = spec.timeoutSeconds ?? config.defaults.timeoutSeconds;
-    return { id: spec.id ?? plugin.id, plugin, timeoutMs: timeoutSeconds * 1000, source: entry.path };
+    const id = spec.id ?? plugin.id;
+    for (const diagnostic of plugin.diagnostics ?? []) {
+      loadDiagnostics.push({
+        level: diagnostic.level,
+        message: `${where}: ${diagnostic.message}`,
+        pluginId: id,
+        ...(diagnostic.tool !== undefined && { tool: diagnostic.tool }),
+      });
+    }
+    return { id, plugin, timeoutMs: timeoutSeconds * 1000, source: entry.path };
   });
   for (const result of await Promise.all(loads)) if (result) registered.push(result);
   registry.setPlugins(registered);
-  for (const diagnostic of loadDiagnostics) logger.error(diagnostic.message);
+  for (const diagnostic of loadDiagnostics) {
+    if (diagnostic.level === 'error') logger.error(diagnostic.message);
+    else if (diagnostic.level === 'warning') logger.warn(diagnostic.message);
+    else logger.info(diagnostic.message);
+  }
   logger.info({ plugins: registered.length, tools: registry.tools.length }, 'plugins loaded');
 
   let closing: Promise<void> | undefined;
@@ -129,7 +148,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     const callSignal = createCallSignal({
       client: callOptions.signal,
       shutdown: shutdown.signal,
-      timeoutMs: tool.plugin.timeoutMs,
+      timeoutMs: tool.definition.timeoutSeconds !== undefined ? tool.definition.timeoutSeconds * 1000 : tool.plugin.timeoutMs,
       label: name,
       pluginId: tool.plugin.id,
     });
