@@ -1,5 +1,6 @@
 // The exhaustive table of plugin kinds and their adapters. A kind without an adapter
 // yet is listed with the reason, so loading it fails with a clear message.
+import { commandAdapter } from './command/index.js';
 import { moduleAdapter } from './module/index.js';
 import type { PluginAdapter, PluginKind, PluginSpec } from './types.js';
 
@@ -9,7 +10,7 @@ export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   module: { adapter: moduleAdapter as unknown as PluginAdapter<PluginSpec> },
   wasm: { unavailable: 'Wasm components (Asterai) are not supported by this version of toolport yet' },
   python: { unavailable: 'Python plugins (ScaiWave) are not supported by this version of toolport yet' },
-  command: { unavailable: 'agent.toml skills (EvoClaw) are not supported by this version of toolport yet' },
+  command: { adapter: commandAdapter as unknown as PluginAdapter<PluginSpec> },
   http: { unavailable: 'HTTP plugin manifests (Carter) are not supported by this version of toolport yet' },
 };
 
