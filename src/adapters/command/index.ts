@@ -1,7 +1,8 @@
 // The `command` kind: an EvoClaw skill folder (SKILL.md + agent.toml [tools.NAME]) whose tools
 // run as one subprocess per call, argv only, in their own process group, with a minimal
 // environment, capped output, a time limit, and no network unless the skill declares `internet`.
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../../core/errors.js';
@@ -224,6 +225,10 @@ async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Pr
     const release = await tool.limiter.acquire(signal);
     let run: RunResult;
     try {
+      // Checked here too because a sandbox wrapper would report a missing program as its own exit code.
+      await access(tool.file, constants.X_OK).catch((error: NodeJS.ErrnoException) => {
+        throw new StartError(error.code ?? 'unknown error', error);
+      });
       const [file, ...prefixArgs] = sandbox ? [...sandbox.prefix, tool.file] : [tool.file];
       run = await runProcess({
         file,

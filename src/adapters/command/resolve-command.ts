@@ -76,7 +76,9 @@ export async function resolveCommand(command: string, skillDir: string, path: st
   } else {
     const found = await findOnPath(command, path);
     if (found) return { file: found };
-    const hint = /\s/.test(command) ? ' (the command is one program, run without a shell: put its arguments in `args`)' : '';
+    let hint = '';
+    if (/\s/.test(command)) hint = ' (the command is one program, run without a shell: put its arguments in `args`)';
+    else if ((await isExecutableFile(join(skillDir, command))) !== 'missing') hint = `; the skill folder has ${command}: write "./${command}" to run it`;
     return { problem: `"${command}" was not found on PATH${hint}` };
   }
   switch (await isExecutableFile(file)) {

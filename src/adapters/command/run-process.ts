@@ -2,6 +2,7 @@
 // stderr each capped, and a stop (timeout or abort) that sends SIGTERM to the whole group,
 // then SIGKILL after a grace period. Whatever the command leaves behind in its group dies with it.
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface RunRequest {
   readonly file: string;
@@ -99,7 +100,28 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-const pollMs = 20;
+/**
+ * Whether any live process is left in the group. A member that died but was not reaped yet
+ * (a zombie waiting for a slow init) still counts for kill(-pgid, 0); on Linux /proc tells them apart.
+ */
+async function isGroupAlive(pgid: number): Promise<boolean> {
+  if (!signalGroup(pgid, 0)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+    const stats = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
+    return stats.some((stat) => {
+      if (stat === '') return false;
+      // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X';
+    });
+  } catch {
+    return true;
+  }
+}
+
+const pollMs = 25;
 /** How long to wait for the pipes after the main process exited (a daemon may hold them). */
 const drainMs = 500;
 /** How long to wait for a group after SIGKILL before reporting anyway. */
@@ -174,9 +196,9 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
      */
     const awaitGroupGone = (graceEnds: number): void => {
       const giveUp = graceEnds + lingerMs;
-      const check = (): void => {
+      const check = async (): Promise<void> => {
         const now = performance.now();
-        if ((exit && !signalGroup(pid, 0)) || now >= giveUp) {
+        if ((exit && !(await isGroupAlive(pid))) || now >= giveUp) {
           groupGone = true;
           return drainThenFinish();
         }
@@ -184,9 +206,9 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
           killed = true;
           signalGroup(pid, 'SIGKILL');
         }
-        timers.push(setTimeout(check, pollMs));
+        timers.push(setTimeout(() => void check(), pollMs));
       };
-      check();
+      void check();
     };
 
     const stop = (reason: 'timeout' | 'abort'): void => {

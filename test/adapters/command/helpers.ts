@@ -65,3 +65,6 @@ export function textOf(result: CallToolResult | ToolOutcome): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** The built library (tests that run a fresh Node process import it from here). */
+export const repoDist = new URL('../../../dist', import.meta.url).pathname;
