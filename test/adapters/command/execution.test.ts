@@ -105,6 +105,9 @@ command = "scripts/slow.sh"
 args = ["$seconds"]
 timeout_secs = 3
 
+[tools.stdin]
+command = "cat"
+
 [tools.crowd]
 command = "scripts/crowd.sh"
 args = ["$id"]
@@ -240,6 +243,14 @@ describe('command skills: environment', () => {
     // Only what was named: the allowlist, the named variables, the entries and the arguments.
     const allowed = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_.*|API_KEY|GREETING|UNSET|TOOLPORT_TEST_DECLARED|TOOLPORT_TEST_GRANTED|SKILL_ARG_.*|PWD|SHLVL|_)$/;
     for (const name of Object.keys(env)) expect(name).toMatch(allowed);
+  });
+
+  it('closes stdin: a command that reads it gets end-of-file at once instead of hanging', async () => {
+    const started = Date.now();
+    const result = await settle('exec__stdin', {});
+    expect(result.isError).toBeUndefined();
+    expect(textOf(result)).toBe('');
+    expect(Date.now() - started).toBeLessThan(900);
   });
 
   it('runs in the skill folder, resolves ~ to the home folder', async () => {
