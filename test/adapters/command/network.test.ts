@@ -35,7 +35,7 @@ let root: string;
 let server: Server;
 let port: number;
 let connections = 0;
-const skills: Record<string, string> = {};
+const skills = { offline: '', online: '', granted: '' };
 
 /** Runs the built CLI in a fresh process; resolves with its exit code and output. */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
