@@ -32,6 +32,8 @@ export type CommandSpec = z.output<typeof commandSpecSchema>;
 
 /** EvoClaw's default when timeout_secs is missing or not positive. */
 const evoclawDefaultTimeoutSeconds = 30;
+/** Beyond a tool's limit and grace period, when the pipeline gives up on the adapter itself. */
+const backstopSeconds = 5;
 /** How much of stderr the model sees when a call fails. */
 const stderrTailBytes = 4096;
 
@@ -192,8 +194,8 @@ async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Pr
         ...(manifest.permissions.length > 0 && { permissions: manifest.permissions }),
         meta: { 'toolport/command': { network: sandbox ? 'none' : 'allowed', timeoutSeconds } },
         // The adapter stops the process at its own limit and reports stderr; the pipeline's
-        // limit is a backstop past the kill grace period.
-        timeoutSeconds: timeoutSeconds + spec.killGraceSeconds + 1,
+        // limit is a backstop past the kill grace period and the wait for the group to go.
+        timeoutSeconds: timeoutSeconds + spec.killGraceSeconds + backstopSeconds,
       },
     });
   }

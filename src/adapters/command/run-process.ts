@@ -155,7 +155,8 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       request.signal.removeEventListener('abort', onAbort);
     };
 
-    child.once('error', (error: NodeJS.ErrnoException) => {
+    // `on`, not `once`: a second 'error' without a listener would throw in toolport.
+    child.on('error', (error: NodeJS.ErrnoException) => {
       if (pid !== undefined || settled) return;
       settled = true;
       cleanup();

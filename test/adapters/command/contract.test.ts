@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { describeAdapterContract } from '../../contract/adapter-contract.js';
-import { pidsWithCwd } from './helpers.js';
+import { grantsForTests, pidsWithCwd } from './helpers.js';
 
 const skill = fileURLToPath(new URL('../../fixtures/command/contract', import.meta.url));
 
 describeAdapterContract({
   kind: 'command',
   pluginId: 'contract',
-  plugin: () => ({ path: skill }),
+  plugin: () => ({ path: skill, grants: grantsForTests }),
   // Every process a skill starts runs in the skill folder.
   livePids: () => pidsWithCwd(skill),
 });

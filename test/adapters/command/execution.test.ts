@@ -8,7 +8,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { makeScratch, textOf, writeSkill } from './helpers.js';
+import { grantsForTests, makeScratch, textOf, writeSkill } from './helpers.js';
 
 /** Prints the argument count, then every argument, NUL-separated: nothing can hide in the output. */
 const argvScript = '#!/bin/sh\nprintf "%s\\0" "$#" "$@"\n';
@@ -155,7 +155,7 @@ type = "number"
   toolport = await createToolport(
     parseConfig({
       defaults: { timeoutSeconds: 1 },
-      plugins: [{ path: skill, concurrency: 2, grants: { env: ['TOOLPORT_TEST_GRANTED'] } }],
+      plugins: [{ path: skill, concurrency: 2, grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED'] } }],
     }),
   );
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { makeScratch, writeSkill } from './helpers.js';
+import { grantsForTests, makeScratch, writeSkill } from './helpers.js';
 
 const echoScript = '#!/bin/sh\nprintf "%s\\n" "$@"\n';
 
@@ -13,7 +13,7 @@ let root: string;
 const open: Toolport[] = [];
 
 async function load(plugins: Array<Record<string, unknown>>): Promise<Toolport> {
-  const toolport = await createToolport(parseConfig({ plugins }));
+  const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ grants: grantsForTests, ...plugin })) }));
   open.push(toolport);
   return toolport;
 }

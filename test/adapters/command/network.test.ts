@@ -10,7 +10,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { toCallToolResult } from '../../../src/core/to-call-result.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
-import { makeScratch, textOf, writeSkill } from './helpers.js';
+import { isolationAvailable, makeScratch, textOf, writeSkill } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -27,9 +27,9 @@ function works(argv: string[]): boolean {
 }
 
 const isRoot = process.getuid?.() === 0;
-const canIsolate = process.platform === 'linux' && (works(['unshare', '--net', 'true']) || works(['unshare', '--map-current-user', '--net', 'true']) || works(['bwrap', '--dev-bind', '/', '/', '--unshare-net', 'true']));
 const hasBwrap = process.platform === 'linux' && works(['bwrap', '--dev-bind', '/', '/', '--unshare-net', 'true']);
-const hasSetpriv = isRoot && works(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
+// Running the CLI as nobody needs root (to switch) and a checkout nobody can read.
+const hasSetpriv = isRoot && works(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath, '--version']);
 
 let root: string;
 let server: Server;
@@ -74,7 +74,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe.skipIf(!canIsolate)('command skills: network isolation', () => {
+describe.skipIf(!isolationAvailable)('command skills: network isolation (needs unshare or bwrap to work here)', () => {
   let toolport: Toolport;
 
   beforeAll(async () => {
@@ -162,10 +162,10 @@ describe.skipIf(!hasBwrap)('command skills: bubblewrap (needs bwrap; .ci/run ins
   });
 });
 
-describe.skipIf(!hasSetpriv)('command skills: as an unprivileged user (needs root to switch to nobody)', () => {
+describe.skipIf(!hasSetpriv)('command skills: as an unprivileged user (needs root, and a checkout readable by nobody)', () => {
   it('isolates with a user namespace', async () => {
     const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-    const env = { HOME: root };
+    const env = { HOME: root, TOOLPORT_SANDBOX: 'auto' };
     const check = await cli(['check', skills.offline], env, nobody);
     expect(check.stderr).toMatch(/network: none \(isolated with (unshare --map-current-user --net|unshare --map-root-user --net|bwrap .*)\)/);
     const before = connections;

@@ -9,7 +9,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { toCallToolResult } from '../../../src/core/to-call-result.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
+import { grantsForTests, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
 
 /** Alive and not a zombie: an exited process a slow init has not reaped yet holds nothing. */
 async function isRunning(pid: number): Promise<boolean> {
@@ -97,7 +97,7 @@ command = "scripts/small.sh"
       'scripts/small.sh': '#!/bin/sh\necho small\n',
     },
   });
-  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5 }] }));
+  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, grants: grantsForTests }] }));
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
 });
 
@@ -139,7 +139,7 @@ describe('command skills: stopping the process tree', () => {
   });
 
   it('close() waits until every running call is stopped', async () => {
-    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3 }] }));
+    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, grants: grantsForTests }] }));
     const pidfile = join(root, 'close.pids');
     const call = other.call('tree__tree', { pidfile }).catch((reason: unknown) => reason);
     const pids = await readPids(pidfile, 3);
@@ -187,7 +187,7 @@ describe('command skills: output caps', () => {
       script,
       `import { createToolport } from ${JSON.stringify(`${repoDist}/toolport.js`)};
 import { parseConfig } from ${JSON.stringify(`${repoDist}/config/load.js`)};
-const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)} }] }));
+const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, grants: ${JSON.stringify(grantsForTests)} }] }));
 for (let i = 0; i < 3; i += 1) await toolport.call('tree__small', {});
 const before = process.resourceUsage().maxRSS;
 const result = await toolport.call('tree__flood', { code: '1' });

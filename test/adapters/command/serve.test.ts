@@ -6,7 +6,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, binPath, connectClient, repoRoot, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
-import { makeScratch, pidsWithCwd, sleep, writeSkill } from './helpers.js';
+import { isolationAvailable, makeScratch, pidsWithCwd, sleep, writeSkill } from './helpers.js';
 
 async function isRunning(pid: number): Promise<boolean> {
   try {
@@ -54,6 +54,8 @@ let skill: string;
 beforeAll(async () => {
   root = await makeScratch('serve');
   skill = await writeSkill(root, 'e2e', {
+    // Served from a PATH argument, without config grants: declare network where it cannot be isolated.
+    ...(!isolationAvailable && { skillMd: '---\nname: e2e\nmetadata:\n  evoclaw:\n    permissions: [internet]\n---\n' }),
     agentToml: `
 [tools.echo]
 command = "scripts/echo.sh"
