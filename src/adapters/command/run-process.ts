@@ -121,6 +121,23 @@ async function isGroupAlive(pgid: number): Promise<boolean> {
   }
 }
 
+/** Process groups started here and not known to be gone. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * If toolport exits without closing its plugins (a second Ctrl+C, a fatal error), the groups
+ * it started would live on in their own sessions; an exit hook kills them, synchronously.
+ */
+function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+  });
+}
+
 const pollMs = 25;
 /** How long to wait for the pipes after the main process exited (a daemon may hold them). */
 const drainMs = 500;
@@ -163,11 +180,13 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       reject(new StartError(error.code ?? 'unknown error', error));
     });
     if (pid === undefined) return;
+    trackGroup(pid);
 
     /** Resolves once the group is gone (or, for a group that will not die, after SIGKILL and a bound). */
     const finish = (): void => {
       if (settled) return;
       settled = true;
+      liveGroups.delete(pid);
       cleanup();
       child.stdout.destroy();
       child.stderr.destroy();

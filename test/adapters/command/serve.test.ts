@@ -129,6 +129,25 @@ describe('no process left after toolport serve stops', () => {
     await pending;
   });
 
+  it('HTTP: a second SIGTERM exits at once, and the process tree still goes with it', async () => {
+    const server = await startHttpServer([skill]);
+    const client = await connectClient('http-2025', { url: server.url });
+    const pidfile = join(root, 'second-signal.pids');
+    const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }).catch(() => undefined);
+    const pids = await waitForPids(pidfile, 3);
+    const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+    const started = Date.now();
+    server.process.kill('SIGTERM');
+    await sleep(100);
+    server.process.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    // Well before the 2 s grace period: the exit hook killed the groups.
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(await waitUntilGone(pids, 500)).toEqual([]);
+    await client.close().catch(() => {});
+    await pending;
+  });
+
   it('stdio: the client closes stdin with a call in flight', async () => {
     const server = spawn(process.execPath, [binPath, 'serve', skill, '--stdio', '--log-level', 'warn'], {
       cwd: repoRoot,
