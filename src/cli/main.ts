@@ -10,10 +10,8 @@ import { loadConfigFile, parseConfig, withPluginPaths } from '../config/load.js'
 import type { Config } from '../config/schema.js';
 import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { createLogger, logLevels, type LogLevel, type Logger } from '../core/logger.js';
+import { createSecretSet } from '../core/redact.js';
 import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
-import { serveHttp } from '../server/http.js';
-import { createServerHub } from '../server/mcp-server.js';
-import { serveOverStdio } from '../server/stdio.js';
 import { createToolport, type Toolport } from '../toolport.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,6 +24,10 @@ Usage:
   toolport list  [PATH...] [--config FILE] [--json]
   toolport call  TOOL [JSON_ARGS] [PATH...] [--config FILE] [--json]
   toolport check [PATH...] [--config FILE]
+  toolport policy explain TOOL [JSON_ARGS] [PATH...] [--config FILE] [--principal P]
+  toolport approvals list [--config FILE | --url URL]
+  toolport approvals approve ID [--session] [--config FILE | --url URL]
+  toolport approvals reject ID [--reason TEXT] [--config FILE | --url URL]
 
 PATH is a plugin file or folder; its kind is detected (.wasm, .py, a folder with
 agent.toml, a Carter .json manifest, a .js/.mjs/.ts module; a folder of those).
@@ -37,7 +39,12 @@ Options:
       --http            serve Streamable HTTP at /mcp and legacy SSE at /sse
       --port N          HTTP port (default: server.http.port, 8808)
       --host H          HTTP bind address (default: server.http.host, 127.0.0.1)
-      --json            machine-readable output (list, call)
+      --json            machine-readable output (list, call, policy explain, approvals list)
+      --approve         call: you approve the call yourself if the policy asks for approval
+      --principal P     policy explain: decide as this principal (default: local)
+      --url URL         approvals: the admin endpoint (default: from approvals.admin in the config)
+      --session         approvals approve: also approve this exact call for the rest of its session
+      --reason TEXT     approvals reject: the reason the model is told
       --log-level L     fatal, error, warn, info, debug, trace or silent (default: info)
   -h, --help            this help
   -v, --version         print the version
@@ -131,16 +138,23 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   if (values.stdio && values.http) throw new UsageError('--stdio and --http exclude each other');
   const useHttp = values.http === true || values.port !== undefined || values.host !== undefined;
   const port = parsePort(values.port);
-  const logger = createLogger(parseLogLevel(values['log-level'], 'info'));
+  const secrets = createSecretSet();
+  const logger = createLogger(parseLogLevel(values['log-level'], 'info'), secrets);
   const config = await resolveConfig(values.config, paths);
   guardProcess(logger);
-  const toolport = await createToolport(config, { logger });
+  const toolport = await createToolport(config, { logger, secrets });
+  const admin = config.approvals.admin;
+  const adminHandle =
+    toolport.inbox && admin ? await (await import('../server/admin.js')).serveAdmin(toolport.inbox, logger, admin) : undefined;
+  // Transport modules load only when used: stdio never pays for the HTTP stack.
+  const { createServerHub } = await import('../server/mcp-server.js');
   const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
 
   let stopTransport: () => Promise<void>;
   let stopped: Promise<void>;
   if (useHttp) {
     const http = config.server.http;
+    const { serveHttp } = await import('../server/http.js');
     const handle = await serveHttp(hub, logger, {
       host: values.host ?? http.host,
       port: port ?? http.port,
@@ -151,6 +165,7 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
     stopTransport = () => handle.close();
     stopped = new Promise(() => {});
   } else {
+    const { serveOverStdio } = await import('../server/stdio.js');
     const handle = serveOverStdio(hub, logger);
     stopTransport = () => handle.close();
     stopped = handle.closed;
@@ -172,6 +187,7 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   try {
     await stopTransport();
     await hub.close();
+    await adminHandle?.close();
   } finally {
     await toolport.close();
   }
@@ -240,7 +256,12 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
   try {
     let result: CallToolResult;
     try {
-      result = toCallToolResult(await toolport.call(tool, args, { signal: abort.signal }));
+      result = toCallToolResult(
+        await toolport.call(tool, args, {
+          signal: abort.signal,
+          ...(values.approve && { approval: { preApproved: `command line (${process.env.USER ?? 'unknown user'})` } }),
+        }),
+      );
     } catch (error) {
       if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) {
         printDiagnostics(toolport, io);
@@ -270,8 +291,101 @@ async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<
   }
 }
 
+/** Splits `TOOL [JSON_ARGS] [PATH...]`. */
+function parseToolArgs(positionals: readonly string[], command: string): { tool: string; args: unknown; paths: string[] } {
+  const [tool, maybeArgs, ...rest] = positionals;
+  if (!tool) throw new UsageError(`${command}: name the tool, e.g. toolport ${command} notebook__add_note '{"text":"hi"}'`);
+  if (maybeArgs === undefined) return { tool, args: {}, paths: rest };
+  if (!maybeArgs.trimStart().startsWith('{')) return { tool, args: {}, paths: [maybeArgs, ...rest] };
+  try {
+    return { tool, args: JSON.parse(maybeArgs) as unknown, paths: rest };
+  } catch (error) {
+    throw new UsageError(`${command}: JSON_ARGS is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+async function runPolicy(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = positionals;
+  if (sub !== 'explain') throw new UsageError('policy: expected "policy explain TOOL [JSON_ARGS]"');
+  const { tool, args, paths } = parseToolArgs(rest, 'policy explain');
+  const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger });
+  try {
+    const explanation = toolport.explain(tool, args, values.principal ?? 'local');
+    if (values.json) {
+      io.out(`${JSON.stringify(explanation, null, 2)}\n`);
+    } else {
+      const { decision } = explanation;
+      io.out(`${tool}: ${decision.action}\n  because ${decision.because}${decision.reason ? `\n  reason: ${decision.reason}` : ''}\n`);
+      for (const missing of explanation.missingGrants) io.out(`  refused anyway: missing grant ${missing}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) throw new UsageError(error.shortMessage);
+    throw error;
+  } finally {
+    await toolport.close();
+  }
+}
+
+async function runApprovals(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+  const [sub, id] = positionals;
+  if (sub !== 'list' && sub !== 'approve' && sub !== 'reject') {
+    throw new UsageError('approvals: expected list, approve ID or reject ID');
+  }
+  if (sub !== 'list' && !id) throw new UsageError(`approvals ${sub}: name the approval ID (see toolport approvals list)`);
+  const configFile = values.config ?? (await findDefaultConfig(process.cwd()));
+  const admin = configFile ? (await loadConfigFile(configFile)).config.approvals.admin : undefined;
+  const token = process.env.TOOLPORT_ADMIN_TOKEN ?? admin?.token;
+  if (!token) throw new UsageError('approvals: no admin token; set approvals.admin.token in the config (--config FILE) or TOOLPORT_ADMIN_TOKEN');
+  const base = values.url ?? (admin ? `http://${admin.host}:${admin.port}` : undefined);
+  if (!base) throw new UsageError('approvals: no admin endpoint; pass --url or --config with approvals.admin');
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  let response: Response;
+  try {
+    response =
+      sub === 'list'
+        ? await fetch(`${base}/approvals`, { headers })
+        : await fetch(`${base}/approvals/${encodeURIComponent(id ?? '')}/${sub}`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({
+              by: process.env.USER ?? 'cli',
+              ...(values.session && { scope: 'session' }),
+              ...(values.reason !== undefined && { reason: values.reason }),
+            }),
+          });
+  } catch (error) {
+    throw new UsageError(`approvals: cannot reach ${base} (${(error as Error).message}); is toolport serve running?`);
+  }
+  const body = (await response.json()) as { pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string }[]; error?: string };
+  if (!response.ok) {
+    io.err(`toolport: ${body.error ?? `HTTP ${response.status}`}\n`);
+    return 1;
+  }
+  if (sub !== 'list') {
+    io.out(`${id}: ${sub === 'approve' ? 'approved' : 'rejected'}\n`);
+    return 0;
+  }
+  if (values.json) {
+    io.out(`${JSON.stringify(body.pending ?? [], null, 2)}\n`);
+  } else if (!body.pending || body.pending.length === 0) {
+    io.out('no calls are waiting for approval\n');
+  } else {
+    for (const entry of body.pending) {
+      io.out(`${entry.id}  ${entry.tool}  by ${entry.principal}  until ${entry.expiresAt}\n    ${JSON.stringify(entry.arguments)}\n`);
+    }
+  }
+  return 0;
+}
+
 const options = {
   config: { type: 'string', short: 'c' },
+  approve: { type: 'boolean' },
+  principal: { type: 'string' },
+  url: { type: 'string' },
+  session: { type: 'boolean' },
+  reason: { type: 'string' },
   stdio: { type: 'boolean' },
   http: { type: 'boolean' },
   port: { type: 'string' },
@@ -312,8 +426,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         return await runCall(values, rest, io);
       case 'check':
         return await runCheck(values, rest, io);
+      case 'policy':
+        return await runPolicy(values, rest, io);
+      case 'approvals':
+        return await runApprovals(values, rest, io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected serve, list, call or check`);
+        throw new UsageError(`unknown command "${command}"; expected serve, list, call, check, policy or approvals`);
     }
   } catch (error) {
     if (error instanceof UsageError) {

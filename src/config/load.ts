@@ -2,7 +2,6 @@
 // environment, and validates it; every problem is reported with the file and its path.
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import { configSchema, type Config, type PluginEntry } from './schema.js';
@@ -81,7 +80,12 @@ export function parseConfig(raw: unknown, options: { file?: string; env?: Env; b
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) throw configError(options.file, formatZodIssues(parsed.error.issues));
   const baseDir = options.baseDir ?? (options.file ? dirname(options.file) : process.cwd());
-  return { ...parsed.data, plugins: resolvePluginPaths(parsed.data.plugins, baseDir) };
+  const { audit } = parsed.data;
+  return {
+    ...parsed.data,
+    plugins: resolvePluginPaths(parsed.data.plugins, baseDir),
+    ...(audit && { audit: { ...audit, path: resolve(baseDir, audit.path) } }),
+  };
 }
 
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<LoadedConfig> {
@@ -95,9 +99,9 @@ export async function loadConfigFile(file: string, env: Env = process.env): Prom
   }
   let raw: unknown;
   try {
-    raw = extname(absolute).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    raw = extname(absolute).toLowerCase() === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (error) {
-    const reason = error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
+    const reason = (error as Error).message.split('\n')[0];
     throw new ToolportError(ErrorCode.ConfigInvalid, `cannot parse config ${file}: ${reason}`, { cause: error });
   }
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { pluginKinds } from '../adapters/types.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
+import { defaultPolicy, policySchema } from '../policy/decide.js';
 
 const tokenSchema = z.union([
   z.string().min(1, 'must not be empty'),
@@ -55,9 +56,28 @@ export const configSchema = z.strictObject({
       }),
     )
     .default([]),
-  policy: notYet('policy', 'the permission and approval layer').optional(),
-  approvals: notYet('approvals', 'the permission and approval layer').optional(),
-  audit: notYet('audit', 'the permission and approval layer').optional(),
+  policy: policySchema.default(defaultPolicy),
+  approvals: z
+    .strictObject({
+      /** How long a call waits in the out-of-band inbox (or for a prompt) before it is rejected. */
+      timeoutSeconds: z.number().positive().max(86_400).default(120),
+      /** The admin endpoint for the inbox; without it, calls that need approval from clients that cannot prompt are refused. */
+      admin: z
+        .strictObject({
+          token: z.string().min(16, 'must be at least 16 characters'),
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number().int().min(0).max(65_535).default(8809),
+        })
+        .optional(),
+    })
+    .default({ timeoutSeconds: 120 }),
+  audit: z
+    .strictObject({
+      path: z.string().min(1),
+      /** Write argument values too (secrets are still scrubbed). */
+      includeArguments: z.boolean().default(false),
+    })
+    .optional(),
   limits: notYet('limits', 'rate limits land with the hooks and auth issue').optional(),
   hooks: notYet('hooks', 'hooks land with the hooks and auth issue').optional(),
   events: notYet('events', 'the event stream lands with the hooks and auth issue').optional(),

@@ -16,6 +16,8 @@ export interface CallSignalOptions {
   timeoutMs: number;
   /** Names the call in messages: the exposed tool name. */
   label: string;
+  /** Replaces the default `<label> timed out after N s` message. */
+  timeoutMessage?: string;
   pluginId?: string;
 }
 
@@ -35,7 +37,11 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   };
   const seconds = Math.round(options.timeoutMs / 100) / 10;
   const onTimeout = (): void =>
-    fire(new ToolportError(ErrorCode.CallTimeout, `${options.label} timed out after ${seconds} s`, { pluginId: options.pluginId }));
+    fire(
+      new ToolportError(ErrorCode.CallTimeout, options.timeoutMessage ?? `${options.label} timed out after ${seconds} s`, {
+        pluginId: options.pluginId,
+      }),
+    );
   const onClient = (): void =>
     fire(new ToolportError(ErrorCode.CallCancelled, `${options.label} was cancelled by the client`, { pluginId: options.pluginId }));
   const onShutdown = (): void =>

@@ -1,5 +1,7 @@
 // The logger: pino writing to stderr only, because stdout belongs to the stdio transport.
+// Known secret values are scrubbed from every line before it is written.
 import { pino, type Logger as PinoLogger } from 'pino';
+import { createSecretSet, type SecretSet } from './redact.js';
 
 export type Logger = PinoLogger;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -18,11 +20,13 @@ const redactPaths = [
   '*.authorization',
 ];
 
-export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino(
-    { level, base: { name: 'toolport' }, redact: { paths: redactPaths, censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: true }),
-  );
+export function createLogger(level: LogLevel = 'info', secrets: SecretSet = createSecretSet()): Logger {
+  const stream = {
+    write(line: string): void {
+      process.stderr.write(secrets.size > 0 ? secrets.redact(line) : line);
+    },
+  };
+  return pino({ level, base: { name: 'toolport' }, redact: { paths: redactPaths, censor: '[redacted]' } }, stream);
 }
 
 /** A logger that drops everything, for library use and tests. */

@@ -1,8 +1,8 @@
 // The registry: which exposed name leads to which plugin and tool. It names tools,
-// compiles their schemas once, disables collisions with a diagnostic, and keeps a
+// compiles their schemas once, disables a colliding later tool with a diagnostic, and keeps a
 // deterministic order for tools/list.
 import type { Tool } from '@modelcontextprotocol/server';
-import type { LoadedPlugin, PluginKind } from '../adapters/types.js';
+import type { Grants, LoadedPlugin, PluginKind } from '../adapters/types.js';
 import type { Logger } from './logger.js';
 import { defaultNaming, toExposedName, toSafeName, type NamingOptions } from './naming.js';
 import { type SchemaCompiler, type Validator } from './schema.js';
@@ -16,6 +16,10 @@ export interface RegisteredPlugin {
   readonly timeoutMs: number;
   /** Where the plugin came from, for diagnostics. */
   readonly source: string;
+  /** What the config grants the plugin. */
+  readonly grants: Grants;
+  /** Where its block is in the config, e.g. `plugins[2]`, for messages that say what to change. */
+  readonly configPath: string;
 }
 
 export interface ExposedTool {
@@ -114,20 +118,20 @@ export function createRegistry(options: RegistryOptions): Registry {
 
     const nextTools: ExposedTool[] = [];
     for (const [name, group] of groups) {
-      if (group.length > 1) {
-        const who = group.map((c) => `tool "${c.definition.name}" of plugin "${c.plugin.id}" (${c.plugin.source})`).join(', ');
-        for (const candidate of group) {
-          nextDiagnostics.push({
-            level: 'error',
-            pluginId: candidate.plugin.id,
-            tool: candidate.definition.name,
-            message: `tool name collision on "${name}": ${who}; these tools are disabled; give one plugin a different "id" in the config`,
-          });
-        }
-        continue;
+      // The first in config order keeps the name; later ones are disabled and reported.
+      const [first, ...later] = group as [Candidate, ...Candidate[]];
+      for (const candidate of later) {
+        nextDiagnostics.push({
+          level: 'error',
+          pluginId: candidate.plugin.id,
+          tool: candidate.definition.name,
+          message:
+            `tool name collision on "${name}": tool "${candidate.definition.name}" of plugin "${candidate.plugin.id}" (${candidate.plugin.source}) ` +
+            `would get the name that tool "${first.definition.name}" of plugin "${first.plugin.id}" (${first.plugin.source}) already has; ` +
+            'it is disabled; give one of the plugins a different "id" in the config',
+        });
       }
-      const [candidate] = group as [Candidate];
-      const exposed = toExposedTool(name, candidate, nextDiagnostics);
+      const exposed = toExposedTool(name, first, nextDiagnostics);
       if (exposed) nextTools.push(exposed);
     }
 

@@ -1,6 +1,14 @@
 // The tool model every adapter produces and the server consumes: definitions as a
 // plugin declares them, outcomes as a plugin answered, and what a call carries.
-import type { ContentBlock, LoggingLevel, ToolAnnotations } from '@modelcontextprotocol/server';
+import type {
+  ContentBlock,
+  CreateMessageRequestParamsBase,
+  CreateMessageResult,
+  ElicitRequestFormParams,
+  ElicitResult,
+  LoggingLevel,
+  ToolAnnotations,
+} from '@modelcontextprotocol/server';
 
 export type { ContentBlock, LoggingLevel, ToolAnnotations };
 
@@ -50,12 +58,23 @@ export interface CallContext {
   readonly client?: { readonly name: string; readonly version: string };
 }
 
+/**
+ * Requests the calling client can serve while a call runs. A member is present only when
+ * the client declared the capability and the connection can carry a server→client request.
+ */
+export interface ClientRequests {
+  elicit?: (params: ElicitRequestFormParams) => Promise<ElicitResult>;
+  sample?: (params: CreateMessageRequestParamsBase) => Promise<CreateMessageResult>;
+}
+
 export interface CallOptions {
   /** Aborted on client cancellation, timeout or shutdown. */
   readonly signal: AbortSignal;
   readonly progress: ProgressReporter;
   /** Sends a log message to the client when it asked for them (2025-era logging). */
   readonly log: (level: LoggingLevel, data: unknown) => void;
+  /** What the client can be asked during the call (elicitation, sampling). */
+  readonly client: ClientRequests;
   readonly context: CallContext;
 }
 

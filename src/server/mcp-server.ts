@@ -2,7 +2,20 @@
 // plugin schemas) and tools/call through the toolport pipeline. One hub makes them for
 // every transport and tells long-lived connections when the tool list changes.
 import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
-import { CLIENT_INFO_META_KEY, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/server';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  createRequestStateCodec,
+  type CallToolResult,
+  type CreateMessageResult,
+  type InputRequiredResult,
+  type ListToolsResult,
+} from '@modelcontextprotocol/server';
+import { InputRequiredSignal, approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approvals.js';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
@@ -87,9 +100,42 @@ function clientInfoOf(ctx: ServerContext): { name: string; version: string } | u
   return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
 }
 
+/** Whether a request is of the 2026-07-28 era (no server→client requests, input_required instead). */
+function isModern(server: Server): boolean {
+  const version = server.getNegotiatedProtocolVersion();
+  return version === undefined || version >= '2026-07-28';
+}
+
+function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> | undefined {
+  const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
+  return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Elicitation and sampling for plugins, on connections that can carry a server→client
+ * request (2025-era stdio, sessionful HTTP, SSE) to a client that declared the capability.
+ */
+function createClientRequests(server: Server, ctx: ServerContext): CallOptions['client'] {
+  if (isModern(server)) return {};
+  const capabilities = server.getClientCapabilities();
+  const signal = ctx.mcpReq.signal;
+  return {
+    ...(capabilities?.elicitation && { elicit: (params) => ctx.mcpReq.elicitInput(params, { signal }) }),
+    ...(capabilities?.sampling && {
+      sample: async (params) => (await ctx.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
+    }),
+  };
+}
+
 export function createServerHub(toolport: Toolport, options: ServerHubOptions): ServerHub {
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
+  // Signs the requestState of approval round trips; bound to the method and the principal.
+  const stateCodec = createRequestStateCodec<ApprovalState>({
+    key: randomBytes(32),
+    ttlSeconds: 600,
+    bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
+  });
   const scopeCache = new Map<string, GlobMatcher>();
 
   const scopeMatcher = (ctx: ServerContext): GlobMatcher | undefined => {
@@ -104,17 +150,40 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   };
   const visibleTools = (ctx: ServerContext): readonly ExposedTool[] => {
     const match = scopeMatcher(ctx);
-    const all = toolport.listTools();
+    const all = toolport.listTools(principalOf(ctx));
     return match ? all.filter((tool) => match(tool.name)) : all;
   };
   const isVisible = (ctx: ServerContext, name: string): boolean => scopeMatcher(ctx)?.(name) ?? true;
 
-  function createServer(): Server {
+  /** How this call's client can be asked for approval. */
+  function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined): ApprovalChannel {
+    if (isModern(server)) {
+      const capable = modernClientCapabilities(ctx)?.elicitation !== undefined;
+      return capable
+        ? {
+            roundTrip: {
+              response: ctx.mcpReq.inputResponses?.[approvalResponseKey],
+              state: ctx.mcpReq.requestState<ApprovalState>(),
+              mint: (state) => stateCodec.mint(state, ctx),
+            },
+          }
+        : {};
+    }
+    const capable = server.getClientCapabilities()?.elicitation !== undefined;
+    const signal = ctx.mcpReq.signal;
+    return {
+      sessionKey: sessionKey ?? ctx.sessionId,
+      ...(capable && { elicit: (params) => ctx.mcpReq.elicitInput(params, { signal }) }),
+    };
+  }
+
+  function createServer(sessionKey?: string): Server {
     const server = new Server(
       { name: options.name, version: options.version },
       {
         capabilities: { tools: { listChanged: true }, logging: {} },
         cacheHints: { 'tools/list': { ttlMs: 60_000, cacheScope: 'private' } },
+        requestState: { verify: (state, ctx) => stateCodec.verify(state, ctx) },
       },
     );
 
@@ -128,7 +197,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       };
     });
 
-    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       const { name } = request.params;
       const principal = principalOf(ctx);
       // A tool outside the caller's scope does not exist for the caller.
@@ -147,10 +216,13 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           signal: ctx.mcpReq.signal,
           progress: createProgressReporter(ctx),
           log: createLogSender(ctx),
+          client: createClientRequests(server, ctx),
+          approval: approvalChannel(server, ctx, sessionKey),
           context,
         });
         return toCallToolResult(outcome);
       } catch (error) {
+        if (error instanceof InputRequiredSignal) return error.result;
         return errorToCallToolResult(error, name);
       }
     });
@@ -166,11 +238,14 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   return {
     factory: () => createServer(),
     createConnectionServer() {
-      const server = createServer();
+      // A stdio or SSE connection has no MCP session id; this key scopes its approvals.
+      const sessionKey = `connection-${randomUUID()}`;
+      const server = createServer(sessionKey);
       connections.add(server);
       const previous = server.onclose;
       server.onclose = () => {
         connections.delete(server);
+        toolport.endSession(sessionKey);
         previous?.();
       };
       return server;

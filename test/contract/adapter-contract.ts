@@ -1,7 +1,7 @@
 // The contract every plugin kind passes: a fixture plugin with tools echo, fail, crash
 // and hang, driven through the real pipeline (registry, argument check, adapter, result
 // mapping). Kind-specific tests live beside each adapter's own tests.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../src/core/errors.js';
 import { errorToCallToolResult, toCallToolResult } from '../../src/core/to-call-result.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
+import { textOf, waitForFile } from '../helpers/wait.js';
 
 export interface ContractFixture {
   kind: PluginKind;
@@ -38,21 +39,7 @@ async function settle(toolport: Toolport, name: string, args: unknown, signal?: 
   }
 }
 
-function textOf(result: CallToolResult): string {
-  return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
-}
 
-async function waitForFile(path: string, timeoutMs: number): Promise<string | undefined> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      return await readFile(path, 'utf8');
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return undefined;
-}
 
 function isAlive(pid: number): boolean {
   try {

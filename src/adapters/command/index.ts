@@ -139,26 +139,31 @@ async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Pr
     findings.push({ level: 'warning', message: 'grants.files is not enforced for command skills: their processes see the filesystem as toolport does' });
   }
 
-  // Network: allowed when the skill declares `internet` or the config grants it; else isolated.
+  // Network only with the config's grant (deny by default). A skill that declares `internet`
+  // without it is refused by the policy layer; it is isolated all the same.
   const declaresInternet = hasInternet(manifest.permissions);
-  const networkAllowed = declaresInternet || spec.grants.network;
+  const networkAllowed = spec.grants.network;
   const support = await detectNetworkSandbox();
   logSupportOnce(context, support.available ? `network isolation: ${support.sandbox.label}` : `network isolation unavailable: ${support.reason}`);
   let sandbox: NetworkSandbox | undefined;
   if (networkAllowed) {
-    findings.push({ level: 'info', message: `network: allowed (${declaresInternet ? 'SKILL.md declares "internet"' : 'the config grants network'})` });
+    findings.push({ level: 'info', message: `network: allowed (granted by the config${declaresInternet ? '; SKILL.md declares "internet"' : ''})` });
   } else if (support.available) {
     sandbox = support.sandbox;
-    findings.push({ level: 'info', message: `network: none (isolated with ${support.sandbox.label})` });
+    const refused = declaresInternet ? '; SKILL.md declares "internet", so calls are refused until the config grants network (grants: { network: true })' : '';
+    findings.push({ level: 'info', message: `network: none (isolated with ${support.sandbox.label})${refused}` });
   } else {
     throw new ToolportError(
       ErrorCode.PluginLoadFailed,
-      `the skill does not declare the "internet" permission, so it must run without network, but network isolation is unavailable here (${support.reason}); ` +
-        'to run it with network anyway, grant it in the config (grants: { network: true })',
+      `network isolation is unavailable here (${support.reason}), and the config does not grant this skill network, so toolport will not run it; ` +
+        'to run it with network, grant it in the config (grants: { network: true })',
     );
   }
 
-  const envPlan = { passThrough: [...spec.grants.env, ...manifest.env], entries: [] as string[] };
+  // Variables from toolport's environment: those the config grants. SKILL.md's
+  // metadata.evoclaw.env declares what the skill needs, as `env:NAME` permissions.
+  const envPlan = { passThrough: spec.grants.env, entries: [] as string[] };
+  const permissions = [...manifest.permissions, ...manifest.env.map((name) => `env:${name}`)];
   const killGraceMs = spec.killGraceSeconds * 1000;
   const tools = new Map<string, CommandTool>();
   for (const entry of agentResult.tools) {
@@ -191,7 +196,7 @@ async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Pr
         name: entry.name,
         description: plan.description,
         inputSchema: plan.inputSchema,
-        ...(manifest.permissions.length > 0 && { permissions: manifest.permissions }),
+        ...(permissions.length > 0 && { permissions }),
         meta: { 'toolport/command': { network: sandbox ? 'none' : 'allowed', timeoutSeconds } },
         // The adapter stops the process at its own limit and reports stderr; the pipeline's
         // limit is a backstop past the kill grace period and the wait for the group to go.

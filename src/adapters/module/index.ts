@@ -45,6 +45,10 @@ export interface ModuleToolContext {
   readonly signal: AbortSignal;
   readonly progress: CallOptions['progress'];
   readonly log: CallOptions['log'];
+  /** Ask the user (form elicitation); undefined when the client cannot be asked. */
+  readonly elicit: CallOptions['client']['elicit'];
+  /** Ask the client's model (sampling); undefined when the client cannot be asked. */
+  readonly sample: CallOptions['client']['sample'];
   readonly principal: string;
   readonly sessionId: string | undefined;
   readonly callId: string;
@@ -203,6 +207,8 @@ async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Prom
         signal: options.signal,
         progress: options.progress,
         log: options.log,
+        elicit: options.client.elicit,
+        sample: options.client.sample,
         principal: options.context.principal,
         sessionId: options.context.sessionId,
         callId: options.context.callId,
@@ -215,7 +221,7 @@ async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Prom
       } catch (error) {
         // A throw is how a JS plugin reports failure: the model sees the message.
         if (options.signal.aborted) throw options.signal.reason;
-        logger.warn({ err: error, tool }, 'tool threw');
+        logger.debug({ err: error, tool }, 'tool threw');
         return { content: [textContent(describeThrown(error))], isError: true };
       }
       return toOutcome(value, tool, id);

@@ -155,7 +155,7 @@ type = "number"
   toolport = await createToolport(
     parseConfig({
       defaults: { timeoutSeconds: 1 },
-      plugins: [{ path: skill, concurrency: 2, grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED'] } }],
+      plugins: [{ path: skill, concurrency: 2, grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED', 'TOOLPORT_TEST_DECLARED'] } }],
     }),
   );
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
@@ -235,8 +235,8 @@ describe('command skills: environment', () => {
       GREETING: 'hi key-123!',
       UNSET: '',
       PATH: `/custom/bin:${process.env.PATH}`,
-      TOOLPORT_TEST_DECLARED: 'declared-value', // SKILL.md metadata.evoclaw.env
-      TOOLPORT_TEST_GRANTED: 'granted-value', // config grants.env
+      TOOLPORT_TEST_DECLARED: 'declared-value', // declared in SKILL.md, granted in the config
+      TOOLPORT_TEST_GRANTED: 'granted-value', // granted in the config only
       SKILL_ARG_SYMBOL: 'BTC-USD',
       SKILL_ARG_AMOUNT: '2.5',
     });

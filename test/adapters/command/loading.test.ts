@@ -34,7 +34,8 @@ afterAll(async () => {
 describe('command skills: loading', () => {
   it('turns agent.toml tools into tools named after the skill, with placeholder properties kept exactly', async () => {
     const dir = await writeSkill(root, 'prices', {
-      skillMd: '---\nname: price-check\nversion: 1.10\ndescription: Crypto prices\nauthor: someone\nlicense: MIT\nmetadata:\n  evoclaw:\n    permissions: ["internet"]\n---\n# Price check\n',
+      skillMd:
+        '---\nname: price-check\nversion: 1.10\ndescription: Crypto prices\nauthor: someone\nlicense: MIT\nmetadata:\n  evoclaw:\n    permissions: ["internet"]\n    env: [PRICES_KEY]\n---\n# Price check\n',
       agentToml: [
         '[tools.check_price]',
         'command = "scripts/run.sh"',
@@ -44,7 +45,7 @@ describe('command skills: loading', () => {
       ].join('\n'),
       files: { 'scripts/run.sh': echoScript },
     });
-    const toolport = await load([{ path: dir }]);
+    const toolport = await load([{ path: dir, grants: { network: true, env: ['PRICES_KEY'] } }]);
     expect(messages(toolport, 'error')).toEqual([]);
     const [tool] = toolport.listTools();
     expect(tool?.name).toBe('price-check__check_price');
@@ -60,7 +61,8 @@ describe('command skills: loading', () => {
       additionalProperties: false,
     });
     // Declared permissions and how the tool runs are visible to clients and the policy layer.
-    expect(tool?.mcpTool._meta?.['toolport/origin']).toMatchObject({ kind: 'command', permissions: ['internet'] });
+    // SKILL.md's env names are `env:NAME` permissions, which the policy layer checks against grants.env.
+    expect(tool?.mcpTool._meta?.['toolport/origin']).toMatchObject({ kind: 'command', permissions: ['internet', 'env:PRICES_KEY'] });
     expect(tool?.mcpTool._meta?.['toolport/command']).toEqual({ network: 'allowed', timeoutSeconds: 12 });
   });
 

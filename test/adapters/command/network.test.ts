@@ -2,12 +2,13 @@
 // the host's loopback; one that declares it (or is granted network in the config) can. The
 // sandbox is detected once per process, so the wrapper variants run the CLI in a fresh process.
 import { execFile, spawnSync } from 'node:child_process';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { toCallToolResult } from '../../../src/core/to-call-result.js';
+import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
 import { isolationAvailable, makeScratch, textOf, writeSkill } from './helpers.js';
@@ -80,7 +81,12 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
   beforeAll(async () => {
     toolport = await createToolport(
       parseConfig({
-        plugins: [{ path: skills.offline }, { path: skills.online }, { path: skills.granted, grants: { network: true } }],
+        plugins: [
+          { path: skills.offline },
+          { path: skills.online, grants: { network: true } },
+          { path: skills.granted, grants: { network: true } },
+          { path: skills.online, id: 'ungranted' },
+        ],
       }),
     );
   });
@@ -94,8 +100,11 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
     expect(info).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/\/offline: network: none \(isolated with (unshare|bwrap) .*\)$/),
-        `plugins[1] ${skills.online}: network: allowed (SKILL.md declares "internet")`,
-        `plugins[2] ${skills.granted}: network: allowed (the config grants network)`,
+        `plugins[1] ${skills.online}: network: allowed (granted by the config; SKILL.md declares "internet")`,
+        `plugins[2] ${skills.granted}: network: allowed (granted by the config)`,
+        expect.stringMatching(
+          /^plugins\[3\] .*\/online: network: none \(isolated with .*\); SKILL\.md declares "internet", so calls are refused until the config grants network \(grants: \{ network: true \}\)$/,
+        ),
       ]),
     );
     const byName = new Map(toolport.listTools().map((tool) => [tool.name, tool.mcpTool._meta?.['toolport/command']]));
@@ -111,7 +120,7 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
     expect(connections).toBe(before);
   });
 
-  it('a skill that declares "internet", or is granted network, can', async () => {
+  it('a skill that is granted network can, whether or not it declares "internet"', async () => {
     for (const name of ['online__connect', 'granted__connect']) {
       const before = connections;
       const result = toCallToolResult(await toolport.call(name, { port: String(port) }));
@@ -121,12 +130,21 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
     }
   });
 
+  it('a skill that declares "internet" without the grant is refused, and would be isolated anyway', async () => {
+    const before = connections;
+    const result = await toolport.call('ungranted__connect', { port: String(port) }).then(toCallToolResult, (error: unknown) => errorToCallToolResult(error, 'ungranted__connect'));
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('plugins[3].grants.network: true');
+    expect(connections).toBe(before);
+    expect(toolport.registry.get('ungranted__connect')?.mcpTool._meta?.['toolport/command']).toMatchObject({ network: 'none' });
+  });
+
   it('toolport check reports the sandbox in use', async () => {
     const { code, stdout, stderr } = await cli(['check', skills.offline, skills.online]);
     expect(code).toBe(0);
     expect(stdout).toBe('ok: 2 tools\n');
     expect(stderr).toMatch(/^info: plugins\[0\] .*\/offline: network: none \(isolated with (unshare|bwrap) /m);
-    expect(stderr).toMatch(/^info: plugins\[1\] .*\/online: network: allowed/m);
+    expect(stderr).toMatch(/^info: plugins\[1\] .*\/online: network: none \(isolated with .*\); SKILL\.md declares "internet", so calls are refused/m);
   });
 
   it('the server log says what isolation this host supports', async () => {
@@ -136,15 +154,18 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
 });
 
 describe('command skills: without network isolation', () => {
-  it('refuses a skill that would need it (fail closed), says how to allow it, and keeps the others', async () => {
+  it('refuses a skill that would need it (fail closed), says how to allow it, and keeps the granted ones', async () => {
     const env = { TOOLPORT_SANDBOX: 'none' };
-    const check = await cli(['check', skills.offline, skills.online], env);
+    const config = join(root, 'no-sandbox.yaml');
+    await writeFile(config, `plugins:\n  - path: ${skills.offline}\n  - path: ${skills.granted}\n    grants: { network: true }\n`);
+    const check = await cli(['check', '--config', config], env);
     expect(check.code).toBe(1);
     expect(check.stderr).toContain(
-      `error: plugins[0] ${skills.offline}: the skill does not declare the "internet" permission, so it must run without network, but network isolation is unavailable here (disabled by TOOLPORT_SANDBOX=none); to run it with network anyway, grant it in the config (grants: { network: true })`,
+      `error: plugins[0] ${skills.offline}: network isolation is unavailable here (disabled by TOOLPORT_SANDBOX=none), and the config does not grant this skill network, so toolport will not run it; to run it with network, grant it in the config (grants: { network: true })`,
     );
+    expect(check.stderr).toContain(`info: plugins[1] ${skills.granted}: network: allowed (granted by the config)`);
     expect(check.stdout).toBe('1 error; 1 tools usable\n');
-    const log = await cli(['list', skills.online, '--log-level', 'info'], env);
+    const log = await cli(['list', '--config', config, '--log-level', 'info'], env);
     expect(log.stderr).toContain('"msg":"network isolation unavailable: disabled by TOOLPORT_SANDBOX=none"');
   });
 });

@@ -2,7 +2,7 @@
 // client cancellation reaching the process tree, and no process left after `toolport serve`
 // stops (SIGTERM over HTTP, stdin closed over stdio).
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, binPath, connectClient, repoRoot, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
@@ -50,12 +50,11 @@ while :; do sleep 1; done
 
 let root: string;
 let skill: string;
+let serveArgs: string[];
 
 beforeAll(async () => {
   root = await makeScratch('serve');
   skill = await writeSkill(root, 'e2e', {
-    // Served from a PATH argument, without config grants: declare network where it cannot be isolated.
-    ...(!isolationAvailable && { skillMd: '---\nname: e2e\nmetadata:\n  evoclaw:\n    permissions: [internet]\n---\n' }),
     agentToml: `
 [tools.echo]
 command = "scripts/echo.sh"
@@ -68,6 +67,10 @@ args = ["$pidfile"]
 `,
     files: { 'scripts/echo.sh': '#!/bin/sh\nprintf "you said: %s" "$1"\n', 'scripts/tree.sh': treeScript },
   });
+  // Where no network sandbox works, the skill runs only with a network grant.
+  const config = join(root, 'toolport.yaml');
+  await writeFile(config, `plugins:\n  - path: ${skill}\n    grants: { network: ${!isolationAvailable} }\n`);
+  serveArgs = ['--config', config];
 });
 
 afterAll(async () => {
@@ -78,7 +81,7 @@ describe('command skills through a real MCP client', () => {
   let http: RunningServer;
 
   beforeAll(async () => {
-    http = await startHttpServer([skill]);
+    http = await startHttpServer(serveArgs);
   });
 
   afterAll(async () => {
@@ -87,7 +90,7 @@ describe('command skills through a real MCP client', () => {
 
   for (const era of allTransports) {
     it(`${era}: lists and calls a command tool; cancelling a call stops its process tree`, async () => {
-      const client = await connectClient(era, era === 'stdio' ? { serveArgs: [skill] } : { url: http.url });
+      const client = await connectClient(era, era === 'stdio' ? { serveArgs } : { url: http.url });
       try {
         const { tools } = await client.listTools();
         const echo = tools.find((tool) => tool.name === 'e2e__echo');
@@ -115,7 +118,7 @@ describe('command skills through a real MCP client', () => {
 
 describe('no process left after toolport serve stops', () => {
   it('HTTP: SIGTERM with a call in flight', async () => {
-    const server = await startHttpServer([skill]);
+    const server = await startHttpServer(serveArgs);
     const client = await connectClient('http-2025', { url: server.url });
     const pidfile = join(root, 'sigterm.pids');
     const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }).catch(() => undefined);
@@ -130,7 +133,7 @@ describe('no process left after toolport serve stops', () => {
   });
 
   it('HTTP: a second SIGTERM exits at once, and the process tree still goes with it', async () => {
-    const server = await startHttpServer([skill]);
+    const server = await startHttpServer(serveArgs);
     const client = await connectClient('http-2025', { url: server.url });
     const pidfile = join(root, 'second-signal.pids');
     const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }).catch(() => undefined);
@@ -149,7 +152,7 @@ describe('no process left after toolport serve stops', () => {
   });
 
   it('stdio: the client closes stdin with a call in flight', async () => {
-    const server = spawn(process.execPath, [binPath, 'serve', skill, '--stdio', '--log-level', 'warn'], {
+    const server = spawn(process.execPath, [binPath, 'serve', ...serveArgs, '--stdio', '--log-level', 'warn'], {
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,0 +1,208 @@
+// Approvals for calls the policy says to `ask` about, as a chain that fails closed:
+// 1. the client, if it can show a form (elicitation pushed on 2025-era connections, the
+//    input_required round trip on 2026-07-28 requests); 2. the out-of-band inbox, if one is
+// configured; 3. refusal that says how to approve. Every approval is bound to the digest
+// of the exact tool and arguments; any error in the chain refuses.
+import {
+  inputRequired,
+  type ElicitRequestFormParams,
+  type ElicitResult,
+  type InputRequiredResult,
+} from '@modelcontextprotocol/server';
+import { describeThrown } from '../core/errors.js';
+import type { ProgressReporter } from '../core/tool.js';
+import type { ApprovalInbox } from './inbox.js';
+
+export interface ApprovalRequest {
+  tool: string;
+  plugin: string;
+  kind: string;
+  principal: string;
+  sessionKey: string | undefined;
+  args: Record<string, unknown>;
+  permissions: readonly string[];
+  digest: string;
+  /** Why approval is needed: the rule or default that said `ask`. */
+  because: string;
+}
+
+export type ApprovalChannelName = 'session' | 'elicitation' | 'input_required' | 'inbox' | 'cli' | 'none';
+
+export type ApprovalAnswer =
+  | { approved: true; channel: ApprovalChannelName; scope: 'once' | 'session'; approver: string }
+  | { approved: false; channel: ApprovalChannelName; reason: string; approver?: string };
+
+/** What the transport offers for asking this call's client. */
+export interface ApprovalChannel {
+  /** The person running the call approved it up front (`toolport call --approve`); names them. */
+  preApproved?: string | undefined;
+  /** Approvals "for this session" are remembered under this key. */
+  sessionKey?: string | undefined;
+  /** Push elicitation (2025-era connection, client declared elicitation). */
+  elicit?: ((params: ElicitRequestFormParams) => Promise<ElicitResult>) | undefined;
+  /** The input_required round trip (2026-07-28 request, client declared elicitation). */
+  roundTrip?:
+    | {
+        /** The client's answer on a retried request, if any. */
+        response: unknown;
+        /** The verified requestState of a retried request, if any. */
+        state: unknown;
+        mint(state: ApprovalState): Promise<string>;
+      }
+    | undefined;
+}
+
+/** What the signed requestState of a round trip carries. */
+export interface ApprovalState {
+  digest: string;
+}
+
+/** Thrown (and passed through) when the answer has to come from a retried request. */
+export class InputRequiredSignal extends Error {
+  override readonly name = 'InputRequiredSignal';
+  constructor(readonly result: InputRequiredResult) {
+    super('input required');
+  }
+}
+
+export interface ApprovalChainOptions {
+  inbox: ApprovalInbox | undefined;
+  timeoutMs: number;
+}
+
+export interface ApprovalChain {
+  approve(request: ApprovalRequest, channel: ApprovalChannel, options: { signal: AbortSignal; progress: ProgressReporter }): Promise<ApprovalAnswer>;
+  /** Drops the "for this session" approvals of a closed session. */
+  forgetSession(sessionKey: string): void;
+}
+
+const responseKey = 'approval';
+
+export function approvalForm(request: ApprovalRequest): ElicitRequestFormParams {
+  const permissions = request.permissions.length > 0 ? request.permissions.join(', ') : 'none';
+  return {
+    message: [
+      `Allow ${request.tool}?`,
+      `Plugin: ${request.plugin} (${request.kind})`,
+      `Arguments: ${JSON.stringify(request.args)}`,
+      `Declared permissions: ${permissions}`,
+      `Asked because of ${request.because}.`,
+    ].join('\n'),
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        decision: {
+          type: 'string',
+          title: 'Decision',
+          oneOf: [
+            { const: 'once', title: 'Approve once' },
+            { const: 'session', title: 'Approve this call for the rest of the session' },
+            { const: 'reject', title: 'Reject' },
+          ],
+        },
+        reason: { type: 'string', title: 'Reason', description: 'Told to the model when you reject.' },
+      },
+      required: ['decision'],
+    },
+  };
+}
+
+/** Turns the client's answer to the approval form into a decision; anything odd rejects. */
+export function interpretAnswer(result: unknown, channel: ApprovalChannelName, approver: string): ApprovalAnswer {
+  if (typeof result !== 'object' || result === null) return { approved: false, channel, reason: 'the approval answer was malformed' };
+  const { action, content } = result as { action?: unknown; content?: Record<string, unknown> };
+  if (action === 'decline') return { approved: false, channel, approver, reason: 'the user declined the call' };
+  if (action === 'cancel') return { approved: false, channel, approver, reason: 'the user dismissed the approval prompt' };
+  if (action !== 'accept') return { approved: false, channel, reason: 'the approval answer was malformed' };
+  const decision = content?.decision;
+  if (decision === 'once' || decision === 'session') return { approved: true, channel, approver, scope: decision };
+  const reason = typeof content?.reason === 'string' && content.reason.trim() !== '' ? content.reason.trim() : 'no reason given';
+  if (decision === 'reject') return { approved: false, channel, approver, reason: `the user rejected the call: ${reason}` };
+  return { approved: false, channel, reason: 'the approval answer was malformed' };
+}
+
+function isApprovalState(value: unknown): value is ApprovalState {
+  return typeof value === 'object' && value !== null && typeof (value as { digest?: unknown }).digest === 'string';
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+export function createApprovalChain(options: ApprovalChainOptions): ApprovalChain {
+  const sessionApprovals = new Map<string, Set<string>>();
+
+  async function ask(request: ApprovalRequest, channel: ApprovalChannel, signal: AbortSignal, progress: ProgressReporter): Promise<ApprovalAnswer> {
+    const remembered = channel.sessionKey ? sessionApprovals.get(channel.sessionKey) : undefined;
+    if (remembered?.has(request.digest)) return { approved: true, channel: 'session', scope: 'session', approver: 'earlier approval in this session' };
+
+    if (channel.preApproved) return { approved: true, channel: 'cli', scope: 'once', approver: channel.preApproved };
+    if (channel.roundTrip) {
+      const { response, state } = channel.roundTrip;
+      // Only an answer whose signed state names this exact call counts; otherwise ask (again).
+      if (response !== undefined && isApprovalState(state) && state.digest === request.digest) {
+        return interpretAnswer(response, 'input_required', `client of ${request.principal}`);
+      }
+      const requestState = await channel.roundTrip.mint({ digest: request.digest });
+      throw new InputRequiredSignal(inputRequired({ inputRequests: { [responseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }));
+    }
+    if (channel.elicit) {
+      const result = await raceAbort(channel.elicit(approvalForm(request)), signal);
+      return interpretAnswer(result, 'elicitation', `client of ${request.principal}`);
+    }
+    if (options.inbox) {
+      return options.inbox.wait(request, {
+        signal,
+        timeoutMs: options.timeoutMs,
+        // Progress keeps clients from timing out while a person decides; tiny values leave
+        // the plugin's own progress (which comes after) increasing.
+        onWaiting: (id, waitedMs) => progress(waitedMs / 1e9 + 1e-9, undefined, `waiting for approval ${id} (toolport approvals approve ${id})`),
+      });
+    }
+    return {
+      approved: false,
+      channel: 'none',
+      reason:
+        'this call needs approval, but the client cannot show approval prompts and no approval inbox is configured ' +
+        '(set approvals.admin.token in the config to approve calls with `toolport approvals`, or add a policy rule that allows the tool)',
+    };
+  }
+
+  return {
+    async approve(request, channel, { signal, progress }) {
+      let answer: ApprovalAnswer;
+      try {
+        answer = await ask(request, channel, signal, progress);
+      } catch (error) {
+        if (error instanceof InputRequiredSignal || signal.aborted) throw error;
+        // Fail closed: a broken prompt is a refusal, never a pass.
+        return { approved: false, channel: channel.elicit ? 'elicitation' : 'none', reason: `the approval request failed (${describeThrown(error)})` };
+      }
+      if (answer.approved && answer.scope === 'session' && channel.sessionKey) {
+        let set = sessionApprovals.get(channel.sessionKey);
+        if (!set) sessionApprovals.set(channel.sessionKey, (set = new Set()));
+        set.add(request.digest);
+      }
+      return answer;
+    },
+    forgetSession(sessionKey) {
+      sessionApprovals.delete(sessionKey);
+    },
+  };
+}
+
+export { responseKey as approvalResponseKey };

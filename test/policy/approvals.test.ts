@@ -1,0 +1,331 @@
+// The approval chain end to end, through real SDK clients over stdio, sessionful HTTP,
+// SSE and 2026-07-28 HTTP: elicitation prompts (approve once, for the session, reject,
+// decline, a failing prompt), argument binding, the out-of-band inbox released by
+// `toolport approvals approve`, timeouts, denied tools, missing grants, and the audit log.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { Client, ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binPath, connectClient, startHttpServer, type Era, type RunningServer } from '../helpers/toolport-process.js';
+import { textOf } from '../helpers/wait.js';
+
+const run = promisify(execFile);
+const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
+const adminToken = 'admin-token-for-tests-0001';
+const sessionSecret = 'sk-live-very-secret-value-42';
+
+let dir: string;
+let ledger: string;
+let auditPath: string;
+let configPath: string;
+let http: RunningServer;
+const env = { ADMIN_TOKEN: adminToken, SHOP_SECRET: sessionSecret };
+
+
+async function ledgerLines(): Promise<string[]> {
+  try {
+    return (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+type Answer = ElicitResult | Error;
+
+const approve = (decision: 'once' | 'session'): ElicitResult => ({ action: 'accept', content: { decision } });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-approvals-'));
+  ledger = join(dir, 'ledger.txt');
+  auditPath = join(dir, 'audit.jsonl');
+  configPath = join(dir, 'toolport.yaml');
+  await writeFile(
+    configPath,
+    [
+      'server:',
+      '  http:',
+      '    auth:',
+      '      tokens: ["${SHOP_SECRET}"]',
+      'policy:',
+      '  rules:',
+      '    - { tool: shop__refund, action: deny, reason: "refunds go through the front desk" }',
+      'approvals:',
+      '  timeoutSeconds: 8',
+      '  admin: { token: "${ADMIN_TOKEN}", port: 0 }',
+      'audit: { path: ./audit.jsonl, includeArguments: true }',
+      'plugins:',
+      `  - path: ${shop}`,
+      `    settings: { ledger: ${JSON.stringify(ledger)} }`,
+    ].join('\n'),
+  );
+  http = await startHttpServer(['--config', configPath], { env });
+});
+
+afterAll(async () => {
+  await http?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * A client over one transport; with prompts, its elicitation handler answers from a
+ * script (an Error makes the prompt fail) and records each prompt.
+ */
+async function connect(era: Era, withPrompts: boolean): Promise<{ client: Client; answers: Answer[]; prompts: ElicitRequest['params'][] }> {
+  const answers: Answer[] = [];
+  const prompts: ElicitRequest['params'][] = [];
+  const target = era === 'stdio' ? { serveArgs: ['--config', configPath], env } : { url: http.url, headers: { authorization: `Bearer ${sessionSecret}` } };
+  const client = await connectClient(era, target, withPrompts ? { capabilities: { elicitation: { form: {} } } } : {});
+  if (withPrompts) {
+    client.setRequestHandler('elicitation/create', (request) => {
+      prompts.push(request.params);
+      const next = answers.shift();
+      if (!next) throw new Error('no scripted answer');
+      if (next instanceof Error) throw next;
+      return next;
+    });
+  }
+  return { client, answers, prompts };
+}
+
+describe.each<Era>(['stdio', 'http-2025', 'sse', 'http-2026'])('approvals by elicitation over %s', (era) => {
+  it('approve once: the call runs once; the same call asks again', async () => {
+    const { client, answers, prompts } = await connect(era, true);
+    try {
+      const before = (await ledgerLines()).length;
+      answers.push(approve('once'), approve('once'));
+      const first = await client.callTool({ name: 'shop__order', arguments: { item: `fries-${era}` } });
+      expect(textOf(first)).toBe('ordered 1 fries-' + era);
+      expect(prompts).toHaveLength(1);
+      expect(prompts[0]?.message).toContain('Allow shop__order?');
+      expect(prompts[0]?.message).toContain(`"item":"fries-${era}"`);
+      await client.callTool({ name: 'shop__order', arguments: { item: `fries-${era}` } });
+      expect(prompts).toHaveLength(2);
+      expect((await ledgerLines()).length).toBe(before + 2);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reject: isError with the reason, and the plugin never ran', async () => {
+    const { client, answers } = await connect(era, true);
+    try {
+      const before = await ledgerLines();
+      answers.push({ action: 'accept', content: { decision: 'reject', reason: 'too much fat' } });
+      const result = await client.callTool({ name: 'shop__order', arguments: { item: 'double burger' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toBe('shop__order was not run: the user rejected the call: too much fat');
+      answers.push({ action: 'decline' });
+      const declined = await client.callTool({ name: 'shop__order', arguments: { item: 'double burger' } });
+      expect(textOf(declined)).toMatch(/declined/);
+      expect(await ledgerLines()).toEqual(before);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a failing prompt refuses the call (fail closed)', async () => {
+    const { client, answers } = await connect(era, true);
+    try {
+      const before = await ledgerLines();
+      answers.push(new Error('the UI crashed'));
+      const call = client.callTool({ name: 'shop__order', arguments: { item: 'shake' } });
+      if (era === 'http-2026') {
+        // The prompt is the client's own step of the round trip: the client gives up and never retries.
+        await expect(call).rejects.toThrow(/the UI crashed/);
+      } else {
+        const result = await call;
+        expect(result.isError).toBe(true);
+        expect(textOf(result)).toMatch(/shop__order was not run: the approval request failed/);
+      }
+      expect(await ledgerLines()).toEqual(before);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('"for this session" covers the same call in this session only; changed arguments ask again', async () => {
+    const first = await connect(era, true);
+    try {
+      first.answers.push(approve('session'), approve('session'));
+      await first.client.callTool({ name: 'shop__order', arguments: { item: 'cola', count: 2 } });
+      await first.client.callTool({ name: 'shop__order', arguments: { count: 2, item: 'cola' } });
+      // 2026-07-28 requests have no session, so every call asks.
+      expect(first.prompts).toHaveLength(era === 'http-2026' ? 2 : 1);
+      first.answers.push(approve('once'), approve('once'));
+      await first.client.callTool({ name: 'shop__order', arguments: { item: 'cola', count: 3 } });
+      expect(first.prompts.at(-1)?.message).toContain('"count":3');
+    } finally {
+      first.answers.length = 0;
+      await first.client.close();
+    }
+    const second = await connect(era, true);
+    try {
+      second.answers.push(approve('once'));
+      await second.client.callTool({ name: 'shop__order', arguments: { item: 'cola', count: 2 } });
+      expect(second.prompts).toHaveLength(1);
+    } finally {
+      await second.client.close();
+    }
+  });
+});
+
+describe('the approval inbox, for clients without elicitation', () => {
+  const cli = (args: string[]) =>
+    run(process.execPath, [binPath, 'approvals', ...args, '--url', adminUrl()], { env: { ...process.env, TOOLPORT_ADMIN_TOKEN: adminToken } });
+  const adminUrl = (): string => {
+    const match = /"url":"(http:\/\/[^"]+)\/approvals"/.exec(http.stderr());
+    if (!match?.[1]) throw new Error('the admin endpoint did not log its address');
+    return match[1];
+  };
+
+  /** Polls the admin endpoint directly (cheaper than a CLI process per poll). */
+  async function waitForPending(): Promise<string> {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const response = await fetch(`${adminUrl()}/approvals`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const { pending } = (await response.json()) as { pending: { id: string }[] };
+      if (pending[0]) return pending[0].id;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('the call never reached the inbox');
+  }
+
+  it('the call waits, sends progress, and `toolport approvals approve ID` releases it', async () => {
+    const { client } = await connect('http-2025', false);
+    try {
+      const progress: string[] = [];
+      const before = (await ledgerLines()).length;
+      const call = client.callTool(
+        { name: 'shop__order', arguments: { item: 'inbox burger' } },
+        { onprogress: (update) => progress.push(update.message ?? '') },
+      );
+      const id = await waitForPending();
+      const { stdout: listed } = await cli(['list']);
+      expect(listed).toContain('shop__order');
+      expect(listed).toContain('inbox burger');
+      const { stdout } = await cli(['approve', id]);
+      expect(stdout).toBe(`${id}: approved\n`);
+      const result = await call;
+      expect(textOf(result)).toBe('ordered 1 inbox burger');
+      expect(progress.some((message) => message.includes(`waiting for approval ${id}`))).toBe(true);
+      expect((await ledgerLines()).length).toBe(before + 1);
+      await expect(cli(['approve', id])).rejects.toMatchObject({ code: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reject from the inbox tells the model why', async () => {
+    const { client } = await connect('sse', false);
+    try {
+      const call = client.callTool({ name: 'shop__order', arguments: { item: 'inbox shake' } });
+      const id = await waitForPending();
+      await cli(['reject', id, '--reason', 'closed for cleaning']);
+      const result = await call;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/closed for cleaning/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('nobody deciding within approvals.timeoutSeconds rejects the call', async () => {
+    const { client } = await connect('stdio', false);
+    try {
+      const before = await ledgerLines();
+      const started = Date.now();
+      const result = await client.callTool({ name: 'shop__order', arguments: { item: 'forgotten fries' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/nobody approved the call within 8 s/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(7_900);
+      expect(await ledgerLines()).toEqual(before);
+      const records = (await readFile(auditPath, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records.find((record) => String(record.message).includes('nobody approved the call'))).toMatchObject({
+        outcome: 'rejected',
+        channel: 'inbox',
+        decision: 'ask',
+      });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('denials and grants', () => {
+  it('a denied tool is absent from tools/list and refused by name, with the reason', async () => {
+    const { client } = await connect('http-2025', false);
+    try {
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      expect(names).toContain('shop__menu');
+      expect(names).not.toContain('shop__refund');
+      const result = await client.callTool({ name: 'shop__refund', arguments: { id: 1 } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/shop__refund is not allowed: refunds go through the front desk/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a read-only tool runs without a prompt', async () => {
+    const { client, prompts } = await connect('http-2025', true);
+    try {
+      expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {} }))).toBe('burger, fries, shake');
+      expect(prompts).toHaveLength(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a tool whose declared permission is not granted is refused, naming the config line', async () => {
+    const { client } = await connect('http-2025', false);
+    try {
+      const result = await client.callTool({ name: 'shop__secret_recipe', arguments: {} });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/declares READ_RECIPES, which the config does not grant \(to allow it, set plugins\[0\]\.grants\.permissions: \[READ_RECIPES\]\)/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('toolport policy explain names the rule that decides', async () => {
+    const { stdout } = await run(process.execPath, [binPath, 'policy', 'explain', 'shop__refund', '{"id":1}', '--config', configPath], { env: { ...process.env, ...env } });
+    expect(stdout).toContain('shop__refund: deny');
+    expect(stdout).toContain('policy.rules[0] (tool: "shop__refund", action: deny)');
+    const order = await run(process.execPath, [binPath, 'policy', 'explain', 'shop__order', '--config', configPath], { env: { ...process.env, ...env } });
+    expect(order.stdout).toContain('shop__order: ask\n  because policy.sideEffects: ask (the tool has side effects)');
+  });
+});
+
+describe('audit log', () => {
+  it('has a record for every path, and no secret in any log line or record', async () => {
+    const { client, answers } = await connect('http-2025', true);
+    answers.push(approve('once'), { action: 'accept', content: { decision: 'reject', reason: 'no' } });
+    await client.callTool({ name: 'shop__order', arguments: { item: 'audited fries' } });
+    // A secret passed as an argument value must still be scrubbed.
+    await client.callTool({ name: 'shop__order', arguments: { item: sessionSecret } });
+    await client.callTool({ name: 'shop__refund', arguments: { id: 7 } });
+    await client.callTool({ name: 'shop__menu', arguments: {} });
+    await client.close();
+
+    const records = (await readFile(auditPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const outcomes = new Set(records.map((record) => record.outcome));
+    for (const outcome of ['ok', 'rejected', 'denied']) expect(outcomes, outcome).toContain(outcome);
+    const approved = records.find((record) => record.outcome === 'ok' && (record.args as { item?: string }).item === 'audited fries');
+    expect(approved).toMatchObject({ tool: 'shop__order', plugin: 'shop', decision: 'ask', channel: 'elicitation', principal: 'token-1' });
+    expect(approved?.argsDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(records.find((record) => record.tool === 'shop__menu')).toMatchObject({ outcome: 'ok', decision: 'allow', rule: 'policy.default: allow' });
+    const denied = records.find((record) => record.outcome === 'denied');
+    expect(denied?.rule).toBe('policy.rules[0] (tool: "shop__refund", action: deny)');
+
+    const everything = `${await readFile(auditPath, 'utf8')}\n${http.stderr()}`;
+    expect(everything).toContain('[redacted]');
+    expect(everything).not.toContain(sessionSecret);
+    expect(everything).not.toContain(adminToken);
+  });
+});
