@@ -1,9 +1,10 @@
 // Benchmark of the command kind: one call of a trivial command tool through toolport against
 // spawning the same command directly with child_process, in the same run, rounds interleaved.
-// Run after a build: `npm run build && node bench/command.mjs [--rounds N] [--calls N]`.
+// Run after a build: `npm run build && node bench/command.mjs` (BENCH_ROUNDS, BENCH_CALLS, BENCH_WARMUP).
 //
 // Targets (each a trivial tool that runs /bin/true):
 //   spawn            child_process.spawn('/bin/true'), pipes, await 'close'     (the baseline)
+//   spawn-as-toolport the same with toolport's options (detached, minimal environment)
 //   toolport         toolport.call() of a skill with network: registry, ajv, adapter, spawn
 //   spawn-unshare    child_process.spawn('unshare', ['--net', '--', '/bin/true'])
 //   toolport-netns   toolport.call() of a skill without "internet": runs in a network namespace
@@ -11,28 +12,25 @@
 // Ratios are medians of per-round p50 ratios (see ../../shared/reference/perf-baselines.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { parseConfig } from '../dist/config/load.js';
 import { createToolport } from '../dist/toolport.js';
 
-const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '6' }, calls: { type: 'string', default: '80' }, warmup: { type: 'string', default: '40' } },
-});
-const rounds = Number(values.rounds);
-const calls = Number(values.calls);
-const warmup = Number(values.warmup);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
+const calls = Number(process.env.BENCH_CALLS ?? 80);
+const warmup = Number(process.env.BENCH_WARMUP ?? 40);
 
 const trueCommand = ['/bin/true', '/usr/bin/true'].find((path) => spawnSync(path).status === 0);
 if (!trueCommand) throw new Error('no /bin/true');
 const canUnshare = spawnSync('unshare', ['--net', '--', trueCommand]).status === 0;
 
-function spawnOnce(file, args) {
+function spawnOnce(file, args, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
     child.stdout.resume();
     child.stderr.resume();
     child.once('error', reject);
@@ -40,30 +38,35 @@ function spawnOnce(file, args) {
   });
 }
 
-async function writeSkill(root, name, internet) {
+async function writeSkill(root, name) {
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
-  const permissions = internet ? '\nmetadata:\n  evoclaw:\n    permissions: [internet]' : '';
-  await writeFile(join(dir, 'SKILL.md'), `---\nname: ${name}${permissions}\n---\n`);
+  await writeFile(join(dir, 'SKILL.md'), `---\nname: ${name}\n---\n`);
   await writeFile(join(dir, 'agent.toml'), `[tools.noop]\ncommand = ${JSON.stringify(trueCommand)}\n`);
   return dir;
 }
 
 const root = await mkdtemp(join(tmpdir(), 'toolport-bench-command-'));
-const online = await writeSkill(root, 'online', true);
-const offline = await writeSkill(root, 'offline', false);
-const toolport = await createToolport(parseConfig({ plugins: [{ path: online }, ...(canUnshare ? [{ path: offline }] : [])] }));
+// "online" is granted network (no namespace); "offline" is not (runs under unshare --net).
+const online = await writeSkill(root, 'online');
+const offline = await writeSkill(root, 'offline');
+const onlineBlock = { path: online, grants: { network: true } };
+const toolport = await createToolport(parseConfig({ plugins: [onlineBlock, ...(canUnshare ? [{ path: offline }] : [])] }));
+const configFile = join(root, 'toolport.json');
+await writeFile(configFile, JSON.stringify({ plugins: [onlineBlock] }));
 const client = new Client({ name: 'bench', version: '1.0.0' });
 await client.connect(
   new StdioClientTransport({
     command: process.execPath,
-    args: [new URL('../bin/toolport.js', import.meta.url).pathname, 'serve', online, '--stdio', '--log-level', 'warn'],
+    args: [new URL('../bin/toolport.js', import.meta.url).pathname, 'serve', '--config', configFile, '--stdio', '--log-level', 'warn'],
     stderr: 'inherit',
   }),
 );
 
 const targets = {
   spawn: () => spawnOnce(trueCommand, []),
+  // The options toolport spawns with: own session and process group, a minimal environment.
+  'spawn-as-toolport': () => spawnOnce(trueCommand, [], { detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
   toolport: async () => {
     const outcome = await toolport.call('online__noop', {});
     if (outcome.isError) throw new Error('call failed');
@@ -118,14 +121,25 @@ process.stdout.write('| target | p50 ms | p90 ms | n |\n|---|--:|--:|--:|\n');
 for (const row of rows) process.stdout.write(`| ${row.target} | ${row['p50 ms']} | ${row['p90 ms']} | ${row.n} |\n`);
 const comparisons = [
   ['toolport', 'spawn'],
+  ['toolport', 'spawn-as-toolport'],
+  ['spawn-as-toolport', 'spawn'],
   ...(canUnshare ? [['toolport-netns', 'spawn-unshare'], ['spawn-unshare', 'spawn'], ['toolport-netns', 'spawn']] : []),
   ['mcp-stdio', 'spawn'],
 ];
 process.stdout.write('\n| comparison | ratio of p50 (median of rounds) | range over rounds |\n|---|--:|--:|\n');
+const ratios = {};
 for (const [a, b] of comparisons) {
   const { median: value, min, max } = ratio(a, b);
+  ratios[`${a}/${b}`] = { median: value, min, max, perRound: roundMedians[a].map((v, i) => v / roundMedians[b][i]) };
   process.stdout.write(`| ${a} / ${b} | ${value.toFixed(3)}x | ${min.toFixed(3)}-${max.toFixed(3)} |\n`);
 }
+process.stdout.write(`\nload average after the run: ${loadavg().map((value) => value.toFixed(2)).join(' ')}\n`);
+const resultsDir = new URL('results/', import.meta.url);
+await mkdir(resultsDir, { recursive: true });
+await writeFile(
+  new URL(`command-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, resultsDir),
+  JSON.stringify({ node: process.version, rounds, calls, warmup, loadavg: loadavg(), samplesMs: samples, roundMediansMs: roundMedians, ratios }, null, 1),
+);
 
 await client.close();
 await toolport.close();
