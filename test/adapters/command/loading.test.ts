@@ -4,8 +4,9 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { grantsForTests, makeScratch, writeSkill } from './helpers.js';
+import { grantsForTests, makeScratch, textOf, writeSkill } from './helpers.js';
 
 const echoScript = '#!/bin/sh\nprintf "%s\\n" "$@"\n';
 
@@ -64,6 +65,25 @@ describe('command skills: loading', () => {
     // SKILL.md's env names are `env:NAME` permissions, which the policy layer checks against grants.env.
     expect(tool?.mcpTool._meta?.['toolport/origin']).toMatchObject({ kind: 'command', permissions: ['internet', 'env:PRICES_KEY'] });
     expect(tool?.mcpTool._meta?.['toolport/command']).toEqual({ network: 'allowed', timeoutSeconds: 12 });
+  });
+
+  it('variables named in metadata.evoclaw.env are permissions: calls are refused until grants.env gives them', async () => {
+    const dir = await writeSkill(root, 'needs-env', {
+      skillMd: '---\nname: needs-env\nmetadata:\n  evoclaw:\n    env: [NEEDS_ENV_TOKEN]\n---\n',
+      agentToml: '[tools.show]\ncommand = "env"\n',
+    });
+    process.env.NEEDS_ENV_TOKEN = 'token-value';
+    try {
+      const refused = await load([{ path: dir }]);
+      const error = await refused.call('needs-env__show', {}).catch((reason: unknown) => reason);
+      expect(isToolportError(error) && error.code).toBe(ErrorCode.CallDenied);
+      expect(isToolportError(error) && error.shortMessage).toContain('plugins[0].grants.env: [NEEDS_ENV_TOKEN]');
+      const granted = await load([{ path: dir, grants: { ...grantsForTests, env: ['NEEDS_ENV_TOKEN'] } }]);
+      const outcome = await granted.call('needs-env__show', {});
+      expect(textOf(outcome)).toContain('NEEDS_ENV_TOKEN=token-value\n');
+    } finally {
+      delete process.env.NEEDS_ENV_TOKEN;
+    }
   });
 
   it('uses skill.toml [[tools]] parameter types, descriptions, defaults and required list', async () => {
