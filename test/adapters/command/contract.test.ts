@@ -1,3 +1,4 @@
+// The shared adapter contract, run against the command fixture skill (test/fixtures/command/contract).
 import { fileURLToPath } from 'node:url';
 import { describeAdapterContract } from '../../contract/adapter-contract.js';
 import { grantsForTests, pidsWithCwd } from './helpers.js';
