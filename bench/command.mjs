@@ -9,7 +9,7 @@
 //   spawn-unshare    child_process.spawn('unshare', ['--net', '--', '/bin/true'])
 //   toolport-netns   toolport.call() of a skill without "internet": runs in a network namespace
 //   mcp-stdio        the same tool through an MCP client over stdio (adds the SDK and a pipe)
-// Ratios are medians of per-round p50 ratios (see ../../shared/reference/perf-baselines.md).
+// Targets take turns call by call; ratios are medians of per-round p50 ratios.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -93,23 +93,27 @@ for (const name of names) for (let i = 0; i < warmup; i += 1) await targets[name
 const samples = Object.fromEntries(names.map((name) => [name, []]));
 const roundMedians = Object.fromEntries(names.map((name) => [name, []]));
 for (let round = 0; round < rounds; round += 1) {
-  // Rotate the order so no target always runs first (or right after the same neighbour).
-  const order = names.map((_, index) => names[(index + round) % names.length]);
-  for (const name of order) {
-    const times = [];
-    for (let i = 0; i < calls; i += 1) {
+  // Every target runs once per step, in an order that rotates, so a burst of load on the
+  // shared machine hits all targets alike instead of whichever block was running.
+  const times = Object.fromEntries(names.map((name) => [name, []]));
+  for (let step = 0; step < calls; step += 1) {
+    for (let index = 0; index < names.length; index += 1) {
+      const name = names[(index + step + round) % names.length];
       const started = performance.now();
       await targets[name]();
-      times.push(performance.now() - started);
+      times[name].push(performance.now() - started);
     }
-    samples[name].push(...times);
-    roundMedians[name].push(median(times));
+  }
+  for (const name of names) {
+    samples[name].push(...times[name]);
+    roundMedians[name].push(median(times[name]));
   }
 }
 
 const ratio = (a, b) => {
   const perRound = roundMedians[a].map((value, index) => value / roundMedians[b][index]);
-  return { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) };
+  const deltas = roundMedians[a].map((value, index) => value - roundMedians[b][index]);
+  return { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), deltaMs: median(deltas) };
 };
 
 const rows = names.map((name) => {
@@ -126,12 +130,12 @@ const comparisons = [
   ...(canUnshare ? [['toolport-netns', 'spawn-unshare'], ['spawn-unshare', 'spawn'], ['toolport-netns', 'spawn']] : []),
   ['mcp-stdio', 'spawn'],
 ];
-process.stdout.write('\n| comparison | ratio of p50 (median of rounds) | range over rounds |\n|---|--:|--:|\n');
+process.stdout.write('\n| comparison | ratio of p50 (median of rounds) | range over rounds | Δ p50 ms |\n|---|--:|--:|--:|\n');
 const ratios = {};
 for (const [a, b] of comparisons) {
-  const { median: value, min, max } = ratio(a, b);
-  ratios[`${a}/${b}`] = { median: value, min, max, perRound: roundMedians[a].map((v, i) => v / roundMedians[b][i]) };
-  process.stdout.write(`| ${a} / ${b} | ${value.toFixed(3)}x | ${min.toFixed(3)}-${max.toFixed(3)} |\n`);
+  const { median: value, min, max, deltaMs } = ratio(a, b);
+  ratios[`${a}/${b}`] = { median: value, min, max, deltaMs, perRound: roundMedians[a].map((v, i) => v / roundMedians[b][i]) };
+  process.stdout.write(`| ${a} / ${b} | ${value.toFixed(3)}x | ${min.toFixed(3)}-${max.toFixed(3)} | ${deltaMs >= 0 ? '+' : ''}${deltaMs.toFixed(2)} |\n`);
 }
 process.stdout.write(`\nload average after the run: ${loadavg().map((value) => value.toFixed(2)).join(' ')}\n`);
 const resultsDir = new URL('results/', import.meta.url);
