@@ -4,16 +4,17 @@
 //
 // Targets (each a trivial tool that runs /bin/true):
 //   spawn            child_process.spawn('/bin/true'), pipes, await 'close'     (the baseline)
-//   spawn-as-toolport the same with toolport's options (detached, minimal environment)
+//   spawn-as-toolport the same with toolport's options (detached: a new session and process
+//                    group, so a stop reaches the whole tree; a minimal environment)
 //   toolport         toolport.call() of a skill with network: registry, ajv, adapter, spawn
 //   spawn-unshare    child_process.spawn('unshare', ['--net', '--', '/bin/true'])
+//   spawn-unshare-as-toolport the same with toolport's options
 //   toolport-netns   toolport.call() of a skill without "internet": runs in a network namespace
 //   mcp-stdio        the same tool through an MCP client over stdio (adds the SDK and a pipe)
 // Targets take turns call by call; ratios are medians of per-round p50 ratios.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -73,6 +74,8 @@ const targets = {
   },
   ...(canUnshare && {
     'spawn-unshare': () => spawnOnce('unshare', ['--net', '--', trueCommand]),
+    'spawn-unshare-as-toolport': () =>
+      spawnOnce('unshare', ['--net', '--', trueCommand], { detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
     'toolport-netns': async () => {
       const outcome = await toolport.call('offline__noop', {});
       if (outcome.isError) throw new Error('call failed');
@@ -127,7 +130,9 @@ const comparisons = [
   ['toolport', 'spawn'],
   ['toolport', 'spawn-as-toolport'],
   ['spawn-as-toolport', 'spawn'],
-  ...(canUnshare ? [['toolport-netns', 'spawn-unshare'], ['spawn-unshare', 'spawn'], ['toolport-netns', 'spawn']] : []),
+  ...(canUnshare
+    ? [['toolport-netns', 'spawn-unshare'], ['toolport-netns', 'spawn-unshare-as-toolport'], ['spawn-unshare', 'spawn'], ['toolport-netns', 'spawn']]
+    : []),
   ['mcp-stdio', 'spawn'],
 ];
 process.stdout.write('\n| comparison | ratio of p50 (median of rounds) | range over rounds | Δ p50 ms |\n|---|--:|--:|--:|\n');
