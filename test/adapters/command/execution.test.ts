@@ -149,7 +149,7 @@ type = "number"
       'scripts/locked.sh': argvScript,
       'scripts/slow.sh': '#!/bin/sh\nsleep "$1"\necho "slept $1"\n',
       'scripts/crowd.sh':
-        '#!/bin/sh\nmkdir -p running\ntouch "running/$1"\nls running | wc -l > "seen-$1"\nsleep 0.4\nrm "running/$1"\ncat "seen-$1"\n',
+        '#!/bin/sh\nmkdir -p running\ntouch "running/$1"\nls running | wc -l > "seen-$1"\nsleep 0.5\nrm "running/$1"\ncat "seen-$1"\n',
     },
   });
   toolport = await createToolport(
@@ -322,8 +322,8 @@ describe('command skills: limits', () => {
     const results = await Promise.all(ids.map((id) => settle('exec__crowd', { id })));
     const seen = results.map((result) => Number(textOf(result).trim()));
     expect(Math.max(...seen)).toBe(2);
-    // Three rounds of 0.4 s.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_150);
+    // Three rounds of 0.5 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_450);
   });
 
   it('a waiting call that is cancelled leaves the queue; the others still run', async () => {
