@@ -223,7 +223,13 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return undefined;
     }
     const spec: PluginSpec = parsed.data;
-    const context: AdapterContext = { baseDir: process.cwd(), logger, stateDir, toolsChanged };
+    const context: AdapterContext = {
+      baseDir: process.cwd(),
+      logger,
+      stateDir,
+      toolsChanged,
+      defaultTimeoutSeconds: config.defaults.timeoutSeconds,
+    };
     let plugin: LoadedPlugin;
     try {
       plugin = await table.adapter.load(spec, context);
@@ -236,8 +242,17 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return undefined;
     }
     const timeoutSeconds = spec.timeoutSeconds ?? config.defaults.timeoutSeconds;
+    const id = spec.id ?? plugin.id;
+    for (const diagnostic of plugin.diagnostics ?? []) {
+      loadDiagnostics.push({
+        level: diagnostic.level,
+        message: `${where}: ${diagnostic.message}`,
+        pluginId: id,
+        ...(diagnostic.tool !== undefined && { tool: diagnostic.tool }),
+      });
+    }
     return {
-      id: spec.id ?? plugin.id,
+      id,
       plugin,
       timeoutMs: timeoutSeconds * 1000,
       source: entry.path,
@@ -265,7 +280,11 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
   }
-  for (const diagnostic of loadDiagnostics) logger.error(diagnostic.message);
+  for (const diagnostic of loadDiagnostics) {
+    if (diagnostic.level === 'error') logger.error(diagnostic.message);
+    else if (diagnostic.level === 'warning') logger.warn(diagnostic.message);
+    else logger.info(diagnostic.message);
+  }
 
   const policyDiagnostics = (): Diagnostic[] => {
     const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: false }));
@@ -449,7 +468,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     const callSignal = createCallSignal({
       client: callOptions.signal,
       shutdown: shutdown.signal,
-      timeoutMs: tool.plugin.timeoutMs,
+      timeoutMs: tool.definition.timeoutSeconds !== undefined ? tool.definition.timeoutSeconds * 1000 : tool.plugin.timeoutMs,
       label: name,
       pluginId: tool.plugin.id,
     });

@@ -1,5 +1,6 @@
 // The exhaustive table of plugin kinds and their adapters. A kind without an adapter
 // yet is listed with the reason, so loading it fails with a clear message.
+import { commandAdapter } from './command/index.js';
 import { httpAdapter } from './http/index.js';
 import { moduleAdapter } from './module/index.js';
 import { pythonAdapter } from './python/index.js';
@@ -11,7 +12,7 @@ export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   module: { adapter: moduleAdapter as unknown as PluginAdapter<PluginSpec> },
   wasm: { unavailable: 'Wasm components (Asterai) are not supported by this version of toolport yet' },
   python: { adapter: pythonAdapter as unknown as PluginAdapter<PluginSpec> },
-  command: { unavailable: 'agent.toml skills (EvoClaw) are not supported by this version of toolport yet' },
+  command: { adapter: commandAdapter as unknown as PluginAdapter<PluginSpec> },
   http: { adapter: httpAdapter as unknown as PluginAdapter<PluginSpec> },
 };
 

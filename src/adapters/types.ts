@@ -49,6 +49,16 @@ export interface AdapterContext {
   readonly stateDir: string;
   /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
   readonly toolsChanged: () => void;
+  /** The config's `defaults.timeoutSeconds`, for adapters that set per-tool limits. */
+  readonly defaultTimeoutSeconds?: number;
+}
+
+/** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */
+export interface PluginDiagnostic {
+  readonly level: 'error' | 'warning' | 'info';
+  readonly message: string;
+  /** The plugin's own name of the tool it concerns, if any. */
+  readonly tool?: string;
 }
 
 export interface LoadedPlugin {
@@ -59,6 +69,8 @@ export interface LoadedPlugin {
   readonly description?: string;
   /** The current tool list; may change after `toolsChanged` was signalled. */
   readonly tools: readonly ToolDefinition[];
+  /** Problems and facts found at load, reported by `toolport check` and the log (read once). */
+  readonly diagnostics?: readonly PluginDiagnostic[];
   /**
    * Runs one tool. Resolves when the plugin answered (also with `isError`);
    * rejects with a ToolportError when it could not answer.

@@ -105,10 +105,12 @@ function parsePort(value: string | undefined): number | undefined {
   return port;
 }
 
-function printDiagnostics(toolport: Toolport, io: Io): number {
+/** Prints problems (and, for `check`, the info lines saying how plugins run); returns the error count. */
+function printDiagnostics(toolport: Toolport, io: Io, withInfo = false): number {
   let errors = 0;
   for (const diagnostic of toolport.diagnostics) {
     if (diagnostic.level === 'error') errors += 1;
+    if (diagnostic.level === 'info' && !withInfo) continue;
     io.err(`${diagnostic.level}: ${diagnostic.message}\n`);
   }
   return errors;
@@ -282,7 +284,7 @@ async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<
   const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
   const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
   try {
-    const errors = printDiagnostics(toolport, io);
+    const errors = printDiagnostics(toolport, io, true);
     const tools = toolport.listTools().length;
     io.out(errors === 0 ? `ok: ${tools} tool${tools === 1 ? '' : 's'}\n` : `${errors} error${errors === 1 ? '' : 's'}; ${tools} tools usable\n`);
     return errors === 0 ? 0 : 1;

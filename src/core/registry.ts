@@ -34,7 +34,8 @@ export interface ExposedTool {
 }
 
 export interface Diagnostic {
-  readonly level: 'error' | 'warning';
+  /** `info` reports how a plugin runs (e.g. its sandbox); only errors fail `toolport check`. */
+  readonly level: 'error' | 'warning' | 'info';
   readonly message: string;
   readonly pluginId?: string;
   readonly tool?: string;

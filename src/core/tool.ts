@@ -30,6 +30,12 @@ export interface ToolDefinition {
   readonly permissions?: readonly string[];
   /** Extra `_meta` entries the adapter wants clients to see. */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /**
+   * The time limit of this tool's calls, when the plugin sets one per tool. It replaces the
+   * plugin-level limit (config `timeoutSeconds`, else `defaults.timeoutSeconds`), so an
+   * adapter that sets it is responsible for honouring the config (see AdapterContext).
+   */
+  readonly timeoutSeconds?: number;
 }
 
 /** What a plugin answered. `isError: true` means it answered with a failure. */

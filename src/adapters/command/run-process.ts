@@ -1,0 +1,263 @@
+// One subprocess run: argv only, its own process group, stdin from /dev/null, stdout and
+// stderr each capped, and a stop (timeout or abort) that sends SIGTERM to the whole group,
+// then SIGKILL after a grace period. Whatever the command leaves behind in its group dies with it.
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+
+export interface RunRequest {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly killGraceMs: number;
+  readonly maxOutputBytes: number;
+  /** Stops the run like a timeout does (client cancellation, shutdown). */
+  readonly signal: AbortSignal;
+}
+
+export interface CapturedOutput {
+  /** What was kept: the head for stdout, the tail for stderr. */
+  readonly text: string;
+  /** Bytes the process wrote in total. */
+  readonly totalBytes: number;
+  readonly truncated: boolean;
+}
+
+export interface RunResult {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why toolport stopped the process, if it did. */
+  readonly stoppedBy: 'timeout' | 'abort' | undefined;
+  /** The group needed SIGKILL after the grace period. */
+  readonly killed: boolean;
+  readonly stdout: CapturedOutput;
+  readonly stderr: CapturedOutput;
+  readonly pid: number;
+  readonly durationMs: number;
+}
+
+/** The process could not be started at all (ENOENT, EACCES...). */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+  constructor(
+    readonly errno: string,
+    cause: unknown,
+  ) {
+    super(`cannot start the command (${errno})`, { cause });
+  }
+}
+
+/** Keeps the first `limit` bytes and counts the rest. */
+class HeadCapture {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  total = 0;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.kept >= this.limit) return;
+    const room = this.limit - this.kept;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(Buffer.from(part));
+    this.kept += part.length;
+  }
+  result(): CapturedOutput {
+    return { text: Buffer.concat(this.chunks).toString('utf8'), totalBytes: this.total, truncated: this.total > this.kept };
+  }
+}
+
+/** Keeps the last `limit` bytes: the end of stderr is where the error usually is. */
+class TailCapture {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  total = 0;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    while (this.chunks.length > 1 && this.kept - (this.chunks[0] as Buffer).length >= this.limit) {
+      this.kept -= (this.chunks.shift() as Buffer).length;
+    }
+  }
+  result(): CapturedOutput {
+    let all = Buffer.concat(this.chunks);
+    if (all.length > this.limit) all = all.subarray(all.length - this.limit);
+    this.chunks = [all];
+    this.kept = all.length;
+    return { text: all.toString('utf8'), totalBytes: this.total, truncated: this.total > all.length };
+  }
+}
+
+/** Signals the process group; false when it is gone. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether any live process is left in the group. A member that died but was not reaped yet
+ * (a zombie waiting for a slow init) still counts for kill(-pgid, 0); on Linux /proc tells them apart.
+ */
+async function isGroupAlive(pgid: number): Promise<boolean> {
+  if (!signalGroup(pgid, 0)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+    const stats = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
+    return stats.some((stat) => {
+      if (stat === '') return false;
+      // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X';
+    });
+  } catch {
+    return true;
+  }
+}
+
+/** Process groups started here and not known to be gone. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * If toolport exits without closing its plugins (a second Ctrl+C, a fatal error), the groups
+ * it started would live on in their own sessions; an exit hook kills them, synchronously.
+ */
+function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+  });
+}
+
+const pollMs = 25;
+/** How long to wait for the pipes after the main process exited (a daemon may hold them). */
+const drainMs = 500;
+/** How long to wait for a group after SIGKILL before reporting anyway. */
+const lingerMs = 2_000;
+
+export function runProcess(request: RunRequest): Promise<RunResult> {
+  return new Promise<RunResult>((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(request.file, [...request.args], {
+      cwd: request.cwd,
+      env: request.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A new session and process group, so a stop reaches every process the command started.
+      detached: true,
+      windowsHide: true,
+    });
+    const stdout = new HeadCapture(request.maxOutputBytes);
+    const stderr = new TailCapture(request.maxOutputBytes);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let stoppedBy: RunResult['stoppedBy'];
+    let killed = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const pid = child.pid;
+
+    const cleanup = (): void => {
+      for (const timer of timers) clearTimeout(timer);
+      request.signal.removeEventListener('abort', onAbort);
+    };
+
+    // `on`, not `once`: a second 'error' without a listener would throw in toolport.
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (pid !== undefined || settled) return;
+      settled = true;
+      cleanup();
+      reject(new StartError(error.code ?? 'unknown error', error));
+    });
+    if (pid === undefined) return;
+    trackGroup(pid);
+
+    /** Resolves once the group is gone (or, for a group that will not die, after SIGKILL and a bound). */
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      liveGroups.delete(pid);
+      cleanup();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stoppedBy,
+        killed,
+        stdout: stdout.result(),
+        stderr: stderr.result(),
+        pid,
+        durationMs: performance.now() - started,
+      });
+    };
+
+    let closed = false;
+    let groupGone = false;
+    /** After the group is gone, give the pipes a moment to deliver what is left in them. */
+    const drainThenFinish = (): void => {
+      if (closed) return finish();
+      timers.push(setTimeout(finish, drainMs));
+    };
+
+    /**
+     * After a stop: wait until no process of the group is left, escalating to SIGKILL after the
+     * grace period. Bounded, in case members linger as zombies nobody reaps.
+     */
+    const awaitGroupGone = (graceEnds: number): void => {
+      const giveUp = graceEnds + lingerMs;
+      const check = async (): Promise<void> => {
+        const now = performance.now();
+        if ((exit && !(await isGroupAlive(pid))) || now >= giveUp) {
+          groupGone = true;
+          return drainThenFinish();
+        }
+        if (!killed && now >= graceEnds) {
+          killed = true;
+          signalGroup(pid, 'SIGKILL');
+        }
+        timers.push(setTimeout(() => void check(), pollMs));
+      };
+      void check();
+    };
+
+    const stop = (reason: 'timeout' | 'abort'): void => {
+      if (stoppedBy || exit) return;
+      stoppedBy = reason;
+      signalGroup(pid, 'SIGTERM');
+      awaitGroupGone(performance.now() + request.killGraceMs);
+    };
+
+    function onAbort(): void {
+      stop('abort');
+    }
+
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      if (stoppedBy) return; // awaitGroupGone finishes
+      // The command is done; anything it left running in its group is not wanted.
+      signalGroup(pid, 'SIGKILL');
+      groupGone = true;
+      drainThenFinish();
+    });
+    child.once('close', () => {
+      closed = true;
+      if (groupGone) finish();
+    });
+
+    if (request.signal.aborted) stop('abort');
+    else request.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => stop('timeout'), request.timeoutMs);
+    timers.push(timer);
+  });
+}

@@ -1,0 +1,92 @@
+// Helpers for the command adapter's tests: skill folders written on the fly, processes found
+// by their working folder (every process a skill starts inherits it), and result text.
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { ToolOutcome } from '../../../src/core/tool.js';
+
+/** Pids of the processes whose working folder is `dir` (Linux /proc). */
+export async function pidsWithCwd(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readlink(`/proc/${entry}/cwd`)) === dir) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SkillFiles {
+  /** SKILL.md text; a minimal one naming the skill when left out. */
+  skillMd?: string;
+  agentToml: string;
+  skillToml?: string;
+  /** Extra files, path → text; names ending in .sh are made executable. */
+  files?: Record<string, string>;
+}
+
+export async function makeScratch(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `toolport-command-${prefix}-`));
+}
+
+/** Writes a skill folder `name` under `root` and returns its path. */
+export async function writeSkill(root: string, name: string, files: SkillFiles): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'SKILL.md'), files.skillMd ?? `---\nname: ${name}\nversion: 1.0.0\ndescription: test skill\n---\n`);
+  await writeFile(join(dir, 'agent.toml'), files.agentToml);
+  if (files.skillToml !== undefined) await writeFile(join(dir, 'skill.toml'), files.skillToml);
+  for (const [path, text] of Object.entries(files.files ?? {})) {
+    const full = join(dir, path);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, text);
+    if (path.endsWith('.sh')) await chmod(full, 0o755);
+  }
+  return dir;
+}
+
+export function textOf(result: CallToolResult | ToolOutcome): string {
+  return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The built library (tests that run a fresh Node process import it from here). */
+export const repoDist = new URL('../../../dist', import.meta.url).pathname;
+
+function succeeds(argv: readonly string[]): boolean {
+  const [file, ...args] = argv as [string, ...string[]];
+  return spawnSync(file, args, { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Whether this host can run a command without network (what toolport probes at startup).
+ * Skills without "internet" are refused where it cannot, so tests of anything but the network
+ * grant network there instead of failing for the wrong reason.
+ */
+export const isolationAvailable =
+  process.platform === 'linux' &&
+  process.env.TOOLPORT_SANDBOX !== 'none' &&
+  (succeeds(['unshare', '--net', 'true']) ||
+    succeeds(['unshare', '--map-current-user', '--net', 'true']) ||
+    succeeds(['unshare', '--map-root-user', '--net', 'true']) ||
+    succeeds(['bwrap', '--dev-bind', '/', '/', '--unshare-net', '--die-with-parent', 'true']));
+
+/** Config grants for a test skill: none where isolation works, network where it does not. */
+export const grantsForTests: { network: boolean } = { network: !isolationAvailable };

@@ -1,0 +1,211 @@
+// Stopping command tools: a timeout, a client cancellation or close() reaches every process
+// of the call's group (checked by pid), leftovers of a finished command are killed, and a
+// flood of output is capped without holding it in memory.
+import { spawn } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
+import { toCallToolResult } from '../../../src/core/to-call-result.js';
+import { createToolport, type Toolport } from '../../../src/toolport.js';
+import { grantsForTests, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
+
+/** Alive and not a zombie: an exited process a slow init has not reaped yet holds nothing. */
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function running(pids: readonly number[]): Promise<number[]> {
+  const alive: number[] = [];
+  for (const pid of pids) if (await isRunning(pid)) alive.push(pid);
+  return alive;
+}
+
+async function readPids(file: string, count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const pids = text.split('\n').filter(Boolean).map(Number);
+    if (pids.length >= count) return pids;
+    await sleep(10);
+  }
+  throw new Error(`${file} did not list ${count} pids`);
+}
+
+// The leader and one grandchild ignore SIGTERM, so stopping needs SIGKILL; every pid is written down.
+const treeScript = `#!/bin/sh
+pidfile="$1"
+sh -c 'trap "" TERM; while :; do sleep 1; done' &
+echo $! >> "$pidfile"
+sh -c 'while :; do sleep 1; done' &
+echo $! >> "$pidfile"
+trap '' TERM
+echo $$ >> "$pidfile"
+while :; do sleep 1; done
+`;
+
+const leftoverScript = `#!/bin/sh
+sleep 30 &
+echo $! > "$1"
+echo done
+`;
+
+const floodScript = `#!/bin/sh
+printf 'STDOUT-START\\n'
+head -c 52428800 /dev/zero | tr '\\0' 'a'
+printf '\\nSTDOUT-END\\n'
+printf 'STDERR-START\\n' >&2
+head -c 52428800 /dev/zero | tr '\\0' 'b' >&2
+printf '\\nSTDERR-END\\n' >&2
+exit "$1"
+`;
+
+let root: string;
+let skill: string;
+let toolport: Toolport;
+
+beforeAll(async () => {
+  root = await makeScratch('tree');
+  skill = await writeSkill(root, 'tree', {
+    agentToml: `
+[tools.tree]
+command = "scripts/tree.sh"
+args = ["$pidfile"]
+timeout_secs = 1
+
+[tools.leftover]
+command = "scripts/leftover.sh"
+args = ["$pidfile"]
+
+[tools.flood]
+command = "scripts/flood.sh"
+args = ["$code"]
+
+[tools.small]
+command = "scripts/small.sh"
+`,
+    files: {
+      'scripts/tree.sh': treeScript,
+      'scripts/leftover.sh': leftoverScript,
+      'scripts/flood.sh': floodScript,
+      'scripts/small.sh': '#!/bin/sh\necho small\n',
+    },
+  });
+  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, grants: grantsForTests }] }));
+  expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
+});
+
+afterAll(async () => {
+  await toolport?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('command skills: stopping the process tree', () => {
+  it('a timeout stops the whole group, SIGKILL after the grace period; no pid survives', async () => {
+    const pidfile = join(root, 'timeout.pids');
+    const started = Date.now();
+    const call = toolport.call('tree__tree', { pidfile });
+    const pids = await readPids(pidfile, 3);
+    expect(await running(pids)).toEqual(pids);
+    const result = toCallToolResult(await call);
+    const elapsed = Date.now() - started;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('tree timed out after 1 s and was stopped (killed after ignoring SIGTERM).');
+    expect(elapsed).toBeGreaterThanOrEqual(1_450);
+    expect(elapsed).toBeLessThan(3_500);
+    // When the result is there, the group is already gone.
+    expect(await running(pids)).toEqual([]);
+    expect(await pidsWithCwd(skill)).toEqual([]);
+  });
+
+  it('client cancellation stops the group too', async () => {
+    const pidfile = join(root, 'cancel.pids');
+    const controller = new AbortController();
+    const call = toolport.call('tree__tree', { pidfile }, { signal: controller.signal }).catch((reason: unknown) => reason);
+    const pids = await readPids(pidfile, 3);
+    expect(await running(pids)).toEqual(pids);
+    controller.abort();
+    const error = await call;
+    expect(isToolportError(error) && error.code).toBe(ErrorCode.CallCancelled);
+    const until = Date.now() + 3_000;
+    while ((await running(pids)).length > 0 && Date.now() < until) await sleep(25);
+    expect(await running(pids)).toEqual([]);
+  });
+
+  it('close() waits until every running call is stopped', async () => {
+    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, grants: grantsForTests }] }));
+    const pidfile = join(root, 'close.pids');
+    const call = other.call('tree__tree', { pidfile }).catch((reason: unknown) => reason);
+    const pids = await readPids(pidfile, 3);
+    await other.close();
+    expect(await running(pids)).toEqual([]);
+    const error = await call;
+    expect(isToolportError(error) && error.code).toBe(ErrorCode.ShuttingDown);
+  });
+
+  it('what a finished command leaves running in its group is killed', async () => {
+    const pidfile = join(root, 'leftover.pid');
+    const result = toCallToolResult(await toolport.call('tree__leftover', { pidfile }));
+    expect(textOf(result)).toBe('done\n');
+    const [pid] = await readPids(pidfile, 1);
+    const until = Date.now() + 1_000;
+    while ((await isRunning(pid as number)) && Date.now() < until) await sleep(10);
+    expect(await isRunning(pid as number)).toBe(false);
+  });
+});
+
+describe('command skills: output caps', () => {
+  it('keeps the first 1 MiB of 50 MiB of stdout, with a marker saying how much there was', async () => {
+    const result = toCallToolResult(await toolport.call('tree__flood', { code: '0' }));
+    expect(result.isError).toBeUndefined();
+    const text = textOf(result);
+    expect(text.startsWith('STDOUT-START\naaaa')).toBe(true);
+    expect(text).not.toContain('STDOUT-END');
+    expect(text.endsWith('\n[toolport: stdout truncated: the command wrote 52428825 bytes; the first 1048576 are kept]')).toBe(true);
+    expect(text.length).toBeLessThan(1_048_576 + 200);
+  });
+
+  it('keeps the tail of stderr, where the error usually is', async () => {
+    const result = toCallToolResult(await toolport.call('tree__flood', { code: '1' }));
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toContain('[toolport: stdout truncated: the command wrote 52428825 bytes; the first 1048576 are kept]');
+    expect(text).toContain('stderr (last 4096 of 52428825 bytes):\n');
+    expect(text.endsWith('bbbb\nSTDERR-END\n')).toBe(true);
+    expect(text).not.toContain('STDERR-START');
+  });
+
+  it('100 MiB of output does not blow up memory (measured in a fresh process)', async () => {
+    const script = join(root, 'memory.mjs');
+    await writeFile(
+      script,
+      `import { createToolport } from ${JSON.stringify(`${repoDist}/toolport.js`)};
+import { parseConfig } from ${JSON.stringify(`${repoDist}/config/load.js`)};
+const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, grants: ${JSON.stringify(grantsForTests)} }] }));
+for (let i = 0; i < 3; i += 1) await toolport.call('tree__small', {});
+const before = process.resourceUsage().maxRSS;
+const result = await toolport.call('tree__flood', { code: '1' });
+const after = process.resourceUsage().maxRSS;
+await toolport.close();
+process.stdout.write(JSON.stringify({ growthKiB: after - before, textLength: result.content[0].text.length }));
+`,
+    );
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      child.once('error', reject);
+      child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}`))));
+    });
+    const { growthKiB, textLength } = JSON.parse(output) as { growthKiB: number; textLength: number };
+    // Holding the output takes ~250 MiB here (chunks, a copy, the string); capped, ~40 MiB of GC lag.
+    expect(growthKiB / 1024).toBeLessThan(80);
+    expect(textLength).toBeLessThan(1_048_576 + 4_096 + 500);
+  });
+});
