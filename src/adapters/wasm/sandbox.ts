@@ -121,6 +121,16 @@ export function createSandboxImports(options: SandboxOptions): ImportObject {
   });
   const imports = shim.getImportObject() as unknown as ImportObject;
 
+  if (!options.network) {
+    // preview2-shim denies with a plain string, which is not a wasi:http error-code
+    // (a variant) and would trap the guest; answer with the variant for "denied".
+    imports['wasi:http/outgoing-handler'] = {
+      handle() {
+        throwGuestError({ tag: 'HTTP-request-denied' });
+      },
+    };
+  }
+
   const environment = Object.entries(options.env);
   imports['wasi:cli/environment'] = {
     getEnvironment: () => environment,

@@ -20,7 +20,7 @@ export function toCamelCase(name: string): string {
  * Answers a host call with the `err` case of its WIT `result`: jco turns a thrown
  * non-Error into that case (an Error would trap the guest instead).
  */
-export function throwGuestError(value: string): never {
+export function throwGuestError(value: unknown): never {
   // eslint-disable-next-line @typescript-eslint/only-throw-error -- jco's convention for WIT errors
   throw value;
 }
