@@ -21,7 +21,6 @@ export function toCamelCase(name: string): string {
  * non-Error into that case (an Error would trap the guest instead).
  */
 export function throwGuestError(value: unknown): never {
-  // eslint-disable-next-line @typescript-eslint/only-throw-error -- jco's convention for WIT errors
   throw value;
 }
 
