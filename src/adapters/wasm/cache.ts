@@ -6,8 +6,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { transpileBytes } from '@bytecodealliance/jco-transpile';
+import { Worker } from 'node:worker_threads';
 import type { ComponentDescription } from './describe.js';
+import type { TranspileReply, TranspileRequest } from './transpile-worker.js';
+import { workerEntry } from './worker-entry.js';
 
 /** Bump when the cached shape or the transpile options change. */
 const cacheFormat = 1;
@@ -55,33 +57,33 @@ async function readEntry(dir: string, sha256: string): Promise<CacheEntry | unde
   }
 }
 
-/**
- * Returns the cached transpile of `bytes`, making it first if needed. `describe` reads
- * the component's WIT and types on a miss.
- */
-export async function loadCachedComponent(
-  bytes: Uint8Array,
-  cacheDir: string,
-  describe: (bytes: Uint8Array) => Promise<ComponentDescription>,
-): Promise<CachedComponent> {
+/** Reads and transpiles a component in a worker thread (seconds of blocking work for big ones). */
+async function transpileInWorker(bytes: Uint8Array): Promise<{ description: ComponentDescription; files: [string, Uint8Array][] }> {
+  const worker = new Worker(await workerEntry('transpile-worker'), { workerData: { bytes } satisfies TranspileRequest, stdout: true, stderr: true });
+  // jco's own diagnostics are not the plugin's output; the error in the reply says what failed.
+  worker.stdout.resume();
+  worker.stderr.resume();
+  try {
+    const reply = await new Promise<TranspileReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the transpiler stopped (exit code ${code})`)));
+    });
+    if (!reply.ok) throw new Error(reply.message);
+    return reply;
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** Returns the cached transpile of `bytes`, making it first (in a worker) if needed. */
+export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): Promise<CachedComponent> {
   const sha256 = sha256Of(bytes);
   const dir = join(cacheDir, `${sha256}-jco${transpilerVersion}-f${cacheFormat}`);
   const existing = await readEntry(dir, sha256);
   if (existing) return { dir, meta: existing, hit: true };
 
-  const description = await describe(bytes);
-  const output = await transpileBytes(bytes, {
-    name: 'component',
-    instantiation: 'async',
-    // jco then rejects bad integers and missing fields itself too (our schemas come first).
-    strict: true,
-    // A top-level `result` error arrives as a ComponentError with the error value.
-    noComponentErrorWrapping: false,
-    emitTypescriptDeclarations: false,
-    // Every core module is a separate file: their memories are capped before compiling.
-    base64Cutoff: 0,
-  });
-  const files = Object.entries(output.files);
+  const { description, files } = await transpileInWorker(bytes);
   const entry = files.map(([name]) => name).find((name) => name.endsWith('.js'));
   if (!entry) throw new Error('jco produced no JavaScript module');
   const meta: CacheEntry = {

@@ -9,23 +9,17 @@ import { textContent, type ContentBlock, type ToolDefinition, type ToolOutcome }
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
 import { BinaryFormatError, capModuleMemory, detectBinaryKind, wasmPageBytes } from './binary.js';
 import { loadCachedComponent } from './cache.js';
-import {
-  describeComponent,
-  exportKey,
-  findUnknownImports,
-  findWitSidecar,
-  packageFromExports,
-  readWitSidecar,
-  type ComponentDescription,
-} from './describe.js';
+import type { ComponentDescription } from './describe.js';
+import { exportKey, findUnknownImports, findWitSidecar, packageFromExports, readWitSidecar } from './plugin-wit.js';
 import type { HostReply, HostRequest } from './host-api.js';
-import { createRunner, workerEntry, type Runner } from './runner.js';
+import { createRunner, type Runner } from './runner.js';
 import type { PreopenGrant } from './sandbox.js';
 import { createEmbeddingStore, createKvStore } from './stores.js';
 import { formatPackageName, parseInterfaceName, type PackageName } from './wit-parser.js';
 import { describeFunction, toInputSchema, toOutputSchema } from './wit-schema.js';
 import { findUnsupported, formatWitFunction, type ExportedFunction } from './wit-types.js';
 import { wasmRuntime, type CompiledModule } from './wasm-global.js';
+import { workerEntry } from './worker-entry.js';
 import type { CallReply, WorkerExport } from './worker.js';
 
 export const wasmSpecSchema = z.strictObject({
@@ -103,7 +97,7 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
   const started = performance.now();
   let cached;
   try {
-    cached = await loadCachedComponent(bytes, cacheDir, describeComponent);
+    cached = await loadCachedComponent(bytes, cacheDir);
   } catch (error) {
     throw fail(`cannot read the component (${describeThrown(error).slice(0, 400)})`, error);
   }
@@ -157,7 +151,7 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
     tools.set(name, {
       definition: {
         name,
-        description: describeFunction(item.func, item.interface === undefined ? pluginLabel : `${item.interface} (${pluginLabel})`),
+        description: describeFunction(item.func, item.interface === undefined ? pluginLabel : `${item.interface} (${pluginLabel})`, item.interfaceDocs),
         inputSchema: toInputSchema(item.func),
         ...(outputSchema && { outputSchema }),
         ...(spec.grants.permissions.length > 0 && { permissions: spec.grants.permissions }),
@@ -251,7 +245,7 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
   };
 
   // Ready the worker code now (a no-op for builds; sources are compiled for tests).
-  await workerEntry();
+  await workerEntry('worker');
 
   let closing: Promise<void> | undefined;
   const definitions = [...tools.values()].map((tool) => tool.definition);

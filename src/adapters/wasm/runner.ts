@@ -2,15 +2,12 @@
 // instance runs one call at a time), terminates a worker whose call was aborted (timeout,
 // cancellation, shutdown) and serves the synchronous host calls its guest makes. Guest
 // stdout and stderr are captured here and go to the log, never to the process's stdout.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { CallContextForGuest, HostReply, HostRequest } from './host-api.js';
 import type { CallReply, WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
+import { workerEntry } from './worker-entry.js';
 
 export interface RunnerOptions {
   pluginId: string;
@@ -56,66 +53,6 @@ interface Slot {
 
 const maxLogLine = 2000;
 
-let sourceWorker: Promise<URL> | undefined;
-
-/**
- * The worker entry: the compiled file beside this one; or, when toolport runs from its
- * TypeScript sources (the tests do), the worker's modules compiled with the project's
- * TypeScript into a cache keyed by their sources, so each worker starts as fast as in a
- * build. Loading calls this early, so the first call does not wait for the compiler.
- */
-export function workerEntry(): Promise<URL> {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return Promise.resolve(new URL('./worker.js', here));
-  sourceWorker ??= compileWorkerSources(fileURLToPath(new URL('./worker.ts', here)));
-  sourceWorker.catch(() => {
-    sourceWorker = undefined;
-  });
-  return sourceWorker;
-}
-
-async function compileWorkerSources(entry: string): Promise<URL> {
-  const srcRoot = resolve(dirname(entry), '..', '..');
-  const sources = new Map<string, string>();
-  const pending = [entry];
-  while (pending.length > 0) {
-    const file = pending.pop() as string;
-    if (sources.has(file)) continue;
-    const text = await readFile(file, 'utf8');
-    sources.set(file, text);
-    // Modules the worker loads: relative imports that are not type-only.
-    for (const match of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?from\s+'(\.{1,2}\/[^']+)\.js';/gm)) {
-      pending.push(resolve(dirname(file), `${match[1] ?? ''}.ts`));
-    }
-  }
-  const hash = createHash('sha256');
-  for (const [file, text] of [...sources].sort(([a], [b]) => a.localeCompare(b))) hash.update(file).update(text);
-  // Under node_modules of the checkout, so the worker resolves packages as the sources do.
-  const outRoot = join(dirname(srcRoot), 'node_modules', '.cache', 'toolport-wasm-worker', hash.digest('hex').slice(0, 16));
-  const url = pathToFileURL(join(outRoot, relative(srcRoot, entry).replace(/\.ts$/, '.js')));
-  try {
-    await readFile(join(outRoot, 'complete'));
-    return url;
-  } catch {
-    // compile below
-  }
-  const imported = await import('typescript');
-  // TypeScript is CommonJS: under ESM its API arrives as the default export.
-  const ts = (imported as unknown as { default?: typeof imported }).default ?? imported;
-  for (const [file, text] of sources) {
-    const { outputText } = ts.transpileModule(text, {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    const target = join(outRoot, relative(srcRoot, file).replace(/\.ts$/, '.js'));
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, outputText);
-  }
-  await writeFile(join(outRoot, 'package.json'), '{ "type": "module" }\n');
-  await writeFile(join(outRoot, 'complete'), '');
-  return url;
-}
-
 export function createRunner(options: RunnerOptions): Runner {
   const { logger, pluginId } = options;
   const slots = new Set<Slot>();
@@ -160,7 +97,7 @@ export function createRunner(options: RunnerOptions): Runner {
     const flag = new Int32Array(signal);
     let entry: URL;
     try {
-      entry = await workerEntry();
+      entry = await workerEntry('worker');
     } catch (error) {
       failQueue(crashed(`${pluginId} could not start: ${describeThrown(error).slice(0, 300)}`, error));
       return;

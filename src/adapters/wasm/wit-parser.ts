@@ -739,7 +739,7 @@ export interface ResolvedWorld {
   package: PackageName | undefined;
   world: string;
   docs?: string;
-  exports: (ExportedFunction & { interfaceDocs?: string })[];
+  exports: ExportedFunction[];
   /** Every exported interface by full name, also those whose definition is not in the WIT. */
   exportedInterfaces: string[];
   /** Imported interfaces by full name, and world-level imported functions by name. */

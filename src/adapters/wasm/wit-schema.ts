@@ -207,9 +207,9 @@ export function toOutputSchema(func: WitFunction): JsonSchemaObject | undefined 
   };
 }
 
-/** The WIT doc comment, or a description generated from the signature. */
-export function describeFunction(func: WitFunction, where: string): string {
+/** The WIT doc comment, or a description generated from the signature (and the interface's docs). */
+export function describeFunction(func: WitFunction, where: string, interfaceDocs?: string): string {
   if (func.docs) return func.docs;
   const failing = func.result?.kind === 'result' ? ' A returned error makes the call fail with the error value.' : '';
-  return `Calls \`${formatWitFunction(func)}\` in ${where}.${failing}`;
+  return `Calls \`${formatWitFunction(func)}\` in ${where}.${failing}${interfaceDocs ? ` ${interfaceDocs}` : ''}`;
 }

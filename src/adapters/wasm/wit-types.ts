@@ -78,6 +78,8 @@ export interface WitFunction {
 export interface ExportedFunction {
   /** The exported interface's full name (`acme:kitchen/counters@0.2.0`), absent at world level. */
   interface?: string;
+  /** The exported interface's doc comment, when known. */
+  interfaceDocs?: string;
   func: WitFunction;
 }
 

@@ -55,8 +55,8 @@ export interface TestToolport {
   toolport: Toolport;
   log: CapturingLogger;
   stateDir: string;
-  call(name: string, args?: unknown, options?: ToolCallOptions): Promise<CallToolResult>;
-  close(): Promise<void>;
+  call: (name: string, args?: unknown, options?: ToolCallOptions) => Promise<CallToolResult>;
+  close: () => Promise<void>;
 }
 
 /** A toolport over the given plugin blocks, with its own state folder and a readable log. */
@@ -72,18 +72,23 @@ export async function startToolport(
     toolport,
     log,
     stateDir,
-    async call(name, args = {}, callOptions = {}) {
+    call: async (name, args = {}, callOptions = {}) => {
       try {
         return toCallToolResult(await toolport.call(name, args, callOptions));
       } catch (error) {
         return errorToCallToolResult(error, name);
       }
     },
-    async close() {
+    close: async () => {
       await toolport.close();
       if (!options.keepState && options.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The structured return value of a call (`structuredContent.result`). */
+export function resultOf(result: CallToolResult): unknown {
+  return (result.structuredContent as { result?: unknown } | undefined)?.result;
 }
 
 export function textOf(result: CallToolResult): string {

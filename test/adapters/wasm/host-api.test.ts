@@ -4,7 +4,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kitchenWasm, startToolport, textOf, type TestToolport } from './helpers.js';
+import { kitchenWasm, resultOf, startToolport, textOf, type TestToolport } from './helpers.js';
 
 const secret = 'sekrit-value-4f1c';
 let kitchen: TestToolport;
@@ -58,7 +58,7 @@ describe('wasm host API: kv-get / kv-set', () => {
     await kitchen.call('kitchen__kv-put', { key: 'colour', value: 'blue', user: 'bob' });
     await kitchen.call('kitchen__kv-put', { key: 'colour', value: 'green' });
     const read = async (user?: string): Promise<unknown> =>
-      (await kitchen.call('kitchen__kv-read', { key: 'colour', ...(user !== undefined && { user }) })).structuredContent?.result;
+      resultOf(await kitchen.call('kitchen__kv-read', { key: 'colour', ...(user !== undefined && { user }) }));
     expect(await read('alice')).toBe('red');
     expect(await read('bob')).toBe('blue');
     expect(await read()).toBe('green');
@@ -104,7 +104,7 @@ describe('wasm host API: embedding-store / embedding-search', () => {
     }
     await kitchen.call('kitchen__remember', { content: 'cheeseburger inventory: 12', collection: 'stock' });
     const result = await kitchen.call('kitchen__recall', { query: 'cheese burger', collection: 'menu' });
-    const hits = (result.structuredContent?.result ?? []) as { score: number; payload: [string, string][] }[];
+    const hits = (resultOf(result) ?? []) as { score: number; payload: [string, string][] }[];
     expect(hits.length).toBeGreaterThanOrEqual(2);
     expect(hits[0]?.payload).toContainEqual(['content', 'The cheeseburger comes with cheddar and pickles']);
     expect(hits.every((hit) => hit.payload.some(([key, value]) => key === 'collection' && value === 'menu'))).toBe(true);

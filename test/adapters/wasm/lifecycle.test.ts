@@ -173,7 +173,7 @@ describe('wasm: guest output', () => {
     const config = await writeConfig({ plugins: [{ path: kitchenWasm, cacheDir: sharedCacheDir, timeoutSeconds: 60 }] });
     client = await connectClient('stdio', { serveArgs: ['--config', config] });
     for (const text of ['one', 'two', '{"jsonrpc":"2.0","id":1,"result":{}}']) {
-      const result = (await client.callTool({ name: 'kitchen__shout', arguments: { text } })) as CallToolResult;
+      const result = (await client.callTool({ name: 'kitchen__shout', arguments: { text } }));
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe(text.toUpperCase());
     }

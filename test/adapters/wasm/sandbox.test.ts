@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kitchenWasm, startToolport, textOf, type TestToolport } from './helpers.js';
+import { kitchenWasm, resultOf, startToolport, textOf, type TestToolport } from './helpers.js';
 
 let closed: TestToolport;
 let open: TestToolport;
@@ -73,7 +73,7 @@ describe('wasm sandbox: files', () => {
   });
 
   it('granted folders appear under their absolute paths; relative ones under / + their path', async () => {
-    const dirs = (await open.call('kitchen__list-dirs')).structuredContent?.result as string[];
+    const dirs = resultOf(await open.call('kitchen__list-dirs')) as string[];
     expect([...dirs].sort()).toEqual([readOnly, writable, '/test/fixtures/wasm/scalars'].sort());
     const wit = await open.call('kitchen__read-file', { path: '/test/fixtures/wasm/scalars/scalars.wit' });
     expect(textOf(wit)).toContain('package toolport:scalars@1.0.0;');
