@@ -141,7 +141,10 @@ export async function findWitSidecar(wasmPath: string, configured: string | unde
   for (const name of [`${stem}.wit`, 'plugin.wit', 'package.wit', 'component.wit']) {
     if (await isFile(join(folder, name))) return join(folder, name);
   }
-  if (await isFolder(join(folder, 'wit'))) return join(folder, 'wit');
+  // A folder of sources named like the component (`bakery.wasm` beside `bakery/wit/`), or `wit/`.
+  for (const dir of [join(folder, stem, 'wit'), join(folder, 'wit')]) {
+    if (await isFolder(dir)) return dir;
+  }
   return undefined;
 }
 
