@@ -52,7 +52,8 @@ export function placeOrder(order: Order): Receipt {
   if (order.quantity < 1 || order.quantity > 24) problems.push('order between 1 and 24');
   if (!item) problems.push('pick something from the menu');
   if (problems.length > 0 || !item) {
-    // Throwing a string from a function returning result<_, string> returns its err case.
+    // componentize-js returns a thrown string as the err case of result<receipt, string>.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     throw `The order was not taken.\nFallback suggestions:\n${problems.map((problem) => `- ${problem}`).join('\n')}`;
   }
   const number = Number(asterai.kvGet('last-order-number', undefined) ?? '1000') + 1;

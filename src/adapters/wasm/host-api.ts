@@ -44,7 +44,6 @@ export type HostReply = { ok: true; value: unknown } | { ok: false; error: strin
 
 export interface CallContextForGuest {
   callId: string;
-  query: string;
   userId: string | undefined;
   appId: string;
 }
@@ -53,6 +52,8 @@ export interface HostState {
   /** The last text passed to send-response-to-agent during the current call. */
   response: string | undefined;
   context: CallContextForGuest | undefined;
+  /** The current call's arguments: get-context gives their JSON as the query. */
+  args: Record<string, unknown> | undefined;
 }
 
 export interface EmbeddingScore {
@@ -83,7 +84,8 @@ export function createHostImports(
     getContext() {
       const context = state.context;
       return {
-        query: { content: context?.query ?? '', userId: context?.userId },
+        // MCP carries no user message, only the tool call: its arguments are the query.
+        query: { content: state.args ? JSON.stringify(state.args) : '', userId: context?.userId },
         appId: context?.appId ?? '',
       };
     },

@@ -264,7 +264,7 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
         {
           tool,
           args,
-          context: { callId: options.context.callId, query: JSON.stringify(args), userId: options.context.principal, appId },
+          context: { callId: options.context.callId, userId: options.context.principal, appId },
         },
         options.signal,
       );

@@ -186,7 +186,13 @@ export function createRunner(options: RunnerOptions): Runner {
   function dispatch(): void {
     if (closed) return;
     while (queue.length > 0) {
-      const slot = [...slots].find((candidate) => candidate.state === 'idle');
+      let slot: Slot | undefined;
+      for (const candidate of slots) {
+        if (candidate.state === 'idle') {
+          slot = candidate;
+          break;
+        }
+      }
       if (!slot) break;
       const pending = queue.shift() as Pending;
       const id = nextId++;
@@ -196,7 +202,9 @@ export function createRunner(options: RunnerOptions): Runner {
       const message: WorkerRequest = { type: 'call', id, ...pending.request };
       slot.worker.postMessage(message);
     }
-    const starting = [...slots].filter((slot) => slot.state === 'starting').length;
+    if (queue.length === 0) return;
+    let starting = 0;
+    for (const slot of slots) if (slot.state === 'starting') starting++;
     if (queue.length > starting && slots.size < options.instances) void spawn();
   }
 

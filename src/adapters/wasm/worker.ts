@@ -60,7 +60,7 @@ function requestMain(message: HostRequest): HostReply {
   return received.message as HostReply;
 }
 
-const state: HostState = { response: undefined, context: undefined };
+const state: HostState = { response: undefined, context: undefined, args: undefined };
 const hostImports = createHostImports(state, init.host.env, requestMain);
 
 function isComponentError(error: unknown): error is Error & { payload: unknown } {
@@ -95,6 +95,8 @@ function findFunction(instance: Instance, spec: WorkerExport): ((...args: unknow
 let current: Promise<Instance> = instantiate();
 // A failed instantiation is reported to the main thread (below) or to the next call.
 current.catch(() => {});
+/** The instance once it is ready: calls then run without waiting a turn. */
+let ready: Instance | undefined;
 const exportsByTool = new Map(init.exports.map((spec) => [spec.tool, spec]));
 
 function runCall(instance: Instance, request: WorkerRequest): CallReply {
@@ -104,6 +106,7 @@ function runCall(instance: Instance, request: WorkerRequest): CallReply {
   const { func } = spec;
   state.response = undefined;
   state.context = request.context;
+  state.args = request.args;
   try {
     const args = func.params.map((param) => toGuestValue(param.type, request.args[param.name]));
     const raw = fn(...args);
@@ -118,27 +121,40 @@ function runCall(instance: Instance, request: WorkerRequest): CallReply {
     return { kind: 'trap', message: describeTrap(error), response: state.response };
   } finally {
     state.context = undefined;
+    state.args = undefined;
   }
 }
 
 current.then(
-  () => port.postMessage({ type: 'ready' } satisfies WorkerMessage),
+  (instance) => {
+    ready = instance;
+    port.postMessage({ type: 'ready' } satisfies WorkerMessage);
+  },
   (error: unknown) => port.postMessage({ type: 'failed', message: describeTrap(error) } satisfies WorkerMessage),
 );
 
+function answer(request: WorkerRequest, reply: CallReply): void {
+  port.postMessage({ type: 'reply', id: request.id, reply } satisfies WorkerMessage);
+  // A trap (or any throw) leaves the instance unusable; start a fresh one now.
+  if (reply.kind === 'trap') {
+    ready = undefined;
+    current = instantiate();
+    current.then(
+      (instance) => {
+        ready = instance;
+      },
+      () => {},
+    );
+  }
+}
+
 port.on('message', (request: WorkerRequest) => {
-  void (async () => {
-    let reply: CallReply;
-    try {
-      reply = runCall(await current, request);
-    } catch (error) {
-      reply = { kind: 'trap', message: describeTrap(error), response: undefined };
-    }
-    port.postMessage({ type: 'reply', id: request.id, reply } satisfies WorkerMessage);
-    // A trap (or any throw) leaves the instance unusable; start a fresh one now.
-    if (reply.kind === 'trap') {
-      current = instantiate();
-      current.catch(() => {});
-    }
-  })();
+  if (ready) {
+    answer(request, runCall(ready, request));
+    return;
+  }
+  current.then(
+    (instance) => answer(request, runCall(instance, request)),
+    (error: unknown) => answer(request, { kind: 'trap', message: describeTrap(error), response: undefined }),
+  );
 });
