@@ -27,6 +27,7 @@ export interface ToolCallOptions {
   progress?: CallOptions['progress'];
   log?: CallOptions['log'];
   context?: Partial<CallContext>;
+  sample?: CallOptions['sample'];
 }
 
 export interface Toolport {
@@ -141,6 +142,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           progress: callOptions.progress ?? noop,
           log: callOptions.log ?? noop,
           context,
+          ...(callOptions.sample && { sample: callOptions.sample }),
         }),
         callSignal.aborted,
       ]);

@@ -44,6 +44,16 @@ export interface CallContext {
   readonly client?: { readonly name: string; readonly version: string };
 }
 
+/** A question for the client's model (MCP sampling). */
+export interface SampleRequest {
+  readonly prompt: string;
+  readonly systemPrompt?: string;
+  readonly maxTokens: number;
+}
+
+/** Asks the client's model; resolves with its text answer. */
+export type Sampler = (request: SampleRequest, signal: AbortSignal) => Promise<string>;
+
 export interface CallOptions {
   /** Aborted on client cancellation, timeout or shutdown. */
   readonly signal: AbortSignal;
@@ -51,6 +61,8 @@ export interface CallOptions {
   /** Sends a log message to the client when it asked for them (2025-era logging). */
   readonly log: (level: LoggingLevel, data: unknown) => void;
   readonly context: CallContext;
+  /** Present when the client offers sampling on this connection (2025-era sessions). */
+  readonly sample?: Sampler;
 }
 
 export function textContent(text: string): ContentBlock {

@@ -79,6 +79,23 @@ function createLogSender(ctx: ServerContext): CallOptions['log'] {
   };
 }
 
+/** Sampling through the client, when it declared the capability on a 2025-era connection. */
+function createSampler(server: Server, ctx: ServerContext): CallOptions['sample'] {
+  if (!server.getClientCapabilities()?.sampling) return undefined;
+  return async (request, signal) => {
+    const result = await ctx.mcpReq.requestSampling(
+      {
+        messages: [{ role: 'user', content: { type: 'text', text: request.prompt } }],
+        maxTokens: request.maxTokens,
+        ...(request.systemPrompt !== undefined && { systemPrompt: request.systemPrompt }),
+      },
+      { signal },
+    );
+    const blocks = Array.isArray(result.content) ? result.content : [result.content];
+    return blocks.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  };
+}
+
 /** The client named in a 2026-07-28 request envelope, if it named itself. */
 function clientInfoOf(ctx: ServerContext): { name: string; version: string } | undefined {
   const info = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY];
@@ -143,11 +160,13 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         ...(clientInfo && { client: { name: clientInfo.name, version: clientInfo.version } }),
       };
       try {
+        const sample = createSampler(server, ctx);
         const outcome = await toolport.call(name, request.params.arguments, {
           signal: ctx.mcpReq.signal,
           progress: createProgressReporter(ctx),
           log: createLogSender(ctx),
           context,
+          ...(sample && { sample }),
         });
         return toCallToolResult(outcome);
       } catch (error) {

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
-import { textContent, type ContentBlock, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import { textContent, type CallOptions, type ContentBlock, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
 import { BinaryFormatError, capModuleMemory, detectBinaryKind, wasmPageBytes } from './binary.js';
 import { loadCachedComponent } from './cache.js';
@@ -203,12 +203,39 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
       case 'embedding-search':
         return { ok: true, value: await embeddings.search(request.query, request.collection) };
       case 'query-agent':
-        return {
-          ok: false,
-          error: `query-agent is not available: toolport serves this plugin to an MCP client and has no Asterai agent "${request.agentId}" to ask`,
-        };
+        return queryAgent(request);
     }
   };
+
+  // The calls running now, by a token of ours (MCP request ids repeat across sessions),
+  // so a guest's query-agent reaches the client of its own call.
+  const running = new Map<string, CallOptions>();
+  let nextToken = 0;
+
+  /** An MCP client is the agent here: query-agent asks its model when it offers sampling. */
+  async function queryAgent(request: Extract<HostRequest, { op: 'query-agent' }>): Promise<HostReply> {
+    const options = running.get(request.callId);
+    if (!options?.sample) {
+      return {
+        ok: false,
+        error: `query-agent is not available: toolport serves this plugin to an MCP client, which does not offer sampling, and has no Asterai agent "${request.agentId}" to ask`,
+      };
+    }
+    try {
+      const content = await options.sample(
+        {
+          prompt: request.query,
+          systemPrompt: `A tool of the plugin ${pluginId} asks the agent "${request.agentId}" this question. Answer it directly.`,
+          maxTokens: 1024,
+        },
+        options.signal,
+      );
+      return { ok: true, value: content };
+    } catch (error) {
+      logger.warn({ err: error }, 'query-agent: the client could not answer');
+      return { ok: false, error: `query-agent failed: the client could not answer (${describeThrown(error).slice(0, 200)})` };
+    }
+  }
 
   const maxPages = spec.memoryLimitMb * (1024 * 1024 / wasmPageBytes);
   let runner: Runner | undefined;
@@ -260,14 +287,14 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
       const entry = tools.get(tool);
       if (!entry) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId });
       if (closing) throw new ToolportError(ErrorCode.ShuttingDown, `${tool} was not run: the plugin is closed`, { pluginId });
-      const reply: CallReply = await getRunner().run(
-        {
-          tool,
-          args,
-          context: { callId: options.context.callId, userId: options.context.principal, appId },
-        },
-        options.signal,
-      );
+      const token = String(nextToken++);
+      running.set(token, options);
+      let reply: CallReply;
+      try {
+        reply = await getRunner().run({ tool, args, context: { callId: token, userId: options.context.principal, appId } }, options.signal);
+      } finally {
+        running.delete(token);
+      }
       return toOutcome(tool, reply, entry.definition.outputSchema !== undefined, pluginId);
     },
     close() {

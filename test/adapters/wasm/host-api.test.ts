@@ -4,7 +4,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kitchenWasm, resultOf, startToolport, textOf, type TestToolport } from './helpers.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { connectClient, startHttpServer } from '../../helpers/toolport-process.js';
+import { kitchenWasm, resultOf, sharedCacheDir, startToolport, textOf, writeConfig, type TestToolport } from './helpers.js';
 
 const secret = 'sekrit-value-4f1c';
 let kitchen: TestToolport;
@@ -120,11 +122,32 @@ describe('wasm host API: embedding-store / embedding-search', () => {
 });
 
 describe('wasm host API: query-agent', () => {
-  it('returns err with a clear message (there is no Asterai agent behind an MCP client)', async () => {
+  it('returns err with a clear message when the caller offers no sampling', async () => {
     const result = await kitchen.call('kitchen__ask', { question: 'what is on the menu?' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe(
-      'query-agent failed: query-agent is not available: toolport serves this plugin to an MCP client and has no Asterai agent "helper" to ask',
+      'query-agent failed: query-agent is not available: toolport serves this plugin to an MCP client, which does not offer sampling, and has no Asterai agent "helper" to ask',
     );
   });
+
+  it('asks the client’s model when the client offers sampling', async () => {
+    const config = await writeConfig({ plugins: [{ path: kitchenWasm, cacheDir: sharedCacheDir, timeoutSeconds: 60 }] });
+    const server = await startHttpServer(['--config', config]);
+    const questions: string[] = [];
+    const client = await connectClient('http-2025', { url: server.url }, { capabilities: { sampling: {} } });
+    client.setRequestHandler('sampling/createMessage', (request) => {
+      const last = request.params.messages.at(-1)?.content;
+      questions.push(last && !Array.isArray(last) && last.type === 'text' ? last.text : '');
+      return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'Croissants and sourdough.' } };
+    });
+    try {
+      const result = (await client.callTool({ name: 'kitchen__ask', arguments: { question: 'what is on the menu?' } })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toBe('Croissants and sourdough.');
+      expect(questions).toEqual(['what is on the menu?']);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  }, 120_000);
 });
