@@ -141,7 +141,7 @@ describe('wasm host API: query-agent', () => {
       return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'Croissants and sourdough.' } };
     });
     try {
-      const result = (await client.callTool({ name: 'kitchen__ask', arguments: { question: 'what is on the menu?' } })) as CallToolResult;
+      const result = (await client.callTool({ name: 'kitchen__ask', arguments: { question: 'what is on the menu?' } }));
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe('Croissants and sourdough.');
       expect(questions).toEqual(['what is on the menu?']);
