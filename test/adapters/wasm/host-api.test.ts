@@ -4,7 +4,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallToolResult } from '@modelcontextprotocol/server';
 import { connectClient, startHttpServer } from '../../helpers/toolport-process.js';
 import { kitchenWasm, resultOf, sharedCacheDir, startToolport, textOf, writeConfig, type TestToolport } from './helpers.js';
 
