@@ -63,7 +63,7 @@ function whyNotATool(item: ExportedFunction): string | undefined {
 }
 
 /** `./data` is `/data` for the guest; an absolute path keeps its name. */
-export function toGuestPath(key: string): string {
+function toGuestPath(key: string): string {
   if (isAbsolute(key)) return normalize(key).split(sep).join('/');
   const parts = normalize(key)
     .split(sep)
