@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import { textContent, type CallOptions, type ContentBlock, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
 import { BinaryFormatError, capModuleMemory, detectBinaryKind, wasmPageBytes } from './binary.js';
@@ -69,6 +70,32 @@ function toGuestPath(key: string): string {
     .split(sep)
     .filter((part) => part !== '' && part !== '.' && part !== '..');
   return `/${parts.join('/')}`;
+}
+
+/** The sandbox a plugin's grants describe; a granted folder that is missing fails the load. */
+async function toSandbox(
+  spec: WasmSpec,
+  context: AdapterContext,
+  logger: Logger,
+  fail: (message: string) => ToolportError,
+): Promise<{ env: Record<string, string>; preopens: PreopenGrant[] }> {
+  const env: Record<string, string> = {};
+  for (const name of spec.grants.env) {
+    const value = process.env[name];
+    if (value === undefined) logger.warn(`granted environment variable ${name} is not set`);
+    else env[name] = value;
+  }
+  const preopens: PreopenGrant[] = [];
+  for (const [key, mode] of Object.entries(spec.grants.files)) {
+    const host = resolve(context.baseDir, key);
+    const isFolder = await stat(host).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (!isFolder) throw fail(`grants.files["${key}"]: not a folder: ${host}`);
+    preopens.push({ guest: toGuestPath(key), host, readOnly: mode === 'ro' });
+  }
+  return { env, preopens };
 }
 
 function textOf(value: unknown): string | undefined {
@@ -162,24 +189,7 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
   }
 
   // The sandbox: only what the config grants.
-  const env: Record<string, string> = {};
-  for (const name of spec.grants.env) {
-    const value = process.env[name];
-    if (value === undefined) logger.warn(`granted environment variable ${name} is not set`);
-    else env[name] = value;
-  }
-  const preopens: PreopenGrant[] = [];
-  for (const [key, mode] of Object.entries(spec.grants.files)) {
-    const host = resolve(context.baseDir, key);
-    let isFolder = false;
-    try {
-      isFolder = (await stat(host)).isDirectory();
-    } catch {
-      isFolder = false;
-    }
-    if (!isFolder) throw fail(`grants.files["${key}"]: not a folder: ${host}`);
-    preopens.push({ guest: toGuestPath(key), host, readOnly: mode === 'ro' });
-  }
+  const sandbox = await toSandbox(spec, context, logger, fail);
 
   const pluginId = packageName?.name ?? stem;
   logger = context.logger.child({ plugin: spec.id ?? pluginId });
@@ -263,8 +273,8 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
           entry: join(cached.dir, cached.meta.entry),
           modules,
           exports: [...tools.values()].map((tool) => tool.worker),
-          sandbox: { env, preopens, network: spec.grants.network, programName: pluginId },
-          host: { env },
+          sandbox: { ...sandbox, network: spec.grants.network, programName: pluginId },
+          host: { env: sandbox.env },
         };
       },
     });
