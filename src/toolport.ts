@@ -32,6 +32,8 @@ import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
 import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
 
 export interface ToolportOptions {
+  /** The config file's folder: relative paths in plugin blocks resolve against it. Default: the working directory. */
+  baseDir?: string;
   logger?: Logger;
   /** Where adapters keep caches and state. Default: a `toolport` folder in the OS temp dir. */
   stateDir?: string;
@@ -224,7 +226,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     }
     const spec: PluginSpec = parsed.data;
     const context: AdapterContext = {
-      baseDir: process.cwd(),
+      baseDir: options.baseDir ?? process.cwd(),
       logger,
       stateDir,
       toolsChanged,

@@ -80,6 +80,12 @@ async function findDefaultConfig(cwd: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** Relative paths in plugin settings and grants resolve against the config file's folder. */
+async function configDir(configFile: string | undefined): Promise<string> {
+  const file = configFile ?? (await findDefaultConfig(process.cwd()));
+  return file ? dirname(resolve(file)) : process.cwd();
+}
+
 async function resolveConfig(configFile: string | undefined, paths: readonly string[]): Promise<Config> {
   let file = configFile;
   if (file === undefined && paths.length === 0) {
@@ -142,7 +148,7 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   const logger = createLogger(parseLogLevel(values['log-level'], 'info'), secrets);
   const config = await resolveConfig(values.config, paths);
   guardProcess(logger);
-  const toolport = await createToolport(config, { logger, secrets });
+  const toolport = await createToolport(config, { logger, secrets, baseDir: await configDir(values.config) });
   const admin = config.approvals.admin;
   const adminHandle =
     toolport.inbox && admin ? await (await import('../server/admin.js')).serveAdmin(toolport.inbox, logger, admin) : undefined;
@@ -208,7 +214,7 @@ function guardProcess(logger: Logger): void {
 
 async function runList(values: ParsedValues, paths: string[], io: Io): Promise<number> {
   const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
   try {
     const tools = toolport.listTools();
     if (values.json) {
@@ -251,7 +257,7 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
     }
   }
   const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
@@ -282,7 +288,7 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
 
 async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<number> {
   const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
   try {
     const errors = printDiagnostics(toolport, io, true);
     const tools = toolport.listTools().length;
@@ -311,7 +317,7 @@ async function runPolicy(values: ParsedValues, positionals: string[], io: Io): P
   if (sub !== 'explain') throw new UsageError('policy: expected "policy explain TOOL [JSON_ARGS]"');
   const { tool, args, paths } = parseToolArgs(rest, 'policy explain');
   const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false });
+  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
   try {
     const explanation = toolport.explain(tool, args, values.principal ?? 'local');
     if (values.json) {

@@ -110,6 +110,7 @@ function createLogSender(ctx: ServerContext): CallOptions['log'] {
   };
 }
 
+
 /** The client named in a 2026-07-28 request envelope, if it named itself. */
 function clientInfoOf(ctx: ServerContext): { name: string; version: string } | undefined {
   const info = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY];

@@ -1,0 +1,124 @@
+// The transpile cache: a component's jco output and its description, stored under the
+// SHA-256 of its bytes (and the transpiler version), so a restart lists tools and starts
+// workers without transpiling or reading WIT again. Entries are written to a temporary
+// folder and renamed into place, so a crash never leaves half an entry behind.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ComponentDescription } from './describe.js';
+import type { TranspileReply, TranspileRequest } from './transpile-worker.js';
+import { workerEntry } from './worker-entry.js';
+
+/** Bump when the cached shape or the transpile options change. */
+const cacheFormat = 1;
+
+const require = createRequire(import.meta.url);
+const transpilerVersion = ((): string => {
+  try {
+    const entry = require.resolve('@bytecodealliance/jco-transpile');
+    const manifest = require(join(dirname(entry), '..', 'package.json')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
+
+export interface CacheEntry {
+  readonly format: number;
+  readonly sha256: string;
+  readonly transpiler: string;
+  /** The transpiled ES module, relative to the entry folder. */
+  readonly entry: string;
+  /** Core Wasm modules the entry asks for, relative to the entry folder. */
+  readonly coreModules: string[];
+  readonly description: ComponentDescription;
+}
+
+export interface CachedComponent {
+  readonly dir: string;
+  readonly meta: CacheEntry;
+  /** True when nothing had to be transpiled. */
+  readonly hit: boolean;
+}
+
+export function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function readEntry(dir: string, sha256: string): Promise<CacheEntry | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheEntry;
+    if (meta.format !== cacheFormat || meta.sha256 !== sha256 || meta.transpiler !== transpilerVersion) return undefined;
+    return meta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads and transpiles a component in a worker thread (seconds of blocking work for big ones). */
+async function transpileInWorker(bytes: Uint8Array): Promise<{ description: ComponentDescription; files: [string, Uint8Array][] }> {
+  const worker = new Worker(await workerEntry('transpile-worker'), { workerData: { bytes } satisfies TranspileRequest, stdout: true, stderr: true });
+  // jco's own diagnostics are not the plugin's output; the error in the reply says what failed.
+  worker.stdout.resume();
+  worker.stderr.resume();
+  try {
+    const reply = await new Promise<TranspileReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the transpiler stopped (exit code ${code})`)));
+    });
+    if (!reply.ok) throw new Error(reply.message);
+    return reply;
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** Returns the cached transpile of `bytes`, making it first (in a worker) if needed. */
+export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): Promise<CachedComponent> {
+  const sha256 = sha256Of(bytes);
+  const dir = join(cacheDir, `${sha256}-jco${transpilerVersion}-f${cacheFormat}`);
+  const existing = await readEntry(dir, sha256);
+  if (existing) return { dir, meta: existing, hit: true };
+
+  const { description, files } = await transpileInWorker(bytes);
+  const entry = files.map(([name]) => name).find((name) => name.endsWith('.js'));
+  if (!entry) throw new Error('jco produced no JavaScript module');
+  const meta: CacheEntry = {
+    format: cacheFormat,
+    sha256,
+    transpiler: transpilerVersion,
+    entry,
+    coreModules: files.map(([name]) => name).filter((name) => name.endsWith('.wasm')),
+    description,
+  };
+
+  await mkdir(cacheDir, { recursive: true });
+  const staging = join(cacheDir, `.staging-${randomUUID()}`);
+  try {
+    await mkdir(staging, { recursive: true });
+    for (const [name, content] of files) {
+      await mkdir(dirname(join(staging, name)), { recursive: true });
+      await writeFile(join(staging, name), content);
+    }
+    await writeFile(join(staging, 'meta.json'), JSON.stringify(meta));
+    try {
+      await rename(staging, dir);
+    } catch (error) {
+      // Another process made the same entry meanwhile: theirs is as good as ours.
+      const theirs = await readEntry(dir, sha256);
+      if (!theirs) {
+        await rm(dir, { recursive: true, force: true });
+        await rename(staging, dir).catch(() => {
+          throw error;
+        });
+      }
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  const written = await readEntry(dir, sha256);
+  return { dir, meta: written ?? meta, hit: false };
+}

@@ -1,0 +1,113 @@
+// Shared helpers of the wasm adapter tests: fixture paths, a toolport over real
+// components with a log that tests can read, and result shaping as MCP clients see it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../../src/config/load.js';
+import type { Logger } from '../../../src/core/logger.js';
+import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
+import { fixturesDir } from '../../fixtures/wasm/build.js';
+
+export const kitchenWasm = join(fixturesDir, 'kitchen', 'kitchen.wasm');
+
+/** One transpile cache for all tests: the kitchen component takes seconds to transpile. */
+export const sharedCacheDir = join(tmpdir(), 'toolport-wasm-test-cache');
+
+export interface LogRecord {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface CapturingLogger {
+  logger: Logger;
+  records: LogRecord[];
+  /** Messages at or above a level (30 info, 40 warn, 50 error). */
+  messages(minLevel?: number): string[];
+}
+
+export function createCapturingLogger(level: 'debug' | 'info' = 'debug'): CapturingLogger {
+  const records: LogRecord[] = [];
+  let pending = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) records.push(JSON.parse(line) as LogRecord);
+      done();
+    },
+  });
+  const logger = pino({ level }, sink);
+  return {
+    logger,
+    records,
+    messages: (minLevel = 0) => records.filter((record) => record.level >= minLevel).map((record) => record.msg),
+  };
+}
+
+export interface TestToolport {
+  toolport: Toolport;
+  log: CapturingLogger;
+  stateDir: string;
+  call: (name: string, args?: unknown, options?: ToolCallOptions) => Promise<CallToolResult>;
+  close: () => Promise<void>;
+}
+
+/** A toolport over the given plugin blocks, with its own state folder and a readable log. */
+export async function startToolport(
+  plugins: Record<string, unknown>[],
+  options: { stateDir?: string; keepState?: boolean } = {},
+): Promise<TestToolport> {
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'toolport-wasm-state-')));
+  const log = createCapturingLogger();
+  const config = parseConfig({ plugins: plugins.map((plugin) => ({ kind: 'wasm', cacheDir: sharedCacheDir, ...plugin })) });
+  const toolport = await createToolport(config, { logger: log.logger, stateDir });
+  return {
+    toolport,
+    log,
+    stateDir,
+    call: async (name, args = {}, callOptions = {}) => {
+      try {
+        return toCallToolResult(await toolport.call(name, args, callOptions));
+      } catch (error) {
+        return errorToCallToolResult(error, name);
+      }
+    },
+    close: async () => {
+      await toolport.close();
+      if (!options.keepState && options.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The structured return value of a call (`structuredContent.result`). */
+export function resultOf(result: CallToolResult): unknown {
+  return (result.structuredContent as { result?: unknown } | undefined)?.result;
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
+}
+
+/** Writes a toolport.yaml for the CLI into a fresh folder; returns its path. */
+export async function writeConfig(config: Record<string, unknown>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'toolport-wasm-config-'));
+  const file = join(dir, 'toolport.yaml');
+  await writeFile(file, stringify(config));
+  return file;
+}
+
+/** CPU time this process used over `ms` milliseconds, as a fraction of one core. */
+export async function cpuLoadOver(ms: number): Promise<number> {
+  const before = process.cpuUsage();
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / (performance.now() - started);
+}
