@@ -328,7 +328,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       failure = error;
       throw error;
     } finally {
-      if (failure !== undefined && !(failure instanceof InputRequiredSignal)) {
+      if (failure !== undefined && !(failure instanceof InputRequiredSignal) && hooks.wants('tool_error')) {
         hooks.notify({
           type: 'tool_error',
           ...eventBase(name, tool?.plugin.id, context, callOptions),
@@ -444,15 +444,17 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     // Tokens are taken after approval, so a call someone rejected spends nothing, and before the
     // hooks, so tool_call handlers see only calls the limits let through.
     const release = limiter.acquire({ tool: name, plugin: pluginId, principal: context.principal });
-    const base = eventBase(name, pluginId, context, callOptions);
+    // Events are built only when a hook or the event stream will see them (the hot path has none).
+    const base = hooks.wants('tool_call') || hooks.wants('tool_result') ? eventBase(name, pluginId, context, callOptions) : undefined;
     let outcome: ToolOutcome;
     const started = performance.now();
     try {
-      await hooks.runToolCall({ type: 'tool_call', ...base, arguments: input });
+      if (base) await hooks.runToolCall({ type: 'tool_call', ...base, arguments: input });
       outcome = await runPlugin(name, tool, input, context, callOptions);
     } finally {
       release();
     }
+    if (!base) return outcome;
     const edited = hooks.has('tool_result');
     const final = await hooks.runToolResult({ type: 'tool_result', ...base, result: outcome, durationMs: Math.round((performance.now() - started) * 10) / 10 });
     // A hook may have changed structured data; it must still match the tool's output schema.

@@ -143,6 +143,8 @@ export interface HookBus {
   notify(event: Exclude<HookEvent, ToolCallEvent | ToolResultEvent>): void;
   /** Whether any handler listens for this event. */
   has(event: HookEventName): boolean;
+  /** Whether anything (a handler or an event-stream tap) would see this event; if not, skip building it. */
+  wants(event: HookEventName): boolean;
   /** Waits for background handlers queued so far (for shutdown and tests). */
   drain(): Promise<void>;
 }
@@ -330,6 +332,7 @@ export function createHookBus(options: HookBusOptions): HookBus {
       });
     },
     has: (event) => registrations(event).length > 0,
+    wants: (event) => taps.size > 0 || registrations(event).length > 0,
     drain: () => queue,
   };
 }
