@@ -218,7 +218,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       loadDiagnostics.push({ level: 'error', message: `${where}: ${table.unavailable}` });
       return undefined;
     }
-    const parsed = table.adapter.spec.safeParse(entry);
+    const adapter = await table.load();
+    const parsed = adapter.spec.safeParse(entry);
     if (!parsed.success) {
       const lines = formatZodIssues(parsed.error.issues, ['plugins', index]);
       loadDiagnostics.push({ level: 'error', message: `${where}: invalid plugin config:\n  ${lines.join('\n  ')}` });
@@ -234,7 +235,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     };
     let plugin: LoadedPlugin;
     try {
-      plugin = await table.adapter.load(spec, context);
+      plugin = await adapter.load(spec, context);
     } catch (error) {
       const raw = isToolportError(error) ? error.shortMessage : describeThrown(error);
       // Adapters name the file in their messages for direct use; here `where` already does.

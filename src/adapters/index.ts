@@ -1,20 +1,17 @@
-// The exhaustive table of plugin kinds and their adapters. A kind may be listed as
-// unavailable with a reason, so loading it fails with a clear message.
-import { commandAdapter } from './command/index.js';
-import { httpAdapter } from './http/index.js';
-import { moduleAdapter } from './module/index.js';
-import { pythonAdapter } from './python/index.js';
-import { wasmAdapter } from './wasm/index.js';
+// The exhaustive table of plugin kinds and their adapters. Each adapter is imported only
+// when a plugin of its kind is configured, so start-up pays only for the kinds in use.
 import type { PluginAdapter, PluginKind, PluginSpec } from './types.js';
 
-export type AdapterEntry = { adapter: PluginAdapter<PluginSpec> } | { unavailable: string };
+export type AdapterEntry = { load: () => Promise<PluginAdapter<PluginSpec>> } | { unavailable: string };
+
+const as = (adapter: unknown): PluginAdapter<PluginSpec> => adapter as PluginAdapter<PluginSpec>;
 
 export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
-  module: { adapter: moduleAdapter as unknown as PluginAdapter<PluginSpec> },
-  wasm: { adapter: wasmAdapter as unknown as PluginAdapter<PluginSpec> },
-  python: { adapter: pythonAdapter as unknown as PluginAdapter<PluginSpec> },
-  command: { adapter: commandAdapter as unknown as PluginAdapter<PluginSpec> },
-  http: { adapter: httpAdapter as unknown as PluginAdapter<PluginSpec> },
+  module: { load: async () => as((await import('./module/index.js')).moduleAdapter) },
+  wasm: { load: async () => as((await import('./wasm/index.js')).wasmAdapter) },
+  python: { load: async () => as((await import('./python/index.js')).pythonAdapter) },
+  command: { load: async () => as((await import('./command/index.js')).commandAdapter) },
+  http: { load: async () => as((await import('./http/index.js')).httpAdapter) },
 };
 
 export { pluginKinds, type PluginKind, type PluginSpec, type LoadedPlugin, type PluginAdapter, type AdapterContext } from './types.js';
