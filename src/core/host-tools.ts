@@ -3,7 +3,8 @@
 // list can grow and shrink, so its tools go through the same pipeline as any plugin's.
 import { ErrorCode, ToolportError, describeThrown } from './errors.js';
 import type { LoadedPlugin } from '../adapters/types.js';
-import { isPlainObject, textContent, type CallOptions, type ContentBlock, type JsonSchemaObject, type ToolAnnotations, type ToolDefinition, type ToolOutcome } from './tool.js';
+import { toToolOutcome } from './outcome.js';
+import { textContent, type CallOptions, type JsonSchemaObject, type ToolAnnotations, type ToolDefinition } from './tool.js';
 
 /** What `execute` receives besides the arguments. Never carries tokens. */
 export interface HostToolContext {
@@ -37,28 +38,6 @@ export interface HostTool {
 export interface HostPlugin extends LoadedPlugin {
   /** Adds a tool; throws when the name is taken. Returns the function that removes it. */
   add(tool: HostTool): () => void;
-}
-
-function isContentArray(value: unknown): value is ContentBlock[] {
-  return Array.isArray(value) && value.every((block) => isPlainObject(block) && typeof block.type === 'string');
-}
-
-function toOutcome(value: unknown, tool: string, pluginId: string): ToolOutcome {
-  if (typeof value === 'string') return { content: [textContent(value)] };
-  if (value === undefined || value === null) return { content: [] };
-  if (isPlainObject(value) && 'content' in value) {
-    if (!isContentArray(value.content) || (value.structuredContent !== undefined && !isPlainObject(value.structuredContent))) {
-      throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned a result whose content is not a list of content blocks`, { pluginId });
-    }
-    return {
-      content: value.content,
-      ...(value.structuredContent !== undefined && { structuredContent: value.structuredContent }),
-      ...(value.isError === true && { isError: true }),
-    };
-  }
-  const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned a value that is not JSON`, { pluginId });
-  return { content: [textContent(text)], ...(isPlainObject(value) && { structuredContent: value }) };
 }
 
 function toDefinition(tool: HostTool): ToolDefinition {
@@ -117,7 +96,7 @@ export function createHostPlugin(id: string, changed: () => void): HostPlugin {
         if (options.signal.aborted) throw options.signal.reason;
         return { content: [textContent(error instanceof Error ? error.message : describeThrown(error))], isError: true };
       }
-      return toOutcome(value, name, id);
+      return toToolOutcome(value, name, id);
     },
     close: () => Promise.resolve(),
   };

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { formatZodIssues } from '../../config/load.js';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { isPlainObject, textContent, type CallOptions, type ContentBlock, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import { toToolOutcome } from '../../core/outcome.js';
+import { textContent, type CallOptions, type ToolDefinition } from '../../core/tool.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
 
 export const moduleSpecSchema = z.strictObject({
@@ -117,39 +118,6 @@ function toDefinitions(manifest: Manifest): ToolDefinition[] {
   }));
 }
 
-function isContentArray(value: unknown): value is ContentBlock[] {
-  return Array.isArray(value) && value.every((block) => isPlainObject(block) && typeof block.type === 'string');
-}
-
-/** A plugin may return a string, an MCP-shaped result, or any JSON value. */
-function toOutcome(value: unknown, tool: string, pluginId: string): ToolOutcome {
-  if (typeof value === 'string') return { content: [textContent(value)] };
-  if (value === undefined || value === null) return { content: [] };
-  if (isPlainObject(value) && 'content' in value) {
-    if (!isContentArray(value.content)) {
-      throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned "content" that is not a list of content blocks`, { pluginId });
-    }
-    if (value.structuredContent !== undefined && !isPlainObject(value.structuredContent)) {
-      throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned "structuredContent" that is not an object`, { pluginId });
-    }
-    return {
-      content: value.content,
-      ...(value.structuredContent !== undefined && { structuredContent: value.structuredContent }),
-      ...(value.isError === true && { isError: true }),
-    };
-  }
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) {
-    throw new ToolportError(ErrorCode.PluginBadOutput, `${tool} returned a value that is not JSON`, { pluginId });
-  }
-  return { content: [textContent(text)], ...(isPlainObject(value) && { structuredContent: value }) };
-}
-
 async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Promise<LoadedPlugin> {
   const fail = (message: string, cause?: unknown): ToolportError =>
     new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: ${message}`, { cause });
@@ -224,7 +192,7 @@ async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Prom
         logger.debug({ err: error, tool }, 'tool threw');
         return { content: [textContent(describeThrown(error))], isError: true };
       }
-      return toOutcome(value, tool, id);
+      return toToolOutcome(value, tool, id);
     },
     close() {
       closed ??= (async () => {
