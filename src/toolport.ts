@@ -124,6 +124,17 @@ function collectSecrets(config: Config, secrets: SecretSet): void {
   }
 }
 
+/** The call's context with defaults: a fresh call id, and `local` for in-process callers. */
+function toCallContext(callOptions: ToolCallOptions): CallContext {
+  const given = callOptions.context;
+  return {
+    callId: given?.callId ?? randomUUID(),
+    principal: given?.principal ?? 'local',
+    ...(given?.sessionId !== undefined && { sessionId: given.sessionId }),
+    ...(given?.client !== undefined && { client: given.client }),
+  };
+}
+
 function outcomeOf(error: unknown, rejected: boolean): string {
   if (error instanceof InputRequiredSignal) return 'input_required';
   if (!isToolportError(error)) return 'failed';
@@ -311,12 +322,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
 
   async function call(name: string, args: unknown, callOptions: ToolCallOptions = {}): Promise<ToolOutcome> {
     const started = performance.now();
-    const context: CallContext = {
-      callId: callOptions.context?.callId ?? randomUUID(),
-      principal: callOptions.context?.principal ?? 'local',
-      ...(callOptions.context?.sessionId !== undefined && { sessionId: callOptions.context.sessionId }),
-      ...(callOptions.context?.client !== undefined && { client: callOptions.context.client }),
-    };
+    const context = toCallContext(callOptions);
     const tool = registry.get(name);
     let decision: Decision | undefined;
     let answer: ApprovalAnswer | undefined;
@@ -484,7 +490,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           signal: callSignal.signal,
           progress: callOptions.progress ?? noop,
           log: (level, data) => {
-            hooks.notify({ type: 'message', ...eventBase(name, tool.plugin.id, context, callOptions), level, data });
+            if (hooks.wants('message')) hooks.notify({ type: 'message', ...eventBase(name, tool.plugin.id, context, callOptions), level, data });
             (callOptions.log ?? noop)(level, data);
           },
           client: callOptions.client ?? {},
@@ -539,12 +545,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       label: name,
       pluginId: prompt.plugin.id,
     });
-    const context: CallContext = {
-      callId: callOptions.context?.callId ?? randomUUID(),
-      principal: callOptions.context?.principal ?? 'local',
-      ...(callOptions.context?.sessionId !== undefined && { sessionId: callOptions.context.sessionId }),
-      ...(callOptions.context?.client !== undefined && { client: callOptions.context.client }),
-    };
+    const context = toCallContext(callOptions);
     try {
       return await Promise.race([
         owner.getPrompt(prompt.definition.name, args, {

@@ -3,6 +3,7 @@
 // other folder as a folder of plugins.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { isUrl } from '../config/load.js';
 import type { PluginEntry } from '../config/schema.js';
 import type { PluginKind } from './types.js';
 
@@ -40,7 +41,7 @@ async function isCarterManifest(path: string): Promise<boolean> {
 
 /** The kind of one file or folder, or a reason it is none. Folders of plugins are `folder`. */
 async function detectOne(path: string): Promise<PluginKind | 'folder' | { problem: string }> {
-  if (/^https?:\/\//i.test(path)) return 'http';
+  if (isUrl(path)) return 'http';
   let info;
   try {
     info = await stat(path);

@@ -80,13 +80,11 @@ async function findDefaultConfig(cwd: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** Relative paths in plugin settings and grants resolve against the config file's folder. */
-async function configDir(configFile: string | undefined): Promise<string> {
-  const file = configFile ?? (await findDefaultConfig(process.cwd()));
-  return file ? dirname(resolve(file)) : process.cwd();
-}
-
-async function resolveConfig(configFile: string | undefined, paths: readonly string[]): Promise<Config> {
+/**
+ * The config to run with, and the folder relative paths in plugin blocks resolve against
+ * (the config file's, else the working directory).
+ */
+async function resolveConfig(configFile: string | undefined, paths: readonly string[]): Promise<{ config: Config; baseDir: string }> {
   let file = configFile;
   if (file === undefined && paths.length === 0) {
     file = await findDefaultConfig(process.cwd());
@@ -95,7 +93,14 @@ async function resolveConfig(configFile: string | undefined, paths: readonly str
     }
   }
   const base = file ? (await loadConfigFile(file)).config : parseConfig({});
-  return withPluginPaths(base, paths);
+  return { config: withPluginPaths(base, paths), baseDir: file ? dirname(resolve(file)) : process.cwd() };
+}
+
+/** A toolport for a one-shot command (list, call, check, policy): no event stream. */
+async function openToolport(values: ParsedValues, paths: readonly string[], defaultLevel: LogLevel): Promise<Toolport> {
+  const logger = createLogger(parseLogLevel(values['log-level'], defaultLevel));
+  const { config, baseDir } = await resolveConfig(values.config, paths);
+  return createToolport(config, { logger, publishEvents: false, baseDir });
 }
 
 function parseLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
@@ -146,9 +151,9 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   const port = parsePort(values.port);
   const secrets = createSecretSet();
   const logger = createLogger(parseLogLevel(values['log-level'], 'info'), secrets);
-  const config = await resolveConfig(values.config, paths);
+  const { config, baseDir } = await resolveConfig(values.config, paths);
   guardProcess(logger);
-  const toolport = await createToolport(config, { logger, secrets, baseDir: await configDir(values.config) });
+  const toolport = await createToolport(config, { logger, secrets, baseDir });
   const admin = config.approvals.admin;
   const adminHandle =
     toolport.inbox && admin ? await (await import('../server/admin.js')).serveAdmin(toolport.inbox, logger, admin) : undefined;
@@ -213,8 +218,7 @@ function guardProcess(logger: Logger): void {
 }
 
 async function runList(values: ParsedValues, paths: string[], io: Io): Promise<number> {
-  const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
+  const toolport = await openToolport(values, paths, 'warn');
   try {
     const tools = toolport.listTools();
     if (values.json) {
@@ -241,23 +245,8 @@ function renderResult(result: CallToolResult): string {
 }
 
 async function runCall(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
-  const [tool, maybeArgs, ...rest] = positionals;
-  if (!tool) throw new UsageError('call: name the tool, e.g. toolport call notes__add \'{"text":"hi"}\'');
-  let args: unknown = {};
-  let paths = rest;
-  if (maybeArgs !== undefined) {
-    if (maybeArgs.trimStart().startsWith('{')) {
-      try {
-        args = JSON.parse(maybeArgs);
-      } catch (error) {
-        throw new UsageError(`call: JSON_ARGS is not valid JSON (${(error as Error).message})`);
-      }
-    } else {
-      paths = [maybeArgs, ...rest];
-    }
-  }
-  const logger = createLogger(parseLogLevel(values['log-level'], 'warn'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
+  const { tool, args, paths } = parseToolArgs(positionals, 'call');
+  const toolport = await openToolport(values, paths, 'warn');
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
@@ -287,8 +276,7 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
 }
 
 async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<number> {
-  const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
+  const toolport = await openToolport(values, paths, 'silent');
   try {
     const errors = printDiagnostics(toolport, io, true);
     const tools = toolport.listTools().length;
@@ -316,8 +304,7 @@ async function runPolicy(values: ParsedValues, positionals: string[], io: Io): P
   const [sub, ...rest] = positionals;
   if (sub !== 'explain') throw new UsageError('policy: expected "policy explain TOOL [JSON_ARGS]"');
   const { tool, args, paths } = parseToolArgs(rest, 'policy explain');
-  const logger = createLogger(parseLogLevel(values['log-level'], 'silent'));
-  const toolport = await createToolport(await resolveConfig(values.config, paths), { logger, publishEvents: false, baseDir: await configDir(values.config) });
+  const toolport = await openToolport(values, paths, 'silent');
   try {
     const explanation = toolport.explain(tool, args, values.principal ?? 'local');
     if (values.json) {

@@ -61,7 +61,8 @@ export function interpolateEnv(value: unknown, env: Env, path: PropertyKey[] = [
   return value;
 }
 
-function isUrl(path: string): boolean {
+/** Whether a plugin path is an http(s) URL rather than a file or folder. */
+export function isUrl(path: string): boolean {
   return /^https?:\/\//i.test(path);
 }
 

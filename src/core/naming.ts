@@ -36,3 +36,25 @@ export function toExposedName(pluginId: string, toolName: string, withPrefix: bo
   const full = withPrefix ? `${toSafeName(pluginId)}${separator}${bare}` : bare;
   return shortenName(full, Math.min(maxLength, maxExposedNameLength));
 }
+
+/**
+ * Names a set of plugin items (tools, prompts) under one naming setting and groups them by
+ * exposed name, in input order; a group of more than one is a collision for the caller to settle.
+ */
+export function groupByExposedName<T>(items: readonly T[], naming: NamingOptions, nameOf: (item: T) => { pluginId: string; name: string }): Map<string, T[]> {
+  const bareCounts = new Map<string, number>();
+  for (const item of items) {
+    const bare = toSafeName(nameOf(item).name);
+    bareCounts.set(bare, (bareCounts.get(bare) ?? 0) + 1);
+  }
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const { pluginId, name } = nameOf(item);
+    const withPrefix = naming.prefix === 'always' || (naming.prefix === 'conditional' && (bareCounts.get(toSafeName(name)) ?? 0) > 1);
+    const exposed = toExposedName(pluginId, name, withPrefix, naming.maxLength);
+    const group = groups.get(exposed);
+    if (group) group.push(item);
+    else groups.set(exposed, [item]);
+  }
+  return groups;
+}

@@ -3,7 +3,7 @@
 // which follows the tool naming rules and disables collisions instead of overwriting.
 import type { Prompt, PromptMessage } from '@modelcontextprotocol/server';
 import type { Diagnostic, RegisteredPlugin } from './registry.js';
-import { toExposedName, toSafeName, type NamingOptions } from './naming.js';
+import { groupByExposedName, type NamingOptions } from './naming.js';
 import type { CallContext } from './tool.js';
 
 export type { PromptMessage };
@@ -55,17 +55,7 @@ export function toExposedPrompts(
   naming: NamingOptions,
 ): { prompts: ExposedPrompt[]; diagnostics: Diagnostic[] } {
   const candidates = plugins.flatMap((plugin) => (plugin.plugin.prompts ?? []).map((definition) => ({ plugin, definition })));
-  const bareCounts = new Map<string, number>();
-  for (const { definition } of candidates) {
-    const bare = toSafeName(definition.name);
-    bareCounts.set(bare, (bareCounts.get(bare) ?? 0) + 1);
-  }
-  const groups = new Map<string, typeof candidates>();
-  for (const candidate of candidates) {
-    const withPrefix = naming.prefix === 'always' || (naming.prefix === 'conditional' && (bareCounts.get(toSafeName(candidate.definition.name)) ?? 0) > 1);
-    const name = toExposedName(candidate.plugin.id, candidate.definition.name, withPrefix, naming.maxLength);
-    groups.set(name, [...(groups.get(name) ?? []), candidate]);
-  }
+  const groups = groupByExposedName(candidates, naming, (candidate) => ({ pluginId: candidate.plugin.id, name: candidate.definition.name }));
   const prompts: ExposedPrompt[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const [name, group] of groups) {

@@ -4,7 +4,7 @@
 import type { Tool } from '@modelcontextprotocol/server';
 import type { Grants, LoadedPlugin, PluginKind } from '../adapters/types.js';
 import type { Logger } from './logger.js';
-import { defaultNaming, toExposedName, toSafeName, type NamingOptions } from './naming.js';
+import { defaultNaming, groupByExposedName, type NamingOptions } from './naming.js';
 import { type SchemaCompiler, type Validator } from './schema.js';
 import { isPlainObject, type JsonSchemaObject, type ToolDefinition } from './tool.js';
 
@@ -97,24 +97,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       }
     }
 
-    const bareCounts = new Map<string, number>();
-    for (const { definition } of candidates) {
-      const bare = toSafeName(definition.name);
-      bareCounts.set(bare, (bareCounts.get(bare) ?? 0) + 1);
-    }
-    const withPrefix = (definition: ToolDefinition): boolean => {
-      if (naming.prefix === 'always') return true;
-      if (naming.prefix === 'never') return false;
-      return (bareCounts.get(toSafeName(definition.name)) ?? 0) > 1;
-    };
-
-    const groups = new Map<string, Candidate[]>();
-    for (const candidate of candidates) {
-      const name = toExposedName(candidate.plugin.id, candidate.definition.name, withPrefix(candidate.definition), naming.maxLength);
-      const group = groups.get(name);
-      if (group) group.push(candidate);
-      else groups.set(name, [candidate]);
-    }
+    const groups = groupByExposedName(candidates, naming, (candidate) => ({ pluginId: candidate.plugin.id, name: candidate.definition.name }));
 
     const nextTools: ExposedTool[] = [];
     for (const [name, group] of groups) {

@@ -7,7 +7,8 @@ import addFormatsModule from 'ajv-formats';
 const require = createRequire(import.meta.url);
 const draft07MetaSchema = require('ajv/dist/refs/json-schema-draft-07.json') as object;
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+/** Adds the standard string formats (date-time, email, uri…) to an ajv instance. */
+export const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
 export type Validator = ValidateFunction;

@@ -19,8 +19,13 @@ export function toPermission(declared: string): Permission {
   return aliases[declared] ?? declared;
 }
 
+// A plugin's grants never change after load; its granted set is built once, not per call.
+const grantedCache = new WeakMap<Grants, ReadonlySet<Permission>>();
+
 /** Everything a plugin's grants give, in the canonical vocabulary. */
-export function grantedPermissions(grants: Grants): Set<Permission> {
+export function grantedPermissions(grants: Grants): ReadonlySet<Permission> {
+  const cached = grantedCache.get(grants);
+  if (cached) return cached;
   const granted = new Set<Permission>();
   if (grants.network) granted.add('network');
   if (Object.keys(grants.files).length > 0) granted.add('files');
@@ -29,6 +34,7 @@ export function grantedPermissions(grants: Grants): Set<Permission> {
     granted.add(permission);
     granted.add(toPermission(permission));
   }
+  grantedCache.set(grants, granted);
   return granted;
 }
 
@@ -49,6 +55,7 @@ function configLineFor(declared: string, configPath: string): string {
 
 /** The declared permissions that the grants do not cover, each with the line that would. */
 export function missingGrants(declared: readonly string[], grants: Grants, configPath: string): MissingGrant[] {
+  if (declared.length === 0) return [];
   const granted = grantedPermissions(grants);
   const missing: MissingGrant[] = [];
   for (const permission of new Set(declared)) {

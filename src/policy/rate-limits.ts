@@ -101,8 +101,7 @@ function compile(limit: LimitConfig, index: number): CompiledLimit {
 /** Limits whose tool and plugin globs match none of these tools (probably a typo), as messages. */
 export function unmatchedLimits(limits: readonly LimitConfig[], tools: readonly { tool: string; plugin: string }[]): string[] {
   return limits.flatMap((limit, index) => {
-    const tool = limit.tool !== undefined ? compileGlob(limit.tool) : undefined;
-    const plugin = limit.plugin !== undefined ? compileGlob(limit.plugin) : undefined;
+    const { tool, plugin } = compile(limit, index);
     const matches = tools.some((entry) => (!tool || tool(entry.tool)) && (!plugin || plugin(entry.plugin)));
     const target = [limit.tool !== undefined && `tool: "${limit.tool}"`, limit.plugin !== undefined && `plugin: "${limit.plugin}"`].filter(Boolean).join(', ');
     return matches ? [] : [`limits[${index}] (${target}) matches no tool`];

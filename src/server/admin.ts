@@ -1,11 +1,11 @@
 // The admin endpoint of the approval inbox, on its own loopback listener with its own
 // token: GET /approvals lists pending calls; POST /approvals/ID/approve|reject decides.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/node';
 import type { Logger } from '../core/logger.js';
 import type { ApprovalInbox } from '../policy/inbox.js';
+import { createTokenCheck } from './auth.js';
 
 export interface AdminOptions {
   host: string;
@@ -17,8 +17,6 @@ export interface AdminHandle {
   readonly url: string;
   close(): Promise<void>;
 }
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
@@ -38,13 +36,13 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 export async function serveAdmin(inbox: ApprovalInbox, logger: Logger, options: AdminOptions): Promise<AdminHandle> {
-  const expected = digest(options.token);
+  // The same constant-time bearer check as the MCP listener, with the admin token only.
+  const tokens = createTokenCheck([options.token]);
   const checkHost = hostHeaderValidation(['localhost', '127.0.0.1', '[::1]', '::1', options.host]);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!checkHost(req, res)) return;
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!presented || !timingSafeEqual(digest(presented), expected)) {
+    if (!tokens.verify(req.headers.authorization)) {
       res.setHeader('www-authenticate', 'Bearer realm="toolport-admin"');
       send(res, 401, { error: 'send Authorization: Bearer <approvals.admin.token>' });
       return;

@@ -10,7 +10,6 @@ import {
   hostHeaderValidation,
   originValidation,
   toNodeHandler,
-  toWebRequest,
 } from '@modelcontextprotocol/node';
 import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo, type Server } from '@modelcontextprotocol/server';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
@@ -100,6 +99,20 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   }
 }
 
+/**
+ * The request as `isLegacyRequest` needs it when the parsed body is passed alongside: method
+ * and headers only. (toWebRequest would serialise the whole body again just to classify it.)
+ */
+function headersOnlyRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  return new Request(`http://localhost${req.url ?? '/mcp'}`, { method: req.method ?? 'POST', headers });
+}
+
 function isJsonContentType(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
   return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
@@ -187,7 +200,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         return;
       }
       const body = await readJsonBody(req, maxBodyBytes);
-      const legacy = await isLegacyRequest(await toWebRequest(req, body), body, { maxRequestBodySize: maxBodyBytes });
+      const legacy = await isLegacyRequest(headersOnlyRequest(req), body, { maxRequestBodySize: maxBodyBytes });
       if (legacy) await handleLegacy(req, res, body);
       else await modernNode(req, res, body);
       return;

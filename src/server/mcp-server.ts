@@ -28,7 +28,7 @@ import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.
 import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
-import { principalOf, toolScopeOf } from './auth.js';
+import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
 
 export interface ServerHubOptions {
   name: string;
@@ -78,6 +78,13 @@ function decodeCursor(cursor: string | undefined): number {
   throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
 }
 
+/** One page of a deterministic list, with the cursor of the next page when there is one. */
+function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: number): { page: readonly T[]; nextCursor?: string } {
+  const offset = decodeCursor(cursor);
+  const end = offset + pageSize;
+  return { page: items.slice(offset, end), ...(end < items.length && { nextCursor: encodeCursor(end) }) };
+}
+
 /** Builds the progress reporter of one request: only increasing values are sent. */
 function createProgressReporter(ctx: ServerContext): CallOptions['progress'] {
   const token = ctx.mcpReq._meta?.progressToken;
@@ -110,13 +117,23 @@ function createLogSender(ctx: ServerContext): CallOptions['log'] {
   };
 }
 
-
 /** The client named in a 2026-07-28 request envelope, if it named itself. */
 function clientInfoOf(ctx: ServerContext): { name: string; version: string } | undefined {
   const info = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_INFO_META_KEY];
   if (typeof info !== 'object' || info === null) return undefined;
   const { name, version } = info as { name?: unknown; version?: unknown };
   return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
+}
+
+/** Who is calling, over which session, from which client: for tools/call and prompts/get. */
+function callContextOf(server: Server, ctx: ServerContext): CallContext {
+  const client = server.getClientVersion() ?? clientInfoOf(ctx);
+  return {
+    callId: String(ctx.mcpReq.id),
+    principal: principalOf(ctx),
+    ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+    ...(client && { client: { name: client.name, version: client.version } }),
+  };
 }
 
 /** Whether a request is of the 2026-07-28 era (no server→client requests, input_required instead). */
@@ -144,13 +161,6 @@ function createClientRequests(server: Server, ctx: ServerContext): CallOptions['
       sample: async (params) => (await ctx.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
     }),
   };
-}
-
-/** The principal of a request before any handler runs (factory time). */
-function principalOfAuth(authInfo: McpRequestContext['authInfo'], http: boolean): string {
-  const principal = authInfo?.extra?.principal;
-  if (typeof principal === 'string') return principal;
-  return http ? 'anonymous' : 'local';
 }
 
 /**
@@ -200,7 +210,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   const isVisible = (ctx: ServerContext, name: string): boolean => scopeMatcher(ctx)?.(name) ?? true;
 
   /** How this call's client can be asked for approval. */
-  function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined): ApprovalChannel {
+  function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined, client: CallOptions['client']): ApprovalChannel {
     if (isModern(server)) {
       const capable = modernClientCapabilities(ctx)?.elicitation !== undefined;
       return capable
@@ -213,14 +223,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
           }
         : {};
     }
-    const capable = server.getClientCapabilities()?.elicitation !== undefined;
-    const signal = ctx.mcpReq.signal;
-    return {
-      sessionKey: sessionKey ?? ctx.sessionId,
-      ...(capable && { elicit: (params) => ctx.mcpReq.elicitInput(params, { signal }) }),
-    };
+    // The approval form goes the way a plugin's own elicitation would.
+    return { sessionKey: sessionKey ?? ctx.sessionId, ...(client.elicit && { elicit: client.elicit }) };
   }
-
 
   const instructionsFor = async (principal: string, sessionId: string | undefined, client: { name: string; version: string } | undefined): Promise<string | undefined> => {
     try {
@@ -253,28 +258,15 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
 
     server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
       const prompts = toolport.listPrompts().filter((prompt) => isVisible(ctx, prompt.name));
-      const offset = decodeCursor(request.params?.cursor);
-      const end = offset + pageSize;
-      return {
-        prompts: prompts.slice(offset, end).map((prompt) => prompt.mcpPrompt),
-        ...(end < prompts.length && { nextCursor: encodeCursor(end) }),
-      };
+      const { page, nextCursor } = paginate(prompts, request.params?.cursor, pageSize);
+      return { prompts: page.map((prompt) => prompt.mcpPrompt), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
     server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-      const clientInfo = server.getClientVersion() ?? clientInfoOf(ctx);
       try {
-        const outcome = await toolport.getPrompt(name, request.params.arguments ?? {}, {
-          signal: ctx.mcpReq.signal,
-          context: {
-            callId: String(ctx.mcpReq.id),
-            principal: principalOf(ctx),
-            ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
-            ...(clientInfo && { client: { name: clientInfo.name, version: clientInfo.version } }),
-          },
-        });
+        const outcome = await toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, context: callContextOf(server, ctx) });
         return { ...(outcome.description !== undefined && { description: outcome.description }), messages: outcome.messages };
       } catch (error) {
         // Prompts have no isError result: every failure is a JSON-RPC error with the short message.
@@ -288,39 +280,27 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
       onRequest?.();
-      const tools = visibleTools(ctx);
-      const offset = decodeCursor(request.params?.cursor);
-      const end = offset + pageSize;
-      return {
-        tools: tools.slice(offset, end).map((tool) => tool.mcpTool),
-        ...(end < tools.length && { nextCursor: encodeCursor(end) }),
-      };
+      const { page, nextCursor } = paginate(visibleTools(ctx), request.params?.cursor, pageSize);
+      return { tools: page.map((tool) => tool.mcpTool), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       onRequest?.();
       const { name } = request.params;
-      const principal = principalOf(ctx);
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) {
         return errorToCallToolResult(new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${name}`), name);
       }
-      const clientInfo = server.getClientVersion() ?? clientInfoOf(ctx);
-      const context: CallContext = {
-        callId: String(ctx.mcpReq.id),
-        principal,
-        ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
-        ...(clientInfo && { client: { name: clientInfo.name, version: clientInfo.version } }),
-      };
+      const client = createClientRequests(server, ctx);
       try {
         const outcome = await toolport.call(name, request.params.arguments, {
           signal: ctx.mcpReq.signal,
           progress: createProgressReporter(ctx),
           log: createLogSender(ctx),
-          client: createClientRequests(server, ctx),
-          approval: approvalChannel(server, ctx, sessionKey),
+          client,
+          approval: approvalChannel(server, ctx, sessionKey, client),
           session: connection?.session() ?? ctx.sessionId,
-          context,
+          context: callContextOf(server, ctx),
         });
         return toCallToolResult(outcome);
       } catch (error) {
@@ -331,7 +311,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     return server;
   }
 
-function connectionServer(info: ConnectionInfo = { transport: 'stdio' }, instructions?: string): Server {
+  function connectionServer(info: ConnectionInfo = { transport: 'stdio' }, instructions?: string): Server {
     // A stdio or SSE connection has no MCP session id; this key scopes its approvals.
     const sessionKey = `connection-${randomUUID()}`;
     const principal = info.principal ?? (info.transport === 'stdio' ? 'local' : 'anonymous');
@@ -389,7 +369,7 @@ function connectionServer(info: ConnectionInfo = { transport: 'stdio' }, instruc
     factory: async (ctx) => {
       const http = ctx.requestInfo !== undefined;
       if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer();
-      return createServer(undefined, await instructionsFor(principalOfAuth(ctx.authInfo, http), undefined, undefined));
+      return createServer(undefined, await instructionsFor(http ? principalOfAuth(ctx.authInfo) : 'local', undefined, undefined));
     },
     createConnectionServer: (info) => connectionServer(info),
     async createStdioServer(ctx, info = { transport: 'stdio', principal: 'local' }) {

@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../../core/errors.js';
 import { textContent, isPlainObject, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import { toPermission } from '../../policy/grants.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin, type PluginDiagnostic } from '../types.js';
 import { toBaseEnvironment, toSkillArgName, type Environment } from './environment.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -67,8 +68,9 @@ async function toSkillDir(path: string, baseDir: string): Promise<string> {
   throw new SkillFileError('a command skill is a folder with SKILL.md and agent.toml');
 }
 
+/** Whether the skill declares network use, in the policy layer's vocabulary (so both agree). */
 function hasInternet(permissions: readonly string[]): boolean {
-  return permissions.some((permission) => permission.trim().toLowerCase() === 'internet');
+  return permissions.some((permission) => toPermission(permission) === 'network');
 }
 
 function truncationNote(output: CapturedOutput, stream: 'stdout' | 'stderr'): string {
@@ -245,6 +247,7 @@ async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Pr
         timeoutMs: tool.timeoutMs,
         killGraceMs,
         maxOutputBytes: spec.maxOutputBytes,
+        maxStderrBytes: Math.min(spec.maxOutputBytes, stderrTailBytes),
         signal,
       });
     } catch (error) {

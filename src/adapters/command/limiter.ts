@@ -4,8 +4,6 @@
 export interface Limiter {
   /** Waits for a slot; rejects with the signal's reason if it fires first. Returns the release. */
   acquire(signal: AbortSignal): Promise<() => void>;
-  readonly running: number;
-  readonly waiting: number;
 }
 
 export function createLimiter(limit: number): Limiter {
@@ -28,12 +26,6 @@ export function createLimiter(limit: number): Limiter {
   };
 
   return {
-    get running() {
-      return running;
-    },
-    get waiting() {
-      return queue.length;
-    },
     acquire(signal) {
       if (signal.aborted) return Promise.reject(signal.reason as Error);
       if (running < limit) {

@@ -12,6 +12,8 @@ export interface RunRequest {
   readonly timeoutMs: number;
   readonly killGraceMs: number;
   readonly maxOutputBytes: number;
+  /** How much of the end of stderr to keep (only its tail is ever shown). */
+  readonly maxStderrBytes: number;
   /** Stops the run like a timeout does (client cancellation, shutdown). */
   readonly signal: AbortSignal;
 }
@@ -156,7 +158,7 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       windowsHide: true,
     });
     const stdout = new HeadCapture(request.maxOutputBytes);
-    const stderr = new TailCapture(request.maxOutputBytes);
+    const stderr = new TailCapture(request.maxStderrBytes);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
 

@@ -2,10 +2,11 @@
 // each endpoint served as a tool and called with undici the way Carter calls it.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isUrl } from '../../config/load.js';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { ToolOutcome } from '../../core/tool.js';
 import { basePluginSpecShape, defineAdapter, type AdapterContext, type LoadedPlugin } from '../types.js';
-import { ManifestError, checkManifest, isUrl, parseManifestText, readManifestText, toToolDefinitions, type CheckedManifest } from './manifest.js';
+import { ManifestError, checkManifest, parseManifestText, readManifestText, toToolDefinitions, type CheckedManifest } from './manifest.js';
 import { deriveRelationshipToken, loadRelationshipKey } from './relationship.js';
 import { toOutcome } from './response.js';
 import { createEndpointClient, describeHttpFailure, type HttpAnswer, type HttpTimeouts } from './transport.js';

@@ -2,8 +2,9 @@
 // Schema plus the rules a schema cannot state, and turned into tool definitions.
 import { readFile, stat } from 'node:fs/promises';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { Agent, interceptors } from 'undici';
+import { formatPath, isUrl } from '../../config/load.js';
+import { addFormats } from '../../core/schema.js';
 import type { ToolDefinition } from '../../core/tool.js';
 import manifestSchema from './carter-manifest.schema.json' with { type: 'json' };
 import { describeHttpFailure, readCappedBody, type HttpTimeouts } from './transport.js';
@@ -83,10 +84,6 @@ export class ManifestError extends Error {
 export const maxManifestBytes = 1024 * 1024;
 const maxListedProblems = 25;
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
-
 let validateManifest: ValidateFunction | undefined;
 
 function manifestValidator(): ValidateFunction {
@@ -102,14 +99,9 @@ function manifestValidator(): ValidateFunction {
 
 /** `api.endpoints[0].input[1].type` from the JSON pointer `/api/endpoints/0/input/1/type`. */
 function toDotPath(pointer: string, extra?: string): string {
-  const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts: PropertyKey[] = pointer === '' ? [] : pointer.slice(1).split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
-  let out = '';
-  for (const part of parts) {
-    if (/^(0|[1-9][0-9]*)$/.test(part)) out += `[${part}]`;
-    else out += out === '' ? part : `.${part}`;
-  }
-  return out === '' ? '(top level)' : out;
+  return formatPath(parts.map((part) => (typeof part === 'string' && /^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part)));
 }
 
 function describeValue(value: unknown): string {
@@ -250,10 +242,6 @@ export function checkManifest(raw: unknown): CheckedManifest {
 function limitProblems(problems: string[]): string[] {
   if (problems.length <= maxListedProblems) return problems;
   return [...problems.slice(0, maxListedProblems), `... and ${problems.length - maxListedProblems} more`];
-}
-
-export function isUrl(path: string): boolean {
-  return /^https?:\/\//i.test(path);
 }
 
 /** Reads the manifest text from a file or an http(s) URL (fetched without the secret header, as Carter does). */

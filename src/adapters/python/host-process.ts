@@ -3,6 +3,8 @@
 // stderr carry only what the plugin prints, so they cannot corrupt the RPC stream.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { createLineSplitter } from '../../core/line-splitter.js';
+import { isPlainObject } from '../../core/tool.js';
 
 export interface PythonErrorInfo {
   type: string;
@@ -83,37 +85,6 @@ interface Pending {
 
 const maxLoggedLine = 16 * 1024;
 
-/** Splits a text stream into lines, calling `onLine` for each complete one. */
-function createLineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
-  let buffer = '';
-  return {
-    push(chunk) {
-      // Search only the new chunk: a long line arriving in many chunks stays linear.
-      let newline = chunk.indexOf('\n');
-      if (newline === -1) {
-        buffer += chunk;
-        return;
-      }
-      let start = 0;
-      while (newline !== -1) {
-        onLine(buffer + chunk.slice(start, newline));
-        buffer = '';
-        start = newline + 1;
-        newline = chunk.indexOf('\n', start);
-      }
-      buffer = chunk.slice(start);
-    },
-    end() {
-      if (buffer.length > 0) onLine(buffer);
-      buffer = '';
-    },
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Spawns the host; resolves once the process runs (loading the plugin is a request). */
 export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
   const child: ChildProcess = spawn(options.python, ['-u', options.script], {
@@ -166,7 +137,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const onMessage = (message: Record<string, unknown>): void => {
     const { id, method } = message;
     if (typeof method === 'string') {
-      const params = isRecord(message.params) ? message.params : {};
+      const params = isPlainObject(message.params) ? message.params : {};
       if (id === undefined) {
         options.handlers.onNotification(method, params);
         return;
@@ -184,7 +155,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     clearTimeout(entry.graceTimer);
     if (entry.abandoned) return;
     if (message.cancelled === true) entry.reject(new Error('cancelled'));
-    else if (isRecord(message.error)) {
+    else if (isPlainObject(message.error)) {
       const info = message.error;
       entry.reject(
         new HostRequestError({
@@ -207,7 +178,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
       options.handlers.onOutput('stderr', `unreadable RPC line from the host: ${line.slice(0, 200)}`);
       return;
     }
-    if (isRecord(message)) onMessage(message);
+    if (isPlainObject(message)) onMessage(message);
   });
   rpc.setEncoding('utf8');
   rpc.on('data', (chunk: string) => rpcLines.push(chunk));

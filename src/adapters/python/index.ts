@@ -48,7 +48,7 @@ export const pythonAdapter = defineAdapter<PythonSpec>({
         userToken: spec.userToken,
         services,
         grantedEnv: spec.grants.env,
-        grantedPermissions: spec.grants.permissions,
+        grants: spec.grants,
         guard: {
           network: spec.grants.network,
           subprocess: spec.allowSubprocess,

@@ -76,10 +76,10 @@ export function requiredPermissions(source: ToolSource): string[] {
   return [...new Set([...source.manifest.permissions, ...source.tool.permissions_required])];
 }
 
-export function toToolDefinition(name: string, source: ToolSource, granted: ReadonlySet<string>): ToolDefinition {
+export function toToolDefinition(name: string, source: ToolSource, notGranted: (permissions: readonly string[]) => string[]): ToolDefinition {
   const { manifest, tool } = source;
   const permissions = requiredPermissions(source);
-  const missing = permissions.filter((permission) => !granted.has(permission));
+  const missing = notGranted(permissions);
   // ScaiWave asks authors to set side_effects on every tool that mutates anything, so a
   // tool without it is read-only by the platform's own contract.
   const annotations: ToolAnnotations = tool.side_effects ? { readOnlyHint: false, destructiveHint: true } : { readOnlyHint: true };

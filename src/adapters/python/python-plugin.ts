@@ -7,7 +7,8 @@ import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
-import type { AdapterContext, LoadedPlugin } from '../types.js';
+import { missingGrants } from '../../policy/grants.js';
+import type { AdapterContext, Grants, LoadedPlugin } from '../types.js';
 import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
 import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
 import {
@@ -33,7 +34,8 @@ export interface PythonPluginOptions {
   userToken: string | undefined;
   services: Record<string, string>;
   grantedEnv: readonly string[];
-  grantedPermissions: readonly string[];
+  /** The plugin's grants, for saying at load which declared permissions are not granted. */
+  grants: Grants;
   /** What the host's audit-hook guard lets through (network, processes, files by absolute path). */
   guard: { network: boolean; subprocess: boolean; files: Record<string, 'ro' | 'rw'> };
   dynamicToolsRefreshSeconds: number;
@@ -46,7 +48,6 @@ export interface PythonPluginOptions {
 interface SubPlugin {
   className: string;
   manifest: ReportedManifest;
-  dynamic: boolean;
   dynamicTools: ReportedTool[];
   systemContext: boolean;
 }
@@ -137,7 +138,8 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   const sourceName = basename(options.path) === '__init__.py' ? basename(dirname(options.path)) : basename(options.path, '.py');
   const label = options.configId ?? sourceName;
   const logger: Logger = context.logger.child({ plugin: label, kind: 'python' });
-  const granted = new Set(options.grantedPermissions);
+  // The policy layer refuses calls; the adapter only reports, in the same vocabulary.
+  const notGranted = (permissions: readonly string[]): string[] => missingGrants(permissions, options.grants, '').map((missing) => missing.declared);
   const secrets = [
     ...options.grantedEnv.map((name) => process.env[name]).filter((value): value is string => typeof value === 'string'),
     ...(options.userToken !== undefined ? [options.userToken] : []),
@@ -196,7 +198,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
       const shared = (counts.get(entry.name) ?? 0) > 1;
       const name = shared ? `${entry.source.manifest.id.split('.').pop() ?? entry.source.manifest.id}.${entry.name}` : entry.name;
       nextRoutes.set(name, entry.route);
-      nextTools.push(toToolDefinition(name, entry.source, granted));
+      nextTools.push(toToolDefinition(name, entry.source, notGranted));
     }
     routes = nextRoutes;
     tools = nextTools;
@@ -259,7 +261,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
         ? toDynamicTools(reported.dynamic_tools, (message) => logger.error({ class: reported.class }, message))
         : [];
       if (reported.sync_execute) logger.info({ class: reported.class }, 'execute_tool is synchronous; its calls run in a worker thread');
-      return { className: reported.class, manifest, dynamic: reported.dynamic, dynamicTools, systemContext: reported.system_context };
+      return { className: reported.class, manifest, dynamicTools, systemContext: reported.system_context };
     });
     const ids = new Set<string>();
     for (const sub of next) {
@@ -477,7 +479,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   }
   for (const tool of tools) {
     const route = routes.get(tool.name);
-    const missing = route?.required.filter((permission) => !granted.has(permission)) ?? [];
+    const missing = route ? notGranted(route.required) : [];
     if (missing.length > 0) logger.warn({ tool: tool.name, missing }, 'tool needs permissions that are not granted; its calls will be refused');
   }
 

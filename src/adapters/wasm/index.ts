@@ -181,7 +181,6 @@ async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<
         description: describeFunction(item.func, item.interface === undefined ? pluginLabel : `${item.interface} (${pluginLabel})`, item.interfaceDocs),
         inputSchema: toInputSchema(item.func),
         ...(outputSchema && { outputSchema }),
-        ...(spec.grants.permissions.length > 0 && { permissions: spec.grants.permissions }),
         meta: { 'toolport/wit': formatWitFunction(item.func) },
       },
       worker: { tool: name, ...(item.interface !== undefined && { interface: item.interface }), func: item.func },

@@ -4,6 +4,7 @@
 // stdout and stderr are captured here and go to the log, never to the process's stdout.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import { createLineSplitter } from '../../core/line-splitter.js';
 import type { Logger } from '../../core/logger.js';
 import type { CallContextForGuest, HostReply, HostRequest } from './host-api.js';
 import type { CallReply, WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
@@ -30,8 +31,6 @@ export interface RunRequest {
 
 export interface Runner {
   run(request: RunRequest, signal: AbortSignal): Promise<CallReply>;
-  /** Thread ids of the workers running now (for tests and diagnostics). */
-  readonly workerThreadIds: number[];
   close(): Promise<void>;
 }
 
@@ -65,20 +64,15 @@ export function createRunner(options: RunnerOptions): Runner {
     new ToolportError(ErrorCode.PluginCrashed, message, { pluginId, cause });
 
   function pipeLines(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
-    let buffered = '';
     const emit = (line: string): void => {
       if (line.length === 0) return;
       const text = line.length > maxLogLine ? `${line.slice(0, maxLogLine)}… (${line.length} chars)` : line;
       logger.info({ stream: name }, text);
     };
+    const lines = createLineSplitter(emit);
     stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) emit(line);
-    });
-    stream.on('end', () => emit(buffered));
+    stream.on('data', (chunk: string) => lines.push(chunk));
+    stream.on('end', () => lines.end());
   }
 
   async function spawn(): Promise<void> {
@@ -245,9 +239,6 @@ export function createRunner(options: RunnerOptions): Runner {
         queue.push(pending);
         dispatch();
       });
-    },
-    get workerThreadIds() {
-      return [...slots].map((slot) => slot.worker.threadId);
     },
     async close() {
       if (closed) return;

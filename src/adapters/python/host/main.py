@@ -504,7 +504,6 @@ class Host:
             "load": self.on_load,
             "call": self.on_call,
             "system_context": self.on_system_context,
-            "dynamic_tools": self.on_dynamic_tools,
         }
 
     # -- wire --------------------------------------------------------------
@@ -796,16 +795,6 @@ class Host:
             if text:
                 contexts.append({"plugin": index, "text": str(text)})
         return {"contexts": contexts}
-
-    async def on_dynamic_tools(self, params):
-        ctx_params = params.get("ctx") or self.default_ctx
-        result = []
-        for index, entry in enumerate(self.plugins):
-            if entry.dynamic:
-                tools = await self.fetch_dynamic(index, ctx_params)
-                entry.dynamic_fingerprint = json.dumps(tools, sort_keys=True, default=repr)
-                result.append({"plugin": index, "tools": tools})
-        return {"plugins": result}
 
     # -- dynamic tools -----------------------------------------------------
 
