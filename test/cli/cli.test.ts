@@ -63,6 +63,15 @@ describe('toolport CLI', () => {
     expect(result.stdout).toMatch(/1 error; 4 tools usable/);
   });
 
+  it('check warns about a policy rule that matches no tool, without failing', async () => {
+    const file = join(dir, 'typo.yaml');
+    await writeFile(file, `plugins:\n  - path: ${e2e}\npolicy:\n  rules:\n    - { tool: "e2e__wether", action: deny }\n    - { tool: "e2e__weather", action: ask }\n`);
+    const result = await toolport(['check', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('warning: policy.rules[0] (tool: "e2e__wether", action: deny) matches no tool');
+    expect(result.stderr).not.toContain('policy.rules[1]');
+  });
+
   it('call prints the result; an isError result exits 1; an unknown tool exits 2 listing the known ones', async () => {
     const ok = await toolport(['call', 'e2e__weather', '{"city":"Riga","days":2}', e2e]);
     expect(ok.code).toBe(0);

@@ -75,12 +75,15 @@ describe('wasm: an endless loop', () => {
   it('with one instance, calls queue behind it and run once it is stopped', async () => {
     const { call } = await start([{ path: contract.wasm, wit: contract.wit, timeoutSeconds: 1.5 }]);
     await call('contract__echo', { text: 'warm' });
-    const hanging = call('contract__hang');
+    const order: string[] = [];
+    const hanging = call('contract__hang').finally(() => order.push('hang'));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const queued = call('contract__echo', { text: 'queued' });
+    const queued = call('contract__echo', { text: 'queued' }).finally(() => order.push('queued'));
     expect((await hanging).isError).toBe(true);
     // The queued call had its own 1.5 s; it ran on the fresh instance if time was left.
     const result = await queued;
+    // Queued, not run beside the loop: an echo beside it would have answered first.
+    expect(order).toEqual(['hang', 'queued']);
     if (result.isError) expect(textOf(result)).toMatch(/timed out/);
     else expect(textOf(result)).toBe('queued');
   });
