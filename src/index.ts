@@ -24,7 +24,7 @@ export { createServerHub, type ServerHub } from './server/mcp-server.js';
 export { serveHttp, type HttpHandle, type HttpOptions } from './server/http.js';
 export { serveOverStdio, type StdioHandle } from './server/stdio.js';
 export { ToolportError, RateLimitedError, ErrorCode } from './core/errors.js';
-export { retryAfterMetaKey } from './core/to-call-result.js';
+export { retryAfterMetaKey } from './core/to-mcp-result.js';
 export { createLogger } from './core/logger.js';
 export type { ToolDefinition, ToolOutcome, CallOptions, CallContext } from './core/tool.js';
 export type { ModulePluginHost, ModuleToolContext } from './adapters/module/index.js';

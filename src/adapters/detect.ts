@@ -3,12 +3,11 @@
 // other folder as a folder of plugins.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { isUrl } from '../config/load.js';
-import type { PluginEntry } from '../config/schema.js';
-import type { PluginKind } from './types.js';
+import { isUrl } from '../core/format.js';
+import type { PluginBlock, PluginKind } from '../core/plugin.js';
 
 export interface DetectedPlugin {
-  readonly entry: PluginEntry & { kind: PluginKind };
+  readonly entry: PluginBlock & { readonly kind: PluginKind };
   /** Index of the config entry it came from. */
   readonly index: number;
 }
@@ -68,7 +67,7 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
  * Resolves every entry to one or more plugins with a kind. A folder that is not a skill
  * is read one level deep; what in it is not a plugin is skipped.
  */
-export async function detectPlugins(entries: readonly PluginEntry[]): Promise<{ plugins: DetectedPlugin[]; problems: DetectionProblem[] }> {
+export async function detectPlugins(entries: readonly PluginBlock[]): Promise<{ plugins: DetectedPlugin[]; problems: DetectionProblem[] }> {
   const plugins: DetectedPlugin[] = [];
   const problems: DetectionProblem[] = [];
   for (const [index, entry] of entries.entries()) {
@@ -97,7 +96,7 @@ export async function detectPlugins(entries: readonly PluginEntry[]): Promise<{ 
     }
     if (found.length === 0) {
       problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, a skill folder with agent.toml, or a Python package with __init__.py)' });
-    } else if (found.length > 1 && 'id' in entry && entry.id !== undefined) {
+    } else if (found.length > 1 && entry.id !== undefined) {
       problems.push({ index, path: entry.path, message: '"id" names one plugin, but this folder holds several; list them one by one' });
     } else {
       plugins.push(...found);

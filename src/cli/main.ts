@@ -5,13 +5,12 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { CallToolResult } from '@modelcontextprotocol/server';
+import { isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
 import { loadConfigFile, parseConfig, withPluginPaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { createLogger, logLevels, type LogLevel, type Logger } from '../core/logger.js';
 import { createSecretSet } from '../core/redact.js';
-import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
 import { createToolport, type Toolport } from '../toolport.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -251,22 +250,19 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
   try {
-    let result: CallToolResult;
-    try {
-      result = toCallToolResult(
-        await toolport.call(tool, args, {
-          signal: abort.signal,
-          ...(values.approve && { approval: { preApproved: `command line (${process.env.USER ?? 'unknown user'})` } }),
-        }),
-      );
-    } catch (error) {
-      if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) {
-        printDiagnostics(toolport, io);
-        const known = toolport.listTools().map((entry) => entry.name);
-        throw new UsageError(`${error.shortMessage}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
-      }
-      result = errorToCallToolResult(error, tool);
+    if (!toolport.registry.get(tool)) {
+      printDiagnostics(toolport, io);
+      const known = toolport.listTools().map((entry) => entry.name);
+      throw new UsageError(`Unknown tool: ${tool}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
     }
+    const answer = await toolport.callTool(tool, args, {
+      signal: abort.signal,
+      ...(values.approve && { approval: { preApproved: `command line (${process.env.USER ?? 'unknown user'})` } }),
+    });
+    // The command line offers no input_required round trip, so an answer is always a result.
+    const result: CallToolResult = isInputRequiredResult(answer)
+      ? { content: [{ type: 'text', text: `${tool} needs input this command line cannot give` }], isError: true }
+      : answer;
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\n`);
     return result.isError ? 1 : 0;
   } finally {

@@ -2,8 +2,8 @@
 // environment, and validates it; every problem is reported with the file and its path.
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import type { z } from 'zod';
 import { ErrorCode, ToolportError } from '../core/errors.js';
+import { formatPath, formatZodIssues, isUrl } from '../core/format.js';
 import { configSchema, type Config, type PluginEntry } from './schema.js';
 
 export interface LoadedConfig {
@@ -13,26 +13,6 @@ export interface LoadedConfig {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-/** `plugins[2].path` from ['plugins', 2, 'path']. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '(top level)' : out;
-}
-
-export function formatZodIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  return issues.map((issue) => {
-    const where = formatPath([...prefix, ...issue.path]);
-    if (issue.code === 'unrecognized_keys') {
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    }
-    return `${where}: ${issue.message}`;
-  });
-}
 
 function configError(file: string | undefined, lines: readonly string[]): ToolportError {
   const head = file ? `invalid config ${file}` : 'invalid config';
@@ -59,11 +39,6 @@ export function interpolateEnv(value: unknown, env: Env, path: PropertyKey[] = [
     );
   }
   return value;
-}
-
-/** Whether a plugin path is an http(s) URL rather than a file or folder. */
-export function isUrl(path: string): boolean {
-  return /^https?:\/\//i.test(path);
 }
 
 /** Plugin paths in a config are relative to the config file's folder. */

@@ -1,7 +1,7 @@
 // The config file's shape (toolport.yaml / .json), validated with zod. Plugin blocks
 // are checked here for their common keys and by their adapter for the rest.
 import { z } from 'zod';
-import { pluginKinds } from '../adapters/types.js';
+import { pluginKinds } from '../core/plugin.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
 import { defaultPolicy, policySchema } from '../policy/decide.js';
 import { eventsSchema } from '../policy/event-stream.js';

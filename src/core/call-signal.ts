@@ -5,8 +5,12 @@ import { ErrorCode, ToolportError } from './errors.js';
 
 export interface CallSignal {
   readonly signal: AbortSignal;
-  /** Resolves never; rejects with a ToolportError when the signal fires. */
+  /** Resolves never; rejects with a ToolportError when the signal fires (after `graceMs`). */
   readonly aborted: Promise<never>;
+  /** Stops the clock of the time limit (the call waits in a plugin's queue). */
+  readonly hold: () => void;
+  /** Starts the time limit again from now, whole (unless the signal already fired). */
+  readonly restart: () => void;
   dispose(): void;
 }
 
@@ -14,6 +18,8 @@ export interface CallSignalOptions {
   client?: AbortSignal | undefined;
   shutdown?: AbortSignal | undefined;
   timeoutMs: number;
+  /** How long after the deadline passed `aborted` waits before it rejects (the work may still report). Default 0. */
+  graceMs?: number;
   /** Names the call in messages: the exposed tool name. */
   label: string;
   /** Replaces the default `<label> timed out after N s` message. */
@@ -30,10 +36,13 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   // Nobody may be listening when the call ends normally; never report that as unhandled.
   aborted.catch(() => {});
 
+  let graceTimer: NodeJS.Timeout | undefined;
   const fire = (error: ToolportError): void => {
     if (controller.signal.aborted) return;
     controller.abort(error);
-    rejectAborted(error);
+    // Past its deadline, the work may still report how it ended (a process stopped with SIGTERM).
+    if (options.graceMs && error.code === ErrorCode.CallTimeout) graceTimer = setTimeout(() => rejectAborted(error), options.graceMs);
+    else rejectAborted(error);
   };
   const seconds = Math.round(options.timeoutMs / 100) / 10;
   const onTimeout = (): void =>
@@ -47,7 +56,7 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   const onShutdown = (): void =>
     fire(new ToolportError(ErrorCode.ShuttingDown, `${options.label} was stopped: the server is shutting down`, { pluginId: options.pluginId }));
 
-  const timer = setTimeout(onTimeout, options.timeoutMs);
+  let timer: NodeJS.Timeout | undefined = setTimeout(onTimeout, options.timeoutMs);
   timer.unref();
   if (options.client?.aborted) onClient();
   else options.client?.addEventListener('abort', onClient, { once: true });
@@ -57,8 +66,18 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   return {
     signal: controller.signal,
     aborted,
+    hold: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    restart: () => {
+      if (controller.signal.aborted) return;
+      if (timer) timer.refresh();
+      else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
+    },
     dispose() {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       options.client?.removeEventListener('abort', onClient);
       options.shutdown?.removeEventListener('abort', onShutdown);
     },

@@ -2,9 +2,9 @@
 // spirit of EvoClaw's RegisterTool: each registering party is one in-process plugin whose tool
 // list can grow and shrink, so its tools go through the same pipeline as any plugin's.
 import { ErrorCode, ToolportError, describeThrown } from './errors.js';
-import type { LoadedPlugin } from '../adapters/types.js';
+import type { LoadedPlugin } from './plugin.js';
 import { toToolOutcome } from './outcome.js';
-import { textContent, type CallOptions, type JsonSchemaObject, type ToolAnnotations, type ToolDefinition } from './tool.js';
+import { textContent, toToolDefinition, type CallOptions, type DeclaredTool, type ToolDefinition } from './tool.js';
 
 /** What `execute` receives besides the arguments. Never carries tokens. */
 export interface HostToolContext {
@@ -16,18 +16,7 @@ export interface HostToolContext {
   readonly callId: string;
 }
 
-export interface HostTool {
-  /** The tool's own name; the exposed name is `<plugin>__<name>` under the default naming. */
-  name: string;
-  title?: string;
-  description?: string;
-  /** JSON Schema of the arguments (`parameters` is accepted as a synonym). Default: no arguments. */
-  inputSchema?: JsonSchemaObject;
-  parameters?: JsonSchemaObject;
-  outputSchema?: JsonSchemaObject;
-  annotations?: ToolAnnotations;
-  /** The tool changes something outside toolport (the policy asks for approval by default). */
-  sideEffects?: boolean;
+export interface HostTool extends DeclaredTool {
   /**
    * Runs the tool. Return a string, an MCP-shaped `{ content, structuredContent?, isError? }`,
    * or any JSON value; throw to report a failure the model should see.
@@ -40,24 +29,12 @@ export interface HostPlugin extends LoadedPlugin {
   add(tool: HostTool): () => void;
 }
 
-function toDefinition(tool: HostTool): ToolDefinition {
-  return {
-    name: tool.name,
-    ...(tool.title !== undefined && { title: tool.title }),
-    ...(tool.description !== undefined && { description: tool.description }),
-    inputSchema: tool.inputSchema ?? tool.parameters ?? { type: 'object', properties: {} },
-    ...(tool.outputSchema !== undefined && { outputSchema: tool.outputSchema }),
-    ...(tool.annotations !== undefined && { annotations: tool.annotations }),
-    ...(tool.sideEffects !== undefined && { sideEffects: tool.sideEffects }),
-  };
-}
-
 /** An in-process plugin for tools registered in code. `changed` is called when its list changes. */
 export function createHostPlugin(id: string, changed: () => void): HostPlugin {
   const tools = new Map<string, HostTool>();
   let definitions: ToolDefinition[] = [];
   const rebuild = (): void => {
-    definitions = [...tools.values()].map(toDefinition);
+    definitions = [...tools.values()].map(toToolDefinition);
     changed();
   };
   return {

@@ -2,7 +2,7 @@
 // compiles their schemas once, disables a colliding later tool with a diagnostic, and keeps a
 // deterministic order for tools/list.
 import type { Tool } from '@modelcontextprotocol/server';
-import type { Grants, LoadedPlugin, PluginKind } from '../adapters/types.js';
+import type { Grants, LoadedPlugin, PluginKind } from './plugin.js';
 import type { Logger } from './logger.js';
 import { defaultNaming, groupByExposedName, type NamingOptions } from './naming.js';
 import { type SchemaCompiler, type Validator } from './schema.js';
@@ -12,8 +12,8 @@ export interface RegisteredPlugin {
   /** The prefix of this plugin's tools: the config `id`, else the plugin's own id. */
   readonly id: string;
   readonly plugin: LoadedPlugin;
-  /** The per-call time limit for this plugin's tools. */
-  readonly timeoutMs: number;
+  /** The plugin block's `timeoutSeconds`, when the config sets one (it overrides the tools' own). */
+  readonly timeoutSeconds: number | undefined;
   /** Where the plugin came from, for diagnostics. */
   readonly source: string;
   /** What the config grants the plugin. */

@@ -6,6 +6,7 @@ import type {
   CreateMessageResult,
   ElicitRequestFormParams,
   ElicitResult,
+  InputRequiredResult,
   LoggingLevel,
   ToolAnnotations,
 } from '@modelcontextprotocol/server';
@@ -31,11 +32,42 @@ export interface ToolDefinition {
   /** Extra `_meta` entries the adapter wants clients to see. */
   readonly meta?: Readonly<Record<string, unknown>>;
   /**
-   * The time limit of this tool's calls, when the plugin sets one per tool. It replaces the
-   * plugin-level limit (config `timeoutSeconds`, else `defaults.timeoutSeconds`), so an
-   * adapter that sets it is responsible for honouring the config (see AdapterContext).
+   * The tool's own time limit, when the plugin declares one (a command skill's
+   * `timeout_secs`). The plugin block's `timeoutSeconds` overrides it; without either,
+   * `defaults.timeoutSeconds` applies. The pipeline resolves it; see CallOptions.timeoutMs.
    */
   readonly timeoutSeconds?: number;
+}
+
+/** A tool as in-process code declares it (module plugins, registerTool). */
+export interface DeclaredTool {
+  /** The tool's own name; the exposed name is `<plugin>__<name>` under the default naming. */
+  name: string;
+  title?: string | undefined;
+  description?: string | undefined;
+  /** JSON Schema of the arguments (`parameters` is accepted as a synonym). Default: no arguments. */
+  inputSchema?: JsonSchemaObject | undefined;
+  parameters?: JsonSchemaObject | undefined;
+  outputSchema?: JsonSchemaObject | undefined;
+  annotations?: ToolAnnotations | undefined;
+  /** The tool changes something outside toolport (the policy asks for approval by default). */
+  sideEffects?: boolean | undefined;
+  /** Permissions the tool needs, in its platform's vocabulary. */
+  permissions?: readonly string[] | undefined;
+}
+
+/** The definition of a declared tool: `inputSchema` (or `parameters`), else no arguments. */
+export function toToolDefinition(tool: DeclaredTool): ToolDefinition {
+  return {
+    name: tool.name,
+    ...(tool.title !== undefined && { title: tool.title }),
+    ...(tool.description !== undefined && { description: tool.description }),
+    inputSchema: tool.inputSchema ?? tool.parameters ?? { type: 'object', properties: {} },
+    ...(tool.outputSchema !== undefined && { outputSchema: tool.outputSchema }),
+    ...(tool.annotations !== undefined && { annotations: tool.annotations }),
+    ...(tool.sideEffects !== undefined && { sideEffects: tool.sideEffects }),
+    ...(tool.permissions !== undefined && { permissions: tool.permissions }),
+  };
 }
 
 /** What a plugin answered. `isError: true` means it answered with a failure. */
@@ -44,6 +76,16 @@ export interface ToolOutcome {
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
 }
+
+/**
+ * How a call ended: the plugin answered (also with `isError`), the answer has to come with a
+ * retried request (2026-07-28 `input_required`), or there was no answer (refused, timed out,
+ * crashed: `error` says which).
+ */
+export type CallEnding =
+  | { readonly type: 'answered'; readonly outcome: ToolOutcome }
+  | { readonly type: 'input_required'; readonly result: InputRequiredResult }
+  | { readonly type: 'failed'; readonly error: unknown };
 
 /** Reports progress of a running call; values that do not increase are dropped. */
 export type ProgressReporter = (progress: number, total?: number, message?: string) => void;
@@ -67,9 +109,23 @@ export interface ClientRequests {
   sample?: (params: CreateMessageRequestParamsBase) => Promise<CreateMessageResult>;
 }
 
+export interface CallDeadline {
+  /** The time limit in milliseconds. */
+  readonly ms: number;
+  /**
+   * For a plugin that queues calls: `hold` stops the clock while the call waits, `restart`
+   * starts the whole limit again when the work itself starts (a command waiting for a free
+   * slot does not lose its time; cancellation and shutdown still stop it while it waits).
+   */
+  hold(): void;
+  restart(): void;
+}
+
 export interface CallOptions {
-  /** Aborted on client cancellation, timeout or shutdown. */
+  /** Aborted on client cancellation, timeout (with a CallTimeout reason) or shutdown. */
   readonly signal: AbortSignal;
+  /** The call's time limit, resolved once by the pipeline; `signal` fires when it passes. */
+  readonly deadline: CallDeadline;
   readonly progress: ProgressReporter;
   /** Sends a log message to the client when it asked for them (2025-era logging). */
   readonly log: (level: LoggingLevel, data: unknown) => void;

@@ -3,67 +3,20 @@
 //    input_required round trip on 2026-07-28 requests); 2. the out-of-band inbox, if one is
 // configured; 3. refusal that says how to approve. Every approval is bound to the digest
 // of the exact tool and arguments; any error in the chain refuses.
-import {
-  inputRequired,
-  type ElicitRequestFormParams,
-  type ElicitResult,
-  type InputRequiredResult,
-} from '@modelcontextprotocol/server';
+import { inputRequired, type ElicitRequestFormParams } from '@modelcontextprotocol/server';
+import { raceSignal } from '../core/abort.js';
 import { describeThrown } from '../core/errors.js';
 import type { ProgressReporter } from '../core/tool.js';
+import {
+  approvalResponseKey,
+  type ApprovalAnswer,
+  type ApprovalChannel,
+  type ApprovalChannelName,
+  type ApprovalPending,
+  type ApprovalRequest,
+  type ApprovalState,
+} from './approval-types.js';
 import type { ApprovalInbox } from './inbox.js';
-
-export interface ApprovalRequest {
-  tool: string;
-  plugin: string;
-  kind: string;
-  principal: string;
-  sessionKey: string | undefined;
-  args: Record<string, unknown>;
-  permissions: readonly string[];
-  digest: string;
-  /** Why approval is needed: the rule or default that said `ask`. */
-  because: string;
-}
-
-export type ApprovalChannelName = 'session' | 'elicitation' | 'input_required' | 'inbox' | 'cli' | 'none';
-
-export type ApprovalAnswer =
-  | { approved: true; channel: ApprovalChannelName; scope: 'once' | 'session'; approver: string }
-  | { approved: false; channel: ApprovalChannelName; reason: string; approver?: string };
-
-/** What the transport offers for asking this call's client. */
-export interface ApprovalChannel {
-  /** The person running the call approved it up front (`toolport call --approve`); names them. */
-  preApproved?: string | undefined;
-  /** Approvals "for this session" are remembered under this key. */
-  sessionKey?: string | undefined;
-  /** Push elicitation (2025-era connection, client declared elicitation). */
-  elicit?: ((params: ElicitRequestFormParams) => Promise<ElicitResult>) | undefined;
-  /** The input_required round trip (2026-07-28 request, client declared elicitation). */
-  roundTrip?:
-    | {
-        /** The client's answer on a retried request, if any. */
-        response: unknown;
-        /** The verified requestState of a retried request, if any. */
-        state: unknown;
-        mint(state: ApprovalState): Promise<string>;
-      }
-    | undefined;
-}
-
-/** What the signed requestState of a round trip carries. */
-export interface ApprovalState {
-  digest: string;
-}
-
-/** Thrown (and passed through) when the answer has to come from a retried request. */
-export class InputRequiredSignal extends Error {
-  override readonly name = 'InputRequiredSignal';
-  constructor(readonly result: InputRequiredResult) {
-    super('input required');
-  }
-}
 
 export interface ApprovalChainOptions {
   inbox: ApprovalInbox | undefined;
@@ -71,12 +24,15 @@ export interface ApprovalChainOptions {
 }
 
 export interface ApprovalChain {
-  approve(request: ApprovalRequest, channel: ApprovalChannel, options: { signal: AbortSignal; progress: ProgressReporter }): Promise<ApprovalAnswer>;
+  /** The answer, or a pending round trip whose answer comes with a retried request. */
+  approve(
+    request: ApprovalRequest,
+    channel: ApprovalChannel,
+    options: { signal: AbortSignal; progress: ProgressReporter },
+  ): Promise<ApprovalAnswer | ApprovalPending>;
   /** Drops the "for this session" approvals of a closed session. */
   forgetSession(sessionKey: string): void;
 }
-
-const responseKey = 'approval';
 
 export function approvalForm(request: ApprovalRequest): ElicitRequestFormParams {
   const permissions = request.permissions.length > 0 ? request.permissions.join(', ') : 'none';
@@ -125,28 +81,15 @@ function isApprovalState(value: unknown): value is ApprovalState {
   return typeof value === 'object' && value !== null && typeof (value as { digest?: unknown }).digest === 'string';
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 export function createApprovalChain(options: ApprovalChainOptions): ApprovalChain {
   const sessionApprovals = new Map<string, Set<string>>();
 
-  async function ask(request: ApprovalRequest, channel: ApprovalChannel, signal: AbortSignal, progress: ProgressReporter): Promise<ApprovalAnswer> {
+  async function ask(
+    request: ApprovalRequest,
+    channel: ApprovalChannel,
+    signal: AbortSignal,
+    progress: ProgressReporter,
+  ): Promise<ApprovalAnswer | ApprovalPending> {
     const remembered = channel.sessionKey ? sessionApprovals.get(channel.sessionKey) : undefined;
     if (remembered?.has(request.digest)) return { approved: true, channel: 'session', scope: 'session', approver: 'earlier approval in this session' };
 
@@ -158,10 +101,10 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
         return interpretAnswer(response, 'input_required', `client of ${request.principal}`);
       }
       const requestState = await channel.roundTrip.mint({ digest: request.digest });
-      throw new InputRequiredSignal(inputRequired({ inputRequests: { [responseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }));
+      return { pending: inputRequired({ inputRequests: { [approvalResponseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }) };
     }
     if (channel.elicit) {
-      const result = await raceAbort(channel.elicit(approvalForm(request)), signal);
+      const result = await raceSignal(channel.elicit(approvalForm(request)), signal);
       return interpretAnswer(result, 'elicitation', `client of ${request.principal}`);
     }
     if (options.inbox) {
@@ -184,14 +127,15 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
 
   return {
     async approve(request, channel, { signal, progress }) {
-      let answer: ApprovalAnswer;
+      let answer: ApprovalAnswer | ApprovalPending;
       try {
         answer = await ask(request, channel, signal, progress);
       } catch (error) {
-        if (error instanceof InputRequiredSignal || signal.aborted) throw error;
+        if (signal.aborted) throw error;
         // Fail closed: a broken prompt is a refusal, never a pass.
         return { approved: false, channel: channel.elicit ? 'elicitation' : 'none', reason: `the approval request failed (${describeThrown(error)})` };
       }
+      if ('pending' in answer) return answer;
       if (answer.approved && answer.scope === 'session' && channel.sessionKey) {
         let set = sessionApprovals.get(channel.sessionKey);
         if (!set) sessionApprovals.set(channel.sessionKey, (set = new Set()));
@@ -205,4 +149,3 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
   };
 }
 
-export { responseKey as approvalResponseKey };

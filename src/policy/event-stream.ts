@@ -6,7 +6,6 @@ import { z } from 'zod';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../core/logger.js';
 import type { SecretSet } from '../core/redact.js';
-import { callDigest } from './digest.js';
 import type { HookBus, HookEvent } from './hooks.js';
 
 export const eventsSchema = z.strictObject({
@@ -61,7 +60,7 @@ export function toWireEvent(event: HookEvent, server: string, config: Pick<MqttE
   switch (event.type) {
     case 'tool_call': {
       const { arguments: args, ...rest } = fields as Omit<typeof event, 'type'>;
-      return { ...base, ...rest, argsDigest: callDigest(event.tool, args), ...(config.includeArguments && { arguments: args }) };
+      return { ...base, ...rest, ...(config.includeArguments && { arguments: args }) };
     }
     case 'tool_result': {
       const { result, ...rest } = fields as Omit<typeof event, 'type'>;

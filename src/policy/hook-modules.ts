@@ -2,12 +2,13 @@
 // start-up and handed a host to subscribe with `on(...)` and add tools with `registerTool(...)`.
 // A hook module that cannot load stops start-up: running without a guard would fail open.
 import { basename, extname } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../core/errors.js';
 import type { HostTool } from '../core/host-tools.js';
+import { importModule } from '../core/import-module.js';
 import type { Logger } from '../core/logger.js';
 import { toSafeName } from '../core/naming.js';
+import { pluginIdPattern, pluginIdRule } from '../core/plugin.js';
 import { hookEventNames, type HookBus, type HookEventName, type HookHandler, type HookOptions } from './hooks.js';
 
 export const hookEntrySchema = z
@@ -16,10 +17,7 @@ export const hookEntrySchema = z
     z.strictObject({
       path: z.string().min(1, 'must be the path of a hook module'),
       /** The prefix of tools this module registers; default: the file name. */
-      id: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
-        .optional(),
+      id: z.string().regex(pluginIdPattern, pluginIdRule).optional(),
       /** Time limit for each run of one of this module's handlers. */
       timeoutSeconds: z.number().positive().max(600).optional(),
       /** Handed to the module as `host.settings`. */
@@ -48,15 +46,6 @@ export interface HookModuleContext {
   serverName: string;
   /** Registers a tool for the plugin `id`. */
   registerTool(id: string, tool: HostTool): () => void;
-}
-
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  const extension = extname(path).toLowerCase();
-  if (extension === '.ts' || extension === '.mts' || extension === '.cts') {
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
-  }
-  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
 }
 
 /** Loads every configured hook module in order; throws a CONFIG_INVALID error naming the entry. */

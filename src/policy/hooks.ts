@@ -27,6 +27,8 @@ export interface ToolCallEvent extends CallEventBase {
   readonly type: 'tool_call';
   /** A frozen copy: approvals are bound to the exact arguments, so hooks cannot change them. */
   readonly arguments: Readonly<Record<string, unknown>>;
+  /** SHA-256 of the tool name and the arguments in canonical JSON (what approvals are bound to). */
+  readonly argsDigest: string;
 }
 
 /** The plugin answered. Handlers may edit `result` in place or return a replacement. */

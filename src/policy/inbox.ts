@@ -2,7 +2,7 @@
 // show a prompt waits here until someone approves or rejects it (admin endpoint or
 // `toolport approvals`), or until the approval timeout passes, which rejects it.
 import { randomBytes } from 'node:crypto';
-import type { ApprovalAnswer, ApprovalRequest } from './approvals.js';
+import type { ApprovalAnswer, ApprovalRequest } from './approval-types.js';
 
 export interface PendingApprovalView {
   id: string;

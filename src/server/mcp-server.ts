@@ -20,11 +20,9 @@ import {
   type ListPromptsResult,
   type ListToolsResult,
 } from '@modelcontextprotocol/server';
-import { InputRequiredSignal, approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approvals.js';
-import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
+import { approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approval-types.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
-import { errorToCallToolResult, toCallToolResult } from '../core/to-call-result.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
@@ -262,20 +260,10 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return { prompts: page.map((prompt) => prompt.mcpPrompt), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
-    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-      try {
-        const outcome = await toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, context: callContextOf(server, ctx) });
-        return { ...(outcome.description !== undefined && { description: outcome.description }), messages: outcome.messages };
-      } catch (error) {
-        // Prompts have no isError result: every failure is a JSON-RPC error with the short message.
-        if (isToolportError(error)) {
-          const code = error.code === ErrorCode.ToolNotFound || error.code === ErrorCode.ArgumentsInvalid ? ProtocolErrorCode.InvalidParams : ProtocolErrorCode.InternalError;
-          throw new ProtocolError(code, error.shortMessage);
-        }
-        throw error;
-      }
+      return toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, context: callContextOf(server, ctx) });
     });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
@@ -284,29 +272,21 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return { tools: page.map((tool) => tool.mcpTool), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
-    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+    server.setRequestHandler('tools/call', (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       onRequest?.();
       const { name } = request.params;
       // A tool outside the caller's scope does not exist for the caller.
-      if (!isVisible(ctx, name)) {
-        return errorToCallToolResult(new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${name}`), name);
-      }
+      if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);
-      try {
-        const outcome = await toolport.call(name, request.params.arguments, {
-          signal: ctx.mcpReq.signal,
-          progress: createProgressReporter(ctx),
-          log: createLogSender(ctx),
-          client,
-          approval: approvalChannel(server, ctx, sessionKey, client),
-          session: connection?.session() ?? ctx.sessionId,
-          context: callContextOf(server, ctx),
-        });
-        return toCallToolResult(outcome);
-      } catch (error) {
-        if (error instanceof InputRequiredSignal) return error.result;
-        return errorToCallToolResult(error, name);
-      }
+      return toolport.callTool(name, request.params.arguments, {
+        signal: ctx.mcpReq.signal,
+        progress: createProgressReporter(ctx),
+        log: createLogSender(ctx),
+        client,
+        approval: approvalChannel(server, ctx, sessionKey, client),
+        session: connection?.session() ?? ctx.sessionId,
+        context: callContextOf(server, ctx),
+      });
     });
     return server;
   }

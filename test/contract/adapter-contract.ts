@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PluginKind } from '../../src/adapters/types.js';
+import type { PluginKind } from '../../src/core/plugin.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../src/core/errors.js';
-import { errorToCallToolResult, toCallToolResult } from '../../src/core/to-call-result.js';
+import { callTool } from '../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { textOf, waitForFile } from '../helpers/wait.js';
 
@@ -32,11 +32,7 @@ export interface ContractFixture {
 }
 
 async function settle(toolport: Toolport, name: string, args: unknown, signal?: AbortSignal): Promise<CallToolResult> {
-  try {
-    return toCallToolResult(await toolport.call(name, args, signal ? { signal } : {}));
-  } catch (error) {
-    return errorToCallToolResult(error, name);
-  }
+  return callTool(toolport, name, args, signal ? { signal } : {});
 }
 
 

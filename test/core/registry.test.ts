@@ -1,7 +1,7 @@
 // The registry over real loaded-plugin objects: prefix modes, deterministic order,
 // schema problems disabling one tool, and change notifications.
 import { describe, expect, it } from 'vitest';
-import type { LoadedPlugin } from '../../src/adapters/types.js';
+import type { LoadedPlugin } from '../../src/core/plugin.js';
 import { createSilentLogger } from '../../src/core/logger.js';
 import { createRegistry, type RegisteredPlugin } from '../../src/core/registry.js';
 import { createSchemaCompiler } from '../../src/core/schema.js';
@@ -15,7 +15,7 @@ function plugin(id: string, tools: ToolDefinition[]): RegisteredPlugin {
     call: () => Promise.resolve({ content: [] }),
     close: () => Promise.resolve(),
   };
-  return { id, plugin: loaded, timeoutMs: 1000, source: `${id}.mjs`, grants: { env: [], files: {}, network: false, permissions: [] }, configPath: 'plugins[0]' };
+  return { id, plugin: loaded, timeoutSeconds: 1, source: `${id}.mjs`, grants: { env: [], files: {}, network: false, permissions: [] }, configPath: 'plugins[0]' };
 }
 
 const object = { type: 'object', properties: {} };

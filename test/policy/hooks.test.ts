@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, ToolportError } from '../../src/core/errors.js';
-import { errorToCallToolResult } from '../../src/core/to-call-result.js';
 import type { HookEvent, ToolCallEvent } from '../../src/policy/hooks.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 
@@ -54,9 +53,7 @@ async function refusal(call: Promise<unknown>): Promise<{ code: string; text: st
     (reason: unknown) => reason,
   );
   if (!(error instanceof ToolportError)) throw new Error(`expected a ToolportError, got ${String(error)}`);
-  const result = errorToCallToolResult(error, 'x');
-  expect(result.isError).toBe(true);
-  return { code: error.code, text: (result.content[0] as { text: string }).text };
+  return { code: error.code, text: error.shortMessage };
 }
 
 describe('tool_call hooks', () => {

@@ -1,6 +1,7 @@
 // One subprocess run: argv only, its own process group, stdin from /dev/null, stdout and
-// stderr each capped, and a stop (timeout or abort) that sends SIGTERM to the whole group,
-// then SIGKILL after a grace period. Whatever the command leaves behind in its group dies with it.
+// stderr each capped, and a stop (the call's signal: its deadline, cancellation, shutdown)
+// that sends SIGTERM to the whole group, then SIGKILL after a grace period. Whatever the
+// command leaves behind in its group dies with it.
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -9,12 +10,11 @@ export interface RunRequest {
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
   readonly killGraceMs: number;
   readonly maxOutputBytes: number;
   /** How much of the end of stderr to keep (only its tail is ever shown). */
   readonly maxStderrBytes: number;
-  /** Stops the run like a timeout does (client cancellation, shutdown). */
+  /** Stops the run: the call's deadline, client cancellation, shutdown. */
   readonly signal: AbortSignal;
 }
 
@@ -29,8 +29,8 @@ export interface CapturedOutput {
 export interface RunResult {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** Why toolport stopped the process, if it did. */
-  readonly stoppedBy: 'timeout' | 'abort' | undefined;
+  /** Whether toolport stopped the process (the signal fired; its reason says why). */
+  readonly stopped: boolean;
   /** The group needed SIGKILL after the grace period. */
   readonly killed: boolean;
   readonly stdout: CapturedOutput;
@@ -162,7 +162,7 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
 
-    let stoppedBy: RunResult['stoppedBy'];
+    let stopped = false;
     let killed = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
@@ -195,7 +195,7 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       resolve({
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,
-        stoppedBy,
+        stopped,
         killed,
         stdout: stdout.result(),
         stderr: stderr.result(),
@@ -233,20 +233,16 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       void check();
     };
 
-    const stop = (reason: 'timeout' | 'abort'): void => {
-      if (stoppedBy || exit) return;
-      stoppedBy = reason;
+    function onAbort(): void {
+      if (stopped || exit || pid === undefined) return;
+      stopped = true;
       signalGroup(pid, 'SIGTERM');
       awaitGroupGone(performance.now() + request.killGraceMs);
-    };
-
-    function onAbort(): void {
-      stop('abort');
     }
 
     child.once('exit', (code, signal) => {
       exit = { code, signal };
-      if (stoppedBy) return; // awaitGroupGone finishes
+      if (stopped) return; // awaitGroupGone finishes
       // The command is done; anything it left running in its group is not wanted.
       signalGroup(pid, 'SIGKILL');
       groupGone = true;
@@ -257,9 +253,7 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       if (groupGone) finish();
     });
 
-    if (request.signal.aborted) stop('abort');
+    if (request.signal.aborted) onAbort();
     else request.signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => stop('timeout'), request.timeoutMs);
-    timers.push(timer);
   });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssues } from '../../config/load.js';
+import { formatZodIssues } from '../../core/format.js';
 import { describeThrown } from '../../core/errors.js';
 import { isPlainObject } from '../../core/tool.js';
 

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { Agent, interceptors } from 'undici';
-import { formatPath, isUrl } from '../../config/load.js';
+import { formatPath, isUrl } from '../../core/format.js';
 import { addFormats } from '../../core/schema.js';
 import type { ToolDefinition } from '../../core/tool.js';
 import manifestSchema from './carter-manifest.schema.json' with { type: 'json' };

@@ -2,7 +2,7 @@
 // toolport tool definitions: parameters → inputSchema, side_effects → annotations and
 // "needs approval", permissions → declared permissions, usage → a slash-command prompt.
 import { z } from 'zod';
-import { formatZodIssues } from '../../config/load.js';
+import { formatZodIssues } from '../../core/format.js';
 import type { JsonSchemaObject, ToolAnnotations, ToolDefinition } from '../../core/tool.js';
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);

@@ -7,8 +7,12 @@ import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
-import { missingGrants } from '../../policy/grants.js';
-import type { AdapterContext, Grants, LoadedPlugin } from '../types.js';
+import { missingGrants } from '../../core/grants.js';
+import { fileURLToPath } from 'node:url';
+import { createDeadline, raceSignal, sleep } from '../../core/abort.js';
+import { createPluginLifecycle } from '../../core/lifecycle.js';
+import type { AdapterContext, Grants, InstructionsCapability, LoadedPlugin, PromptCapability } from '../../core/plugin.js';
+import type { PythonSpec } from './spec.js';
 import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
 import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
 import {
@@ -85,43 +89,6 @@ const pythonLevels: Record<string, string> = {
   silent: 'CRITICAL',
 };
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolveSleep, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolveSleep();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolveRace, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolveRace(value);
-      },
-      (error: Error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** A path for messages: relative to the working folder when it is inside it. */
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -133,7 +100,10 @@ function describeHostError(info: HostRequestError['info']): string {
   return `${info.type}${where}: ${info.message}`;
 }
 
-export async function loadPythonPlugin(options: PythonPluginOptions, context: AdapterContext): Promise<LoadedPlugin> {
+export async function loadPythonPlugin(
+  options: PythonPluginOptions,
+  context: AdapterContext,
+): Promise<LoadedPlugin & PromptCapability & InstructionsCapability> {
   // A package named by its __init__.py is called after its folder.
   const sourceName = basename(options.path) === '__init__.py' ? basename(dirname(options.path)) : basename(options.path, '.py');
   const label = options.configId ?? sourceName;
@@ -166,9 +136,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   let host: HostProcess | undefined;
   let starting: Promise<HostProcess> | undefined;
   let consecutiveCrashes = 0;
-  let closed = false;
-  let closing: Promise<void> | undefined;
-  const closeController = new AbortController();
+  const lifecycle = createPluginLifecycle(label);
   const inflight = new Map<string, CallOptions>();
   const stderrTail: string[] = [];
 
@@ -349,6 +317,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
       throw new Error(`cannot start the Python interpreter "${options.python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`, { cause: error });
     }
     let raw: unknown;
+    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal);
     try {
       raw = await started.request(
         'load',
@@ -363,7 +332,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
           dynamic_refresh_seconds: options.dynamicToolsRefreshSeconds,
           log_level: pythonLevels[logger.level] ?? 'INFO',
         },
-        { signal: AbortSignal.any([AbortSignal.timeout(options.loadTimeoutMs), closeController.signal]) },
+        { signal: deadline.signal },
       );
     } catch (error) {
       started.kill('loading failed');
@@ -380,6 +349,8 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
         throw new Error(`loading the plugin took longer than ${options.loadTimeoutMs / 1000} s (does it block at import?)`, { cause: error });
       }
       throw error;
+    } finally {
+      deadline.dispose();
     }
     const parsed = loadResultSchema.safeParse(raw);
     if (!parsed.success) {
@@ -392,7 +363,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   const watch = (started: HostProcess): void => {
     void started.exited.then((exit: HostExit) => {
       if (host === started) host = undefined;
-      if (closed) return;
+      if (lifecycle.closed) return;
       const lived = Date.now() - started.startedAt;
       consecutiveCrashes = lived > stableAfterMs ? 1 : consecutiveCrashes + 1;
       logger.warn({ pid: started.pid, code: exit.code, signal: exit.signal, livedMs: lived }, `the Python host ${describeExit(exit)}; it is restarted on the next call`);
@@ -406,9 +377,9 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
       const delay = consecutiveCrashes <= 1 ? 0 : Math.min(250 * 2 ** (consecutiveCrashes - 2), maxBackoffMs);
       if (delay > 0) {
         logger.info({ delayMs: delay }, 'waiting before restarting the Python host');
-        await sleep(delay, closeController.signal);
+        await sleep(delay, lifecycle.closeSignal);
       }
-      if (closed) throw new Error('closed');
+      if (lifecycle.closed) throw new Error('closed');
       let started: Started;
       try {
         started = await launch();
@@ -416,7 +387,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
         consecutiveCrashes += 1;
         throw error;
       }
-      if (closed) {
+      if (lifecycle.closed) {
         await started.host.close(closeGraceMs);
         throw new Error('closed');
       }
@@ -504,7 +475,7 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
   };
 
   const hostFailure = (tool: string, error: unknown): ToolportError => {
-    if (closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
+    if (lifecycle.closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
     if (error instanceof HostExitedError) {
       return new ToolportError(ErrorCode.PluginCrashed, `${tool} failed: the plugin's Python process ${describeExit(error.exit)} during the call; it is restarted for the next call`, {
         pluginId: id,
@@ -551,52 +522,9 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
       if (texts.length === 0) return undefined;
       return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
     },
-    async call(tool, args, callOptions) {
-      const { signal, context: callContext } = callOptions;
-      const route = routes.get(tool);
-      if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId: id });
-      // Declared permissions are checked by the policy layer before the call gets here.
-      if (closed) throw hostFailure(tool, new Error('closed'));
-      let running: HostProcess;
-      try {
-        running = await ensureHost(signal);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw hostFailure(tool, error);
-      }
-      // Request ids repeat across sessions; the host gets a key of its own for each call.
-      const callKey = `c${++nextCall}`;
-      const ctx = {
-        call_id: callKey,
-        room_id: callContext.sessionId ?? callContext.principal,
-        sender_id: callContext.client?.name ?? callContext.principal,
-        principal: callContext.principal,
-      };
-      inflight.set(callKey, callOptions);
-      try {
-        const answer = (await running.request('call', { plugin: route.plugin, tool: route.tool, args: JSON.stringify(args), ctx }, { signal })) as {
-          text?: unknown;
-        };
-        const text = typeof answer.text === 'string' ? answer.text : '';
-        const outcome: ToolOutcome = { content: [textContent(text)] };
-        if (fallbackLine.test(text)) outcome.isError = true;
-        return outcome;
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (error instanceof HostRequestError) {
-          // The plugin raised: the model gets the exception, the log gets the traceback.
-          logger.warn({ tool, callId: callContext.callId, traceback: redact(error.info.traceback ?? '') }, `tool raised ${error.info.type}`);
-          return { content: [textContent(redact(`${error.info.type}: ${error.info.message}`))], isError: true };
-        }
-        throw hostFailure(tool, error);
-      } finally {
-        inflight.delete(callKey);
-      }
-    },
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        closeController.abort(new Error('closed'));
+    call: (tool, args, callOptions) => lifecycle.run(tool, callOptions.signal, (signal) => callTool(tool, args, callOptions, signal)),
+    close: () =>
+      lifecycle.close(async () => {
         try {
           await starting?.catch(() => undefined);
         } finally {
@@ -604,13 +532,85 @@ export async function loadPythonPlugin(options: PythonPluginOptions, context: Ad
           host = undefined;
           if (running) await running.close(closeGraceMs);
         }
-      })();
-      return closing;
-    },
+      }),
   };
+
+  async function callTool(tool: string, args: Record<string, unknown>, callOptions: CallOptions, signal: AbortSignal): Promise<ToolOutcome> {
+    const { context: callContext } = callOptions;
+    const route = routes.get(tool);
+    if (!route) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId: id });
+    // Declared permissions are checked by the policy layer before the call gets here.
+    let running: HostProcess;
+    try {
+      running = await ensureHost(signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw hostFailure(tool, error);
+    }
+    // Request ids repeat across sessions; the host gets a key of its own for each call.
+    const callKey = `c${++nextCall}`;
+    const ctx = {
+      call_id: callKey,
+      room_id: callContext.sessionId ?? callContext.principal,
+      sender_id: callContext.client?.name ?? callContext.principal,
+      principal: callContext.principal,
+    };
+    inflight.set(callKey, callOptions);
+    try {
+      const answer = (await running.request('call', { plugin: route.plugin, tool: route.tool, args: JSON.stringify(args), ctx }, { signal })) as {
+        text?: unknown;
+      };
+      const text = typeof answer.text === 'string' ? answer.text : '';
+      const outcome: ToolOutcome = { content: [textContent(text)] };
+      if (fallbackLine.test(text)) outcome.isError = true;
+      return outcome;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof HostRequestError) {
+        // The plugin raised: the model gets the exception, the log gets the traceback.
+        logger.warn({ tool, callId: callContext.callId, traceback: redact(error.info.traceback ?? '') }, `tool raised ${error.info.type}`);
+        return { content: [textContent(redact(`${error.info.type}: ${error.info.message}`))], isError: true };
+      }
+      throw hostFailure(tool, error);
+    } finally {
+      inflight.delete(callKey);
+    }
+  }
 }
 
 /** Where the plugin's code is, resolved against the config's folder. */
 export function resolvePluginPath(path: string, baseDir: string): string {
   return resolve(baseDir, path);
+}
+
+const hostScript = fileURLToPath(new URL('./host/main.py', import.meta.url));
+
+/** Loads the plugin a `python` config block names. */
+export function loadPythonSpec(spec: PythonSpec, context: AdapterContext): Promise<LoadedPlugin> {
+  const defaultPython = process.env.TOOLPORT_PYTHON ?? (process.platform === 'win32' ? 'python' : 'python3');
+  const python = spec.python !== undefined && /[\\/]/.test(spec.python) ? resolvePluginPath(spec.python, context.baseDir) : (spec.python ?? defaultPython);
+  const services = Object.fromEntries(Object.entries(spec.services).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return loadPythonPlugin(
+    {
+      path: resolvePluginPath(spec.path, context.baseDir),
+      python,
+      hostScript,
+      settings: spec.settings,
+      tenant: spec.tenant,
+      userToken: spec.userToken,
+      services,
+      grantedEnv: spec.grants.env,
+      grants: spec.grants,
+      guard: {
+        network: spec.grants.network,
+        subprocess: spec.allowSubprocess,
+        files: Object.fromEntries(Object.entries(spec.grants.files).map(([path, mode]) => [resolvePluginPath(path, context.baseDir), mode])),
+      },
+      dynamicToolsRefreshSeconds: spec.dynamicToolsRefreshSeconds,
+      configId: spec.id,
+      loadTimeoutMs: 30_000,
+      cancelGraceMs: 2_000,
+    },
+    context,
+  );
 }

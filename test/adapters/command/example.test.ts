@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
 import { grantsForTests, isolationAvailable, textOf } from './helpers.js';
@@ -34,21 +34,21 @@ describe('example: examples/command (the units skill)', () => {
   });
 
   it('convert_temperature answers JSON, also as structured content', async () => {
-    const result = toCallToolResult(await toolport.call('units__convert_temperature', { value: 21.5, unit: 'C' }));
+    const result = await callTool(toolport, 'units__convert_temperature', { value: 21.5, unit: 'C' });
     expect(textOf(result)).toBe('{"celsius": 21.50, "fahrenheit": 70.70, "kelvin": 294.65}\n');
     expect(result.structuredContent).toEqual({ celsius: 21.5, fahrenheit: 70.7, kelvin: 294.65 });
-    const kelvin = toCallToolResult(await toolport.call('units__convert_temperature', { value: 0, unit: 'K' }));
+    const kelvin = await callTool(toolport, 'units__convert_temperature', { value: 0, unit: 'K' });
     expect(kelvin.structuredContent).toEqual({ celsius: -273.15, fahrenheit: -459.67, kelvin: 0 });
   });
 
   it('convert_temperature reports impossible input as an error the model can read', async () => {
-    const result = toCallToolResult(await toolport.call('units__convert_temperature', { value: -500, unit: 'F' }));
+    const result = await callTool(toolport, 'units__convert_temperature', { value: -500, unit: 'F' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe('convert_temperature failed with exit code 2.\nstderr:\n-500 F is below absolute zero\n');
   });
 
   it('count_words counts words and lines, taking the text literally', async () => {
-    const result = toCallToolResult(await toolport.call('units__count_words', { text: 'one two\nthree $(four) ; five' }));
+    const result = await callTool(toolport, 'units__count_words', { text: 'one two\nthree $(four) ; five' });
     expect(result.structuredContent).toEqual({ words: 6, lines: 2 });
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { grantsForTests, makeScratch, textOf, writeSkill } from './helpers.js';
 
@@ -36,11 +36,7 @@ let skill: string;
 const saved = { ...process.env };
 
 async function settle(name: string, args: Record<string, unknown>, signal?: AbortSignal) {
-  try {
-    return toCallToolResult(await toolport.call(name, args, signal ? { signal } : {}));
-  } catch (error) {
-    return errorToCallToolResult(error, name);
-  }
+  return callTool(toolport, name, args, signal ? { signal } : {});
 }
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
 import { isolationAvailable, makeScratch, textOf, writeSkill } from './helpers.js';
@@ -114,7 +114,7 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
 
   it('a skill without "internet" cannot connect to a port listening on the host loopback', async () => {
     const before = connections;
-    const result = toCallToolResult(await toolport.call('offline__connect', { port: String(port) }));
+    const result = await callTool(toolport, 'offline__connect', { port: String(port) });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/failed: (ENETUNREACH|ECONNREFUSED|EADDRNOTAVAIL)/);
     expect(connections).toBe(before);
@@ -123,7 +123,7 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
   it('a skill that is granted network can, whether or not it declares "internet"', async () => {
     for (const name of ['online__connect', 'granted__connect']) {
       const before = connections;
-      const result = toCallToolResult(await toolport.call(name, { port: String(port) }));
+      const result = await callTool(toolport, name, { port: String(port) });
       expect(textOf(result), name).toBe('connected\n');
       expect(result.isError).toBeUndefined();
       expect(connections, name).toBe(before + 1);
@@ -132,7 +132,7 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
 
   it('a skill that declares "internet" without the grant is refused, and would be isolated anyway', async () => {
     const before = connections;
-    const result = await toolport.call('ungranted__connect', { port: String(port) }).then(toCallToolResult, (error: unknown) => errorToCallToolResult(error, 'ungranted__connect'));
+    const result = await callTool(toolport, 'ungranted__connect', { port: String(port) });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('plugins[3].grants.network: true');
     expect(connections).toBe(before);

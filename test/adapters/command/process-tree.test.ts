@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
-import { toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { grantsForTests, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
 
@@ -110,10 +110,10 @@ describe('command skills: stopping the process tree', () => {
   it('a timeout stops the whole group, SIGKILL after the grace period; no pid survives', async () => {
     const pidfile = join(root, 'timeout.pids');
     const started = Date.now();
-    const call = toolport.call('tree__tree', { pidfile });
+    const call = callTool(toolport, 'tree__tree', { pidfile });
     const pids = await readPids(pidfile, 3);
     expect(await running(pids)).toEqual(pids);
-    const result = toCallToolResult(await call);
+    const result = await call;
     const elapsed = Date.now() - started;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe('tree timed out after 1 s and was stopped (killed after ignoring SIGTERM).');
@@ -151,7 +151,7 @@ describe('command skills: stopping the process tree', () => {
 
   it('what a finished command leaves running in its group is killed', async () => {
     const pidfile = join(root, 'leftover.pid');
-    const result = toCallToolResult(await toolport.call('tree__leftover', { pidfile }));
+    const result = await callTool(toolport, 'tree__leftover', { pidfile });
     expect(textOf(result)).toBe('done\n');
     const [pid] = await readPids(pidfile, 1);
     const until = Date.now() + 1_000;
@@ -162,7 +162,7 @@ describe('command skills: stopping the process tree', () => {
 
 describe('command skills: output caps', () => {
   it('keeps the first 1 MiB of 50 MiB of stdout, with a marker saying how much there was', async () => {
-    const result = toCallToolResult(await toolport.call('tree__flood', { code: '0' }));
+    const result = await callTool(toolport, 'tree__flood', { code: '0' });
     expect(result.isError).toBeUndefined();
     const text = textOf(result);
     expect(text.startsWith('STDOUT-START\naaaa')).toBe(true);
@@ -172,7 +172,7 @@ describe('command skills: output caps', () => {
   });
 
   it('keeps the tail of stderr, where the error usually is', async () => {
-    const result = toCallToolResult(await toolport.call('tree__flood', { code: '1' }));
+    const result = await callTool(toolport, 'tree__flood', { code: '1' });
     expect(result.isError).toBe(true);
     const text = textOf(result);
     expect(text).toContain('[toolport: stdout truncated: the command wrote 52428825 bytes; the first 1048576 are kept]');

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { startCarterApi, type CarterApi, type RecordedRequest } from './carter-api.js';
 
@@ -32,15 +32,10 @@ async function closedPort(): Promise<number> {
 }
 
 async function call(name: string, args: Record<string, unknown>, options: { principal?: string; signal?: AbortSignal; on?: Toolport } = {}): Promise<CallToolResult> {
-  try {
-    const outcome = await (options.on ?? toolport).call(name, args, {
-      ...(options.signal && { signal: options.signal }),
-      context: { principal: options.principal ?? 'local' },
-    });
-    return toCallToolResult(outcome);
-  } catch (error) {
-    return errorToCallToolResult(error, name);
-  }
+  return callTool(options.on ?? toolport, name, args, {
+    ...(options.signal && { signal: options.signal }),
+    context: { principal: options.principal ?? 'local' },
+  });
 }
 
 function textOf(result: CallToolResult): string {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpAdapter } from '../../../src/adapters/http/index.js';
-import type { LoadedPlugin } from '../../../src/adapters/types.js';
+import type { LoadedPlugin } from '../../../src/core/plugin.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { createToolport } from '../../../src/toolport.js';
@@ -324,6 +324,7 @@ describe('http manifest: from a URL', () => {
       expect(plugin.tools.map((tool) => tool.name)).toEqual(['echo', 'fail', 'crash', 'hang']);
       const outcome = await plugin.call('echo', { text: 'hi' }, {
         signal: new AbortController().signal,
+        deadline: { ms: 30_000, hold: () => {}, restart: () => {} },
         client: {},
         progress: () => {},
         log: () => {},

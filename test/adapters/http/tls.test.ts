@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { errorToCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport } from '../../../src/toolport.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
 
@@ -76,10 +76,7 @@ describe('http plugins over HTTPS', () => {
       expect(toolport.diagnostics.map((entry) => entry.message)).toEqual([
         `plugins[0] ${origin}/carterplugin.json: cannot fetch the manifest: its TLS certificate was not accepted`,
       ]);
-      const result = await toolport.call('tls__echo', { text: 'hi' }).then(
-        () => undefined,
-        (error: unknown) => errorToCallToolResult(error, 'tls__echo'),
-      );
+      const result = await callTool(toolport, 'tls__echo', { text: 'hi' });
       expect(result?.isError).toBe(true);
       expect(result?.content).toEqual([{ type: 'text', text: `echo: no answer from the plugin's API (${origin}): its TLS certificate was not accepted` }]);
     } finally {

@@ -8,17 +8,13 @@ import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 
 const plugin = fileURLToPath(new URL('../../fixtures/python/guarded.py', import.meta.url));
 
 async function settle(toolport: Toolport, name: string, args: unknown = {}): Promise<CallToolResult> {
-  try {
-    return toCallToolResult(await toolport.call(name, args));
-  } catch (error) {
-    return errorToCallToolResult(error, name);
-  }
+  return callTool(toolport, name, args);
 }
 
 function textOf(result: CallToolResult): string {

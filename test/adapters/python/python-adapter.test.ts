@@ -11,18 +11,14 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { pino } from 'pino';
 import type { Logger } from '../../../src/core/logger.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { livePythonHosts } from './python-hosts.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/python/${name}`, import.meta.url));
 
 async function settle(toolport: Toolport, name: string, args: unknown = {}, options: ToolCallOptions = {}): Promise<CallToolResult> {
-  try {
-    return toCallToolResult(await toolport.call(name, args, options));
-  } catch (error) {
-    return errorToCallToolResult(error, name);
-  }
+  return callTool(toolport, name, args, options);
 }
 
 function textOf(result: CallToolResult): string {

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import type { Logger } from '../../../src/core/logger.js';
-import { errorToCallToolResult, toCallToolResult } from '../../../src/core/to-call-result.js';
+import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { fixturesDir } from '../../fixtures/wasm/build.js';
 
@@ -72,13 +72,7 @@ export async function startToolport(
     toolport,
     log,
     stateDir,
-    call: async (name, args = {}, callOptions = {}) => {
-      try {
-        return toCallToolResult(await toolport.call(name, args, callOptions));
-      } catch (error) {
-        return errorToCallToolResult(error, name);
-      }
-    },
+    call: (name, args = {}, callOptions = {}) => callTool(toolport, name, args, callOptions),
     close: async () => {
       await toolport.close();
       if (!options.keepState && options.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });

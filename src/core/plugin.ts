@@ -1,12 +1,17 @@
-// The contract between toolport and a plugin kind: an adapter turns a config block
-// into a loaded plugin with tools, a call method and an idempotent close.
+// The contract between toolport and a plugin kind: an adapter turns a config block into a
+// loaded plugin with tools, a call method and an idempotent close. Prompts and instructions
+// are optional capabilities a kind may add.
 import { z } from 'zod';
-import type { Logger } from '../core/logger.js';
-import type { PromptDefinition, PromptOptions, PromptOutcome, SessionInfo } from '../core/prompt.js';
-import type { CallOptions, ToolDefinition, ToolOutcome } from '../core/tool.js';
+import type { Logger } from './logger.js';
+import type { PromptDefinition, PromptOptions, PromptOutcome, SessionInfo } from './prompt.js';
+import type { CallOptions, ToolDefinition, ToolOutcome } from './tool.js';
 
 export const pluginKinds = ['wasm', 'python', 'command', 'http', 'module'] as const;
 export type PluginKind = (typeof pluginKinds)[number];
+
+/** What a plugin id (the prefix of its tools) may be: in config, hook modules and registerTool. */
+export const pluginIdPattern = /^[A-Za-z0-9_-]{1,32}$/;
+export const pluginIdRule = 'must be 1-32 letters, digits, _ or -';
 
 /** What the plugin may use; nothing unless the config grants it. */
 export const grantsSchema = z
@@ -20,13 +25,12 @@ export const grantsSchema = z
 
 export type Grants = z.output<typeof grantsSchema>;
 
+export const noGrants: Grants = Object.freeze({ env: [], files: {}, network: false, permissions: [] });
+
 /** The config keys every plugin block has, whatever its kind. */
 export const basePluginSpecShape = {
   path: z.string().min(1, 'must be a file, folder or URL'),
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
-    .optional(),
+  id: z.string().regex(pluginIdPattern, pluginIdRule).optional(),
   timeoutSeconds: z.number().positive().max(86_400).optional(),
   grants: grantsSchema,
   settings: z.record(z.string(), z.unknown()).default({}),
@@ -49,8 +53,6 @@ export interface AdapterContext {
   readonly stateDir: string;
   /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
   readonly toolsChanged: () => void;
-  /** The config's `defaults.timeoutSeconds`, for adapters that set per-tool limits. */
-  readonly defaultTimeoutSeconds?: number;
 }
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */
@@ -72,18 +74,41 @@ export interface LoadedPlugin {
   /** Problems and facts found at load, reported by `toolport check` and the log (read once). */
   readonly diagnostics?: readonly PluginDiagnostic[];
   /**
+   * How long after a call's signal fired the plugin may still take to report how the call
+   * ended (e.g. a process stopped with SIGTERM, then SIGKILL). Default 0: the pipeline
+   * answers at once with the signal's reason.
+   */
+  readonly stopGraceMs?: number;
+  /**
    * Runs one tool. Resolves when the plugin answered (also with `isError`);
    * rejects with a ToolportError when it could not answer.
    */
   call(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<ToolOutcome>;
-  /** Prompts the plugin offers (clients show them as slash commands); may change like `tools`. */
-  readonly prompts?: readonly PromptDefinition[];
-  /** Renders one of `prompts`; arguments are strings, as MCP sends them. */
-  getPrompt?(name: string, args: Record<string, string>, options: PromptOptions): Promise<PromptOutcome>;
-  /** Text for the server instructions of one client session (asked once per session). */
-  instructions?(session: SessionInfo, signal: AbortSignal): Promise<string | undefined>;
   /** Releases everything the plugin holds. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A plugin that offers prompts (clients show them as slash commands). */
+export interface PromptCapability {
+  /** May change like `tools`. */
+  readonly prompts: readonly PromptDefinition[];
+  /** Renders one of `prompts`; arguments are strings, as MCP sends them. */
+  getPrompt(name: string, args: Record<string, string>, options: PromptOptions): Promise<PromptOutcome>;
+}
+
+/** A plugin that contributes to the server instructions of each client session. */
+export interface InstructionsCapability {
+  /** Asked once per session. */
+  instructions(session: SessionInfo, signal: AbortSignal): Promise<string | undefined>;
+}
+
+export function offersPrompts(plugin: LoadedPlugin): plugin is LoadedPlugin & PromptCapability {
+  const candidate = plugin as Partial<PromptCapability>;
+  return Array.isArray(candidate.prompts) && typeof candidate.getPrompt === 'function';
+}
+
+export function offersInstructions(plugin: LoadedPlugin): plugin is LoadedPlugin & InstructionsCapability {
+  return typeof (plugin as Partial<InstructionsCapability>).instructions === 'function';
 }
 
 export interface PluginAdapter<S extends PluginSpec = PluginSpec> {
@@ -96,3 +121,6 @@ export interface PluginAdapter<S extends PluginSpec = PluginSpec> {
 export function defineAdapter<S extends PluginSpec>(adapter: PluginAdapter<S>): PluginAdapter<S> {
   return adapter;
 }
+
+/** A plugin block as the config has it before its kind is known: a path, maybe a kind, more keys. */
+export type PluginBlock = { readonly path: string; readonly kind?: PluginKind | undefined; readonly id?: string | undefined } & Readonly<Record<string, unknown>>;

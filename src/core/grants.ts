@@ -1,7 +1,7 @@
 // One permission vocabulary across plugin kinds. Plugins declare permissions in their
 // platform's words (EvoClaw `internet`, ScaiWave `EXTERNAL_HTTP`, `READ_NOTES`…); the
 // config grants them per plugin; a call whose plugin lacks a declared grant is refused.
-import type { Grants } from '../adapters/types.js';
+import type { Grants } from './plugin.js';
 
 /** Canonical names: `network`, `files`, `env:NAME`, or a data permission such as READ_NOTES. */
 export type Permission = string;

@@ -1,0 +1,282 @@
+// The `command` kind: an EvoClaw skill folder (SKILL.md + agent.toml [tools.NAME]) whose tools
+// run as one subprocess per call, argv only, in their own process group, with a minimal
+// environment, capped output, a time limit, and no network unless the skill declares `internet`.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../../core/errors.js';
+import { createPluginLifecycle } from '../../core/lifecycle.js';
+import { textContent, isPlainObject, type CallDeadline, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import { toPermission } from '../../core/grants.js';
+import type { AdapterContext, LoadedPlugin, PluginDiagnostic } from '../../core/plugin.js';
+import type { CommandSpec } from './spec.js';
+import { toBaseEnvironment, toSkillArgName, type Environment } from './environment.js';
+import { createLimiter, type Limiter } from './limiter.js';
+import { resolveCommand } from './resolve-command.js';
+import { runProcess, StartError, type CapturedOutput, type RunResult } from './run-process.js';
+import { detectNetworkSandbox, type NetworkSandbox } from './sandbox.js';
+import { readAgentTools, readSkillManifest, readSkillToolDocs, SkillFileError, type Finding } from './skill-files.js';
+import { toArgText, toToolPlan, type ArgSlot } from './tool-schema.js';
+
+
+
+/** Beyond the kill grace period, how long the pipeline waits for a stopped call's report. */
+const backstopSeconds = 5;
+/** How much of stderr the model sees when a call fails. */
+const stderrTailBytes = 4096;
+
+interface CommandTool {
+  readonly name: string;
+  readonly file: string;
+  readonly slots: readonly ArgSlot[];
+  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly baseEnv: Environment;
+  readonly limiter: Limiter;
+  readonly definition: ToolDefinition;
+}
+
+function formatSeconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+/** Skill folder from the configured path: the folder itself, or its SKILL.md / agent.toml. */
+async function toSkillDir(path: string, baseDir: string): Promise<string> {
+  const absolute = resolve(baseDir, path);
+  let info;
+  try {
+    info = await stat(absolute);
+  } catch {
+    throw new SkillFileError('not found');
+  }
+  if (info.isDirectory()) return absolute;
+  const name = basename(absolute);
+  if (name === 'agent.toml' || name === 'SKILL.md' || name === 'skill.toml') return dirname(absolute);
+  throw new SkillFileError('a command skill is a folder with SKILL.md and agent.toml');
+}
+
+/** Whether the skill declares network use, in the policy layer's vocabulary (so both agree). */
+function hasInternet(permissions: readonly string[]): boolean {
+  return permissions.some((permission) => toPermission(permission) === 'network');
+}
+
+function truncationNote(output: CapturedOutput, stream: 'stdout' | 'stderr'): string {
+  const part = stream === 'stdout' ? 'first' : 'last';
+  return `[toolport: ${stream} truncated: the command wrote ${output.totalBytes} bytes; the ${part} ${Buffer.byteLength(output.text)} are kept]`;
+}
+
+function successOutcome(run: RunResult): ToolOutcome {
+  const { stdout } = run;
+  const text = stdout.truncated ? `${stdout.text}\n${truncationNote(stdout, 'stdout')}` : stdout.text;
+  const outcome: ToolOutcome = { content: [textContent(text)] };
+  const trimmed = stdout.text.trim();
+  if (!stdout.truncated && trimmed.startsWith('{')) {
+    try {
+      const value: unknown = JSON.parse(trimmed);
+      if (isPlainObject(value)) outcome.structuredContent = value;
+    } catch {
+      // Not JSON after all: text only.
+    }
+  }
+  return outcome;
+}
+
+function failureOutcome(tool: string, run: RunResult, timeoutMs: number): ToolOutcome {
+  let headline: string;
+  if (run.stopped) {
+    headline = `${tool} timed out after ${formatSeconds(timeoutMs)} s and was stopped${run.killed ? ' (killed after ignoring SIGTERM)' : ''}.`;
+  } else if (run.signal) {
+    headline = `${tool} was killed by signal ${run.signal}.`;
+  } else {
+    headline = `${tool} failed with exit code ${run.exitCode}.`;
+  }
+  const parts = [headline];
+  if (run.stdout.text.length > 0 || run.stdout.truncated) {
+    parts.push(`stdout:\n${run.stdout.text}${run.stdout.truncated ? `\n${truncationNote(run.stdout, 'stdout')}` : ''}`);
+  }
+  if (run.stderr.totalBytes > 0) {
+    const bytes = Buffer.from(run.stderr.text);
+    const tail = bytes.length > stderrTailBytes ? bytes.subarray(bytes.length - stderrTailBytes).toString('utf8') : run.stderr.text;
+    const label = run.stderr.totalBytes > Buffer.byteLength(tail) ? `stderr (last ${Buffer.byteLength(tail)} of ${run.stderr.totalBytes} bytes)` : 'stderr';
+    parts.push(`${label}:\n${tail}`);
+  }
+  return { content: [textContent(parts.join('\n'))], isError: true };
+}
+
+export async function loadCommandPlugin(spec: CommandSpec, context: AdapterContext): Promise<LoadedPlugin> {
+  let dir: string;
+  let manifestResult;
+  let agentResult;
+  let docsResult;
+  try {
+    dir = await toSkillDir(spec.path, context.baseDir);
+    manifestResult = await readSkillManifest(dir);
+    agentResult = await readAgentTools(dir);
+    docsResult = await readSkillToolDocs(dir);
+  } catch (error) {
+    const message = error instanceof SkillFileError ? error.message : `cannot read the skill (${describeThrown(error)})`;
+    throw new ToolportError(ErrorCode.PluginLoadFailed, message, { cause: error });
+  }
+  const { manifest } = manifestResult;
+  const id = manifest.name ?? basename(dir);
+  const logger = context.logger.child({ plugin: id });
+  const findings: Finding[] = [...manifestResult.findings, ...agentResult.findings, ...docsResult.findings];
+  if (Object.keys(spec.settings).length > 0) {
+    findings.push({ level: 'warning', message: 'settings are not used by command skills (pass values through the environment with grants.env)' });
+  }
+  if (Object.keys(spec.grants.files).length > 0) {
+    findings.push({ level: 'warning', message: 'grants.files is not enforced for command skills: their processes see the filesystem as toolport does' });
+  }
+
+  // Network only with the config's grant (deny by default). A skill that declares `internet`
+  // without it is refused by the policy layer; it is isolated all the same.
+  const declaresInternet = hasInternet(manifest.permissions);
+  const networkAllowed = spec.grants.network;
+  const support = await detectNetworkSandbox();
+  logSupportOnce(context, support.available ? `network isolation: ${support.sandbox.label}` : `network isolation unavailable: ${support.reason}`);
+  let sandbox: NetworkSandbox | undefined;
+  if (networkAllowed) {
+    findings.push({ level: 'info', message: `network: allowed (granted by the config${declaresInternet ? '; SKILL.md declares "internet"' : ''})` });
+  } else if (support.available) {
+    sandbox = support.sandbox;
+    const refused = declaresInternet ? '; SKILL.md declares "internet", so calls are refused until the config grants network (grants: { network: true })' : '';
+    findings.push({ level: 'info', message: `network: none (isolated with ${support.sandbox.label})${refused}` });
+  } else {
+    throw new ToolportError(
+      ErrorCode.PluginLoadFailed,
+      `network isolation is unavailable here (${support.reason}), and the config does not grant this skill network, so toolport will not run it; ` +
+        'to run it with network, grant it in the config (grants: { network: true })',
+    );
+  }
+
+  // Variables from toolport's environment: those the config grants. SKILL.md's
+  // metadata.evoclaw.env declares what the skill needs, as `env:NAME` permissions.
+  const envPlan = { passThrough: spec.grants.env, entries: [] as string[] };
+  const permissions = [...manifest.permissions, ...manifest.env.map((name) => `env:${name}`)];
+  const killGraceMs = spec.killGraceSeconds * 1000;
+  const tools = new Map<string, CommandTool>();
+  for (const entry of agentResult.tools) {
+    const { plan, findings: planFindings } = toToolPlan(entry, docsResult.docs.get(entry.name));
+    findings.push(...planFindings);
+    if (!plan) continue;
+    const resolved = await resolveCommand(entry.command, dir, process.env.PATH);
+    if ('problem' in resolved) {
+      findings.push({ level: 'error', tool: entry.name, message: `agent.toml: tools.${entry.name}.command: ${resolved.problem}; the tool is skipped` });
+      continue;
+    }
+    for (const [index, item] of entry.env.entries()) {
+      if (!/^[^=]+=/.test(item)) {
+        findings.push({ level: 'warning', tool: entry.name, message: `agent.toml: tools.${entry.name}.env[${index}]: "${item}" is not KEY=value; it is ignored` });
+      }
+    }
+    // EvoClaw's default (30 s) applies when timeout_secs is missing or not positive; here
+    // that is defaults.timeoutSeconds, which the pipeline applies (the config block's wins).
+    const ownTimeoutSeconds = entry.timeoutSecs !== undefined && entry.timeoutSecs > 0 ? entry.timeoutSecs : undefined;
+    const shownTimeoutSeconds = spec.timeoutSeconds ?? ownTimeoutSeconds;
+    tools.set(entry.name, {
+      name: entry.name,
+      file: resolved.file,
+      slots: plan.slots,
+      defaults: plan.defaults,
+      baseEnv: toBaseEnvironment({ ...envPlan, entries: entry.env }, process.env),
+      limiter: createLimiter(spec.concurrency),
+      definition: {
+        name: entry.name,
+        description: plan.description,
+        inputSchema: plan.inputSchema,
+        ...(permissions.length > 0 && { permissions }),
+        meta: { 'toolport/command': { network: sandbox ? 'none' : 'allowed', ...(shownTimeoutSeconds !== undefined && { timeoutSeconds: shownTimeoutSeconds }) } },
+        ...(ownTimeoutSeconds !== undefined && { timeoutSeconds: ownTimeoutSeconds }),
+      },
+    });
+  }
+  if (tools.size === 0) {
+    const problems = findings.filter((finding) => finding.level === 'error').map((finding) => finding.message);
+    throw new ToolportError(ErrorCode.PluginLoadFailed, `no usable tools${problems.length > 0 ? `:\n  ${problems.join('\n  ')}` : ''}`);
+  }
+
+  const definitions = [...tools.values()].map((tool) => tool.definition);
+  const lifecycle = createPluginLifecycle(id);
+
+  async function call(name: string, args: Record<string, unknown>, signal: AbortSignal, deadline: CallDeadline): Promise<ToolOutcome> {
+    const tool = tools.get(name);
+    if (!tool) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${name}`, { pluginId: id });
+    const values: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...tool.defaults, ...args })) values[key] = toArgText(value);
+    for (const [key, value] of Object.entries(values)) {
+      if (value.includes('\0')) {
+        throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${name}: ${key} contains a NUL character, which a program cannot receive`, { pluginId: id });
+      }
+    }
+    // A placeholder without a value is an empty argument, as in EvoClaw.
+    const argv = tool.slots.map((slot) => ('literal' in slot ? slot.literal : (values[slot.placeholder] ?? '')));
+    const env: Environment = { ...tool.baseEnv };
+    for (const [key, value] of Object.entries(values)) env[toSkillArgName(key)] = value;
+
+    // The time limit covers the run, not the wait for a free slot.
+    deadline.hold();
+    const release = await tool.limiter.acquire(signal).finally(() => deadline.restart());
+    let run: RunResult;
+    try {
+      // Checked here too because a sandbox wrapper would report a missing program as its own exit code.
+      await access(tool.file, constants.X_OK).catch((error: NodeJS.ErrnoException) => {
+        throw new StartError(error.code ?? 'unknown error', error);
+      });
+      const [file, ...prefixArgs] = sandbox ? [...sandbox.prefix, tool.file] : [tool.file];
+      run = await runProcess({
+        file,
+        args: [...prefixArgs, ...argv],
+        cwd: dir,
+        env,
+        killGraceMs,
+        maxOutputBytes: spec.maxOutputBytes,
+        maxStderrBytes: Math.min(spec.maxOutputBytes, stderrTailBytes),
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof StartError) {
+        logger.warn({ err: error, tool: name }, 'the command could not be started');
+        const why = error.errno === 'ENOENT' ? 'the program was not found' : error.errno === 'EACCES' ? 'permission denied' : error.errno;
+        throw new ToolportError(ErrorCode.PluginCrashed, `${name} could not be started: ${why}`, { pluginId: id, cause: error });
+      }
+      throw error;
+    } finally {
+      release();
+    }
+    logger.debug(
+      { tool: name, pid: run.pid, exitCode: run.exitCode, signal: run.signal, stopped: run.stopped, ms: Math.round(run.durationMs), stdoutBytes: run.stdout.totalBytes, stderrBytes: run.stderr.totalBytes },
+      'command finished',
+    );
+    if (run.stopped) {
+      // A deadline is reported with what the command wrote; cancellation and shutdown as such.
+      const reason: unknown = signal.reason;
+      const timedOut = isToolportError(reason) && reason.code === ErrorCode.CallTimeout;
+      if (!timedOut) throw isToolportError(reason) ? reason : new ToolportError(ErrorCode.CallCancelled, `${name} was cancelled`, { pluginId: id, cause: reason });
+    } else if (run.exitCode === 0) {
+      return successOutcome(run);
+    }
+    if (run.stderr.totalBytes > 0) logger.debug({ tool: name, stderr: run.stderr.text.slice(-stderrTailBytes) }, 'stderr of the failed command');
+    return failureOutcome(name, run, deadline.ms);
+  }
+
+  return {
+    id,
+    kind: 'command',
+    ...(manifest.version !== undefined && { version: manifest.version }),
+    ...(manifest.description !== undefined && { description: manifest.description }),
+    tools: definitions,
+    diagnostics: findings.map((finding): PluginDiagnostic => ({ ...finding })),
+    // Stopping a call takes SIGTERM, the kill grace period, then the wait for the group to go:
+    // its report (timed out, with stderr) is worth waiting for.
+    stopGraceMs: killGraceMs + backstopSeconds * 1000,
+    call: (name, args, options) => lifecycle.run(name, options.signal, (signal) => call(name, args, signal, options.deadline)),
+    // Every running process gets SIGTERM, then SIGKILL after the grace period; close waits for all.
+    close: () => lifecycle.close(),
+  };
+}
+
+let supportLogged = false;
+function logSupportOnce(context: AdapterContext, message: string): void {
+  if (supportLogged) return;
+  supportLogged = true;
+  context.logger.info(message);
+}

@@ -1,0 +1,183 @@
+// A loaded module plugin: the file imported (TypeScript through tsx), the plugin found among
+// its exports (object, class or factory), its manifest read as tools, and calls run in-process.
+import { basename, extname } from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import { formatZodIssues } from '../../core/format.js';
+import { importModule } from '../../core/import-module.js';
+import { createPluginLifecycle } from '../../core/lifecycle.js';
+import type { Logger } from '../../core/logger.js';
+import { toToolOutcome } from '../../core/outcome.js';
+import type { AdapterContext, LoadedPlugin } from '../../core/plugin.js';
+import { textContent, toToolDefinition, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import type { ModuleSpec } from './spec.js';
+
+const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+const toolSchema = z.looseObject({
+  name: z.string().min(1, 'must be a non-empty string'),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  /** JSON Schema of the arguments (`inputSchema` is accepted as a synonym). */
+  parameters: jsonSchemaObject.optional(),
+  inputSchema: jsonSchemaObject.optional(),
+  outputSchema: jsonSchemaObject.optional(),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+  sideEffects: z.boolean().optional(),
+  permissions: z.array(z.string()).optional(),
+});
+
+const manifestSchema = z.looseObject({
+  id: z.string().min(1).optional(),
+  name: z.string().optional(),
+  version: z.string().optional(),
+  description: z.string().optional(),
+  tools: z.array(toolSchema),
+  permissions: z.array(z.string()).optional(),
+});
+type Manifest = z.output<typeof manifestSchema>;
+
+/** What `executeTool` receives as its third argument. */
+export interface ModuleToolContext {
+  readonly signal: AbortSignal;
+  readonly progress: CallOptions['progress'];
+  readonly log: CallOptions['log'];
+  /** Ask the user (form elicitation); undefined when the client cannot be asked. */
+  readonly elicit: CallOptions['client']['elicit'];
+  /** Ask the client's model (sampling); undefined when the client cannot be asked. */
+  readonly sample: CallOptions['client']['sample'];
+  readonly principal: string;
+  readonly sessionId: string | undefined;
+  readonly callId: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+}
+
+/** What a plugin's optional `init(host)` receives. */
+export interface ModulePluginHost {
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+  /** Call after changing `manifest.tools`; clients are told the list changed. */
+  toolsChanged(): void;
+}
+
+interface ModulePlugin {
+  readonly manifest: unknown;
+  executeTool(name: string, args: Record<string, unknown>, ctx: ModuleToolContext): unknown;
+  init?(host: ModulePluginHost): unknown;
+  close?(): unknown;
+}
+
+function isModulePlugin(value: unknown): value is ModulePlugin {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'manifest' in value &&
+    typeof (value as { executeTool?: unknown }).executeTool === 'function'
+  );
+}
+
+/** Finds the plugin among a module's exports: an object, a class, or a factory function. */
+async function instantiate(exports: Record<string, unknown>, host: ModulePluginHost): Promise<ModulePlugin | undefined> {
+  const candidate = exports.default ?? exports.plugin;
+  if (isModulePlugin(candidate)) return candidate;
+  if (typeof candidate === 'function') {
+    const prototype = (candidate as { prototype?: { executeTool?: unknown } }).prototype;
+    const made: unknown =
+      prototype && typeof prototype.executeTool === 'function'
+        ? new (candidate as new (host: ModulePluginHost) => unknown)(host)
+        : await (candidate as (host: ModulePluginHost) => unknown)(host);
+    if (isModulePlugin(made)) return made;
+  }
+  return undefined;
+}
+
+function toDefinitions(manifest: Manifest): ToolDefinition[] {
+  return manifest.tools.map((tool) => toToolDefinition({ ...tool, permissions: tool.permissions ?? manifest.permissions }));
+}
+
+export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Promise<LoadedPlugin> {
+  const fail = (message: string, cause?: unknown): ToolportError =>
+    new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: ${message}`, { cause });
+  let exports: Record<string, unknown>;
+  try {
+    exports = await importModule(spec.path);
+  } catch (error) {
+    throw fail(`cannot import the module (${describeThrown(error)})`, error);
+  }
+  const logger = context.logger.child({ plugin: spec.id ?? basename(spec.path) });
+  const host: ModulePluginHost = { settings: spec.settings, logger, toolsChanged: context.toolsChanged };
+  let plugin: ModulePlugin | undefined;
+  try {
+    plugin = await instantiate(exports, host);
+  } catch (error) {
+    throw fail(`creating the plugin failed (${describeThrown(error)})`, error);
+  }
+  if (!plugin) {
+    throw fail('exports no plugin: export default (or `plugin`) an object, class or factory with `manifest` and `executeTool(name, args, ctx)`');
+  }
+  const readManifest = (): Manifest => {
+    const parsed = manifestSchema.safeParse(plugin.manifest);
+    if (!parsed.success) throw fail(`invalid manifest:\n  ${formatZodIssues(parsed.error.issues, ['manifest']).join('\n  ')}`);
+    return parsed.data;
+  };
+  let manifest = readManifest();
+  let tools = toDefinitions(manifest);
+  if (typeof plugin.init === 'function') {
+    try {
+      await plugin.init(host);
+    } catch (error) {
+      throw fail(`init() failed (${describeThrown(error)})`, error);
+    }
+  }
+  const id = manifest.id ?? manifest.name ?? basename(spec.path, extname(spec.path));
+  const lifecycle = createPluginLifecycle(id);
+  const loaded = plugin;
+
+  async function runTool(tool: string, args: Record<string, unknown>, options: CallOptions, signal: AbortSignal): Promise<ToolOutcome> {
+    const ctx: ModuleToolContext = {
+      signal,
+      progress: options.progress,
+      log: options.log,
+      elicit: options.client.elicit,
+      sample: options.client.sample,
+      principal: options.context.principal,
+      sessionId: options.context.sessionId,
+      callId: options.context.callId,
+      settings: spec.settings,
+      logger,
+    };
+    let value: unknown;
+    try {
+      value = await loaded.executeTool(tool, args, ctx);
+    } catch (error) {
+      // A throw is how a JS plugin reports failure: the model sees the message.
+      if (signal.aborted) throw signal.reason;
+      logger.debug({ err: error, tool }, 'tool threw');
+      return { content: [textContent(describeThrown(error))], isError: true };
+    }
+    return toToolOutcome(value, tool, id);
+  }
+
+  return {
+    id,
+    kind: 'module',
+    ...(manifest.version !== undefined && { version: manifest.version }),
+    ...(manifest.description !== undefined && { description: manifest.description }),
+    get tools() {
+      // The manifest may be a getter that changes; re-read it, but keep the last good list.
+      try {
+        manifest = readManifest();
+        tools = toDefinitions(manifest);
+      } catch (error) {
+        logger.error({ err: error }, 'the plugin manifest became invalid; keeping the previous tool list');
+      }
+      return tools;
+    },
+    call: (tool, args, options) => lifecycle.run(tool, options.signal, (signal) => runTool(tool, args, options, signal)),
+    close: () =>
+      lifecycle.close(async () => {
+        if (typeof plugin.close === 'function') await plugin.close();
+      }),
+  };
+}

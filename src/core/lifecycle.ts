@@ -1,0 +1,97 @@
+// The lifecycle every adapter shares: calls are refused once the plugin is closing, each call
+// gets one signal that fires on the caller's signal or on close, and close() stops the calls
+// still running, waits for them, then releases the plugin's resources, once.
+import { linkSignals } from './abort.js';
+import { ErrorCode, ToolportError } from './errors.js';
+
+export interface PluginLifecycle {
+  /** True from the moment close() is called. */
+  readonly closed: boolean;
+  /** Fires when close() is called, with a ShuttingDown error as its reason. */
+  readonly closeSignal: AbortSignal;
+  /**
+   * Runs one call of `label` (a tool name, for messages) with a signal that fires on the
+   * caller's `signal` or on close. Rejects at once when the plugin is closed.
+   */
+  run<T>(label: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * Closes once (later calls return the same promise): aborts the running calls, waits for
+   * them to settle (at most `settleMs`: a call that ignores its signal is left behind), then
+   * runs `release`, whatever happened before.
+   */
+  close(release?: () => Promise<void> | void): Promise<void>;
+}
+
+export interface PluginLifecycleOptions {
+  /** How long close() waits for aborted calls to settle. Default 10 s. */
+  settleMs?: number;
+}
+
+interface RunningCall {
+  readonly controller: AbortController;
+  settled: Promise<unknown>;
+}
+
+export function createPluginLifecycle(pluginId: string, options: PluginLifecycleOptions = {}): PluginLifecycle {
+  const settleMs = options.settleMs ?? 10_000;
+  const closer = new AbortController();
+  const running = new Set<RunningCall>();
+  let closing: Promise<void> | undefined;
+  const shutdownError = (label: string): ToolportError =>
+    new ToolportError(ErrorCode.ShuttingDown, `${label} was not run: the server is shutting down`, { pluginId });
+
+  return {
+    get closed() {
+      return closer.signal.aborted;
+    },
+    closeSignal: closer.signal,
+    run<T>(label: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+      if (closer.signal.aborted) return Promise.reject(shutdownError(label));
+      // One controller per call, linked to the caller's signal only: close() aborts the running
+      // calls itself, so no per-call listener piles up on the long-lived close signal.
+      const controller = new AbortController();
+      const unlink = linkSignals(controller, [signal]);
+      const entry: RunningCall = { controller, settled: Promise.resolve() };
+      let promise: Promise<T>;
+      try {
+        promise = work(controller.signal);
+      } catch (error) {
+        unlink();
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      entry.settled = promise.then(
+        () => undefined,
+        () => undefined,
+      );
+      void entry.settled.then(() => {
+        unlink();
+        running.delete(entry);
+      });
+      running.add(entry);
+      return promise;
+    },
+    close(release) {
+      closing ??= (async () => {
+        const reason = new ToolportError(ErrorCode.ShuttingDown, `${pluginId}: the server is shutting down`, { pluginId });
+        closer.abort(reason);
+        const calls = [...running];
+        for (const call of calls) call.controller.abort(reason);
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          if (calls.length > 0) {
+            await Promise.race([
+              Promise.all(calls.map((call) => call.settled)),
+              new Promise((resolve) => {
+                timer = setTimeout(resolve, settleMs);
+              }),
+            ]);
+          }
+        } finally {
+          clearTimeout(timer);
+          await release?.();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Step 6: a call the policy said `ask` about waits for an approval from the chain (the
+// client's prompt, the out-of-band inbox, or refusal). On 2026-07-28 the answer may have to
+// come with a retried request: then the call ends here with an input_required result.
+import type { InputRequiredResult } from '@modelcontextprotocol/server';
+import { createCallSignal } from '../core/call-signal.js';
+import { ErrorCode, ToolportError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ApprovalChain } from '../policy/approvals.js';
+import type { ToolCall } from './call.js';
+
+export interface ApproveDeps {
+  readonly approvals: ApprovalChain;
+  /** How long a call waits for a decision (approvals.timeoutSeconds). */
+  readonly timeoutSeconds: number;
+  readonly shutdown: AbortSignal;
+  readonly logger: Logger;
+}
+
+const noop = (): void => {};
+
+/** Resolves when the call may run, or with the input_required result to send; throws when refused. */
+export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
+  if (call.decision?.action !== 'ask') return undefined;
+  const { name, tool, options } = call;
+  const pluginId = tool.plugin.id;
+  const waiting = createCallSignal({
+    client: options.signal,
+    shutdown: deps.shutdown,
+    // The inbox has its own deadline; this bounds a prompt a client never answers.
+    timeoutMs: deps.timeoutSeconds * 1000 + 1000,
+    label: name,
+    pluginId,
+    timeoutMessage: `${name} was not run: nobody answered the approval prompt within ${deps.timeoutSeconds} s`,
+  });
+  let answer;
+  try {
+    answer = await Promise.race([
+      deps.approvals.approve(
+        {
+          tool: name,
+          plugin: pluginId,
+          kind: tool.kind,
+          principal: call.context.principal,
+          sessionKey: options.approval?.sessionKey,
+          args: call.input,
+          permissions: tool.definition.permissions ?? [],
+          digest: call.digest(),
+          because: call.decision.because,
+        },
+        options.approval ?? {},
+        { signal: waiting.signal, progress: options.progress ?? noop },
+      ),
+      waiting.aborted,
+    ]);
+  } finally {
+    waiting.dispose();
+  }
+  if ('pending' in answer) return answer.pending;
+  call.answer = answer;
+  if (!answer.approved) throw new ToolportError(ErrorCode.CallDenied, `${name} was not run: ${answer.reason}`, { pluginId });
+  deps.logger.info({ tool: name, approver: answer.approver, channel: answer.channel, scope: answer.scope }, 'call approved');
+  return undefined;
+}

@@ -1,0 +1,75 @@
+// Step 8: the plugin runs the tool with one signal for the call (client cancellation, the
+// call's deadline, shutdown) and the call's progress and log channels. The deadline is
+// resolved here, once: the plugin's config limit, else the tool's own, else the default.
+import { createCallSignal } from '../core/call-signal.js';
+import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ExposedTool } from '../core/registry.js';
+import type { CallOptions, ToolOutcome } from '../core/tool.js';
+import type { HookBus } from '../policy/hooks.js';
+import type { ToolCall } from './call.js';
+
+export interface CallPluginDeps {
+  readonly shutdown: AbortSignal;
+  readonly hooks: HookBus;
+  readonly logger: Logger;
+  /** `defaults.timeoutSeconds`. */
+  readonly defaultTimeoutSeconds: number;
+}
+
+const noop = (): void => {};
+
+/** The time limit of one call of `tool`, in milliseconds. */
+export function timeoutMsOf(tool: ExposedTool, defaultTimeoutSeconds: number): number {
+  return (tool.plugin.timeoutSeconds ?? tool.definition.timeoutSeconds ?? defaultTimeoutSeconds) * 1000;
+}
+
+export async function callPlugin(call: ToolCall, deps: CallPluginDeps): Promise<ToolOutcome> {
+  const { name, tool, options, context } = call;
+  const loaded = tool.plugin.plugin;
+  const timeoutMs = timeoutMsOf(tool, deps.defaultTimeoutSeconds);
+  const callSignal = createCallSignal({
+    client: options.signal,
+    shutdown: deps.shutdown,
+    timeoutMs,
+    graceMs: loaded.stopGraceMs ?? 0,
+    label: name,
+    pluginId: tool.plugin.id,
+  });
+  const clientLog = options.log ?? noop;
+  const log: CallOptions['log'] = deps.hooks.wants('message')
+    ? (level, data) => {
+        deps.hooks.notify({ type: 'message', ...call.eventBase(), level, data });
+        clientLog(level, data);
+      }
+    : clientLog;
+  const started = performance.now();
+  try {
+    const outcome = await Promise.race([
+      loaded.call(tool.definition.name, call.input, {
+        signal: callSignal.signal,
+        deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
+        progress: options.progress ?? noop,
+        log,
+        client: options.client ?? {},
+        context,
+      }),
+      callSignal.aborted,
+    ]);
+    deps.logger.debug({ tool: name, callId: context.callId, ms: performance.now() - started, isError: outcome.isError === true }, 'call done');
+    return outcome;
+  } catch (error) {
+    const failure = isToolportError(error)
+      ? error
+      : new ToolportError(ErrorCode.PluginCrashed, `${name} failed: the plugin could not answer; see the server log`, {
+          cause: error,
+          pluginId: tool.plugin.id,
+        });
+    const expected = failure.code === ErrorCode.CallCancelled || failure.code === ErrorCode.ShuttingDown;
+    if (expected) deps.logger.debug({ tool: name, callId: context.callId, code: failure.code }, failure.shortMessage);
+    else deps.logger.warn({ tool: name, callId: context.callId, code: failure.code, err: error }, failure.shortMessage);
+    throw failure;
+  } finally {
+    callSignal.dispose();
+  }
+}

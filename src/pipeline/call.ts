@@ -1,0 +1,92 @@
+// One call as it moves through the pipeline: what was asked, by whom, and what each step
+// found (the tool, the checked arguments, the decision, the approval). The digest of the
+// exact call is computed once, when a step first needs it.
+import { randomUUID } from 'node:crypto';
+import type { ExposedTool } from '../core/registry.js';
+import type { CallContext, CallOptions } from '../core/tool.js';
+import type { ApprovalAnswer, ApprovalChannel } from '../policy/approval-types.js';
+import type { Decision } from '../policy/decide.js';
+import { callDigest } from '../policy/digest.js';
+import type { CallEventBase } from '../policy/hooks.js';
+
+/** What a transport or in-process caller passes with a call. */
+export interface ToolCallOptions {
+  signal?: AbortSignal;
+  progress?: CallOptions['progress'];
+  log?: CallOptions['log'];
+  client?: CallOptions['client'];
+  /** How this call's client can be asked for approval. */
+  approval?: ApprovalChannel;
+  /** The session or long-lived connection the call came over, for events and the audit log. */
+  session?: string | undefined;
+  context?: Partial<CallContext>;
+}
+
+export interface CallState {
+  /** The exposed name the client asked for. */
+  readonly name: string;
+  /** The arguments as they came. */
+  readonly args: unknown;
+  readonly options: ToolCallOptions;
+  readonly context: CallContext;
+  /** The session the call is reported under (events, audit). */
+  readonly session: string | undefined;
+  /** performance.now() when the call arrived. */
+  readonly startedAt: number;
+  tool?: ExposedTool;
+  decision?: Decision;
+  answer?: ApprovalAnswer;
+  /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
+  digest(): string;
+  /** The fields every event about this call carries, stamped now. */
+  eventBase(): CallEventBase;
+}
+
+/** A call whose tool was found and whose arguments passed the schema. */
+export interface ToolCall extends CallState {
+  readonly tool: ExposedTool;
+  readonly input: Record<string, unknown>;
+}
+
+/** The call's context with defaults: a fresh call id, and `local` for in-process callers. */
+function toCallContext(options: ToolCallOptions): CallContext {
+  const given = options.context;
+  return {
+    callId: given?.callId ?? randomUUID(),
+    principal: given?.principal ?? 'local',
+    ...(given?.sessionId !== undefined && { sessionId: given.sessionId }),
+    ...(given?.client !== undefined && { client: given.client }),
+  };
+}
+
+export function startCall(name: string, args: unknown, options: ToolCallOptions): CallState {
+  const context = toCallContext(options);
+  let digest: string | undefined;
+  let base: Omit<CallEventBase, 'time'> | undefined;
+  const call: CallState = {
+    name,
+    args,
+    options,
+    context,
+    session: options.session ?? context.sessionId ?? options.approval?.sessionKey,
+    startedAt: performance.now(),
+    digest: () => (digest ??= callDigest(name, args)),
+    eventBase: () => ({
+      time: new Date().toISOString(),
+      ...(base ??= {
+        tool: name,
+        plugin: call.tool?.plugin.id,
+        callId: context.callId,
+        principal: context.principal,
+        session: call.session,
+        client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
+      }),
+    }),
+  };
+  return call;
+}
+
+/** Milliseconds since the call arrived, to a tenth. */
+export function elapsedMs(call: CallState): number {
+  return Math.round((performance.now() - call.startedAt) * 10) / 10;
+}

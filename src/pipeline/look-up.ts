@@ -1,0 +1,13 @@
+// Step 1: find the tool the client named. An unknown name is the one failure MCP makes a
+// JSON-RPC error; nothing runs once the server is shutting down.
+import { ErrorCode, ToolportError } from '../core/errors.js';
+import type { ExposedTool, Registry } from '../core/registry.js';
+import type { CallState } from './call.js';
+
+export function lookUpTool(call: CallState, registry: Registry, shutdown: AbortSignal): ExposedTool {
+  if (shutdown.aborted) throw new ToolportError(ErrorCode.ShuttingDown, `${call.name} was not run: the server is shutting down`);
+  const tool = registry.get(call.name);
+  if (!tool) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${call.name}`);
+  call.tool = tool;
+  return tool;
+}

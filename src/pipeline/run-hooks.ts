@@ -1,0 +1,27 @@
+// Steps 7 and 10: tool_call handlers see the call just before the plugin runs (any may
+// block it); tool_result handlers see the answer (they may redact or replace it). Events
+// are built only when a handler or the event stream will see them.
+import type { ToolOutcome } from '../core/tool.js';
+import type { HookBus } from '../policy/hooks.js';
+import type { ToolCall } from './call.js';
+
+/** Whether this call goes through the hooks at all (decided once, before the plugin runs). */
+export function wantsCallHooks(hooks: HookBus): boolean {
+  return hooks.wants('tool_call') || hooks.wants('tool_result');
+}
+
+export async function runToolCallHooks(call: ToolCall, hooks: HookBus): Promise<void> {
+  await hooks.runToolCall({ type: 'tool_call', ...call.eventBase(), arguments: call.input, argsDigest: call.digest() });
+}
+
+/** The result after every tool_result handler; `edited` says whether one could have changed it. */
+export async function runToolResultHooks(
+  call: ToolCall,
+  hooks: HookBus,
+  outcome: ToolOutcome,
+  pluginMs: number,
+): Promise<{ outcome: ToolOutcome; edited: boolean }> {
+  const edited = hooks.has('tool_result');
+  const final = await hooks.runToolResult({ type: 'tool_result', ...call.eventBase(), result: outcome, durationMs: pluginMs });
+  return { outcome: final, edited };
+}

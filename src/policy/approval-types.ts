@@ -1,0 +1,55 @@
+// The vocabulary of approvals, shared by the approval chain, the inbox and the transports:
+// what is asked, over which channel, and what came back.
+import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from '@modelcontextprotocol/server';
+
+export interface ApprovalRequest {
+  tool: string;
+  plugin: string;
+  kind: string;
+  principal: string;
+  sessionKey: string | undefined;
+  args: Record<string, unknown>;
+  permissions: readonly string[];
+  digest: string;
+  /** Why approval is needed: the rule or default that said `ask`. */
+  because: string;
+}
+
+export type ApprovalChannelName = 'session' | 'elicitation' | 'input_required' | 'inbox' | 'cli' | 'none';
+
+export type ApprovalAnswer =
+  | { approved: true; channel: ApprovalChannelName; scope: 'once' | 'session'; approver: string }
+  | { approved: false; channel: ApprovalChannelName; reason: string; approver?: string };
+
+/** No answer yet: it has to come from a retried request (2026-07-28 `input_required`). */
+export interface ApprovalPending {
+  readonly pending: InputRequiredResult;
+}
+
+/** What the transport offers for asking this call's client. */
+export interface ApprovalChannel {
+  /** The person running the call approved it up front (`toolport call --approve`); names them. */
+  preApproved?: string | undefined;
+  /** Approvals "for this session" are remembered under this key. */
+  sessionKey?: string | undefined;
+  /** Push elicitation (2025-era connection, client declared elicitation). */
+  elicit?: ((params: ElicitRequestFormParams) => Promise<ElicitResult>) | undefined;
+  /** The input_required round trip (2026-07-28 request, client declared elicitation). */
+  roundTrip?:
+    | {
+        /** The client's answer on a retried request, if any. */
+        response: unknown;
+        /** The verified requestState of a retried request, if any. */
+        state: unknown;
+        mint(state: ApprovalState): Promise<string>;
+      }
+    | undefined;
+}
+
+/** What the signed requestState of a round trip carries. */
+export interface ApprovalState {
+  digest: string;
+}
+
+/** The key of the approval form in `inputRequests` / `inputResponses`. */
+export const approvalResponseKey = 'approval';

@@ -1,0 +1,95 @@
+// The import rules of src/: no circle; core depends on nothing of ours outside core; an
+// adapter uses core and its own folder only (never config, policy, server, the pipeline or
+// another adapter); the pipeline never reaches into adapters, server or config.
+import { readFile, readdir } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const srcDir = fileURLToPath(new URL('../src/', import.meta.url));
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return sourceFiles(path);
+      return Promise.resolve(entry.name.endsWith('.ts') ? [path] : []);
+    }),
+  );
+  return nested.flat();
+}
+
+/** Relative imports of one file (static, type-only and dynamic), as paths under src/. */
+function importsOf(file: string, text: string): string[] {
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)'(\.{1,2}\/[^']+)'/g)].map((match) => match[1] as string);
+  return specifiers.map((specifier) => relative(srcDir, resolve(dirname(file), specifier)).replace(/\.js$/, '.ts'));
+}
+
+async function importGraph(): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  for (const file of await sourceFiles(srcDir)) {
+    graph.set(relative(srcDir, file), importsOf(file, await readFile(file, 'utf8')));
+  }
+  return graph;
+}
+
+/** Every cycle's files, found by depth-first search. */
+function findCycles(graph: Map<string, string[]>): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string): void => {
+    state.set(node, 'open');
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (!state.has(next) && graph.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, 'done');
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node);
+  return cycles;
+}
+
+const topFolder = (path: string): string => (path.includes('/') ? (path.split('/')[0] as string) : '.');
+
+describe('src/ import rules', () => {
+  it('the import graph has no circle', async () => {
+    expect(findCycles(await importGraph())).toEqual([]);
+  });
+
+  it('core imports nothing of toolport outside core', async () => {
+    const wrong = [...(await importGraph())].flatMap(([file, imports]) =>
+      topFolder(file) === 'core' ? imports.filter((target) => topFolder(target) !== 'core').map((target) => `${file} → ${target}`) : [],
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('an adapter imports only core and its own folder', async () => {
+    const wrong = [...(await importGraph())].flatMap(([file, imports]) => {
+      const parts = file.split('/');
+      if (parts[0] !== 'adapters' || parts.length < 3) return [];
+      const own = `adapters/${parts[1]}/`;
+      return imports.filter((target) => !target.startsWith(own) && topFolder(target) !== 'core').map((target) => `${file} → ${target}`);
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('the pipeline and policy do not reach into adapters, server, config or the CLI', async () => {
+    const wrong = [...(await importGraph())].flatMap(([file, imports]) =>
+      ['pipeline', 'policy'].includes(topFolder(file))
+        ? imports.filter((target) => ['adapters', 'server', 'config', 'cli'].includes(topFolder(target))).map((target) => `${file} → ${target}`)
+        : [],
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('finds the imports it checks (a rule over nothing would pass by itself)', async () => {
+    const graph = await importGraph();
+    expect(graph.get('toolport.ts')).toContain('pipeline/index.ts');
+    expect(graph.get('adapters/index.ts')).toContain('adapters/wasm/index.ts');
+    expect(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+  });
+});
