@@ -1,6 +1,10 @@
-// Test helpers that run the built CLI for real: an HTTP server on a free loopback port,
-// or a stdio server spawned by an SDK client; plus clients for every transport and era.
+// Test helpers that run the built CLI for real: an HTTP server on a free loopback port
+// (also from a config written to a scratch folder), or a stdio server spawned by an SDK
+// client; clients for every transport and era; reading a file's lines.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, SSEClientTransport, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -99,4 +103,50 @@ export async function connectClient(era: Era, target: ClientTarget, options: Cli
   }
   await client.connect(new StreamableHTTPClientTransport(new URL(`${target.url}/mcp`), requestInit ? { requestInit } : {}));
   return client;
+}
+
+export interface ConfiguredServer extends RunningServer {
+  /** The scratch folder holding the config (removed by stop). */
+  readonly dir: string;
+  readonly configPath: string;
+}
+
+/**
+ * Writes `lines` as toolport.yaml in a new scratch folder (after `prepare`, which may put
+ * hook modules or data there) and starts `toolport serve --config` over HTTP on it.
+ */
+export async function serveConfig(
+  lines: readonly string[] | ((dir: string) => readonly string[]),
+  options: { env?: NodeJS.ProcessEnv; prepare?: (dir: string) => Promise<void> } = {},
+): Promise<ConfiguredServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'toolport-test-'));
+  const configPath = join(dir, 'toolport.yaml');
+  await options.prepare?.(dir);
+  await writeFile(configPath, `${(typeof lines === 'function' ? lines(dir) : lines).join('\n')}\n`);
+  let server: RunningServer;
+  try {
+    server = await startHttpServer(['--config', configPath], options.env ? { env: options.env } : {});
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    ...server,
+    dir,
+    configPath,
+    async stop() {
+      const code = await server.stop();
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+/** The non-empty lines of a file; none when it does not exist (yet). */
+export async function readLines(path: string): Promise<string[]> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }

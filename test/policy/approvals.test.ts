@@ -3,14 +3,13 @@
 // decline, a failing prompt), argument binding, the out-of-band inbox released by
 // `toolport approvals approve`, timeouts, denied tools, missing grants, and the audit log.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Client, ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, connectClient, startHttpServer, type Era, type RunningServer } from '../helpers/toolport-process.js';
+import { binPath, connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -22,30 +21,19 @@ let dir: string;
 let ledger: string;
 let auditPath: string;
 let configPath: string;
-let http: RunningServer;
+let http: ConfiguredServer;
 const env = { ADMIN_TOKEN: adminToken, SHOP_SECRET: sessionSecret };
 
 
-async function ledgerLines(): Promise<string[]> {
-  try {
-    return (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+const ledgerLines = (): Promise<string[]> => readLines(ledger);
 
 type Answer = ElicitResult | Error;
 
 const approve = (decision: 'once' | 'session'): ElicitResult => ({ action: 'accept', content: { decision } });
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-approvals-'));
-  ledger = join(dir, 'ledger.txt');
-  auditPath = join(dir, 'audit.jsonl');
-  configPath = join(dir, 'toolport.yaml');
-  await writeFile(
-    configPath,
-    [
+  http = await serveConfig(
+    (scratch) => [
       'server:',
       '  http:',
       '    auth:',
@@ -59,15 +47,17 @@ beforeAll(async () => {
       'audit: { path: ./audit.jsonl, includeArguments: true }',
       'plugins:',
       `  - path: ${shop}`,
-      `    settings: { ledger: ${JSON.stringify(ledger)} }`,
-    ].join('\n'),
+      `    settings: { ledger: ${JSON.stringify(join(scratch, 'ledger.txt'))} }`,
+    ],
+    { env },
   );
-  http = await startHttpServer(['--config', configPath], { env });
+  ({ dir, configPath } = http);
+  ledger = join(dir, 'ledger.txt');
+  auditPath = join(dir, 'audit.jsonl');
 });
 
 afterAll(async () => {
   await http?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /**

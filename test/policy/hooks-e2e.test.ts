@@ -4,14 +4,13 @@
 // hooks redact and truncate; a hook module's tool is served; sessions are reported; a hook
 // module that cannot load stops start-up.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, connectClient, repoRoot, startHttpServer, type Era, type RunningServer } from '../helpers/toolport-process.js';
+import { binPath, connectClient, readLines, repoRoot, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 
 const run = promisify(execFile);
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/hooks/${name}`, import.meta.url));
@@ -21,46 +20,41 @@ let dir: string;
 let ledger: string;
 let eventsFile: string;
 let configPath: string;
-let http: RunningServer;
+let http: ConfiguredServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-hooks-e2e-'));
-  ledger = join(dir, 'ledger.txt');
-  eventsFile = join(dir, 'events.jsonl');
-  configPath = join(dir, 'toolport.yaml');
-  await mkdir(join(dir, 'hooks'));
-  await copyFile(fixture('guard.mjs'), join(dir, 'hooks', 'guard.mjs'));
-  await copyFile(fixture('truncate.mjs'), join(dir, 'hooks', 'truncate.mjs'));
-  await writeFile(
-    configPath,
-    [
+  http = await serveConfig(
+    (scratch) => [
       'server:',
       '  http:',
       '    auth:',
       '      tokens: [{ token: "${CHEF_TOKEN}", principal: chef }]',
       'hooks:',
-      `  - { path: ./hooks/guard.mjs, timeoutSeconds: 1, settings: { events: ${JSON.stringify(eventsFile)} } }`,
+      `  - { path: ./hooks/guard.mjs, timeoutSeconds: 1, settings: { events: ${JSON.stringify(join(scratch, 'events.jsonl'))} } }`,
       '  - ./hooks/truncate.mjs',
       'plugins:',
       `  - path: ${fixture('kitchen.mjs')}`,
-      `    settings: { ledger: ${JSON.stringify(ledger)} }`,
-    ].join('\n'),
+      `    settings: { ledger: ${JSON.stringify(join(scratch, 'ledger.txt'))} }`,
+    ],
+    {
+      env: { CHEF_TOKEN: chefToken },
+      prepare: async (scratch) => {
+        await mkdir(join(scratch, 'hooks'));
+        await copyFile(fixture('guard.mjs'), join(scratch, 'hooks', 'guard.mjs'));
+        await copyFile(fixture('truncate.mjs'), join(scratch, 'hooks', 'truncate.mjs'));
+      },
+    },
   );
-  http = await startHttpServer(['--config', configPath], { env: { CHEF_TOKEN: chefToken } });
+  ({ dir, configPath } = http);
+  ledger = join(dir, 'ledger.txt');
+  eventsFile = join(dir, 'events.jsonl');
 });
 
 afterAll(async () => {
   await http?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
-async function ledgerLines(): Promise<string[]> {
-  try {
-    return (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+const ledgerLines = (): Promise<string[]> => readLines(ledger);
 
 async function recorded(): Promise<Record<string, unknown>[]> {
   try {

@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, ToolportError } from '../../src/core/errors.js';
 import type { HookEvent, ToolCallEvent } from '../../src/policy/hooks.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
+import { readLines } from '../helpers/toolport-process.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
 
@@ -36,13 +37,7 @@ async function open(extra: Record<string, unknown> = {}): Promise<Toolport> {
   return toolport;
 }
 
-async function ledgerLines(): Promise<string[]> {
-  try {
-    return (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+const ledgerLines = (): Promise<string[]> => readLines(ledger);
 
 const textOf = (outcome: { content: { type: string; text?: string }[] }): string => outcome.content.map((block) => block.text ?? '').join('\n');
 

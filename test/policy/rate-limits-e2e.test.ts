@@ -1,27 +1,20 @@
 // Rate limits end to end over HTTP (both eras) and SSE with two principals: a burst beyond
 // the bucket is refused with the time to retry (text and _meta) and the plugin never runs;
 // the other principal is unaffected; a concurrency cap refuses a second call in flight.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startHttpServer, type Era, type RunningServer } from '../helpers/toolport-process.js';
+import { connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
 const tokens = { alice: 'alice-token-0123456789', bob: 'bob-token-0123456789' };
 
-let dir: string;
 let ledger: string;
-let http: RunningServer;
+let http: ConfiguredServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-limits-'));
-  ledger = join(dir, 'ledger.txt');
-  const config = join(dir, 'toolport.yaml');
-  await writeFile(
-    config,
-    [
+  http = await serveConfig(
+    (scratch) => [
       'server:',
       '  http:',
       '    auth:',
@@ -33,24 +26,18 @@ beforeAll(async () => {
       '  - { tool: "kitchen__simmer", concurrency: 1, per: all }',
       'plugins:',
       `  - path: ${kitchen}`,
-      `    settings: { ledger: ${JSON.stringify(ledger)} }`,
-    ].join('\n'),
+      `    settings: { ledger: ${JSON.stringify(join(scratch, 'ledger.txt'))} }`,
+    ],
+    { env: { ALICE: tokens.alice, BOB: tokens.bob } },
   );
-  http = await startHttpServer(['--config', config], { env: { ALICE: tokens.alice, BOB: tokens.bob } });
+  ledger = join(http.dir, 'ledger.txt');
 });
 
 afterAll(async () => {
   await http?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
-async function ledgerLines(): Promise<string[]> {
-  try {
-    return (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+const ledgerLines = (): Promise<string[]> => readLines(ledger);
 
 const textOf = (result: { content?: unknown }): string => ((result.content ?? []) as { text?: string }[]).map((block) => block.text ?? '').join('\n');
 const connect = (era: Era, who: keyof typeof tokens) => connectClient(era, { url: http.url, headers: { authorization: `Bearer ${tokens[who]}` } });

@@ -1,24 +1,17 @@
 // Bearer tokens on the HTTP transports: no token or a wrong one gets 401 with
 // WWW-Authenticate; a scoped token sees and calls only its tools; /healthz stays open.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 const adminToken = 'admin-secret-0123456789';
 const botToken = 'bot-secret-9876543210';
 
-let http: RunningServer;
-let dir: string;
+let http: ConfiguredServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-auth-'));
-  const config = join(dir, 'toolport.yaml');
-  await writeFile(
-    config,
+  http = await serveConfig(
     [
       'server:',
       '  http:',
@@ -28,14 +21,13 @@ beforeAll(async () => {
       '        - { token: "${BOT_TOKEN}", principal: weather-bot, tools: ["e2e__weather"] }',
       'plugins:',
       `  - path: ${fixture}`,
-    ].join('\n'),
+    ],
+    { env: { ADMIN_TOKEN: adminToken, BOT_TOKEN: botToken } },
   );
-  http = await startHttpServer(['--config', config], { env: { ADMIN_TOKEN: adminToken, BOT_TOKEN: botToken } });
 });
 
 afterAll(async () => {
   await http?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('HTTP bearer tokens', () => {

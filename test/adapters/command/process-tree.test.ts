@@ -9,18 +9,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { grantsForTests, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
-
-/** Alive and not a zombie: an exited process a slow init has not reaped yet holds nothing. */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+import { grantsForTests, isRunning, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
 
 async function running(pids: readonly number[]): Promise<number[]> {
   const alive: number[] = [];

@@ -6,17 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, binPath, connectClient, repoRoot, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
-import { isolationAvailable, makeScratch, pidsWithCwd, sleep, writeSkill } from './helpers.js';
-
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+import { isRunning, isolationAvailable, makeScratch, pidsWithCwd, sleep, writeSkill } from './helpers.js';
 
 async function waitForPids(file: string, count: number): Promise<number[]> {
   for (let attempt = 0; attempt < 500; attempt += 1) {

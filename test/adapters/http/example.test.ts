@@ -3,13 +3,11 @@
 // then per-principal relationship tokens, the server log, and `npm start` itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allTransports, connectClient, repoRoot, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
+import { allTransports, connectClient, repoRoot, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
 
 const exampleDir = join(repoRoot, 'examples', 'http');
 const exampleConfig = join(exampleDir, 'toolport.yaml');
@@ -132,16 +130,12 @@ describe.each(allTransports)('http example over %s', (era) => {
 });
 
 describe('http example: principals and logs', () => {
-  let scratch: string;
   let server: RunningServer;
   let alice: Client;
   let bob: Client;
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'toolport-http-example-'));
-    const config = join(scratch, 'toolport.yaml');
-    await writeFile(
-      config,
+    server = await serveConfig(
       [
         'server:',
         '  http:',
@@ -152,10 +146,9 @@ describe('http example: principals and logs', () => {
         'plugins:',
         '  - path: ${TRAILHEAD_MANIFEST_URL}',
         '    secretToken: ${TRAILHEAD_SECRET}',
-        '',
-      ].join('\n'),
+      ],
+      { env },
     );
-    server = await startHttpServer(['--config', config], { env });
     alice = await connectClient('http-2025', { url: server.url, headers: { authorization: 'Bearer alice-token-1' } });
     bob = await connectClient('http-2026', { url: server.url, headers: { authorization: 'Bearer bob-token-2' } });
   });
@@ -163,7 +156,6 @@ describe('http example: principals and logs', () => {
     await alice?.close();
     await bob?.close();
     await server?.stop();
-    await rm(scratch, { recursive: true, force: true });
   });
 
   it('each principal is its own Carter relationship: state kept per user', async () => {
