@@ -202,6 +202,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     audit: config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined,
     logger,
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
+    argumentLimits: { maxDepth: config.defaults.maxArgumentDepth, maxBytes: config.defaults.maxArgumentBytes },
     shutdown: shutdown.signal,
   });
   const prompts = createPrompts({

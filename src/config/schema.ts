@@ -79,8 +79,17 @@ export const configSchema = z.strictObject({
     })
     .default({ prefix: 'always', maxLength: maxExposedNameLength }),
   defaults: z
-    .strictObject({ timeoutSeconds: z.number().positive().max(86_400).default(30) })
-    .default({ timeoutSeconds: 30 }),
+    .strictObject({
+      /** Per call, unless the plugin block or the tool says otherwise. */
+      timeoutSeconds: z.number().positive().max(86_400).default(30),
+      /** Per plugin load; a plugin that takes longer is reported and the others are served. */
+      loadTimeoutSeconds: z.number().positive().max(3_600).default(30),
+      /** How deeply a call's arguments may nest. */
+      maxArgumentDepth: z.number().int().min(1).max(10_000).default(64),
+      /** How large a call's arguments may be, as JSON. */
+      maxArgumentBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    })
+    .default({ timeoutSeconds: 30, loadTimeoutSeconds: 30, maxArgumentDepth: 64, maxArgumentBytes: 4 * 1024 * 1024 }),
   plugins: z
     .array(
       z.looseObject({

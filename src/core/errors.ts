@@ -26,6 +26,8 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The server is shutting down. */
   ShuttingDown: 'SHUTTING_DOWN',
+  /** The audit record a call needs before it runs could not be written; the call did not run. */
+  AuditUnavailable: 'AUDIT_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

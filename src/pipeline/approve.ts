@@ -1,4 +1,4 @@
-// Step 6: a call the policy said `ask` about waits for an approval from the chain (the
+// A call the policy said `ask` about waits for an approval from the chain (the
 // client's prompt, the out-of-band inbox, or refusal). On 2026-07-28 the answer may have to
 // come with a retried request: then the call ends here with an input_required result.
 import type { InputRequiredResult } from '@modelcontextprotocol/server';

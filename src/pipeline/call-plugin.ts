@@ -1,4 +1,4 @@
-// Step 8: the plugin runs the tool with one signal for the call (client cancellation, the
+// The plugin runs the tool with one signal for the call (client cancellation, the
 // call's deadline, shutdown) and the call's progress and log channels. The deadline is
 // resolved here, once: the plugin's config limit, else the tool's own, else the default.
 import { createCallSignal } from '../core/call-signal.js';

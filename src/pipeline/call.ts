@@ -34,6 +34,8 @@ export interface CallState {
   /** performance.now() when the call arrived. */
   readonly startedAt: number;
   tool?: ExposedTool;
+  /** Set once the arguments passed the size and depth limits (only then may the audit hold them). */
+  argumentsWithinLimits?: boolean;
   decision?: Decision;
   answer?: ApprovalAnswer;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */

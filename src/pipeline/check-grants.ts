@@ -1,4 +1,4 @@
-// Step 4: a tool that declares permissions its plugin was not granted is refused, with the
+// A tool that declares permissions its plugin was not granted is refused, with the
 // config line that would grant them.
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import { missingGrants } from '../core/grants.js';

@@ -1,4 +1,4 @@
-// Steps 9 and 11: what the plugin answered must be a result, and a tool that declares an
+// What the plugin answered must be a result, and a tool that declares an
 // output schema must return structured data that matches it (checked again after a
 // tool_result hook changed it).
 import { ErrorCode, ToolportError } from '../core/errors.js';

@@ -1,4 +1,4 @@
-// Step 3: the policy decides allow, ask or deny for this tool, principal and arguments. A
+// The policy decides allow, ask or deny for this tool, principal and arguments. A
 // denial is refused here with the rule's reason; `ask` goes on to the approval step.
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ExposedTool } from '../core/registry.js';

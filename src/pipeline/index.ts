@@ -1,7 +1,7 @@
 // The call pipeline, assembled from its steps in the order they run:
-//   look up → validate arguments → decide (policy) → check grants → check limits → approve
-//   → take limits → tool_call hooks → call the plugin → check the result → tool_result hooks
-//   (→ check the result again) → record (audit, tool_error)
+//   look up → argument limits → validate arguments → decide (policy) → check grants → check
+//   limits → approve → take limits → tool_call hooks → record start (audit) → call the plugin
+//   → check the result → tool_result hooks (→ check the result again) → record end (audit, tool_error)
 // Each step is a function in its own file; `run` resolves with how the call ended and never
 // rejects, so one door (core/to-mcp-result.ts) turns every ending into MCP.
 import type { Logger } from '../core/logger.js';
@@ -19,9 +19,9 @@ import { checkResult } from './check-result.js';
 import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
 import { lookUpTool } from './look-up.js';
-import { recordCall } from './record.js';
+import { recordEnd, recordStart } from './record.js';
 import { runToolCallHooks, runToolResultHooks, wantsCallHooks } from './run-hooks.js';
-import { validateArguments } from './validate-arguments.js';
+import { checkArgumentLimits, validateArguments, type ArgumentLimits } from './validate-arguments.js';
 
 export interface PipelineDeps {
   readonly registry: Registry;
@@ -35,6 +35,7 @@ export interface PipelineDeps {
   readonly logger: Logger;
   /** `defaults.timeoutSeconds`. */
   readonly defaultTimeoutSeconds: number;
+  readonly argumentLimits: ArgumentLimits;
   /** Fires when the server shuts down: new calls are refused, running ones stopped. */
   readonly shutdown: AbortSignal;
 }
@@ -48,9 +49,11 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   const { hooks, logger, shutdown } = deps;
   const approveDeps = { approvals: deps.approvals, timeoutSeconds: deps.approvalTimeoutSeconds, shutdown, logger };
   const pluginDeps = { shutdown, hooks, logger, defaultTimeoutSeconds: deps.defaultTimeoutSeconds };
+  const recordDeps = { audit: deps.audit, hooks, logger };
 
   async function runSteps(call: CallState): Promise<CallEnding> {
     const tool = lookUpTool(call, deps.registry, shutdown);
+    checkArgumentLimits(call, deps.argumentLimits);
     const checked = validateArguments(call, tool);
     decidePolicy(checked, deps.decideFor);
     checkGrants(checked);
@@ -64,6 +67,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     let outcome;
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
+      await recordStart(checked, recordDeps);
       outcome = await callPlugin(checked, pluginDeps);
       checkResult(tool, outcome, logger);
     } finally {
@@ -88,7 +92,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
         ending = { type: 'failed', error };
       }
       try {
-        await recordCall(call, ending, { audit: deps.audit, hooks, logger });
+        await recordEnd(call, ending, recordDeps);
       } catch (error) {
         ending = { type: 'failed', error };
       }

@@ -1,4 +1,4 @@
-// Step 5: rate limits and concurrency caps. A call the limits would refuse is refused before
+// Rate limits and concurrency caps. A call the limits would refuse is refused before
 // anyone is asked to approve it; tokens and slots are taken only after approval, so a
 // rejected call spends nothing, and before the hooks, which see only calls let through.
 import type { RateLimiter } from '../policy/rate-limits.js';

@@ -1,4 +1,4 @@
-// Step 1: find the tool the client named. An unknown name is the one failure MCP makes a
+// Find the tool the client named. An unknown name is the one failure MCP makes a
 // JSON-RPC error; nothing runs once the server is shutting down.
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ExposedTool, Registry } from '../core/registry.js';

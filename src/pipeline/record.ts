@@ -1,6 +1,8 @@
-// Step 12: how the call ended goes to the audit log (one JSON line, before the answer goes
-// back) and, when it ended without an answer from the plugin, to tool_error handlers.
-import { ErrorCode, describeThrown, isToolportError } from '../core/errors.js';
+// The audit log gets a line before the plugin
+// runs (a call whose line cannot be written does not run) and a line with how the call
+// ended, before the answer goes back; a call that ended without an answer from the plugin
+// also goes to tool_error handlers and the log.
+import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CallEnding } from '../core/tool.js';
 import type { AuditLog, AuditRecord } from '../policy/audit.js';
@@ -12,6 +14,17 @@ export interface RecordDeps {
   readonly hooks: HookBus;
   readonly logger: Logger;
 }
+
+/** Refusals the caller can act on: logged at info; anything else that failed at warn (once). */
+const refusals: ReadonlySet<string> = new Set([
+  ErrorCode.ArgumentsInvalid,
+  ErrorCode.CallDenied,
+  ErrorCode.CallBlocked,
+  ErrorCode.RateLimited,
+  ErrorCode.ToolNotFound,
+  ErrorCode.CallCancelled,
+  ErrorCode.ShuttingDown,
+]);
 
 function outcomeOf(ending: CallEnding, call: CallState): string {
   if (ending.type === 'answered') return ending.outcome.isError ? 'error' : 'ok';
@@ -44,21 +57,12 @@ function messageOf(error: unknown): string {
   return isToolportError(error) ? error.shortMessage : describeThrown(error);
 }
 
-export async function recordCall(call: CallState, ending: CallEnding, deps: RecordDeps): Promise<void> {
-  if (ending.type === 'failed' && deps.hooks.wants('tool_error')) {
-    deps.hooks.notify({
-      type: 'tool_error',
-      ...call.eventBase(),
-      code: isToolportError(ending.error) ? ending.error.code : 'INTERNAL',
-      message: messageOf(ending.error),
-      durationMs: elapsedMs(call),
-    });
-  }
-  const { audit } = deps;
-  if (!audit) return;
+/** The fields both lines of a call carry. */
+function baseRecord(call: CallState, audit: AuditLog, phase: AuditRecord['phase']): AuditRecord {
   const { context, decision, answer } = call;
-  const record: AuditRecord = {
+  return {
     time: new Date().toISOString(),
+    phase,
     callId: context.callId,
     session: call.session,
     principal: context.principal,
@@ -66,11 +70,46 @@ export async function recordCall(call: CallState, ending: CallEnding, deps: Reco
     tool: call.name,
     plugin: call.tool?.plugin.id,
     argsDigest: call.digest(),
-    ...(audit.includeArguments && { args: call.args }),
+    // Arguments over the size or depth limits are never written, only their digest.
+    ...(audit.includeArguments && { args: call.argumentsWithinLimits ? call.args : '[not recorded: over the argument limits]' }),
     decision: decision?.action,
     rule: decision?.because,
     approver: answer?.approver,
     channel: answer?.channel,
+  };
+}
+
+/** Writes the line that says the plugin is about to run; throws (and the call does not run) when it cannot. */
+export async function recordStart(call: CallState, deps: RecordDeps): Promise<void> {
+  const { audit } = deps;
+  if (!audit) return;
+  try {
+    await audit.write(baseRecord(call, audit, 'start'));
+  } catch (error) {
+    deps.logger.error({ err: error, tool: call.name, callId: call.context.callId }, 'could not write the audit record; the call is not run');
+    throw new ToolportError(ErrorCode.AuditUnavailable, `${call.name} was not run: its audit record could not be written (see the server log)`, {
+      cause: error,
+      pluginId: call.tool?.plugin.id,
+    });
+  }
+}
+
+export async function recordEnd(call: CallState, ending: CallEnding, deps: RecordDeps): Promise<void> {
+  if (ending.type === 'failed') {
+    const { error } = ending;
+    const code = isToolportError(error) ? error.code : 'INTERNAL';
+    const fields = { tool: call.name, callId: call.context.callId, principal: call.context.principal, code };
+    // Plugin failures are logged where they happen (call-plugin.ts); refusals and internal faults here.
+    if (refusals.has(code)) deps.logger.info(fields, messageOf(error));
+    else if (!isToolportError(error)) deps.logger.error({ ...fields, err: error }, 'the call failed inside toolport');
+    if (deps.hooks.wants('tool_error')) {
+      deps.hooks.notify({ type: 'tool_error', ...call.eventBase(), code, message: messageOf(error), durationMs: elapsedMs(call) });
+    }
+  }
+  const { audit } = deps;
+  if (!audit) return;
+  const record: AuditRecord = {
+    ...baseRecord(call, audit, 'end'),
     durationMs: elapsedMs(call),
     outcome: outcomeOf(ending, call),
     ...(ending.type === 'failed' && { message: messageOf(ending.error) }),

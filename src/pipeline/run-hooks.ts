@@ -1,4 +1,4 @@
-// Steps 7 and 10: tool_call handlers see the call just before the plugin runs (any may
+// tool_call handlers see the call just before the plugin runs (any may
 // block it); tool_result handlers see the answer (they may redact or replace it). Events
 // are built only when a handler or the event stream will see them.
 import type { ToolOutcome } from '../core/tool.js';

@@ -1,10 +1,32 @@
-// Step 2: the arguments must match the tool's input schema (compiled once, at load). A
-// mismatch names each problem, so the model can correct itself.
+// The arguments must be within the size and nesting limits (checked first, without
+// recursion, so hostile input cannot overflow a stack further on) and match the tool's input
+// schema (compiled once, at load). A mismatch names each problem, so the model can correct itself.
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ExposedTool } from '../core/registry.js';
 import { formatSchemaErrors } from '../core/schema.js';
 import { isPlainObject } from '../core/tool.js';
+import { nestingDepth } from '../policy/digest.js';
 import type { CallState, ToolCall } from './call.js';
+
+export interface ArgumentLimits {
+  /** `defaults.maxArgumentDepth`: how deeply arguments may nest. */
+  readonly maxDepth: number;
+  /** `defaults.maxArgumentBytes`: how large they may be, as JSON. */
+  readonly maxBytes: number;
+}
+
+/** Refuses arguments over the limits; records that they were within them (the audit may then hold them). */
+export function checkArgumentLimits(call: CallState, limits: ArgumentLimits): void {
+  const depth = nestingDepth(call.args, limits.maxDepth);
+  const refuse = (why: string): never => {
+    throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${call.name}: ${why}`, { pluginId: call.tool?.plugin.id });
+  };
+  if (depth > limits.maxDepth) refuse(`they nest more than ${limits.maxDepth} levels deep (defaults.maxArgumentDepth)`);
+  // Within the depth limit JSON.stringify cannot overflow the stack; objects are short for JSON.
+  const bytes = Buffer.byteLength(JSON.stringify(call.args ?? {}));
+  if (bytes > limits.maxBytes) refuse(`they are ${bytes} bytes as JSON, more than ${limits.maxBytes} (defaults.maxArgumentBytes)`);
+  call.argumentsWithinLimits = true;
+}
 
 export function validateArguments(call: CallState, tool: ExposedTool): ToolCall {
   const input = call.args ?? {};

@@ -1,11 +1,15 @@
-// The audit log: one JSON line per call, appended before the result goes back to the
-// client. Argument values only when configured; known secrets scrubbed from every line.
+// The audit log: JSON lines, appended in order. A call that reaches its plugin gets a `start`
+// line before the plugin runs and an `end` line with the outcome before the answer goes back;
+// a call refused earlier gets its `end` line only. Argument values only when configured;
+// known secrets scrubbed from every line.
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SecretSet } from '../core/redact.js';
 
 export interface AuditRecord {
   time: string;
+  /** `start`: the plugin is about to run; `end`: how the call ended. */
+  phase: 'start' | 'end';
   callId: string;
   session: string | undefined;
   principal: string;
@@ -18,15 +22,25 @@ export interface AuditRecord {
   rule: string | undefined;
   approver: string | undefined;
   channel: string | undefined;
-  durationMs: number;
-  /** ok | error (the plugin answered isError) | denied | rejected | timeout | cancelled | failed | input_required */
-  outcome: string;
+  durationMs?: number;
+  /** ok | error (the plugin answered isError) | denied | rejected | timeout | cancelled | failed | input_required | … (end only) */
+  outcome?: string;
   message?: string;
 }
 
 export interface AuditLog {
   readonly includeArguments: boolean;
+  /** Appends one line; rejects when it could not be written. */
   write(record: AuditRecord): Promise<void>;
+}
+
+/** The record as one line; argument values that cannot be written as JSON are left out, saying so. */
+function toLine(record: AuditRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    return JSON.stringify({ ...record, args: '[not recorded: not writable as JSON]' });
+  }
 }
 
 export function createAuditLog(path: string, options: { includeArguments: boolean; secrets: SecretSet }): AuditLog {
@@ -37,7 +51,7 @@ export function createAuditLog(path: string, options: { includeArguments: boolea
     includeArguments: options.includeArguments,
     write(record) {
       ready ??= mkdir(dirname(path), { recursive: true });
-      const line = `${options.secrets.redact(JSON.stringify(record))}\n`;
+      const line = `${options.secrets.redact(toLine(record))}\n`;
       const next = tail.then(async () => {
         await ready;
         await appendFile(path, line, { mode: 0o600 });

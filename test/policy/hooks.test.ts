@@ -247,10 +247,12 @@ describe('audit', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(records.map((record) => [record.tool, record.outcome])).toEqual([
-      ['kitchen__order', 'blocked'],
-      ['kitchen__recipe', 'ok'],
-      ['kitchen__recipe', 'rate_limited'],
+    // Only the call that reached its plugin has a start line.
+    expect(records.map((record) => [record.phase, record.tool, record.outcome])).toEqual([
+      ['end', 'kitchen__order', 'blocked'],
+      ['start', 'kitchen__recipe', undefined],
+      ['end', 'kitchen__recipe', 'ok'],
+      ['end', 'kitchen__recipe', 'rate_limited'],
     ]);
     expect(records[0]?.message).toBe('kitchen__order was blocked by hook gate: no orders today');
   });
