@@ -21,7 +21,9 @@ import { isPlainObject, type ToolOutcome } from './core/tool.js';
 import { createCallPipeline, createToolDecider, type ToolCallOptions } from './pipeline/index.js';
 import { computeInstructions } from './pipeline/instructions.js';
 import { createPrompts } from './pipeline/prompts.js';
+import { approvalStateTtlSeconds } from './policy/approval-types.js';
 import { createApprovalChain } from './policy/approvals.js';
+import { createMemorySingleUse } from './policy/single-use.js';
 import { createAuditLog } from './policy/audit.js';
 import { compilePolicy, describeRule, ruleMatchesAny, type Decision } from './policy/decide.js';
 import { createMqttEventStream, type EventStream } from './policy/event-stream.js';
@@ -191,13 +193,19 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: loaded.length, tools: registry.tools.length }, 'plugins loaded');
 
-  const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });
+  const approvals = createApprovalChain({
+    inbox,
+    timeoutMs: config.approvals.timeoutSeconds * 1000,
+    singleUse: createMemorySingleUse(),
+    stateTtlMs: approvalStateTtlSeconds * 1000,
+  });
   const pipeline = createCallPipeline({
     registry,
     decideFor,
     limiter: createRateLimiter(config.limits),
     approvals,
     approvalTimeoutSeconds: config.approvals.timeoutSeconds,
+    approvalChannels: config.approvals.channels,
     hooks,
     audit: config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined,
     logger,

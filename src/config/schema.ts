@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { pluginKinds } from '../core/plugin.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
+import { approvalChannelNames } from '../policy/approval-types.js';
 import { defaultPolicy, policySchema } from '../policy/decide.js';
 import { eventsSchema } from '../policy/event-stream.js';
 import { hookEntrySchema } from '../policy/hook-modules.js';
@@ -103,6 +104,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** How long a call waits in the out-of-band inbox (or for a prompt) before it is rejected. */
       timeoutSeconds: z.number().positive().max(86_400).default(120),
+      /** Who may approve a call, in the order tried (a rule's `channels` overrides it). */
+      channels: z.array(z.enum(approvalChannelNames)).min(1).default([...approvalChannelNames]),
       /** The admin endpoint for the inbox; without it, calls that need approval from clients that cannot prompt are refused. */
       admin: z
         .strictObject({
@@ -112,7 +115,7 @@ export const configSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ timeoutSeconds: 120 }),
+    .default({ timeoutSeconds: 120, channels: [...approvalChannelNames] }),
   audit: z
     .strictObject({
       path: z.string().min(1),

@@ -5,11 +5,14 @@ import type { InputRequiredResult } from '@modelcontextprotocol/server';
 import { createCallSignal } from '../core/call-signal.js';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { AskingChannel } from '../policy/approval-types.js';
 import type { ApprovalChain } from '../policy/approvals.js';
 import type { ToolCall } from './call.js';
 
 export interface ApproveDeps {
   readonly approvals: ApprovalChain;
+  /** `approvals.channels`, unless the deciding rule names its own. */
+  readonly channels: readonly AskingChannel[];
   /** How long a call waits for a decision (approvals.timeoutSeconds). */
   readonly timeoutSeconds: number;
   readonly shutdown: AbortSignal;
@@ -46,6 +49,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           permissions: tool.definition.permissions ?? [],
           digest: call.digest(),
           because: call.decision.because,
+          channels: call.decision.channels ?? deps.channels,
         },
         options.approval ?? {},
         { signal: waiting.signal, progress: options.progress ?? noop },

@@ -7,6 +7,7 @@
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { CallEnding } from '../core/tool.js';
+import type { AskingChannel } from '../policy/approval-types.js';
 import type { ApprovalChain } from '../policy/approvals.js';
 import type { AuditLog } from '../policy/audit.js';
 import type { HookBus } from '../policy/hooks.js';
@@ -30,6 +31,8 @@ export interface PipelineDeps {
   readonly approvals: ApprovalChain;
   /** `approvals.timeoutSeconds`. */
   readonly approvalTimeoutSeconds: number;
+  /** `approvals.channels`. */
+  readonly approvalChannels: readonly AskingChannel[];
   readonly hooks: HookBus;
   readonly audit: AuditLog | undefined;
   readonly logger: Logger;
@@ -47,7 +50,7 @@ export interface CallPipeline {
 
 export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   const { hooks, logger, shutdown } = deps;
-  const approveDeps = { approvals: deps.approvals, timeoutSeconds: deps.approvalTimeoutSeconds, shutdown, logger };
+  const approveDeps = { approvals: deps.approvals, channels: deps.approvalChannels, timeoutSeconds: deps.approvalTimeoutSeconds, shutdown, logger };
   const pluginDeps = { shutdown, hooks, logger, defaultTimeoutSeconds: deps.defaultTimeoutSeconds };
   const recordDeps = { audit: deps.audit, hooks, logger };
 

@@ -2,6 +2,10 @@
 // what is asked, over which channel, and what came back.
 import type { ElicitRequestFormParams, ElicitResult, InputRequiredResult } from '@modelcontextprotocol/server';
 
+/** The channels through which someone may answer an approval prompt (config `approvals.channels`). */
+export const approvalChannelNames = ['elicitation', 'input_required', 'inbox'] as const;
+export type AskingChannel = (typeof approvalChannelNames)[number];
+
 export interface ApprovalRequest {
   tool: string;
   plugin: string;
@@ -13,6 +17,8 @@ export interface ApprovalRequest {
   digest: string;
   /** Why approval is needed: the rule or default that said `ask`. */
   because: string;
+  /** Who may answer, in the order they are tried. */
+  channels: readonly AskingChannel[];
 }
 
 export type ApprovalChannelName = 'session' | 'elicitation' | 'input_required' | 'inbox' | 'cli' | 'none';
@@ -48,8 +54,14 @@ export interface ApprovalChannel {
 
 /** What the signed requestState of a round trip carries. */
 export interface ApprovalState {
+  /** The exact call the answer is for. */
   digest: string;
+  /** Claimed by the first call the answer lets run, so a replay is refused. */
+  nonce: string;
 }
+
+/** How long the signed requestState of an approval round trip verifies. */
+export const approvalStateTtlSeconds = 600;
 
 /** The key of the approval form in `inputRequests` / `inputResponses`. */
 export const approvalResponseKey = 'approval';

@@ -3,6 +3,7 @@
 //    input_required round trip on 2026-07-28 requests); 2. the out-of-band inbox, if one is
 // configured; 3. refusal that says how to approve. Every approval is bound to the digest
 // of the exact tool and arguments; any error in the chain refuses.
+import { randomUUID } from 'node:crypto';
 import { inputRequired, type ElicitRequestFormParams } from '@modelcontextprotocol/server';
 import { raceSignal } from '../core/abort.js';
 import { describeThrown } from '../core/errors.js';
@@ -15,12 +16,18 @@ import {
   type ApprovalPending,
   type ApprovalRequest,
   type ApprovalState,
+  type AskingChannel,
 } from './approval-types.js';
 import type { ApprovalInbox } from './inbox.js';
+import type { SingleUseStore } from './single-use.js';
 
 export interface ApprovalChainOptions {
   inbox: ApprovalInbox | undefined;
   timeoutMs: number;
+  /** Where "approve once" answers of round trips are claimed (single use). */
+  singleUse: SingleUseStore;
+  /** How long a round trip's requestState verifies; a claim is kept that long. */
+  stateTtlMs: number;
 }
 
 export interface ApprovalChain {
@@ -78,7 +85,20 @@ export function interpretAnswer(result: unknown, channel: ApprovalChannelName, a
 }
 
 function isApprovalState(value: unknown): value is ApprovalState {
-  return typeof value === 'object' && value !== null && typeof (value as { digest?: unknown }).digest === 'string';
+  if (typeof value !== 'object' || value === null) return false;
+  const { digest, nonce } = value as { digest?: unknown; nonce?: unknown };
+  return typeof digest === 'string' && typeof nonce === 'string';
+}
+
+/** Why nobody could be asked: names the channels the rule allows and what each would need. */
+function noChannelReason(request: ApprovalRequest): string {
+  const needs: Record<AskingChannel, string> = {
+    elicitation: 'a client that shows approval prompts (elicitation)',
+    input_required: 'a 2026-07-28 client that answers input_required',
+    inbox: 'the approval inbox (set approvals.admin.token to approve calls with `toolport approvals`)',
+  };
+  const allowed = request.channels.map((name) => needs[name]).join(', or ');
+  return `this call needs approval through ${allowed}, and none of these is available here (approvals.channels says who may approve; or add a policy rule that allows the tool)`;
 }
 
 export function createApprovalChain(options: ApprovalChainOptions): ApprovalChain {
@@ -94,35 +114,39 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
     if (remembered?.has(request.digest)) return { approved: true, channel: 'session', scope: 'session', approver: 'earlier approval in this session' };
 
     if (channel.preApproved) return { approved: true, channel: 'cli', scope: 'once', approver: channel.preApproved };
-    if (channel.roundTrip) {
-      const { response, state } = channel.roundTrip;
-      // Only an answer whose signed state names this exact call counts; otherwise ask (again).
-      if (response !== undefined && isApprovalState(state) && state.digest === request.digest) {
-        return interpretAnswer(response, 'input_required', `client of ${request.principal}`);
+    // Each channel the rule allows, in its order; the first one this call can use asks.
+    for (const name of request.channels) {
+      if (name === 'input_required' && channel.roundTrip) return roundTrip(request, channel.roundTrip);
+      if (name === 'elicitation' && channel.elicit) {
+        const result = await raceSignal(channel.elicit(approvalForm(request)), signal);
+        return interpretAnswer(result, 'elicitation', `client of ${request.principal}`);
       }
-      const requestState = await channel.roundTrip.mint({ digest: request.digest });
-      return { pending: inputRequired({ inputRequests: { [approvalResponseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }) };
+      if (name === 'inbox' && options.inbox) {
+        return options.inbox.wait(request, {
+          signal,
+          timeoutMs: options.timeoutMs,
+          // Progress keeps clients from timing out while a person decides; tiny values leave
+          // the plugin's own progress (which comes after) increasing.
+          onWaiting: (id, waitedMs) => progress(waitedMs / 1e9 + 1e-9, undefined, `waiting for approval ${id} (toolport approvals approve ${id})`),
+        });
+      }
     }
-    if (channel.elicit) {
-      const result = await raceSignal(channel.elicit(approvalForm(request)), signal);
-      return interpretAnswer(result, 'elicitation', `client of ${request.principal}`);
+    return { approved: false, channel: 'none', reason: noChannelReason(request) };
+  }
+
+  /** The 2026-07-28 round trip: ask with a signed state, or take the answer a retry brings, once. */
+  async function roundTrip(request: ApprovalRequest, trip: NonNullable<ApprovalChannel['roundTrip']>): Promise<ApprovalAnswer | ApprovalPending> {
+    const { response, state } = trip;
+    // Only an answer whose signed state names this exact call counts; otherwise ask (again).
+    if (response !== undefined && isApprovalState(state) && state.digest === request.digest) {
+      const answer = interpretAnswer(response, 'input_required', `client of ${request.principal}`);
+      if (answer.approved && !(await options.singleUse.claim(state.nonce, options.stateTtlMs))) {
+        return { approved: false, channel: 'input_required', reason: 'this approval was already used (an approval lets one call run); ask again' };
+      }
+      return answer;
     }
-    if (options.inbox) {
-      return options.inbox.wait(request, {
-        signal,
-        timeoutMs: options.timeoutMs,
-        // Progress keeps clients from timing out while a person decides; tiny values leave
-        // the plugin's own progress (which comes after) increasing.
-        onWaiting: (id, waitedMs) => progress(waitedMs / 1e9 + 1e-9, undefined, `waiting for approval ${id} (toolport approvals approve ${id})`),
-      });
-    }
-    return {
-      approved: false,
-      channel: 'none',
-      reason:
-        'this call needs approval, but the client cannot show approval prompts and no approval inbox is configured ' +
-        '(set approvals.admin.token in the config to approve calls with `toolport approvals`, or add a policy rule that allows the tool)',
-    };
+    const requestState = await trip.mint({ digest: request.digest, nonce: randomUUID() });
+    return { pending: inputRequired({ inputRequests: { [approvalResponseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }) };
   }
 
   return {

@@ -3,6 +3,7 @@
 // `decide()` is pure, so every decision can be explained and table-tested.
 import { z } from 'zod';
 import { compileGlob, type GlobMatcher } from '../core/glob.js';
+import { approvalChannelNames, type AskingChannel } from './approval-types.js';
 
 export const actions = ['allow', 'ask', 'deny'] as const;
 export type Action = (typeof actions)[number];
@@ -18,6 +19,8 @@ export const ruleSchema = z
     action: z.enum(actions),
     /** Shown to the model when the rule denies. */
     reason: z.string().optional(),
+    /** For `ask`: who may approve, in order (default: approvals.channels). */
+    channels: z.array(z.enum(approvalChannelNames)).min(1).optional(),
   });
 export type Rule = z.output<typeof ruleSchema>;
 
@@ -50,6 +53,8 @@ export interface Decision {
   /** `policy.rules[2] (tool: "*__delete_*")`, or `policy.sideEffects (the tool has side effects)`. */
   because: string;
   reason?: string;
+  /** For `ask` by a rule that names them: who may approve. */
+  channels?: readonly AskingChannel[];
 }
 
 interface CompiledRule {
@@ -137,6 +142,7 @@ export function decide(policy: CompiledPolicy, call: PolicyCall): Decision {
         ruleIndex: first.index,
         because: describeRule(first.rule, first.index),
         ...(first.rule.reason !== undefined && { reason: first.rule.reason }),
+        ...(first.rule.channels !== undefined && { channels: first.rule.channels }),
       };
     }
   }

@@ -20,7 +20,7 @@ import {
   type ListPromptsResult,
   type ListToolsResult,
 } from '@modelcontextprotocol/server';
-import { approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approval-types.js';
+import { approvalResponseKey, approvalStateTtlSeconds, type ApprovalChannel, type ApprovalState } from '../policy/approval-types.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
@@ -185,7 +185,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   // Signs the requestState of approval round trips; bound to the method and the principal.
   const stateCodec = createRequestStateCodec<ApprovalState>({
     key: randomBytes(32),
-    ttlSeconds: 600,
+    ttlSeconds: approvalStateTtlSeconds,
     bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
   });
   const scopeCache = new Map<string, GlobMatcher>();
