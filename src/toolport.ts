@@ -133,7 +133,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   // per registering party). The registry sees them all once the hooks have loaded.
   let registryReady = false;
   const hostPlugins = new Map<string, RegisteredPlugin & { plugin: HostPlugin }>();
-  let loaded: RegisteredPlugin[] = [];
+  const loaded: RegisteredPlugin[] = [];
   const allPlugins = (): RegisteredPlugin[] => [...loaded, ...hostPlugins.values()];
   const syncRegistry = (): void => {
     if (registryReady) registry.setPlugins(allPlugins());
@@ -159,8 +159,25 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   };
 
   const stateDir = options.stateDir ?? join(tmpdir(), 'toolport');
-  const loading = await loadPlugins(config.plugins, { baseDir: options.baseDir ?? process.cwd(), logger, stateDir, toolsChanged, secrets });
-  loaded = loading.plugins;
+  logger.info({ plugins: config.plugins.length }, 'loading plugins');
+  const loading = await loadPlugins(config.plugins, {
+    baseDir: options.baseDir ?? process.cwd(),
+    logger,
+    stateDir,
+    toolsChanged,
+    secrets,
+    loadTimeoutSeconds: config.defaults.loadTimeoutSeconds,
+    shutdown: shutdown.signal,
+    // A plugin that missed its load deadline joins when it is ready; clients hear list_changed.
+    onLateLoad(plugin) {
+      if (shutdown.signal.aborted || allPlugins().some((entry) => entry.id === plugin.id)) return false;
+      loaded.push(plugin);
+      logger.warn({ plugin: plugin.id }, 'a plugin that missed its load deadline is ready now; its tools are added');
+      syncRegistry();
+      return true;
+    },
+  });
+  loaded.push(...loading.plugins);
   try {
     await loadHookModules(config.hooks, {
       bus: hooks,

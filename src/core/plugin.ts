@@ -53,6 +53,11 @@ export interface AdapterContext {
   readonly stateDir: string;
   /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
   readonly toolsChanged: () => void;
+  /**
+   * Fires when loading took longer than `defaults.loadTimeoutSeconds` (or the server stops
+   * meanwhile): stop loading and release what was started (a process, a worker).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */

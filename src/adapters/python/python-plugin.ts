@@ -299,7 +299,8 @@ export async function loadPythonPlugin(
     }
   };
 
-  const launch = async (): Promise<Started> => {
+  /** Starts a host and loads the plugin in it; `signal` (the first load's deadline) also stops it. */
+  const launch = async (signal?: AbortSignal): Promise<Started> => {
     stderrTail.length = 0;
     let started: HostProcess;
     try {
@@ -317,7 +318,7 @@ export async function loadPythonPlugin(
       throw new Error(`cannot start the Python interpreter "${options.python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`, { cause: error });
     }
     let raw: unknown;
-    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal);
+    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, signal);
     try {
       raw = await started.request(
         'load',
@@ -433,7 +434,7 @@ export async function loadPythonPlugin(
     // The first start happens now: its failure is this plugin's load error.
     let first: Started;
     try {
-      first = await launch();
+      first = await launch(context.signal);
     } catch (error) {
       throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
     }
