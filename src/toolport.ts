@@ -2,8 +2,6 @@
 // tools, the call pipeline (src/pipeline/) in front of them, prompts and instructions, and
 // one close for all of it. Transports and the CLI sit on top; `callTool` is their one door.
 import { setMaxListeners } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CallToolResult, GetPromptResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import { loadPlugins } from './adapters/load-plugins.js';
 import type { Config } from './config/schema.js';
@@ -14,6 +12,7 @@ import { createSilentLogger, type Logger } from './core/logger.js';
 import { noGrants, pluginIdPattern, pluginIdRule } from './core/plugin.js';
 import type { SessionInfo } from './core/prompt.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
+import { assertPrivateDir, toStateDirs } from './core/state-dir.js';
 import { createRegistry, type Diagnostic, type ExposedTool, type RegisteredPlugin, type Registry } from './core/registry.js';
 import { createSchemaCompiler } from './core/schema.js';
 import { toCallToolResult, toGetPromptResult } from './core/to-mcp-result.js';
@@ -39,7 +38,10 @@ export interface ToolportOptions {
   /** The config file's folder: relative paths in plugin blocks resolve against it. Default: the working directory. */
   baseDir?: string;
   logger?: Logger;
-  /** Where adapters keep caches and state. Default: a `toolport` folder in the OS temp dir. */
+  /**
+   * Where adapters keep state, with caches in its `cache` folder. Default: the config's
+   * `stateDir`, else TOOLPORT_STATE_DIR, else `$XDG_STATE_HOME/toolport` and `$XDG_CACHE_HOME/toolport`.
+   */
   stateDir?: string;
   /** Secret values to scrub from logs and audit records; config secrets are added to it. */
   secrets?: SecretSet;
@@ -158,12 +160,15 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     });
   };
 
-  const stateDir = options.stateDir ?? join(tmpdir(), 'toolport');
+  const dirs = toStateDirs(options.stateDir ?? config.stateDir);
+  await assertPrivateDir(dirs.state, 'state folder');
+  await assertPrivateDir(dirs.cache, 'cache folder');
   logger.info({ plugins: config.plugins.length }, 'loading plugins');
   const loading = await loadPlugins(config.plugins, {
     baseDir: options.baseDir ?? process.cwd(),
     logger,
-    stateDir,
+    stateDir: dirs.state,
+    cacheDir: dirs.cache,
     toolsChanged,
     secrets,
     loadTimeoutSeconds: config.defaults.loadTimeoutSeconds,

@@ -63,6 +63,7 @@ export function parseConfig(raw: unknown, options: { file?: string; env?: Env; b
     // Hook modules are found like plugins: relative to the config file.
     hooks: parsed.data.hooks.map((entry) => (isAbsolute(entry.path) ? entry : { ...entry, path: resolve(baseDir, entry.path) })),
     ...(audit && { audit: { ...audit, path: resolve(baseDir, audit.path) } }),
+    ...(parsed.data.stateDir !== undefined && { stateDir: resolve(baseDir, parsed.data.stateDir) }),
   };
 }
 

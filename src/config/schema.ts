@@ -128,6 +128,8 @@ export const configSchema = z.strictObject({
   /** Hook modules, loaded in order; their handlers run in registration order. */
   hooks: z.array(hookEntrySchema).default([]),
   events: eventsSchema.default({}),
+  /** Where state (and, in its `cache` folder, caches) is kept; default: the XDG folders of the user. */
+  stateDir: z.string().min(1).optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -49,8 +49,10 @@ export interface AdapterContext {
   /** Plugin paths in the spec are resolved against this folder (the config file's). */
   readonly baseDir: string;
   readonly logger: Logger;
-  /** Where adapters may keep caches and state across restarts. */
+  /** Where adapters keep state across restarts (keys, plugin data): private to this user. */
   readonly stateDir: string;
+  /** Where adapters keep what can be made again (transpiled code, load answers): private to this user. */
+  readonly cacheDir: string;
   /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
   readonly toolsChanged: () => void;
   /**

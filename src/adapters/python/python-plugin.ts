@@ -404,7 +404,7 @@ export async function loadPythonPlugin(
     return raceSignal(starting, signal);
   };
 
-  const cacheFile = cacheFileFor(context.stateDir, options.path, options.python);
+  const cacheFile = cacheFileFor(context.cacheDir, options.path, options.python);
   const sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
     python: options.python,
     settings: options.settings,

@@ -1,7 +1,8 @@
 // The transpile cache: a component's jco output and its description, stored under the
 // SHA-256 of its bytes (and the transpiler version), so a restart lists tools and starts
 // workers without transpiling or reading WIT again. Entries are written to a temporary
-// folder and renamed into place, so a crash never leaves half an entry behind.
+// folder and renamed into place, so a crash never leaves half an entry behind; an entry is
+// used only when every file in it still has the SHA-256 recorded when it was made.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -12,7 +13,7 @@ import type { TranspileReply, TranspileRequest } from './transpile-worker.js';
 import { workerEntry } from './worker-entry.js';
 
 /** Bump when the cached shape or the transpile options change. */
-const cacheFormat = 1;
+const cacheFormat = 2;
 
 const require = createRequire(import.meta.url);
 const transpilerVersion = ((): string => {
@@ -33,6 +34,8 @@ export interface CacheEntry {
   readonly entry: string;
   /** Core Wasm modules the entry asks for, relative to the entry folder. */
   readonly coreModules: string[];
+  /** SHA-256 of every file of the entry, by its path relative to the entry folder. */
+  readonly files: Record<string, string>;
   readonly description: ComponentDescription;
 }
 
@@ -51,6 +54,11 @@ async function readEntry(dir: string, sha256: string): Promise<CacheEntry | unde
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheEntry;
     if (meta.format !== cacheFormat || meta.sha256 !== sha256 || meta.transpiler !== transpilerVersion) return undefined;
+    // Code that changed on disk since it was cached is not run: the entry is made again.
+    const names = [meta.entry, ...meta.coreModules];
+    for (const name of names) {
+      if (meta.files[name] === undefined || sha256Of(await readFile(join(dir, name))) !== meta.files[name]) return undefined;
+    }
     return meta;
   } catch {
     return undefined;
@@ -92,10 +100,11 @@ export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): 
     transpiler: transpilerVersion,
     entry,
     coreModules: files.map(([name]) => name).filter((name) => name.endsWith('.wasm')),
+    files: Object.fromEntries(files.map(([name, content]) => [name, sha256Of(content)])),
     description,
   };
 
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   const staging = join(cacheDir, `.staging-${randomUUID()}`);
   try {
     await mkdir(staging, { recursive: true });

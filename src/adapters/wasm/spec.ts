@@ -7,7 +7,7 @@ export const wasmSpecSchema = z.strictObject({
   kind: z.literal('wasm'),
   /** The plugin's WIT (a file, or a folder with deps/): package name, version, doc comments. */
   wit: z.string().min(1).optional(),
-  /** Where transpiled components are cached (default: <state dir>/wasm-cache). */
+  /** Where transpiled components are cached (default: <cache dir>/wasm). */
   cacheDir: z.string().min(1).optional(),
   /** Where the plugin's kv and embedding stores live (default: <state dir>/wasm-data). */
   dataDir: z.string().min(1).optional(),

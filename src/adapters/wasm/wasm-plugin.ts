@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { createPluginLifecycle } from '../../core/lifecycle.js';
+import { assertPrivateDir } from '../../core/state-dir.js';
 import type { Logger } from '../../core/logger.js';
 import { textContent, type CallOptions, type ContentBlock, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import type { AdapterContext, LoadedPlugin } from '../../core/plugin.js';
@@ -107,7 +108,9 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
   if (binaryKind === 'unknown') throw fail('not a Wasm component (the file does not start with the Wasm magic bytes and component version)');
 
   const stem = basename(spec.path, extname(spec.path));
-  const cacheDir = resolve(context.baseDir, spec.cacheDir ?? join(context.stateDir, 'wasm-cache'));
+  const cacheDir = resolve(context.baseDir, spec.cacheDir ?? join(context.cacheDir, 'wasm'));
+  // Code from this folder is run: only a folder of this user's own will do.
+  if (spec.cacheDir !== undefined) await assertPrivateDir(cacheDir, 'wasm cacheDir');
   const started = performance.now();
   let cached;
   try {

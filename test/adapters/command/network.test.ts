@@ -3,6 +3,7 @@
 // sandbox is detected once per process, so the wrapper variants run the CLI in a fresh process.
 import { execFile, spawnSync } from 'node:child_process';
 import { chmod, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
@@ -186,7 +187,8 @@ describe.skipIf(!hasBwrap)('command skills: bubblewrap (needs bwrap; .ci/run ins
 describe.skipIf(!hasSetpriv)('command skills: as an unprivileged user (needs root, and a checkout readable by nobody)', () => {
   it('isolates with a user namespace', async () => {
     const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-    const env = { HOME: root, TOOLPORT_SANDBOX: 'auto' };
+    // nobody cannot write HOME here; its state goes to a folder of its own.
+    const env = { HOME: root, TOOLPORT_SANDBOX: 'auto', TOOLPORT_STATE_DIR: join(tmpdir(), `toolport-nobody-${process.pid}`) };
     const check = await cli(['check', skills.offline], env, nobody);
     expect(check.stderr).toMatch(/network: none \(isolated with (unshare --map-current-user --net|unshare --map-root-user --net|bwrap .*)\)/);
     const before = connections;

@@ -89,7 +89,7 @@ async function load(path: string, extra: Json = {}): Promise<{ plugin: LoadedPlu
   const logs: string[] = [];
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
   const spec = httpAdapter.spec.parse({ path, kind: 'http', ...extra });
-  const plugin = await httpAdapter.load(spec, { baseDir: dir, logger, stateDir: dir, toolsChanged: () => {} });
+  const plugin = await httpAdapter.load(spec, { baseDir: dir, logger, stateDir: dir, cacheDir: dir, toolsChanged: () => {} });
   return { plugin, logs };
 }
 

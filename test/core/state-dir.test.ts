@@ -1,0 +1,92 @@
+// Per-user state: the folders toolport keeps keys, data and caches in are its user's own
+// (0700); a folder another user owns, or one group or others may write, is refused before
+// anything is read from it; and a cached transpiled component is used only while its files
+// still have the hashes recorded when it was made.
+import { execFile } from 'node:child_process';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCachedComponent } from '../../src/adapters/wasm/cache.js';
+import { toStateDirs } from '../../src/core/state-dir.js';
+import { buildWatFixture } from '../fixtures/wasm/build.js';
+import { binPath } from '../helpers/toolport-process.js';
+
+const run = promisify(execFile);
+const notebook = fileURLToPath(new URL('../../examples/notebook.mjs', import.meta.url));
+const isRoot = process.getuid?.() === 0;
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'toolport-state-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** `toolport check` with a clean environment but for the given variables. */
+async function check(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [binPath, 'check', ...args], { env: { PATH: process.env.PATH ?? '', HOME: join(scratch, 'home'), ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+describe('state folders', () => {
+  it('are $XDG_STATE_HOME/toolport and $XDG_CACHE_HOME/toolport by default, created 0700', async () => {
+    const env = { XDG_STATE_HOME: join(scratch, 'xdg-state'), XDG_CACHE_HOME: join(scratch, 'xdg-cache') };
+    expect(toStateDirs(undefined, env)).toEqual({ state: join(scratch, 'xdg-state', 'toolport'), cache: join(scratch, 'xdg-cache', 'toolport') });
+    expect(toStateDirs(undefined, { HOME: '/home/ada' })).toEqual({ state: '/home/ada/.local/state/toolport', cache: '/home/ada/.cache/toolport' });
+    const result = await check([notebook], env);
+    expect(result.code).toBe(0);
+    for (const folder of [join(scratch, 'xdg-state', 'toolport'), join(scratch, 'xdg-cache', 'toolport')]) {
+      expect(((await stat(folder)).mode & 0o777).toString(8)).toBe('700');
+    }
+  });
+
+  it('the config key stateDir, else TOOLPORT_STATE_DIR, chooses another folder (caches in its cache folder)', async () => {
+    expect(toStateDirs(undefined, { TOOLPORT_STATE_DIR: '/srv/tp' })).toEqual({ state: '/srv/tp', cache: '/srv/tp/cache' });
+    expect(toStateDirs('/etc/tp-config', { TOOLPORT_STATE_DIR: '/srv/tp' })).toEqual({ state: '/etc/tp-config', cache: '/etc/tp-config/cache' });
+    const chosen = join(scratch, 'by-env');
+    expect((await check([notebook], { TOOLPORT_STATE_DIR: chosen })).code).toBe(0);
+    expect(((await stat(join(chosen, 'cache'))).mode & 0o777).toString(8)).toBe('700');
+  });
+
+  it('a folder group or others may write is refused, naming it and the fix', async () => {
+    const open = join(scratch, 'world-writable');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const result = await check([notebook], { TOOLPORT_STATE_DIR: open });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`refusing the state folder ${open}: group or others may write to it (mode 777; chmod 700 it)`);
+  });
+
+  it.skipIf(!isRoot)('a folder another user owns is refused (needs root to make one)', async () => {
+    const foreign = join(scratch, 'foreign');
+    await mkdir(foreign, { mode: 0o700 });
+    await chown(foreign, 65534, 65534);
+    const config = join(scratch, 'foreign.yaml');
+    await writeFile(config, `stateDir: ./foreign\nplugins:\n  - path: ${notebook}\n`);
+    const result = await check(['--config', config], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`refusing the state folder ${foreign}: it belongs to user id 65534, not to the user toolport runs as (0)`);
+  });
+});
+
+describe('the wasm transpile cache', () => {
+  it('does not run a cached entry whose code changed on disk: it is made again', async () => {
+    const { wasm } = await buildWatFixture('contract');
+    const bytes = await readFile(wasm);
+    const cacheDir = join(scratch, 'wasm-cache');
+    const first = await loadCachedComponent(bytes, cacheDir);
+    expect(first.hit).toBe(false);
+    expect((await loadCachedComponent(bytes, cacheDir)).hit).toBe(true);
+    // Someone who can write the cache swaps in code of their own.
+    await appendFile(join(first.dir, first.meta.entry), '\nglobalThis.planted = true;\n');
+    const again = await loadCachedComponent(bytes, cacheDir);
+    expect(again.hit).toBe(false);
+    expect(await readFile(join(again.dir, again.meta.entry), 'utf8')).not.toContain('planted');
+  });
+});
