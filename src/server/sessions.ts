@@ -100,7 +100,9 @@ export function createSessionTable(limits: SessionLimits, logger: Logger, now: (
   };
 
   const refusal = (principal: string): SessionRefusal | undefined => {
-    if ((perPrincipal.get(principal) ?? 0) >= limits.maxSessionsPerPrincipal) {
+    // A per-principal cap as large as the total is not what stops anyone: name the total then.
+    const perPrincipalBinds = limits.maxSessionsPerPrincipal < limits.maxSessions;
+    if (perPrincipalBinds && (perPrincipal.get(principal) ?? 0) >= limits.maxSessionsPerPrincipal) {
       return {
         limit: 'server.http.maxSessionsPerPrincipal',
         message: `Too many open sessions for this principal: server.http.maxSessionsPerPrincipal (${limits.maxSessionsPerPrincipal}) reached; close one (DELETE it) or retry later`,

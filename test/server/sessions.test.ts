@@ -49,6 +49,12 @@ describe('the session table', () => {
     expect(table.count('a')).toBe(2);
   });
 
+  it('names the total when the per-principal cap is as large (one principal, no auth)', () => {
+    table = createSessionTable({ maxSessions: 1, maxSessionsPerPrincipal: 1, idleMs: 60_000 }, createSilentLogger(), () => 0);
+    expect(open('anonymous').ok).toBe(true);
+    expect(open('anonymous')).toMatchObject({ ok: false, limit: 'server.http.maxSessions' });
+  });
+
   it('gives a place back once, on release or when a session idles out (touch keeps it)', () => {
     clock = 0;
     table = createSessionTable({ maxSessions: 2, maxSessionsPerPrincipal: 2, idleMs: 1_000 }, createSilentLogger(), () => clock);
