@@ -154,6 +154,14 @@ export async function readLines(path: string): Promise<string[]> {
 
 export type JsonRpcReply = Record<string, unknown>;
 
+/** A raw 2025-11-25 `initialize` request (id 1), as a client without the SDK sends it. */
+export const initializeRequest = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+} as const;
+
 export interface StdioProcess {
   readonly process: ChildProcess;
   /** Writes one line (a message is serialised as JSON) to the server's stdin. */

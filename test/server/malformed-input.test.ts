@@ -3,15 +3,9 @@
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startHttpServer, startStdioProcess, type RunningServer } from '../helpers/toolport-process.js';
+import { connectClient, initializeRequest as initialize, startHttpServer, startStdioProcess, type RunningServer } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
 
 describe('over HTTP', () => {
   let http: RunningServer;

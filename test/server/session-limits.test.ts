@@ -4,15 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
+import { connectClient, initializeRequest, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
 
 interface Opened {
   status: number;
@@ -26,12 +20,19 @@ async function openSession(url: string, token: string): Promise<Opened> {
   const response = await fetch(`${url}/mcp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify(initialize),
+    body: JSON.stringify(initializeRequest),
   });
   const text = await response.text();
   let message: string | undefined;
   if (response.status !== 200) message = (JSON.parse(text) as { error?: { message?: string } }).error?.message;
   return { status: response.status, sessionId: response.headers.get('mcp-session-id'), retryAfter: response.headers.get('retry-after'), message };
+}
+
+/** A 503 that names the cap hit and says when to retry. */
+function expectRefused(opened: Opened, cap: RegExp): void {
+  expect(opened.status).toBe(503);
+  expect(opened.message).toMatch(cap);
+  expect(Number(opened.retryAfter)).toBeGreaterThanOrEqual(1);
 }
 
 /** A request on an open session: its HTTP status. */
@@ -97,9 +98,7 @@ describe('with the default limits and two principals', () => {
     expect(opened).toHaveLength(500);
     expect(refused).toHaveLength(500);
     for (const refusal of refused) {
-      expect(refusal.status).toBe(503);
-      expect(refusal.message).toMatch(/server\.http\.maxSessionsPerPrincipal \(500\)/);
-      expect(Number(refusal.retryAfter)).toBeGreaterThanOrEqual(1);
+      expectRefused(refusal, /server\.http\.maxSessionsPerPrincipal \(500\)/);
       expect(Number(refusal.retryAfter)).toBeLessThanOrEqual(3600);
     }
     // Over legacy SSE, too, and through a real client, which shows the reason.
@@ -154,17 +153,10 @@ describe('with configured caps', () => {
       const third = await openSession(http.url, tokens.alice);
       expect(third.status).toBe(200);
 
-      const perPrincipal = await openSession(http.url, tokens.alice);
-      expect(perPrincipal.status).toBe(503);
-      expect(perPrincipal.message).toMatch(/server\.http\.maxSessionsPerPrincipal \(3\)/);
-      expect(Number(perPrincipal.retryAfter)).toBeGreaterThanOrEqual(1);
-
+      expectRefused(await openSession(http.url, tokens.alice), /server\.http\.maxSessionsPerPrincipal \(3\)/);
       const bobs = await openSession(http.url, tokens.bob);
       expect(bobs.status).toBe(200);
-      const global = await openSession(http.url, tokens.carol);
-      expect(global.status).toBe(503);
-      expect(global.message).toMatch(/server\.http\.maxSessions \(4\)/);
-      expect(Number(global.retryAfter)).toBeGreaterThanOrEqual(1);
+      expectRefused(await openSession(http.url, tokens.carol), /server\.http\.maxSessions \(4\)/);
       const carolStream = await openSseStream(http.url, tokens.carol);
       expect(carolStream.status).toBe(503);
 

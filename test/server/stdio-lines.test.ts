@@ -7,19 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStdioProcess, type JsonRpcReply } from '../helpers/toolport-process.js';
+import { initializeRequest as initialize, startStdioProcess, type JsonRpcReply } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 const python = fileURLToPath(new URL('../fixtures/python/weather.py', import.meta.url));
 const elevenMiB = 11 * 1024 * 1024;
 
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
 const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const call = (id: number | string, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const resultText = (reply: JsonRpcReply) => textOf(reply.result ?? {});
