@@ -21,10 +21,10 @@ import {
   type ListToolsResult,
 } from '@modelcontextprotocol/server';
 import { approvalResponseKey, type ApprovalChannel, type ApprovalState } from '../policy/approval-types.js';
-import { linkSignals } from '../core/abort.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
+import { linkSignals } from '../core/abort.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
