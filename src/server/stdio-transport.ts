@@ -350,7 +350,22 @@ export function createEnvelopeScanner(): EnvelopeScanner {
 
   return {
     scan(bytes) {
-      for (let index = 0; index < bytes.length && !finished; index += 1) scanByte(bytes[index]!);
+      // Where the next quote and backslash are in this chunk (-1: none left); found once each.
+      let nextQuote = -2;
+      let nextBackslash = -2;
+      let index = 0;
+      while (index < bytes.length && !finished) {
+        // Inside a string nobody keeps, only a quote or a backslash matters: jump to it.
+        if (inString && !escaped && !capture && !keyBytes) {
+          if (nextQuote !== -1 && nextQuote < index) nextQuote = bytes.indexOf(quote, index);
+          if (nextBackslash !== -1 && nextBackslash < index) nextBackslash = bytes.indexOf(backslash, index);
+          const stops = [nextQuote, nextBackslash].filter((stop) => stop !== -1);
+          if (stops.length === 0) return;
+          index = Math.min(...stops);
+        }
+        scanByte(bytes[index]!);
+        index += 1;
+      }
     },
     envelope() {
       const id = parseCaptured(raw.get('id'));

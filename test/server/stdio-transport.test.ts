@@ -19,6 +19,7 @@ describe('the envelope scanner', () => {
     ['{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}', { id: 7, method: 'tools/call' }],
     ['{"method":"tools/call","params":{"id":99,"x":[{"id":1}],"s":"\\"id\\":5"},"id":"late"}', { id: 'late', method: 'tools/call' }],
     ['  { "id" : "a\\"b" , "method" : "ping" }', { id: 'a"b', method: 'ping' }],
+    ['{"params":{"s":"x\\\\","t":"\\"}"},"id":4,"method":"m"}', { id: 4, method: 'm' }],
     ['{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"ü€😀"}}', { method: 'notifications/message' }],
     ['{"jsonrpc":"2.0","id":3,"result":{}}', { id: 3 }],
     ['{"id":null,"method":"x"}', { method: 'x' }],
