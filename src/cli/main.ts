@@ -172,6 +172,9 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
       oauth: http.auth.oauth,
       serverName: config.server.name,
       allowedHosts: http.allowedHosts,
+      maxSessions: http.maxSessions,
+      maxSessionsPerPrincipal: http.maxSessionsPerPrincipal,
+      sessionIdleMs: http.sessionIdleSeconds * 1000,
     });
     io.out(connectionHelp(`http://${values.host ?? http.host}:${handle.port}`, paths, values.config));
     stopTransport = () => handle.close();

@@ -53,6 +53,15 @@ export const oauthSchema = z.strictObject({
   clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
 });
 
+const httpDefaults = {
+  host: '127.0.0.1',
+  port: 8808,
+  allowedHosts: [],
+  maxSessions: 1000,
+  sessionIdleSeconds: 3600,
+  auth: { tokens: [] },
+};
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -63,6 +72,12 @@ export const configSchema = z.strictObject({
           port: z.number().int().min(0).max(65_535).default(8808),
           /** Extra Host header names accepted besides loopback ones (for non-loopback binds). */
           allowedHosts: z.array(z.string().min(1)).default([]),
+          /** 2025-era HTTP sessions and legacy SSE streams open at once, in all. */
+          maxSessions: z.number().int().min(1).max(100_000).default(httpDefaults.maxSessions),
+          /** Of those, how many one principal may hold; default a fair share (see the sessions module). */
+          maxSessionsPerPrincipal: z.number().int().min(1).max(100_000).optional(),
+          /** A session without a request for this long is closed. */
+          sessionIdleSeconds: z.number().int().min(1).max(604_800).default(httpDefaults.sessionIdleSeconds),
           auth: z
             .strictObject({
               tokens: z.array(tokenSchema).default([]),
@@ -70,9 +85,13 @@ export const configSchema = z.strictObject({
             })
             .default({ tokens: [] }),
         })
-        .default({ host: '127.0.0.1', port: 8808, allowedHosts: [], auth: { tokens: [] } }),
+        .refine((http) => http.maxSessionsPerPrincipal === undefined || http.maxSessionsPerPrincipal <= http.maxSessions, {
+          path: ['maxSessionsPerPrincipal'],
+          message: 'must not be more than server.http.maxSessions',
+        })
+        .default(httpDefaults),
     })
-    .default({ name: 'toolport', http: { host: '127.0.0.1', port: 8808, allowedHosts: [], auth: { tokens: [] } } }),
+    .default({ name: 'toolport', http: httpDefaults }),
   naming: z
     .strictObject({
       prefix: z.enum(prefixModes).default('always'),

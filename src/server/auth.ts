@@ -22,12 +22,22 @@ interface KnownToken {
 
 const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/** The principal a configured token stands for: the one it names, else `token-N` by its place in the list. */
+function principalOfToken(entry: TokenEntry, index: number): string {
+  return typeof entry === 'string' ? `token-${index + 1}` : entry.principal;
+}
+
+/** The distinct principals the configured tokens stand for. */
+export function principalsOfTokens(entries: readonly TokenEntry[]): ReadonlySet<string> {
+  return new Set(entries.map(principalOfToken));
+}
+
 export function createTokenCheck(entries: readonly TokenEntry[]): TokenCheck {
-  const known: KnownToken[] = entries.map((entry, index) =>
-    typeof entry === 'string'
-      ? { digest: digest(entry), principal: `token-${index + 1}`, tools: undefined }
-      : { digest: digest(entry.token), principal: entry.principal, tools: entry.tools },
-  );
+  const known: KnownToken[] = entries.map((entry, index) => ({
+    digest: digest(typeof entry === 'string' ? entry : entry.token),
+    principal: principalOfToken(entry, index),
+    tools: typeof entry === 'string' ? undefined : entry.tools,
+  }));
   return {
     required: known.length > 0,
     verify(authorization) {

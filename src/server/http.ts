@@ -11,13 +11,14 @@ import {
   originValidation,
   toNodeHandler,
 } from '@modelcontextprotocol/node';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo, type Server } from '@modelcontextprotocol/server';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo } from '@modelcontextprotocol/server';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import { createAuthCheck, principalOfAuth } from './auth.js';
 import type { AuthFailure } from './oauth.js';
 import { createLegacySseEndpoint } from './legacy-sse.js';
 import type { ServerHub } from './mcp-server.js';
+import { createSessionTable, defaultMaxSessionsPerPrincipal, sendSessionRefusal, type SessionSlot } from './sessions.js';
 
 export interface HttpOptions {
   host: string;
@@ -32,9 +33,12 @@ export interface HttpOptions {
   allowedHosts: readonly string[];
   /** Largest request body read, in bytes. */
   maxBodyBytes?: number;
-  /** Sessions (2025-era Streamable HTTP and SSE) idle longer than this are closed. */
-  sessionIdleMs?: number;
-  maxSessions?: number;
+  /** Sessions (2025-era Streamable HTTP and SSE) without a request for this long are closed. Default 1 hour. */
+  sessionIdleMs?: number | undefined;
+  /** Sessions open at once, in all. Default 1000. */
+  maxSessions?: number | undefined;
+  /** Sessions one principal may hold at once. Default: a fair share of maxSessions. */
+  maxSessionsPerPrincipal?: number | undefined;
 }
 
 export interface HttpHandle {
@@ -48,9 +52,8 @@ type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
 
 interface LegacySession {
   transport: NodeStreamableHTTPServerTransport;
-  server: Server;
   principal: string;
-  lastSeen: number;
+  slot: SessionSlot;
 }
 
 const loopbackNames = ['localhost', '127.0.0.1', '[::1]', '::1'];
@@ -120,8 +123,12 @@ function isJsonContentType(req: IncomingMessage): boolean {
 
 export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOptions): Promise<HttpHandle> {
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const sessionIdleMs = options.sessionIdleMs ?? 60 * 60 * 1000;
   const maxSessions = options.maxSessions ?? 1000;
+  const limits = {
+    maxSessions,
+    maxSessionsPerPrincipal: options.maxSessionsPerPrincipal ?? defaultMaxSessionsPerPrincipal(maxSessions, options.tokens, options.oauth),
+    idleMs: options.sessionIdleMs ?? 60 * 60 * 1000,
+  };
   const auth = await createAuthCheck({ tokens: options.tokens, oauth: options.oauth, logger });
   const oauthModule = auth.oauth ? await import('./oauth.js') : undefined;
 
@@ -144,8 +151,10 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   // Modern clients hear about tool changes through the handler's subscription bus.
   const unsubscribe = hub.onToolsChanged(() => modern.notify.toolsChanged());
 
+  // 2025-era Streamable HTTP sessions by id; their places (and SSE's) are in the table.
   const sessions = new Map<string, LegacySession>();
-  const sse = createLegacySseEndpoint(hub, logger, { messagePath, maxSessions });
+  const table = createSessionTable(limits, logger);
+  const sse = createLegacySseEndpoint(hub, logger, { messagePath, sessions: table });
 
   async function handleLegacy(req: AuthedRequest, res: ServerResponse, body: unknown): Promise<void> {
     const header = req.headers['mcp-session-id'];
@@ -160,33 +169,43 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         sendJsonRpcError(res, 403, -32000, 'Forbidden: session belongs to another principal');
         return;
       }
-      session.lastSeen = Date.now();
+      session.slot.touch();
       await session.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
-      if (sessions.size >= maxSessions) {
-        sendJsonRpcError(res, 503, -32000, 'Too many open sessions');
+      const principal = principalOfAuth(req.auth);
+      // The place is taken before anything awaits, so a burst of initializes cannot overrun the caps.
+      const admission = table.admit(principal, () => transport.close());
+      if (!admission.ok) {
+        sendSessionRefusal(res, admission);
         return;
       }
-      const principal = principalOfAuth(req.auth);
+      const { slot } = admission;
       const server = hub.createConnectionServer({ transport: 'http', principal });
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, principal, lastSeen: Date.now() });
+          sessions.set(id, { transport, principal, slot });
         },
         onsessionclosed: (id) => {
           sessions.delete(id);
+          slot.release();
         },
       });
       const previous = server.onclose;
       server.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
+        slot.release();
         previous?.();
       };
-      await server.connect(transport);
-      await transport.handleRequest(req, res, body);
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(req, res, body);
+      } finally {
+        // Refused before a session began (wrong Accept header, a failure): give the place back.
+        if (transport.sessionId === undefined) await server.close().catch(() => {});
+      }
       return;
     }
     // A 2025-era request with no session: serve it statelessly, as a stateless server would.
@@ -306,18 +325,6 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     else socket.destroy();
   });
 
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [id, session] of sessions) {
-      if (now - session.lastSeen > sessionIdleMs) {
-        logger.info({ session: id }, 'closing idle session');
-        sessions.delete(id);
-        session.transport.close().catch(() => {});
-      }
-    }
-  }, Math.min(60_000, sessionIdleMs));
-  sweep.unref();
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -332,7 +339,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;
-  logger.info({ url: `${url}/mcp` }, 'listening');
+  logger.info({ url: `${url}/mcp`, maxSessions: limits.maxSessions, maxSessionsPerPrincipal: limits.maxSessionsPerPrincipal, sessionIdleSeconds: limits.idleMs / 1000 }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -341,10 +348,10 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     host: address.address,
     close() {
       closing ??= (async () => {
-        clearInterval(sweep);
         unsubscribe();
         const closedListener = new Promise<void>((resolve) => server.close(() => resolve()));
         try {
+          table.close();
           await Promise.allSettled([
             sse.close(),
             modern.close(),

@@ -7,6 +7,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Logger } from '../core/logger.js';
 import { principalOfAuth } from './auth.js';
 import type { ServerHub } from './mcp-server.js';
+import { sendSessionRefusal, type SessionSlot, type SessionTable } from './sessions.js';
 
 export interface LegacySseEndpoint {
   /** GET: opens the event stream and announces the message endpoint. */
@@ -20,28 +21,39 @@ export interface LegacySseEndpoint {
 interface SseSession {
   transport: SSEServerTransport;
   principal: string;
+  slot: SessionSlot;
 }
 
-export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options: { messagePath: string; maxSessions: number }): LegacySseEndpoint {
+export interface LegacySseOptions {
+  messagePath: string;
+  /** Where each stream takes its place, shared with the other session transport. */
+  sessions: SessionTable;
+}
+
+export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options: LegacySseOptions): LegacySseEndpoint {
   const sessions = new Map<string, SseSession>();
 
   return {
     async openStream(req, res, authInfo) {
-      if (sessions.size >= options.maxSessions) {
-        res.writeHead(503, { 'content-type': 'text/plain' }).end('Too many open SSE sessions\n');
+      const principal = principalOfAuth(authInfo);
+      const admission = options.sessions.admit(principal, () => transport.close());
+      if (!admission.ok) {
+        sendSessionRefusal(res, admission);
         return;
       }
+      const { slot } = admission;
       const transport = new SSEServerTransport(options.messagePath, res);
-      const session: SseSession = { transport, principal: principalOfAuth(authInfo) };
-      sessions.set(transport.sessionId, session);
-      const server = hub.createConnectionServer({ transport: 'sse', principal: session.principal });
+      sessions.set(transport.sessionId, { transport, principal, slot });
+      const server = hub.createConnectionServer({ transport: 'sse', principal });
       const previous = server.onclose;
       server.onclose = () => {
         sessions.delete(transport.sessionId);
+        slot.release();
         previous?.();
       };
       res.on('close', () => {
         sessions.delete(transport.sessionId);
+        slot.release();
         server.close().catch(() => {});
       });
       await server.connect(transport);
@@ -62,6 +74,7 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         );
         return;
       }
+      session.slot.touch();
       await session.transport.handlePostMessage(req, res, body);
     },
     get sessionCount() {

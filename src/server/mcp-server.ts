@@ -24,6 +24,7 @@ import { approvalResponseKey, approvalStateTtlSeconds, type ApprovalChannel, typ
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
+import { linkSignals } from '../core/abort.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
@@ -40,6 +41,8 @@ export interface ConnectionInfo {
   transport: SessionTransport;
   /** The authenticated principal (HTTP); `local` on stdio. */
   principal?: string | undefined;
+  /** Fires when the connection's calls must stop although it stays open to answer them (stdin ended). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ServerHub {
@@ -81,6 +84,17 @@ function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: 
   const offset = decodeCursor(cursor);
   const end = offset + pageSize;
   return { page: items.slice(offset, end), ...(end < items.length && { nextCursor: encodeCursor(end) }) };
+}
+
+/**
+ * The signal of one request, also fired by its connection's stop signal; `done` unlinks it
+ * (the connection's signal lives long, so every request must let go of it).
+ */
+function requestSignal(ctx: ServerContext, connection: AbortSignal | undefined): { signal: AbortSignal; done: () => void } {
+  if (!connection) return { signal: ctx.mcpReq.signal, done: () => {} };
+  const controller = new AbortController();
+  const done = linkSignals(controller, [ctx.mcpReq.signal, connection]);
+  return { signal: controller.signal, done };
 }
 
 /** Builds the progress reporter of one request: only increasing values are sent. */
@@ -225,9 +239,17 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     return { sessionKey: sessionKey ?? ctx.sessionId, ...(client.elicit && { elicit: client.elicit }) };
   }
 
-  const instructionsFor = async (principal: string, sessionId: string | undefined, client: { name: string; version: string } | undefined): Promise<string | undefined> => {
+  const instructionsFor = async (
+    principal: string,
+    sessionId: string | undefined,
+    client: { name: string; version: string } | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> => {
     try {
-      return await toolport.instructionsFor({ principal, ...(sessionId !== undefined && { sessionId }), ...(client && { client: { name: client.name, version: client.version } }) });
+      return await toolport.instructionsFor(
+        { principal, ...(sessionId !== undefined && { sessionId }), ...(client && { client: { name: client.name, version: client.version } }) },
+        signal,
+      );
     } catch {
       return undefined;
     }
@@ -238,11 +260,13 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     sessionKey: string;
     onRequest: () => void;
     session: () => string;
+    signal?: AbortSignal | undefined;
   }
 
   function createServer(connection?: Connection, instructions?: string): Server {
     const sessionKey = connection?.sessionKey;
     const onRequest = connection?.onRequest;
+    const stop = connection?.signal;
     const server = new Server(
       { name: options.name, version: options.version },
       {
@@ -252,7 +276,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         ...(instructions !== undefined && { instructions }),
       },
     );
-    withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo));
+    withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo, stop));
 
     server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
       const prompts = toolport.listPrompts().filter((prompt) => isVisible(ctx, prompt.name));
@@ -260,10 +284,15 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return { prompts: page.map((prompt) => prompt.mcpPrompt), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
-    server.setRequestHandler('prompts/get', (request, ctx): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-      return toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, context: callContextOf(server, ctx) });
+      const { signal, done } = requestSignal(ctx, stop);
+      try {
+        return await toolport.getPrompt(name, request.params.arguments ?? {}, { signal, context: callContextOf(server, ctx) });
+      } finally {
+        done();
+      }
     });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
@@ -272,21 +301,26 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return { tools: page.map((tool) => tool.mcpTool), ...(nextCursor !== undefined && { nextCursor }) };
     });
 
-    server.setRequestHandler('tools/call', (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       onRequest?.();
       const { name } = request.params;
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);
-      return toolport.callTool(name, request.params.arguments, {
-        signal: ctx.mcpReq.signal,
-        progress: createProgressReporter(ctx),
-        log: createLogSender(ctx),
-        client,
-        approval: approvalChannel(server, ctx, sessionKey, client),
-        session: connection?.session() ?? ctx.sessionId,
-        context: callContextOf(server, ctx),
-      });
+      const { signal, done } = requestSignal(ctx, stop);
+      try {
+        return await toolport.callTool(name, request.params.arguments, {
+          signal,
+          progress: createProgressReporter(ctx),
+          log: createLogSender(ctx),
+          client,
+          approval: approvalChannel(server, ctx, sessionKey, client),
+          session: connection?.session() ?? ctx.sessionId,
+          context: callContextOf(server, ctx),
+        });
+      } finally {
+        done();
+      }
     });
     return server;
   }
@@ -315,7 +349,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         protocolVersion: server.getNegotiatedProtocolVersion(),
       });
     };
-    const server = createServer({ sessionKey, onRequest: start, session: () => session }, instructions);
+    const server = createServer({ sessionKey, onRequest: start, session: () => session, signal: info.signal }, instructions);
     server.oninitialized = start;
     connections.add(server);
     const previous = server.onclose;
@@ -354,7 +388,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     createConnectionServer: (info) => connectionServer(info),
     async createStdioServer(ctx, info = { transport: 'stdio', principal: 'local' }) {
       // 2025-era connections get theirs at initialize, when the client has named itself.
-      const instructions = ctx.era === 'modern' ? await instructionsFor('local', undefined, undefined) : undefined;
+      const instructions = ctx.era === 'modern' ? await instructionsFor('local', undefined, undefined, info.signal) : undefined;
       return connectionServer(info, instructions);
     },
     onToolsChanged: (listener) => toolport.onToolsChanged(listener),

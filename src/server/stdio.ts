@@ -1,14 +1,29 @@
 // The stdio transport: one dual-era MCP connection over this process's stdin/stdout.
-// stdout carries protocol messages only, so console output is sent to stderr.
+// stdout carries protocol messages only, so console output is sent to stderr. When stdin
+// ends, the requests already read are answered before the connection is done.
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from '../core/logger.js';
 import type { ServerHub } from './mcp-server.js';
+import { createStdioLineTransport } from './stdio-transport.js';
 
 export interface StdioHandle {
-  /** Resolves when the client closed stdin or close() was called. */
+  /**
+   * Resolves when the connection is done: stdin ended and the requests read before were
+   * answered (or cancelled after the grace), stdout failed, or close() was called.
+   */
   readonly closed: Promise<void>;
   close(): Promise<void>;
 }
+
+export interface StdioOptions {
+  /** Longest line read, in bytes. Default 10 MiB. */
+  maxLineBytes?: number;
+  /** How long requests still running when stdin ends may take before they are cancelled. Default 2 s. */
+  endGraceMs?: number;
+}
+
+/** After the grace, how long cancelled calls get to send the answer that says so. */
+const cancelledAnswerMs = 1_000;
 
 /** Plugins running in-process may print; keep that off the protocol stream. */
 export function routeConsoleToStderr(): void {
@@ -25,28 +40,43 @@ export function routeConsoleToStderr(): void {
   /* eslint-enable no-console */
 }
 
-export function serveOverStdio(hub: ServerHub, logger: Logger): StdioHandle {
+export function serveOverStdio(hub: ServerHub, logger: Logger, options: StdioOptions = {}): StdioHandle {
   routeConsoleToStderr();
+  const graceMs = options.endGraceMs ?? 2_000;
+  // Fires when stdin has ended and the grace is over: the calls still running are cancelled.
+  const stopCalls = new AbortController();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
-  const handle = serveStdio((context) => hub.createStdioServer(context, { transport: 'stdio', principal: 'local' }), {
-    onerror: (error) => logger.warn({ err: error }, 'stdio transport error'),
-  });
-  const onEnd = (): void => {
-    logger.info('stdin closed');
+
+  const answerWhatWasRead = async (): Promise<void> => {
+    logger.info({ unanswered: wire.unanswered }, 'stdin closed; answering the requests already read');
+    if (!(await wire.whenAnswered(graceMs))) {
+      logger.warn({ unanswered: wire.unanswered, graceMs }, 'requests still running after the grace; cancelling them');
+      stopCalls.abort(new Error('stdin closed'));
+      if (!(await wire.whenAnswered(cancelledAnswerMs))) logger.warn({ unanswered: wire.unanswered }, 'requests left unanswered');
+    }
     resolveClosed();
   };
-  process.stdin.once('end', onEnd);
-  process.stdin.once('close', onEnd);
+
+  const wire = createStdioLineTransport({
+    input: process.stdin,
+    output: process.stdout,
+    logger,
+    ...(options.maxLineBytes !== undefined && { maxLineBytes: options.maxLineBytes }),
+    onInputEnd: () => void answerWhatWasRead(),
+    onClosed: () => resolveClosed(),
+  });
+  const handle = serveStdio((context) => hub.createStdioServer(context, { transport: 'stdio', principal: 'local', signal: stopCalls.signal }), {
+    transport: wire,
+    onerror: (error) => logger.warn({ err: error }, 'stdio transport error'),
+  });
   let closing: Promise<void> | undefined;
   return {
     closed,
     close() {
       closing ??= (async () => {
-        process.stdin.off('end', onEnd);
-        process.stdin.off('close', onEnd);
         try {
           await handle.close();
         } finally {

@@ -103,6 +103,17 @@ describe('config', () => {
     expect(config.limits).toHaveLength(2);
   });
 
+  it('reads the session keys of server.http: defaults, and a per-principal cap above the total is refused', () => {
+    expect(parseConfig({}, { env: {} }).server.http).toMatchObject({ maxSessions: 1000, sessionIdleSeconds: 3600 });
+    expect(parseConfig({}, { env: {} }).server.http.maxSessionsPerPrincipal).toBeUndefined();
+    const set = parseConfig({ server: { http: { maxSessions: 50, maxSessionsPerPrincipal: 5, sessionIdleSeconds: 60 } } }, { env: {} });
+    expect(set.server.http).toMatchObject({ maxSessions: 50, maxSessionsPerPrincipal: 5, sessionIdleSeconds: 60 });
+    expect(() => parseConfig({ server: { http: { maxSessions: 10, maxSessionsPerPrincipal: 11 } } }, { env: {} })).toThrow(
+      /server\.http\.maxSessionsPerPrincipal: must not be more than server\.http\.maxSessions/,
+    );
+    expect(() => parseConfig({ server: { http: { sessionIdleSeconds: 0 } } }, { env: {} })).toThrow(/server\.http\.sessionIdleSeconds/);
+  });
+
   it('says when the file is missing or not YAML', async () => {
     await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config .*missing\.yaml: file not found/);
     const broken = await configFile('broken.yaml', 'plugins: [\n');

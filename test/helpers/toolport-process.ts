@@ -1,7 +1,8 @@
 // Test helpers that run the built CLI for real: an HTTP server on a free loopback port
-// (also from a config written to a scratch folder), or a stdio server spawned by an SDK
-// client; clients for every transport and era; reading a file's lines.
+// (also from a config written to a scratch folder), a stdio server spawned by an SDK
+// client or driven line by line; clients for every transport and era; reading a file's lines.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,4 +150,90 @@ export async function readLines(path: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+export type JsonRpcReply = Record<string, unknown>;
+
+/** A raw 2025-11-25 `initialize` request (id 1), as a client without the SDK sends it. */
+export const initializeRequest = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+} as const;
+
+export interface StdioProcess {
+  readonly process: ChildProcess;
+  /** Writes one line (a message is serialised as JSON) to the server's stdin. */
+  send(message: string | object): void;
+  /** The message the server sent with this id, waiting up to `timeoutMs` for it. */
+  reply(id: number | string, timeoutMs?: number): Promise<JsonRpcReply>;
+  /** Every message the server wrote to stdout so far, in order. */
+  readonly messages: readonly JsonRpcReply[];
+  /** stdout lines that were not JSON (there must be none). */
+  readonly nonJson: readonly string[];
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** Closes stdin and waits up to `timeoutMs` for the exit (then kills it); says how long the exit took. */
+  end(timeoutMs?: number): Promise<{ code: number | null; ms: number }>;
+}
+
+/** Starts `toolport serve ARGS --stdio` and talks to it line by line, as a raw client would. */
+export function startStdioProcess(args: readonly string[], options: { logLevel?: string } = {}): StdioProcess {
+  const child = spawn(process.execPath, [binPath, 'serve', ...args, '--stdio', '--log-level', options.logLevel ?? 'info'], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // The server may exit while a big line is still being written; that is the test's to judge.
+  child.stdin.on('error', () => {});
+  const messages: JsonRpcReply[] = [];
+  const nonJson: string[] = [];
+  const waiters = new Map<number | string, (message: JsonRpcReply) => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let message: JsonRpcReply;
+    try {
+      message = JSON.parse(line) as JsonRpcReply;
+    } catch {
+      nonJson.push(line);
+      return;
+    }
+    messages.push(message);
+    const id = message.id as number | string | undefined | null;
+    if (id !== undefined && id !== null && !('method' in message)) waiters.get(id)?.(message);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const findReply = (id: number | string): JsonRpcReply | undefined => messages.find((message) => message.id === id && !('method' in message));
+  return {
+    process: child,
+    send(message) {
+      child.stdin.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+    },
+    reply(id, timeoutMs = 10_000) {
+      const known = findReply(id);
+      if (known) return Promise.resolve(known);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no reply to ${String(id)} in ${timeoutMs} ms; stderr:\n${stderr.slice(-2000)}`)), timeoutMs);
+        waiters.set(id, (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        });
+      });
+    },
+    messages,
+    nonJson,
+    stderr: () => stderr,
+    exited,
+    async end(timeoutMs = 10_000) {
+      const started = Date.now();
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(killer);
+      return { code, ms: Date.now() - started };
+    },
+  };
 }

@@ -1,19 +1,11 @@
 // Malformed input never kills the server: garbage over HTTP and stdio gets an error (or
 // is dropped), and a normal call still succeeds afterwards, for this client and others.
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, connectClient, repoRoot, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { connectClient, initializeRequest as initialize, startHttpServer, startStdioProcess, type RunningServer } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
 
 describe('over HTTP', () => {
   let http: RunningServer;
@@ -111,59 +103,26 @@ describe('over HTTP', () => {
 
 describe('over stdio', () => {
   it('answers or drops garbage lines and keeps serving', async () => {
-    const child = spawn(process.execPath, [binPath, 'serve', fixture, '--stdio', '--log-level', 'silent'], {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stderr.resume();
-    const replies = new Map<number | string, Record<string, unknown>>();
-    const waiters = new Map<number | string, (reply: Record<string, unknown>) => void>();
-    const nonJson: string[] = [];
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let message: Record<string, unknown>;
-      try {
-        message = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        nonJson.push(line);
-        return;
-      }
-      const id = message.id as number | string | undefined;
-      if (id === undefined || id === null) return;
-      replies.set(id, message);
-      waiters.get(id)?.(message);
-    });
-    const send = (line: string): void => {
-      child.stdin.write(`${line}\n`);
-    };
-    const reply = (id: number) =>
-      replies.get(id) ??
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no reply to ${id}`)), 10_000);
-        waiters.set(id, (message) => {
-          clearTimeout(timer);
-          resolve(message);
-        });
-      });
+    const server = startStdioProcess([fixture], { logLevel: 'silent' });
     try {
-      send(JSON.stringify(initialize));
-      expect(await reply(1)).toMatchObject({ result: { protocolVersion: '2025-11-25' } });
-      send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-      send('this is not json');
-      send('{"jsonrpc":"2.0","id":2,"method":');
-      send('[1,2,3]');
-      send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/explode' }));
-      send(JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'e2e__weather', arguments: 'not an object' } }));
-      send(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'e2e__weather', arguments: { city: 'x'.repeat(1024 * 1024) } } }));
-      send(JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'e2e__weather', arguments: { city: 'Tromsø' } } }));
-      expect(await reply(3)).toMatchObject({ error: { code: -32601 } });
-      expect(await reply(4)).toHaveProperty('error');
-      expect(await reply(5)).toMatchObject({ result: { structuredContent: { days: 1 } } });
-      expect(await reply(6)).toMatchObject({ result: { structuredContent: { city: 'Tromsø', days: 1 } } });
-      expect(nonJson).toEqual([]);
-      expect(child.exitCode).toBeNull();
+      server.send(initialize);
+      expect(await server.reply(1)).toMatchObject({ result: { protocolVersion: '2025-11-25' } });
+      server.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      server.send('this is not json');
+      server.send('{"jsonrpc":"2.0","id":2,"method":');
+      server.send('[1,2,3]');
+      server.send({ jsonrpc: '2.0', id: 3, method: 'tools/explode' });
+      server.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'e2e__weather', arguments: 'not an object' } });
+      server.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'e2e__weather', arguments: { city: 'x'.repeat(1024 * 1024) } } });
+      server.send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'e2e__weather', arguments: { city: 'Tromsø' } } });
+      expect(await server.reply(3)).toMatchObject({ error: { code: -32601 } });
+      expect(await server.reply(4)).toHaveProperty('error');
+      expect(await server.reply(5)).toMatchObject({ result: { structuredContent: { days: 1 } } });
+      expect(await server.reply(6)).toMatchObject({ result: { structuredContent: { city: 'Tromsø', days: 1 } } });
+      expect(server.nonJson).toEqual([]);
+      expect(server.process.exitCode).toBeNull();
     } finally {
-      child.stdin.end();
-      await new Promise((resolve) => child.once('exit', resolve));
+      await server.end();
     }
   });
 });

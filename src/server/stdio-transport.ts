@@ -1,0 +1,392 @@
+// The wire under serveStdio: newline-delimited JSON-RPC on stdin/stdout, read with a byte
+// limit per line (a longer line is answered with an error or dropped, never fatal), and an
+// end of input that is not a close: the requests already read are tracked until answered.
+import type { Readable, Writable } from 'node:stream';
+import {
+  deserializeMessage,
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  serializeMessage,
+  type JSONRPCMessage,
+  type RequestId,
+  type Transport,
+} from '@modelcontextprotocol/server';
+import type { Logger } from '../core/logger.js';
+
+/** The longest line read by default: the SDK's own limit, which used to end the transport. */
+export const defaultMaxLineBytes = 10 * 1024 * 1024;
+
+export interface StdioLineTransportOptions {
+  input: Readable;
+  output: Writable;
+  logger: Logger;
+  /** Longest line read, in bytes (without the newline). */
+  maxLineBytes?: number;
+  /** The input ended: nothing more will be read; the transport stays open for answers. */
+  onInputEnd: () => void;
+  /** The transport closed: by close(), or because the output failed. */
+  onClosed: () => void;
+}
+
+export interface StdioLineTransport extends Transport {
+  /**
+   * Requests read and not answered yet. A `subscriptions/listen` request does not count: it
+   * is answered only when the connection closes.
+   */
+  readonly unanswered: number;
+  /** Resolves true once every request read so far is answered, or false after `ms`. */
+  whenAnswered(ms: number): Promise<boolean>;
+}
+
+const newline = 0x0a;
+
+function describeBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB (${bytes} bytes)` : `${bytes} bytes`;
+}
+
+export function createStdioLineTransport(options: StdioLineTransportOptions): StdioLineTransport {
+  const { input, output, logger } = options;
+  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
+  // The line being read: its pieces so far, or (past the limit) a scanner of its envelope.
+  let pieces: Buffer[] = [];
+  let pieceBytes = 0;
+  let oversized: { scanner: EnvelopeScanner; bytes: number } | undefined;
+  let inputEnded = false;
+  let closed = false;
+  // Requests read and not yet answered, and who waits for them all to be answered.
+  const unanswered = new Set<RequestId>();
+  let waiters: (() => void)[] = [];
+
+  const settle = (id: RequestId): void => {
+    if (!unanswered.delete(id) || unanswered.size > 0) return;
+    const ready = waiters;
+    waiters = [];
+    for (const waiter of ready) waiter();
+  };
+
+  const deliver = (message: JSONRPCMessage): void => {
+    if (isJSONRPCRequest(message) && message.method !== 'subscriptions/listen') unanswered.add(message.id);
+    else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      // A cancelled request is not answered (the spec says so); stop waiting for it.
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (id !== undefined) settle(id);
+    }
+    transport.onmessage?.(message);
+  };
+
+  const readLine = (line: string): void => {
+    if (line.trim() === '') return;
+    let message: JSONRPCMessage;
+    try {
+      message = deserializeMessage(line);
+    } catch (error) {
+      // As the SDK does: a line that is not JSON is skipped; JSON that is not JSON-RPC is reported.
+      if (error instanceof SyntaxError) logger.debug({ bytes: Buffer.byteLength(line) }, 'skipped a stdio line that is not JSON');
+      else transport.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    deliver(message);
+  };
+
+  const refuseOversized = (bytes: number, envelope: Envelope): void => {
+    const { id, method } = envelope;
+    if (id !== undefined && method !== undefined) {
+      logger.warn({ bytes, method, id }, 'refused a stdio request over the size limit');
+      const message = `Request too large: this message is ${bytes} bytes, larger than ${describeBytes(maxLineBytes)}, the most toolport reads in one stdio line`;
+      transport.send({ jsonrpc: '2.0', id, error: { code: -32600, message } }).catch(() => {});
+      return;
+    }
+    const reason =
+      method !== undefined ? 'a notification has no id to answer' : id !== undefined ? 'a response cannot be answered' : 'not a JSON-RPC message with a readable id';
+    logger.warn({ bytes, ...(method !== undefined && { method }), ...(id !== undefined && { id }), reason }, 'dropped a stdio line over the size limit');
+  };
+
+  const endLine = (): void => {
+    if (oversized) {
+      const { scanner, bytes } = oversized;
+      oversized = undefined;
+      refuseOversized(bytes, scanner.envelope());
+      return;
+    }
+    const line = Buffer.concat(pieces, pieceBytes).toString('utf8').replace(/\r$/, '');
+    pieces = [];
+    pieceBytes = 0;
+    readLine(line);
+  };
+
+  const onData = (chunk: Buffer | string): void => {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    while (start <= data.length) {
+      // Search only the new bytes: a long line arriving in many chunks stays linear.
+      const end = data.indexOf(newline, start);
+      const piece = data.subarray(start, end === -1 ? data.length : end);
+      if (oversized) {
+        oversized.scanner.scan(piece);
+        oversized.bytes += piece.length;
+      } else if (pieceBytes + piece.length > maxLineBytes) {
+        // Past the limit the line is no longer kept, only scanned for its id and method.
+        const scanner = createEnvelopeScanner();
+        for (const earlier of pieces) scanner.scan(earlier);
+        scanner.scan(piece);
+        oversized = { scanner, bytes: pieceBytes + piece.length };
+        pieces = [];
+        pieceBytes = 0;
+      } else if (piece.length > 0) {
+        pieces.push(piece);
+        pieceBytes += piece.length;
+      }
+      if (end === -1) break;
+      endLine();
+      start = end + 1;
+    }
+  };
+
+  const onEnd = (): void => {
+    if (inputEnded) return;
+    inputEnded = true;
+    // A last line without its newline is still a line.
+    if (oversized || pieceBytes > 0) endLine();
+    detachInput();
+    options.onInputEnd();
+  };
+  const onInputError = (error: Error): void => {
+    transport.onerror?.(error);
+    onEnd();
+  };
+  const onOutputError = (error: Error): void => {
+    // The client stopped reading: nothing can be answered any more.
+    if (closed) return;
+    logger.warn({ err: error }, 'stdout failed; closing the stdio connection');
+    void transport.close();
+  };
+
+  const detachInput = (): void => {
+    input.off('data', onData);
+    input.off('end', onEnd);
+    input.off('close', onEnd);
+    input.off('error', onInputError);
+    input.pause();
+  };
+
+  const transport: StdioLineTransport = {
+    start() {
+      input.on('data', onData);
+      input.on('end', onEnd);
+      input.on('close', onEnd);
+      input.on('error', onInputError);
+      // Stays attached after close: a late EPIPE must not become an uncaught exception.
+      output.on('error', onOutputError);
+      if (input.readableEnded || input.destroyed) setImmediate(onEnd);
+      return Promise.resolve();
+    },
+    send(message) {
+      if (closed) return Promise.reject(new Error('the stdio connection is closed'));
+      if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && message.id !== undefined) settle(message.id);
+      return new Promise<void>((resolve, reject) => {
+        const onError = (error: Error): void => {
+          output.off('drain', onDrain);
+          reject(error);
+        };
+        const onDrain = (): void => {
+          output.off('error', onError);
+          resolve();
+        };
+        output.once('error', onError);
+        if (output.write(serializeMessage(message))) {
+          output.off('error', onError);
+          resolve();
+        } else {
+          output.once('drain', onDrain);
+        }
+      });
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      if (!inputEnded) detachInput();
+      pieces = [];
+      oversized = undefined;
+      unanswered.clear();
+      const ready = waiters;
+      waiters = [];
+      for (const waiter of ready) waiter();
+      try {
+        transport.onclose?.();
+      } finally {
+        options.onClosed();
+      }
+      return Promise.resolve();
+    },
+    get unanswered() {
+      return unanswered.size;
+    },
+    whenAnswered(ms) {
+      if (unanswered.size === 0 || closed) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const waiter = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((other) => other !== waiter);
+          resolve(false);
+        }, ms);
+        waiters.push(waiter);
+      });
+    },
+  };
+  return transport;
+}
+
+/** What could be read of a message too long to keep: its top-level id and method. */
+export interface Envelope {
+  id?: RequestId;
+  method?: string;
+}
+
+export interface EnvelopeScanner {
+  /** The next bytes of the line. */
+  scan(bytes: Uint8Array): void;
+  envelope(): Envelope;
+}
+
+const quote = 0x22;
+const backslash = 0x5c;
+const colon = 0x3a;
+const comma = 0x2c;
+const openBrace = 0x7b;
+const closeBrace = 0x7d;
+const openBracket = 0x5b;
+const closeBracket = 0x5d;
+/** Longest id or method value kept while scanning; a longer one counts as unreadable. */
+const maxCapturedBytes = 1024;
+
+/** Adds a byte to a captured value; a value that grows too long is dropped (unreadable). */
+function keep(capture: number[] | undefined, byte: number): number[] | undefined {
+  if (!capture || capture.length >= maxCapturedBytes) return undefined;
+  capture.push(byte);
+  return capture;
+}
+
+const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
+
+/**
+ * Reads a JSON object's top-level `id` and `method` as its bytes stream past, keeping only
+ * those two values: an `id` nested inside `params` is not the message's. Structural bytes are
+ * ASCII and never occur inside a multi-byte UTF-8 sequence, so bytes can be scanned directly.
+ */
+export function createEnvelopeScanner(): EnvelopeScanner {
+  let started = false;
+  let finished = false;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let expectingKey = true;
+  // The key being read, the key whose value follows, and that value's bytes when it matters.
+  let keyBytes: number[] | undefined;
+  let key = '';
+  let capture: number[] | undefined;
+  const raw = new Map<string, number[] | undefined>();
+
+  const endValue = (): void => {
+    if (key === 'id' || key === 'method') raw.set(key, capture);
+    capture = undefined;
+    key = '';
+  };
+
+  const scanByte = (byte: number): void => {
+    if (!started) {
+      if (isWhitespace(byte)) return;
+      if (byte !== openBrace) {
+        finished = true;
+        return;
+      }
+      started = true;
+      depth = 1;
+      return;
+    }
+    if (inString) {
+      capture = keep(capture, byte);
+      if (escaped) escaped = false;
+      else if (byte === backslash) escaped = true;
+      else if (byte === quote) {
+        inString = false;
+        if (keyBytes) {
+          key = decodeString(keyBytes) ?? '';
+          keyBytes = undefined;
+        }
+        return;
+      }
+      if (keyBytes && keyBytes.length <= maxCapturedBytes) keyBytes.push(byte);
+      return;
+    }
+    if (depth === 1 && expectingKey) {
+      if (byte === quote) {
+        inString = true;
+        keyBytes = [];
+      } else if (byte === colon) {
+        expectingKey = false;
+        if (key === 'id' || key === 'method') capture = [];
+      } else if (byte === closeBrace) {
+        finished = true;
+      }
+      return;
+    }
+    if (depth === 1 && (byte === comma || byte === closeBrace)) {
+      endValue();
+      expectingKey = true;
+      if (byte === closeBrace) finished = true;
+      return;
+    }
+    capture = keep(capture, byte);
+    if (byte === quote) inString = true;
+    else if (byte === openBrace || byte === openBracket) depth += 1;
+    else if (byte === closeBrace || byte === closeBracket) depth -= 1;
+  };
+
+  return {
+    scan(bytes) {
+      // Where the next quote and backslash are in this chunk (-1: none left); found once each.
+      let nextQuote = -2;
+      let nextBackslash = -2;
+      let index = 0;
+      while (index < bytes.length && !finished) {
+        // Inside a string nobody keeps, only a quote or a backslash matters: jump to it.
+        if (inString && !escaped && !capture && !keyBytes) {
+          if (nextQuote !== -1 && nextQuote < index) nextQuote = bytes.indexOf(quote, index);
+          if (nextBackslash !== -1 && nextBackslash < index) nextBackslash = bytes.indexOf(backslash, index);
+          const stops = [nextQuote, nextBackslash].filter((stop) => stop !== -1);
+          if (stops.length === 0) return;
+          index = Math.min(...stops);
+        }
+        scanByte(bytes[index]!);
+        index += 1;
+      }
+    },
+    envelope() {
+      const id = parseCaptured(raw.get('id'));
+      const method = parseCaptured(raw.get('method'));
+      return {
+        ...((typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) && { id }),
+        ...(typeof method === 'string' && { method }),
+      };
+    },
+  };
+}
+
+function decodeString(bytes: number[]): string | undefined {
+  return parseCaptured([quote, ...bytes, quote]) as string | undefined;
+}
+
+function parseCaptured(bytes: number[] | undefined): unknown {
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+// The stdio wire in-process, over PassThrough streams: lines split across chunks, a line over
+// the limit (answered or dropped by what its envelope says), the requests still unanswered
+// when input ends, and a failing stdout. The envelope scanner table-tested on its own.
+import { PassThrough } from 'node:stream';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { describe, expect, it } from 'vitest';
+import { createSilentLogger } from '../../src/core/logger.js';
+import { createEnvelopeScanner, createStdioLineTransport } from '../../src/server/stdio-transport.js';
+
+function scan(text: string, chunkSize = 7): ReturnType<ReturnType<typeof createEnvelopeScanner>['envelope']> {
+  const scanner = createEnvelopeScanner();
+  const bytes = Buffer.from(text);
+  for (let start = 0; start < bytes.length; start += chunkSize) scanner.scan(bytes.subarray(start, start + chunkSize));
+  return scanner.envelope();
+}
+
+describe('the envelope scanner', () => {
+  it.each([
+    ['{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}', { id: 7, method: 'tools/call' }],
+    ['{"method":"tools/call","params":{"id":99,"x":[{"id":1}],"s":"\\"id\\":5"},"id":"late"}', { id: 'late', method: 'tools/call' }],
+    ['  { "id" : "a\\"b" , "method" : "ping" }', { id: 'a"b', method: 'ping' }],
+    ['{"params":{"s":"x\\\\","t":"\\"}"},"id":4,"method":"m"}', { id: 4, method: 'm' }],
+    ['{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"ü€😀"}}', { method: 'notifications/message' }],
+    ['{"jsonrpc":"2.0","id":3,"result":{}}', { id: 3 }],
+    ['{"id":null,"method":"x"}', { method: 'x' }],
+    ['{"id":{"nested":1},"method":["x"]}', {}],
+    ['[{"id":1,"method":"x"}]', {}],
+    ['not json at all', {}],
+    [`{"id":"${'z'.repeat(2000)}","method":"x"}`, { method: 'x' }],
+  ])('%s', (text, expected) => {
+    expect(scan(text)).toEqual(expected);
+    expect(scan(text, 1)).toEqual(expected);
+  });
+});
+
+function createWire(maxLineBytes = 64) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const written: JSONRPCMessage[] = [];
+  let text = '';
+  output.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+    const lines = text.split('\n');
+    text = lines.pop() ?? '';
+    for (const line of lines) written.push(JSON.parse(line) as JSONRPCMessage);
+  });
+  const events: string[] = [];
+  const wire = createStdioLineTransport({
+    input,
+    output,
+    logger: createSilentLogger(),
+    maxLineBytes,
+    onInputEnd: () => events.push('input end'),
+    onClosed: () => events.push('closed'),
+  });
+  const received: JSONRPCMessage[] = [];
+  wire.onmessage = (message) => received.push(message);
+  return { input, output, wire, written, received, events };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the stdio line transport', () => {
+  it('reads lines split across chunks, with \\r\\n, and a last line without its newline', async () => {
+    const { input, wire, received, events } = createWire(1024);
+    await wire.start();
+    const one = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const two = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const three = JSON.stringify({ jsonrpc: '2.0', id: 'ü', method: 'tools/list' });
+    const bytes = Buffer.from(`${one}\r\n\n${two}\nnot json\n${three}`);
+    for (let start = 0; start < bytes.length; start += 5) input.write(bytes.subarray(start, start + 5));
+    input.end();
+    await tick();
+    expect(received.map((message) => ('id' in message ? message.id : 'note'))).toEqual([1, 'note', 'ü']);
+    expect(events).toEqual(['input end']);
+    expect(wire.unanswered).toBe(2);
+  });
+
+  it('answers a request over the limit with -32600 and its id, drops the rest, and reads on', async () => {
+    const { input, wire, written, received } = createWire(64);
+    await wire.start();
+    input.write(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"pad":"${'x'.repeat(100)}"}}\n`);
+    input.write(`{"jsonrpc":"2.0","method":"notifications/message","params":{"pad":"${'x'.repeat(100)}"}}\n`);
+    input.write(`{"jsonrpc":"2.0","id":6,"result":{"pad":"${'x'.repeat(100)}"}}\n`);
+    input.write(`${'x'.repeat(65)}\n{"jsonrpc":"2.0","id":7,"method":"ping"}\n`);
+    await tick();
+    expect(written).toEqual([
+      { jsonrpc: '2.0', id: 5, error: { code: -32600, message: expect.stringMatching(/^Request too large: this message is 166 bytes, larger than 64 bytes, the most toolport reads in one stdio line$/) as string } },
+    ]);
+    expect(received).toEqual([{ jsonrpc: '2.0', id: 7, method: 'ping' }]);
+    // The refused request is answered already; only the ping is waiting.
+    expect(wire.unanswered).toBe(1);
+  });
+
+  it('counts a request answered when its response is sent, or when the client cancels it', async () => {
+    const { input, wire } = createWire(1024);
+    await wire.start();
+    input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call"}\n{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"}\n');
+    await tick();
+    expect(wire.unanswered).toBe(2);
+    expect(await wire.whenAnswered(20)).toBe(false);
+    const answered = wire.whenAnswered(1_000);
+    await wire.send({ jsonrpc: '2.0', id: 1, result: {} });
+    input.write('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}\n');
+    expect(await answered).toBe(true);
+  });
+
+  it('closes when stdout fails, and refuses to send afterwards', async () => {
+    const { output, wire, events } = createWire();
+    let closedBySdk = false;
+    wire.onclose = () => {
+      closedBySdk = true;
+    };
+    await wire.start();
+    output.destroy(new Error('EPIPE'));
+    await tick();
+    expect(closedBySdk).toBe(true);
+    expect(events).toEqual(['closed']);
+    await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow(/closed/);
+  });
+});
