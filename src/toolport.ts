@@ -205,7 +205,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
   const policyDiagnostics = (): Diagnostic[] => {
-    const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: false }));
+    const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: tool.sideEffects }));
     const rules = config.policy.rules.flatMap((rule, index) =>
       ruleMatchesAny(policy, index, tools) ? [] : [{ level: 'warning' as const, message: `${describeRule(rule, index)} matches no tool` }],
     );

@@ -2,7 +2,7 @@
 // loopback port with a fresh secret, hands both to the command through the environment
 // (TRAILHEAD_MANIFEST_URL, TRAILHEAD_SECRET), and stops the API when the command ends.
 //
-//   node examples/http/with-api.mjs node bin/toolport.js serve examples --config examples/http/toolport.yaml --http
+//   node examples/http/with-api.mjs node bin/toolport.js serve --config examples/toolport.yaml --http
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';

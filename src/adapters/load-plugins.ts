@@ -5,6 +5,7 @@
 import { createDeadline } from '../core/abort.js';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import { formatZodIssues } from '../core/format.js';
+import { compileGlobs } from '../core/glob.js';
 import type { AdapterContext, LoadedPlugin, PluginBlock } from '../core/plugin.js';
 import type { Diagnostic, RegisteredPlugin } from '../core/registry.js';
 import type { SecretSet } from '../core/redact.js';
@@ -71,6 +72,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       source: entry.path,
       grants: spec.grants,
       configPath: `plugins[${index}]`,
+      ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
     });
     if ('late' in result) {
       const late = { level: 'error' as const, message: `${where}: ${tooLate}` };

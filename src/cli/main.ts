@@ -230,7 +230,8 @@ async function runList(values: ParsedValues, paths: string[], io: Io): Promise<n
       const width = Math.max(0, ...tools.map((tool) => tool.name.length));
       for (const tool of tools) {
         const summary = (tool.definition.description ?? '').split('\n')[0]?.slice(0, 100) ?? '';
-        io.out(`${tool.name.padEnd(width)}  ${summary}\n`);
+        const asks = asksBecause(toolport, tool.name);
+        io.out(`${tool.name.padEnd(width)}  ${summary}${asks ? `  [asks: ${asks}]` : ''}\n`);
       }
       if (tools.length === 0) io.err('no tools\n');
     }
@@ -278,12 +279,22 @@ async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<
   const toolport = await openToolport(values, paths, 'silent');
   try {
     const errors = printDiagnostics(toolport, io, true);
+    for (const tool of toolport.listTools()) {
+      const asks = asksBecause(toolport, tool.name);
+      if (asks) io.err(`info: ${tool.name} asks for approval before it runs (${asks})\n`);
+    }
     const tools = toolport.listTools().length;
     io.out(errors === 0 ? `ok: ${tools} tool${tools === 1 ? '' : 's'}\n` : `${errors} error${errors === 1 ? '' : 's'}; ${tools} tools usable\n`);
     return errors === 0 ? 0 : 1;
   } finally {
     await toolport.close();
   }
+}
+
+/** Why a call of the tool (by the local principal, without arguments) asks for approval; undefined when it does not. */
+function asksBecause(toolport: Toolport, name: string): string | undefined {
+  const { decision } = toolport.explain(name, {});
+  return decision.action === 'ask' ? decision.because : undefined;
 }
 
 /** Splits `TOOL [JSON_ARGS] [PATH...]`. */

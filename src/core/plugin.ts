@@ -34,6 +34,8 @@ export const basePluginSpecShape = {
   timeoutSeconds: z.number().positive().max(86_400).optional(),
   grants: grantsSchema,
   settings: z.record(z.string(), z.unknown()).default({}),
+  /** This plugin's tools that change nothing, by their own names (globs): the policy treats them as read-only. */
+  readOnly: z.array(z.string().min(1, 'must be a tool name or glob')).optional(),
 };
 
 export interface PluginSpec {
@@ -43,6 +45,7 @@ export interface PluginSpec {
   timeoutSeconds?: number | undefined;
   grants: Grants;
   settings: Record<string, unknown>;
+  readOnly?: string[] | undefined;
 }
 
 export interface AdapterContext {

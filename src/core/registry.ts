@@ -2,11 +2,12 @@
 // compiles their schemas once, disables a colliding later tool with a diagnostic, and keeps a
 // deterministic order for tools/list.
 import type { Tool } from '@modelcontextprotocol/server';
+import type { GlobMatcher } from './glob.js';
 import type { Grants, LoadedPlugin, PluginKind } from './plugin.js';
 import type { Logger } from './logger.js';
 import { defaultNaming, groupByExposedName, type NamingOptions } from './naming.js';
 import { type SchemaCompiler, type Validator } from './schema.js';
-import { isPlainObject, type JsonSchemaObject, type ToolDefinition } from './tool.js';
+import { declaredSideEffects, isPlainObject, type JsonSchemaObject, type SideEffects, type ToolDefinition } from './tool.js';
 
 export interface RegisteredPlugin {
   /** The prefix of this plugin's tools: the config `id`, else the plugin's own id. */
@@ -20,6 +21,8 @@ export interface RegisteredPlugin {
   readonly grants: Grants;
   /** Where its block is in the config, e.g. `plugins[2]`, for messages that say what to change. */
   readonly configPath: string;
+  /** The config's `readOnly` globs over the plugin's own tool names. */
+  readonly readOnly?: GlobMatcher | undefined;
 }
 
 export interface ExposedTool {
@@ -27,6 +30,8 @@ export interface ExposedTool {
   readonly plugin: RegisteredPlugin;
   readonly kind: PluginKind;
   readonly definition: ToolDefinition;
+  /** What the plugin or the config says about the tool's side effects. */
+  readonly sideEffects: SideEffects;
   readonly validateInput: Validator;
   readonly validateOutput: Validator | undefined;
   /** The tool as tools/list shows it. */
@@ -178,7 +183,8 @@ export function createRegistry(options: RegistryOptions): Registry {
         },
       },
     };
-    return { name, plugin, kind: plugin.plugin.kind, definition, validateInput, validateOutput, mcpTool };
+    const sideEffects = plugin.readOnly?.(definition.name) ? 'none' : declaredSideEffects(definition);
+    return { name, plugin, kind: plugin.plugin.kind, definition, sideEffects, validateInput, validateOutput, mcpTool };
   }
 
   return {

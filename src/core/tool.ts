@@ -25,7 +25,11 @@ export interface ToolDefinition {
   readonly inputSchema: JsonSchemaObject;
   readonly outputSchema?: JsonSchemaObject;
   readonly annotations?: ToolAnnotations;
-  /** The plugin says the tool changes something outside toolport (needs approval under policy). */
+  /**
+   * Whether the tool changes something outside toolport, when the plugin's format says:
+   * true asks for approval under the default policy, false makes it read-only. Left out,
+   * the MCP annotations decide, else the side effects are unknown (asked about by default).
+   */
   readonly sideEffects?: boolean;
   /** Permissions the plugin declares for this tool, in its platform's vocabulary. */
   readonly permissions?: readonly string[];
@@ -50,7 +54,7 @@ export interface DeclaredTool {
   parameters?: JsonSchemaObject | undefined;
   outputSchema?: JsonSchemaObject | undefined;
   annotations?: ToolAnnotations | undefined;
-  /** The tool changes something outside toolport (the policy asks for approval by default). */
+  /** The tool changes something outside toolport (true), or nothing (false). Default: from `annotations`, else unknown. */
   sideEffects?: boolean | undefined;
   /** Permissions the tool needs, in its platform's vocabulary. */
   permissions?: readonly string[] | undefined;
@@ -68,6 +72,22 @@ export function toToolDefinition(tool: DeclaredTool): ToolDefinition {
     ...(tool.sideEffects !== undefined && { sideEffects: tool.sideEffects }),
     ...(tool.permissions !== undefined && { permissions: tool.permissions }),
   };
+}
+
+/**
+ * Whether a tool changes anything outside toolport: `none` (read-only, as its format or the
+ * config says), `some` (it says it does), or `unknown` (it does not say: the MCP spec
+ * presumes such a tool may be destructive).
+ */
+export type SideEffects = 'none' | 'some' | 'unknown';
+
+/** What a definition declares: `sideEffects`, else the MCP annotations, else unknown. */
+export function declaredSideEffects(definition: Pick<ToolDefinition, 'sideEffects' | 'annotations'>): SideEffects {
+  if (definition.sideEffects !== undefined) return definition.sideEffects ? 'some' : 'none';
+  const hints = definition.annotations;
+  if (hints?.destructiveHint === true || hints?.readOnlyHint === false) return 'some';
+  if (hints?.readOnlyHint === true) return 'none';
+  return 'unknown';
 }
 
 /** What a plugin answered. `isError: true` means it answered with a failure. */

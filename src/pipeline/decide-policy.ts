@@ -8,15 +8,9 @@ import type { ToolCall } from './call.js';
 /** Decides for one tool; `args` undefined decides without arguments (tools/list). */
 export type ToolDecider = (tool: ExposedTool, principal: string, args: Record<string, unknown> | undefined) => Decision;
 
-/** Whether the policy treats the tool as one with side effects. */
-export function hasSideEffects(tool: ExposedTool): boolean {
-  const { definition } = tool;
-  return definition.sideEffects === true || (definition.annotations?.destructiveHint === true && definition.annotations.readOnlyHint !== true);
-}
-
 export function createToolDecider(policy: CompiledPolicy): ToolDecider {
   return (tool, principal, args) =>
-    decide(policy, { tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, principal, args, sideEffects: hasSideEffects(tool) });
+    decide(policy, { tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, principal, args, sideEffects: tool.sideEffects });
 }
 
 export function decidePolicy(call: ToolCall, decideFor: ToolDecider): void {

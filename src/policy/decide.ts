@@ -3,6 +3,7 @@
 // `decide()` is pure, so every decision can be explained and table-tested.
 import { z } from 'zod';
 import { compileGlob, type GlobMatcher } from '../core/glob.js';
+import type { SideEffects } from '../core/tool.js';
 import { approvalChannelNames, type AskingChannel } from './approval-types.js';
 
 export const actions = ['allow', 'ask', 'deny'] as const;
@@ -25,14 +26,16 @@ export const ruleSchema = z
 export type Rule = z.output<typeof ruleSchema>;
 
 export const policySchema = z.strictObject({
-  /** For tools that declare no side effects. */
+  /** For read-only tools (their format or the config's `readOnly` says so). */
   default: z.enum(actions).default('allow'),
-  /** For tools with side effects or destructiveHint: true. */
+  /** For tools that say they have side effects (or destructiveHint: true). */
   sideEffects: z.enum(actions).default('ask'),
+  /** For tools that do not say whether they change anything. */
+  unknownSideEffects: z.enum(actions).default('ask'),
   rules: z.array(ruleSchema).default([]),
 });
 export type PolicyConfig = z.output<typeof policySchema>;
-export const defaultPolicy: PolicyConfig = { default: 'allow', sideEffects: 'ask', rules: [] };
+export const defaultPolicy: PolicyConfig = { default: 'allow', sideEffects: 'ask', unknownSideEffects: 'ask', rules: [] };
 
 /** What a decision is about. */
 export interface PolicyCall {
@@ -43,7 +46,7 @@ export interface PolicyCall {
   principal: string;
   /** Undefined when deciding without arguments (tools/list). */
   args?: Record<string, unknown> | undefined;
-  sideEffects: boolean;
+  sideEffects: SideEffects;
 }
 
 export interface Decision {
@@ -146,10 +149,14 @@ export function decide(policy: CompiledPolicy, call: PolicyCall): Decision {
       };
     }
   }
-  if (call.sideEffects) {
+  if (call.sideEffects === 'some') {
     return { action: policy.config.sideEffects, because: `policy.sideEffects: ${policy.config.sideEffects} (the tool has side effects)` };
   }
-  return { action: policy.config.default, because: `policy.default: ${policy.config.default}` };
+  if (call.sideEffects === 'unknown') {
+    const action = policy.config.unknownSideEffects;
+    return { action, because: `policy.unknownSideEffects: ${action} (the tool does not say whether it changes anything)` };
+  }
+  return { action: policy.config.default, because: `policy.default: ${policy.config.default} (the tool is read-only)` };
 }
 
 /** Whether a rule can match any of the given tools (for `toolport check`). */

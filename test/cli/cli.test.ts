@@ -69,7 +69,7 @@ describe('toolport CLI', () => {
     const result = await toolport(['check', '--config', file]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('warning: policy.rules[0] (tool: "e2e__wether", action: deny) matches no tool');
-    expect(result.stderr).not.toContain('policy.rules[1]');
+    expect(result.stderr).not.toMatch(/policy\.rules\[1\] .*matches no tool/);
   });
 
   it('call prints the result; an isError result exits 1; an unknown tool exits 2 listing the known ones', async () => {

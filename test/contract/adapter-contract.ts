@@ -57,7 +57,8 @@ export function describeAdapterContract(fixture: ContractFixture): void {
     beforeAll(async () => {
       await fixture.setup?.();
       scratch = await mkdtemp(join(tmpdir(), `toolport-contract-${fixture.kind}-`));
-      const config = parseConfig({ plugins: [{ ...fixture.plugin(), kind: fixture.kind, timeoutSeconds: 1.5 }] });
+      // The fixtures change nothing outside toolport; the config says so (their formats cannot).
+      const config = parseConfig({ plugins: [{ ...fixture.plugin(), kind: fixture.kind, timeoutSeconds: 1.5, readOnly: ['*'] }] });
       toolport = await createToolport(config);
       // Info lines (how a plugin runs, e.g. its sandbox) are not problems.
       expect(toolport.diagnostics.filter((diagnostic) => diagnostic.level !== 'info')).toEqual([]);

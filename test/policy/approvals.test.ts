@@ -309,7 +309,7 @@ describe('audit log', () => {
     const approved = records.find((record) => record.outcome === 'ok' && (record.args as { item?: string }).item === 'audited fries');
     expect(approved).toMatchObject({ tool: 'shop__order', plugin: 'shop', decision: 'ask', channel: 'elicitation', principal: 'token-1' });
     expect(approved?.argsDigest).toMatch(/^[0-9a-f]{64}$/);
-    expect(records.find((record) => record.tool === 'shop__menu' && record.phase === 'end')).toMatchObject({ outcome: 'ok', decision: 'allow', rule: 'policy.default: allow' });
+    expect(records.find((record) => record.tool === 'shop__menu' && record.phase === 'end')).toMatchObject({ outcome: 'ok', decision: 'allow', rule: 'policy.default: allow (the tool is read-only)' });
     expect(records.find((record) => record.tool === 'shop__menu' && record.phase === 'start')).toMatchObject({ decision: 'allow' });
     const denied = records.find((record) => record.outcome === 'denied');
     expect(denied?.rule).toBe('policy.rules[0] (tool: "shop__refund", action: deny)');

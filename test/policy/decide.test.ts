@@ -2,19 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, decide, type PolicyCall, type PolicyConfig, type Rule } from '../../src/policy/decide.js';
 
-const base: PolicyCall = { tool: 'shop__order', plugin: 'shop', kind: 'python', principal: 'alice', args: { item: 'burger', count: 1 }, sideEffects: false };
+const base: PolicyCall = { tool: 'shop__order', plugin: 'shop', kind: 'python', principal: 'alice', args: { item: 'burger', count: 1 }, sideEffects: 'none' };
 
 function policy(rules: Rule[], defaults: Partial<PolicyConfig> = {}) {
-  return compilePolicy({ default: 'allow', sideEffects: 'ask', rules, ...defaults });
+  return compilePolicy({ default: 'allow', sideEffects: 'ask', unknownSideEffects: 'ask', rules, ...defaults });
 }
 
 describe('decide', () => {
   it.each<[string, Rule[], Partial<PolicyCall>, string, number | undefined]>([
-    ['no rules, no side effects → default allow', [], {}, 'allow', undefined],
-    ['no rules, side effects → ask', [], { sideEffects: true }, 'ask', undefined],
+    ['no rules, read-only → default allow', [], {}, 'allow', undefined],
+    ['no rules, side effects unknown → ask', [], { sideEffects: 'unknown' }, 'ask', undefined],
+    ['an allow rule overrides the unknown-side-effects default', [{ tool: 'shop__*', action: 'allow' }], { sideEffects: 'unknown' }, 'allow', 0],
+    ['no rules, side effects → ask', [], { sideEffects: 'some' }, 'ask', undefined],
     ['deny beats ask and allow, whatever the order', [{ tool: '*', action: 'allow' }, { tool: 'shop__*', action: 'ask' }, { plugin: 'shop', action: 'deny' }], {}, 'deny', 2],
     ['ask beats allow', [{ tool: 'shop__order', action: 'allow' }, { kind: 'python', action: 'ask' }], {}, 'ask', 1],
-    ['an allow rule overrides the side-effects default', [{ tool: 'shop__order', action: 'allow' }], { sideEffects: true }, 'allow', 0],
+    ['an allow rule overrides the side-effects default', [{ tool: 'shop__order', action: 'allow' }], { sideEffects: 'some' }, 'allow', 0],
     ['the first matching rule of the winning action is named', [{ tool: 'shop__*', action: 'deny' }, { tool: '*__order', action: 'deny' }], {}, 'deny', 0],
     ['glob ? matches one character', [{ tool: 'shop__orde?', action: 'deny' }], {}, 'deny', 0],
     ['glob does not match a prefix only', [{ tool: 'shop__ord', action: 'deny' }], {}, 'allow', undefined],
@@ -36,7 +38,11 @@ describe('decide', () => {
 
   it('configurable defaults', () => {
     expect(decide(policy([], { default: 'ask' }), base).action).toBe('ask');
-    expect(decide(policy([], { sideEffects: 'deny' }), { ...base, sideEffects: true })).toMatchObject({
+    expect(decide(policy([], { unknownSideEffects: 'allow' }), { ...base, sideEffects: 'unknown' })).toMatchObject({
+      action: 'allow',
+      because: 'policy.unknownSideEffects: allow (the tool does not say whether it changes anything)',
+    });
+    expect(decide(policy([], { sideEffects: 'deny' }), { ...base, sideEffects: 'some' })).toMatchObject({
       action: 'deny',
       because: 'policy.sideEffects: deny (the tool has side effects)',
     });

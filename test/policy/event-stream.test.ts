@@ -76,6 +76,8 @@ describe('events from toolport serve, through mosquitto', () => {
         '  mqtt: { url: "${BROKER}", includeArguments: true, includeResults: true, qos: 1 }',
         'limits:',
         '  - { tool: kitchen__simmer, perHour: 1 }',
+        // Not about approvals: the kitchen's tools (some write its ledger) run without asking.
+        'policy: { unknownSideEffects: allow }',
         'plugins:',
         `  - path: ${kitchen}`,
         `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
@@ -146,6 +148,7 @@ describe('events from the library', () => {
         {
           server: { name: 'lib' },
           events: { mqtt: { url: broker.url, topic: 'site/kitchen/toolport' } },
+          policy: { unknownSideEffects: 'allow' },
           plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-lib.txt') } }],
         },
         { env: {} },
@@ -171,7 +174,7 @@ describe('events from the library', () => {
     const nowhere = await freePort();
     const toolport = await createToolport(
       parseConfig(
-        { events: { mqtt: { url: `mqtt://127.0.0.1:${nowhere}` } }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-down.txt') } }] },
+        { events: { mqtt: { url: `mqtt://127.0.0.1:${nowhere}` } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-down.txt') } }] },
         { env: {} },
       ),
     );

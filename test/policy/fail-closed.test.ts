@@ -1,11 +1,15 @@
-// Fail closed, end to end over a real HTTP server: hostile arguments are refused before
-// anything runs and still leave an audit line and a log line; a call whose plugin takes the
-// whole server down leaves its `start` line behind.
+// Fail closed, end to end: hostile arguments are refused before anything runs and still
+// leave an audit line and a log line; a call whose plugin takes the whole server down leaves
+// its `start` line behind; a tool that does not say whether it changes anything asks first.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, readLines, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
+import { binPath, connectClient, readLines, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
 const crashy = fileURLToPath(new URL('../fixtures/policy/crashy.mjs', import.meta.url));
@@ -99,3 +103,35 @@ describe('a call that takes the server down', () => {
     }
   });
 });
+
+describe('tools that do not say whether they change anything', () => {
+  const run = promisify(execFile);
+  const bakery = fileURLToPath(new URL('../../examples/bakery.wasm', import.meta.url));
+  const examplesConfig = fileURLToPath(new URL('../../examples/toolport.yaml', import.meta.url));
+  const cli = (args: string[]) => run(process.execPath, [binPath, ...args], { env: { ...process.env, TRAILHEAD_SECRET: 'unused', TRAILHEAD_MANIFEST_URL: 'http://127.0.0.1:9/x.json' } });
+
+  it('ask for approval by default: policy explain, list and check say so and why', async () => {
+    const explained = await cli(['policy', 'explain', 'bakery__place-order', '{}', bakery]);
+    expect(explained.stdout).toBe('bakery__place-order: ask\n  because policy.unknownSideEffects: ask (the tool does not say whether it changes anything)\n');
+    const listed = await cli(['list', bakery]);
+    expect(listed.stdout).toMatch(/^bakery__place-order +Orders pastries .*\[asks: policy\.unknownSideEffects: ask/m);
+    const checked = await cli(['check', bakery]);
+    expect(checked.stderr).toContain('info: bakery__place-order asks for approval before it runs (policy.unknownSideEffects: ask');
+  });
+
+  it('run freely once the config names them read-only; the others still ask', async () => {
+    const menu = await cli(['policy', 'explain', 'bakery__menu', '--config', examplesConfig]);
+    expect(menu.stdout).toBe('bakery__menu: allow\n  because policy.default: allow (the tool is read-only)\n');
+    const order = await cli(['policy', 'explain', 'bakery__place-order', '--config', examplesConfig]);
+    expect(order.stdout).toMatch(/^bakery__place-order: ask\n/);
+    const allowed = await cli(['policy', 'explain', 'bakery__place-order', bakery, '--config', writeUnknownAllowed()]);
+    expect(allowed.stdout).toMatch(/^bakery__place-order: allow\n  because policy\.unknownSideEffects: allow/);
+  });
+});
+
+/** A config that lets tools of unknown side effects run (policy.unknownSideEffects: allow). */
+function writeUnknownAllowed(): string {
+  const file = join(tmpdir(), `toolport-unknown-allow-${process.pid}.yaml`);
+  writeFileSync(file, 'policy: { unknownSideEffects: allow }\n');
+  return file;
+}

@@ -32,6 +32,8 @@ beforeAll(async () => {
       'hooks:',
       `  - { path: ./hooks/guard.mjs, timeoutSeconds: 1, settings: { events: ${JSON.stringify(join(scratch, 'events.jsonl'))} } }`,
       '  - ./hooks/truncate.mjs',
+      // Not about approvals: the kitchen's tools (some write its ledger) run without asking.
+      'policy: { unknownSideEffects: allow }',
       'plugins:',
       `  - path: ${fixture('kitchen.mjs')}`,
       `    settings: { ledger: ${JSON.stringify(join(scratch, 'ledger.txt'))} }`,

@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 async function open(extra: Record<string, unknown> = {}): Promise<Toolport> {
-  toolport = await createToolport(parseConfig({ plugins: [{ path: kitchen, settings: { ledger } }], ...extra }, { env: {} }));
+  // These tests are not about approvals: the kitchen's tools run without asking.
+  const policy = { unknownSideEffects: 'allow', ...(extra.policy as Record<string, unknown> | undefined) };
+  toolport = await createToolport(parseConfig({ plugins: [{ path: kitchen, settings: { ledger } }], ...extra, policy }, { env: {} }));
   return toolport;
 }
 

@@ -44,12 +44,12 @@ describe('plugin load deadlines', () => {
   it('serve answers within the deadline + 1 s with the plugins that loaded, and leaves no process of the stuck one', async () => {
     const http = await serveConfig(config);
     try {
-      // From the start of loading to listening, by the server's own clock (its log lines).
+      // From the start of loading to the end of it, by the server's own clock (its log lines).
       const timeOf = (message: string): number => {
         const line = http.stderr().split('\n').find((entry) => entry.includes(`"msg":"${message}"`));
         return (JSON.parse(line ?? '{}') as { time?: number }).time ?? Number.NaN;
       };
-      expect(timeOf('listening') - timeOf('loading plugins')).toBeLessThan(3_000);
+      expect(timeOf('plugins loaded') - timeOf('loading plugins')).toBeLessThan(3_000);
       expect(http.stderr()).toContain('did not load within 2 s (defaults.loadTimeoutSeconds)');
       const client = await connectClient('http-2026', { url: http.url });
       try {
@@ -72,7 +72,7 @@ describe('plugin load deadlines', () => {
       'defaults: { loadTimeoutSeconds: 1 }',
       'plugins:',
       `  - path: ${fixture('module/slow-init.mjs')}`,
-      '    settings: { delayMs: 2500 }',
+      '    settings: { delayMs: 6000 }',
       `  - path: ${fixture('module/e2e.mjs')}`,
     ]);
     const client = await connectClient('http-2025', { url: http.url });

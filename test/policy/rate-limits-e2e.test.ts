@@ -24,6 +24,8 @@ beforeAll(async () => {
       'limits:',
       '  - { tool: "kitchen__order", perMinute: 3 }',
       '  - { tool: "kitchen__simmer", concurrency: 1, per: all }',
+      // Not about approvals: the kitchen's tools (some write its ledger) run without asking.
+      'policy: { unknownSideEffects: allow }',
       'plugins:',
       `  - path: ${kitchen}`,
       `    settings: { ledger: ${JSON.stringify(join(scratch, 'ledger.txt'))} }`,

@@ -153,6 +153,8 @@ describe('OAuth end to end', () => {
         `        audience: ${audience}`,
         '        jwksUrl: "${JWKS}"',
         '        scopeTools: { "menu:read": [kitchen__recipe, kitchen__whoami], cook: ["kitchen__*"] }',
+        // Not about approvals: the kitchen's tools (some write its ledger) run without asking.
+        'policy: { unknownSideEffects: allow }',
         'plugins:',
         `  - path: ${kitchen}`,
         `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,

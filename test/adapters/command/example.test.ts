@@ -16,7 +16,7 @@ const examples = fileURLToPath(new URL('../../../examples', import.meta.url));
 let toolport: Toolport;
 
 beforeAll(async () => {
-  toolport = await createToolport(parseConfig({ plugins: [{ path: example, grants: grantsForTests }] }));
+  toolport = await createToolport(parseConfig({ plugins: [{ path: example, grants: grantsForTests, readOnly: ['*'] }] }));
 });
 
 afterAll(async () => {

@@ -151,7 +151,7 @@ type = "number"
   toolport = await createToolport(
     parseConfig({
       defaults: { timeoutSeconds: 1 },
-      plugins: [{ path: skill, concurrency: 2, grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED', 'TOOLPORT_TEST_DECLARED'] } }],
+      plugins: [{ path: skill, concurrency: 2, readOnly: ['*'], grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED', 'TOOLPORT_TEST_DECLARED'] } }],
     }),
   );
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);

@@ -14,7 +14,7 @@ let root: string;
 const open: Toolport[] = [];
 
 async function load(plugins: Array<Record<string, unknown>>): Promise<Toolport> {
-  const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ grants: grantsForTests, ...plugin })) }));
+  const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ grants: grantsForTests, readOnly: ['*'], ...plugin })) }));
   open.push(toolport);
   return toolport;
 }

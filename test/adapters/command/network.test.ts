@@ -83,10 +83,10 @@ describe.skipIf(!isolationAvailable)('command skills: network isolation (needs u
     toolport = await createToolport(
       parseConfig({
         plugins: [
-          { path: skills.offline },
-          { path: skills.online, grants: { network: true } },
-          { path: skills.granted, grants: { network: true } },
-          { path: skills.online, id: 'ungranted' },
+          { path: skills.offline, readOnly: ['*'] },
+          { path: skills.online, grants: { network: true }, readOnly: ['*'] },
+          { path: skills.granted, grants: { network: true }, readOnly: ['*'] },
+          { path: skills.online, id: 'ungranted', readOnly: ['*'] },
         ],
       }),
     );
@@ -177,7 +177,8 @@ describe.skipIf(!hasBwrap)('command skills: bubblewrap (needs bwrap; .ci/run ins
     const check = await cli(['check', skills.offline], env);
     expect(check.stderr).toMatch(/network: none \(isolated with bwrap --dev-bind \/ \/ --unshare-net --die-with-parent\)/);
     const before = connections;
-    const call = await cli(['call', 'offline__connect', JSON.stringify({ port: String(port) }), skills.offline], env);
+    // The person running the command approves the call (a skill cannot say it only reads).
+    const call = await cli(['call', 'offline__connect', JSON.stringify({ port: String(port) }), skills.offline, '--approve'], env);
     expect(call.code).toBe(1);
     expect(call.stdout).toMatch(/failed: (ENETUNREACH|ECONNREFUSED)/);
     expect(connections).toBe(before);
@@ -192,7 +193,7 @@ describe.skipIf(!hasSetpriv)('command skills: as an unprivileged user (needs roo
     const check = await cli(['check', skills.offline], env, nobody);
     expect(check.stderr).toMatch(/network: none \(isolated with (unshare --map-current-user --net|unshare --map-root-user --net|bwrap .*)\)/);
     const before = connections;
-    const call = await cli(['call', 'offline__connect', JSON.stringify({ port: String(port) }), skills.offline], env, nobody);
+    const call = await cli(['call', 'offline__connect', JSON.stringify({ port: String(port) }), skills.offline, '--approve'], env, nobody);
     expect(call.stdout).toMatch(/failed: (ENETUNREACH|ECONNREFUSED)/);
     expect(connections).toBe(before);
   });

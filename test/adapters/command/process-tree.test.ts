@@ -86,7 +86,7 @@ command = "scripts/small.sh"
       'scripts/small.sh': '#!/bin/sh\necho small\n',
     },
   });
-  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, grants: grantsForTests }] }));
+  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, grants: grantsForTests, readOnly: ['*'] }] }));
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
 });
 
@@ -128,7 +128,7 @@ describe('command skills: stopping the process tree', () => {
   });
 
   it('close() waits until every running call is stopped', async () => {
-    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, grants: grantsForTests }] }));
+    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, grants: grantsForTests, readOnly: ['*'] }] }));
     const pidfile = join(root, 'close.pids');
     const call = other.call('tree__tree', { pidfile }).catch((reason: unknown) => reason);
     const pids = await readPids(pidfile, 3);
@@ -176,7 +176,7 @@ describe('command skills: output caps', () => {
       script,
       `import { createToolport } from ${JSON.stringify(`${repoDist}/toolport.js`)};
 import { parseConfig } from ${JSON.stringify(`${repoDist}/config/load.js`)};
-const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, grants: ${JSON.stringify(grantsForTests)} }] }));
+const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, grants: ${JSON.stringify(grantsForTests)}, readOnly: ['*'] }] }));
 for (let i = 0; i < 3; i += 1) await toolport.call('tree__small', {});
 const before = process.resourceUsage().maxRSS;
 const result = await toolport.call('tree__flood', { code: '1' });

@@ -59,7 +59,7 @@ args = ["$pidfile"]
   });
   // Where no network sandbox works, the skill runs only with a network grant.
   const config = join(root, 'toolport.yaml');
-  await writeFile(config, `plugins:\n  - path: ${skill}\n    grants: { network: ${!isolationAvailable} }\n`);
+  await writeFile(config, `plugins:\n  - path: ${skill}\n    grants: { network: ${!isolationAvailable} }\n    readOnly: ["*"]\n`);
   serveArgs = ['--config', config];
 });
 

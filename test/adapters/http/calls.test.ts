@@ -69,12 +69,12 @@ beforeAll(async () => {
   await writeFile(gone, JSON.stringify(manifest));
   const config = parseConfig({
     plugins: [
-      { path: api.manifestUrl('calls'), secretToken: secret },
-      { path: api.manifestUrl('faults'), secretToken: secret, timeoutSeconds: 1 },
-      { path: api.manifestUrl('faults'), id: 'quick', secretToken: secret, timeoutSeconds: 10, timeouts: { headersSeconds: 0.3 } },
-      { path: api.manifestUrl('calls'), id: 'fixedrel', secretToken: secret, relationshipToken: 'rel-fixed-1' },
-      { path: api.manifestUrl('calls'), id: 'nosecret' },
-      { path: gone, id: 'gone', secretToken: secret },
+      { path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] },
+      { path: api.manifestUrl('faults'), secretToken: secret, readOnly: ['*'], timeoutSeconds: 1 },
+      { path: api.manifestUrl('faults'), id: 'quick', secretToken: secret, readOnly: ['*'], timeoutSeconds: 10, timeouts: { headersSeconds: 0.3 } },
+      { path: api.manifestUrl('calls'), id: 'fixedrel', secretToken: secret, readOnly: ['*'], relationshipToken: 'rel-fixed-1' },
+      { path: api.manifestUrl('calls'), id: 'nosecret', readOnly: ['*'] },
+      { path: gone, id: 'gone', secretToken: secret, readOnly: ['*'] },
     ],
   });
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
@@ -156,7 +156,7 @@ describe('http calls: relationship_token', () => {
 
   it('stays the same across restarts with the same state folder, and differs between installations', async () => {
     const alice = await tokenOf('calls__relationship', 'alice');
-    const config = parseConfig({ plugins: [{ path: api.manifestUrl('calls'), secretToken: secret }] });
+    const config = parseConfig({ plugins: [{ path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] }] });
     const again = await createToolport(config, { stateDir });
     const elsewhere = await createToolport(config, { stateDir: join(scratch, 'other-state') });
     try {
@@ -276,7 +276,7 @@ describe('http calls: Carter\'s rules and broken answers', () => {
   });
 
   it('the plugin crashing mid-request does not break the next call', async () => {
-    const contract = await createToolport(parseConfig({ plugins: [{ path: api.manifestUrl('contract'), secretToken: secret }] }));
+    const contract = await createToolport(parseConfig({ plugins: [{ path: api.manifestUrl('contract'), secretToken: secret, readOnly: ['*'] }] }));
     try {
       const crashed = await call('contract__crash', {}, { on: contract });
       expect(textOf(crashed)).toMatch(/^crash: no answer from the plugin's API \(.+\): the connection was closed before a complete answer$/);
@@ -320,7 +320,7 @@ describe('http calls: slow endpoints', () => {
   });
 
   it('closing the plugin aborts what is in flight', async () => {
-    const own = await createToolport(parseConfig({ plugins: [{ path: api.manifestUrl('faults'), secretToken: secret, timeoutSeconds: 20 }] }));
+    const own = await createToolport(parseConfig({ plugins: [{ path: api.manifestUrl('faults'), secretToken: secret, readOnly: ['*'], timeoutSeconds: 20 }] }));
     const pending = call('faults__slow', { ms: 8_000 }, { on: own });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await own.close();

@@ -146,6 +146,10 @@ describe('http example: principals and logs', () => {
         'plugins:',
         '  - path: ${TRAILHEAD_MANIFEST_URL}',
         '    secretToken: ${TRAILHEAD_SECRET}',
+        // This suite is about relationships, not approvals: saving a favourite may run.
+        'policy:',
+        '  rules:',
+        '    - { tool: trailhead__favourite_trail, action: allow }',
       ],
       { env },
     );
@@ -206,7 +210,8 @@ describe('npm start', () => {
   });
 
   it('when the shell that ran the launcher is killed (as npm does), toolport and the API stop too', async () => {
-    const command = [process.execPath, join(exampleDir, 'with-api.mjs'), process.execPath, 'bin/toolport.js', 'serve', 'examples', '--config', exampleConfig, '--http', '--port', '0'];
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const command = [...(pkg.scripts.start ?? '').split(' ').map((part) => (part === 'node' ? process.execPath : part)), '--port', '0'];
     // `; true` keeps sh as the parent instead of letting it exec the launcher.
     const shell = spawn('sh', ['-c', `${command.map((part) => `'${part}'`).join(' ')}; true`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let pids: number[] = [];

@@ -69,7 +69,7 @@ afterAll(async () => {
 describe('http plugins over HTTPS', () => {
   it('an untrusted certificate is refused, for the manifest and for calls', async () => {
     const toolport = await createToolport(
-      parseConfig({ plugins: [{ path: `${origin}/carterplugin.json` }, { path: manifestPath, secretToken: secret }] }),
+      parseConfig({ plugins: [{ path: `${origin}/carterplugin.json`, readOnly: ['*'] }, { path: manifestPath, secretToken: secret, readOnly: ['*'] }] }),
       { stateDir: scratch },
     );
     try {
@@ -86,7 +86,7 @@ describe('http plugins over HTTPS', () => {
 
   it('a certificate trusted through NODE_EXTRA_CA_CERTS works', async () => {
     const config = join(scratch, 'toolport.yaml');
-    await writeFile(config, `plugins:\n  - path: ${origin}/carterplugin.json\n    secretToken: ${secret}\n`);
+    await writeFile(config, `plugins:\n  - path: ${origin}/carterplugin.json\n    secretToken: ${secret}\n    readOnly: ["*"]\n`);
     const { stdout } = await promisify(execFile)(process.execPath, [binPath, 'call', 'tls__echo', '{"text":"trusted"}', '--config', config, '--json'], {
       cwd: repoRoot,
       env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },

@@ -1,7 +1,8 @@
-// The bakery example as `npm start` serves it (`toolport serve examples`), driven by a
-// real MCP client over every transport: its tools, the text the agent sees, structured
-// results, an order refused with fallback suggestions, and state kept per caller.
-import type { Client } from '@modelcontextprotocol/client';
+// The bakery example as `npm start` serves it (examples/toolport.yaml), driven by a real MCP
+// client over every transport: its tools, the text the agent sees, structured results, an
+// order that asks for approval first (WIT cannot say it writes; the config names the tools
+// that only read), an order refused with fallback suggestions, and state kept per caller.
+import type { Client, ElicitRequest } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,9 +11,12 @@ import { allTransports, connectClient, repoRoot, startHttpServer, type RunningSe
 import { resultOf, textOf } from './helpers.js';
 
 let server: RunningServer;
+const examplesConfig = join(repoRoot, 'examples', 'toolport.yaml');
+// The Trailhead API is not started here: its plugin fails to load and the others are served.
+const env = { TRAILHEAD_MANIFEST_URL: 'http://127.0.0.1:9/carterplugin.json', TRAILHEAD_SECRET: 'not-used-here' };
 
 beforeAll(async () => {
-  server = await startHttpServer(['examples']);
+  server = await startHttpServer(['--config', examplesConfig], { env });
 }, 120_000);
 
 afterAll(async () => {
@@ -31,9 +35,16 @@ describe('wasm example: the bakery', () => {
   for (const era of allTransports) {
     describe(`over ${era}`, () => {
       let client: Client;
+      const prompts: ElicitRequest['params'][] = [];
 
       beforeAll(async () => {
-        client = await connectClient(era, era.startsWith('stdio') ? { serveArgs: ['examples'] } : { url: server.url });
+        const target = era.startsWith('stdio') ? { serveArgs: ['--config', examplesConfig], env } : { url: server.url };
+        client = await connectClient(era, target, { capabilities: { elicitation: { form: {} } } });
+        // The person at the client approves each order once.
+        client.setRequestHandler('elicitation/create', (request) => {
+          prompts.push(request.params);
+          return { action: 'accept', content: { decision: 'once' } };
+        });
       }, 120_000);
 
       afterAll(async () => {
@@ -56,10 +67,15 @@ describe('wasm example: the bakery', () => {
         });
       });
 
-      it('takes an order, tells the agent about it, and finds it again', async () => {
+      it('takes an order once it is approved, tells the agent about it, and finds it again', async () => {
+        prompts.length = 0;
         const menu = await call('menu', {});
         expect(textOf(menu)).toMatch(/^Baked today: croissant €1\.80, /);
+        expect(prompts).toEqual([]);
         const placed = await call('place-order', { order: { address: '12 Rue du Four, Paris', pastry: 'croissant', quantity: 3 } });
+        expect(prompts).toHaveLength(1);
+        expect(prompts[0]?.message).toContain('Allow bakery__place-order?');
+        expect(prompts[0]?.message).toContain('policy.unknownSideEffects: ask');
         expect(placed.isError).toBeFalsy();
         expect(textOf(placed)).toMatch(/^Order #\d+ placed: 3 × croissant for €5\.40, delivered to 12 Rue du Four, Paris in about 26 minutes\.$/);
         const receipt = resultOf(placed) as { number: number };

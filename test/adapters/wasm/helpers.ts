@@ -66,7 +66,8 @@ export async function startToolport(
 ): Promise<TestToolport> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'toolport-wasm-state-')));
   const log = createCapturingLogger();
-  const config = parseConfig({ plugins: plugins.map((plugin) => ({ kind: 'wasm', cacheDir: sharedCacheDir, ...plugin })) });
+  // The fixtures change nothing outside toolport; the config says so (WIT cannot).
+  const config = parseConfig({ plugins: plugins.map((plugin) => ({ kind: 'wasm', cacheDir: sharedCacheDir, readOnly: ['*'], ...plugin })) });
   const toolport = await createToolport(config, { logger: log.logger, stateDir });
   return {
     toolport,
@@ -93,7 +94,8 @@ export function textOf(result: CallToolResult): string {
 export async function writeConfig(config: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'toolport-wasm-config-'));
   const file = join(dir, 'toolport.yaml');
-  await writeFile(file, stringify(config));
+  // Test configs are not about approvals: tools that do not say whether they change anything run.
+  await writeFile(file, stringify({ policy: { unknownSideEffects: 'allow' }, ...config }));
   return file;
 }
 
