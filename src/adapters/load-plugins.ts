@@ -42,7 +42,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const adapter = await kind.load();
     let plugin;
     try {
-      plugin = await adapter.load(spec, context);
+      plugin = await adapter.load(spec, { ...context, configPath: `plugins[${index}]` });
     } catch (error) {
       const raw = isToolportError(error) ? error.shortMessage : describeThrown(error);
       // Adapters name the file in their messages for direct use; here `where` already does.

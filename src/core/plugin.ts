@@ -53,6 +53,8 @@ export interface AdapterContext {
   readonly stateDir: string;
   /** A plugin calls this when its tool list changed (the registry re-reads `tools`). */
   readonly toolsChanged: () => void;
+  /** Where the plugin's block is in the config, e.g. `plugins[2]`, for messages that name a config line. */
+  readonly configPath?: string;
 }
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */

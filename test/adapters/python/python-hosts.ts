@@ -1,21 +1,33 @@
-// Test helper: the Python host processes this test process started (Linux /proc scan),
-// for the orphan checks after close().
+// Test helper: the Python host processes this test process started and that still run
+// (Linux /proc scan), for the orphan checks after close(). In the sandbox a host is a
+// grandchild (under bwrap and its init), so every descendant counts, bwrap included: its
+// command line names the host script too.
 import { readFile, readdir } from 'node:fs/promises';
 
-export async function livePythonHosts(parent = process.pid): Promise<number[]> {
-  const pids: number[] = [];
+export { sandboxForTests } from '../../helpers/sandbox.js';
+
+export async function livePythonHosts(ancestor = process.pid): Promise<number[]> {
+  const parents = new Map<number, number>();
+  const hosts: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8');
       // Fields after the command name: state, ppid, ...
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' || Number(fields[1]) !== parent) continue;
+      if (fields[0] === 'Z' || fields[0] === 'X') continue;
+      parents.set(Number(name), Number(fields[1]));
       const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.includes('python/host/main.py')) pids.push(Number(name));
+      if (cmdline.includes('python/host/main.py')) hosts.push(Number(name));
     } catch {
       // The process ended while we looked.
     }
   }
-  return pids;
+  const descends = (pid: number): boolean => {
+    for (let current = parents.get(pid), hops = 0; current !== undefined && hops < 64; current = parents.get(current), hops += 1) {
+      if (current === ancestor) return true;
+    }
+    return false;
+  };
+  return hosts.filter(descends);
 }

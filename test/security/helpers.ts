@@ -1,0 +1,58 @@
+// Helpers for the adversarial tests: the CLI in a fresh process (so that toolport's own
+// environment block holds the secrets an attacker goes after) and a loopback server that
+// counts the connections it accepts; and, from the shared helpers, whether bubblewrap works
+// here and the processes found from outside any sandbox.
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { binPath, repoRoot } from '../helpers/toolport-process.js';
+
+const run = promisify(execFile);
+
+export { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
+export { pidsInFolder, pidsWithMarker, waitFor } from '../helpers/processes.js';
+
+/** What toolport is started with in these tests, as an operator would: tokens in its environment. */
+export const secrets = {
+  TOOLPORT_ADMIN_TOKEN: 'admin-7d41c0ffee-never-leak',
+  TOOLPORT_TOKEN: 'bearer-5e9b-never-leak',
+} as const;
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI in a fresh process whose environment holds `secrets` plus `env`. */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...secrets, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+export interface CountingServer {
+  readonly port: number;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP server on the host's loopback that greets and counts every connection. */
+export async function startCountingServer(greeting: string): Promise<CountingServer> {
+  let count = 0;
+  const server = createServer((socket) => {
+    count += 1;
+    socket.end(greeting);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    connections: () => count,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
