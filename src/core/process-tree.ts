@@ -1,11 +1,13 @@
 // Stopping everything a plugin process started. Unsandboxed, that is the process group of
 // a detached spawn. In a bubblewrap sandbox (see sandbox.ts) the program runs under bwrap's
 // init, the first process of a PID namespace of its own: a stop goes to the init's process
-// group (the program and what did not leave its group), and killing bwrap ends the init,
-// whose end the kernel turns into the end of every process in the namespace, whatever
-// setsid or setpgid they called.
+// group (the program and what did not leave its group), and the end of the init, killed or
+// taken along when bwrap goes (--die-with-parent), is the end of every process in the
+// namespace, whatever setsid or setpgid they called. The init is then reaped by the host's
+// init (or the nearest subreaper), as any orphan is.
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { constants } from 'node:os';
 
 export interface ProcessTree {
   /** SIGTERM to the program's process group: a request to stop. */
@@ -16,6 +18,17 @@ export interface ProcessTree {
   isAlive(): Promise<boolean>;
   /** After the program exited by itself: ends whatever it left running. */
   killLeftovers(): void;
+}
+
+/**
+ * The signal an exit code of 128 + N stands for, the way bwrap (like a shell) reports a
+ * program that died of signal N; undefined for other codes. A program may also exit with
+ * such a code on purpose, so messages say "as when killed by".
+ */
+export function toSignalOfExitCode(exitCode: number | null): NodeJS.Signals | undefined {
+  if (exitCode === null || exitCode <= 128) return undefined;
+  const entry = Object.entries(constants.signals).find(([, number]) => number === exitCode - 128);
+  return entry?.[0] as NodeJS.Signals | undefined;
 }
 
 /** Signals a process group; false when it is gone. */
@@ -111,14 +124,16 @@ export function toProcessTree(pid: number, sandboxed: boolean): ProcessTree {
     },
     kill() {
       init ??= findSandboxInit(pid);
-      signalGroup(pid, 'SIGKILL');
-      if (init !== undefined) signalGroup(init, 'SIGKILL');
+      // The init first: bwrap reaps it and exits by itself, so no zombie is left for a slow
+      // init of the host to reap. Without one, killing bwrap makes the kernel kill it.
+      if (init === undefined || !signalGroup(init, 'SIGKILL')) signalGroup(pid, 'SIGKILL');
     },
     async isAlive() {
       if (signalGroup(pid, 0) && (await isRunning(pid))) return true;
       return init !== undefined && (await isRunning(init));
     },
-    // bwrap exits only after its init, and the init only after the namespace is empty.
+    // bwrap exits once its init reports the program's exit; --die-with-parent then kills
+    // the init, and with it whatever is left in the namespace.
     killLeftovers: () => undefined,
   };
 }

@@ -166,11 +166,11 @@ export function toSandbox(support: Extract<SandboxSupport, { available: true }>,
     shown.push(`${path} (ro${label ? `, ${label}` : ''})`);
   }
   // Outer folders first, so a grant inside another (or inside the plugin's folder) wins there.
-  const granted = Object.entries(plan.files).sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
-  for (const [path, access] of granted) {
+  const granted = Object.entries(plan.files);
+  for (const [path, access] of [...granted].sort(([a], [b]) => a.length - b.length || a.localeCompare(b))) {
     binds.push(access === 'rw' ? '--bind-try' : '--ro-bind-try', path, path);
-    shown.push(`${path} (${access})`);
   }
+  for (const [path, access] of granted) shown.push(`${path} (${access})`);
   const namespaces = plan.network ? 'pid/mount/ipc/uts' : 'pid/mount/ipc/uts/net';
   const description =
     `sandbox: bubblewrap, new ${namespaces} namespaces; network: ${plan.network ? 'allowed (granted)' : 'none'}; ` +

@@ -12,6 +12,7 @@ import { ErrorCode, isToolportError } from '../../src/core/errors.js';
 import { callTool } from '../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { textOf, waitForFile } from '../helpers/wait.js';
+import { isRunning } from '../../src/core/process-tree.js';
 
 export interface ContractFixture {
   kind: PluginKind;
@@ -38,16 +39,6 @@ async function settle(toolport: Toolport, name: string, args: unknown, signal?: 
   return callTool(toolport, name, args, signal ? { signal } : {});
 }
 
-
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function describeAdapterContract(fixture: ContractFixture): void {
   describe(`adapter contract: ${fixture.kind}`, () => {
@@ -141,7 +132,8 @@ export function describeAdapterContract(fixture: ContractFixture): void {
       await Promise.all([toolport.close(), toolport.close()]);
       await toolport.close();
       await new Promise((resolve) => setTimeout(resolve, 200));
-      for (const pid of before) expect(isAlive(pid), `process ${pid} survived close()`).toBe(false);
+      // A zombie is not running: it only waits for its (new) parent to reap it.
+      for (const pid of before) expect(await isRunning(pid), `process ${pid} survived close()`).toBe(false);
       if (fixture.livePids) expect(await fixture.livePids()).toEqual([]);
       const refused = await settle(toolport, tool('echo'), echoArgs('late'));
       expect(refused.isError).toBe(true);

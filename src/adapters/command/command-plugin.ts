@@ -2,8 +2,7 @@
 // run as one subprocess per call, argv only, each in a bubblewrap sandbox of its own (its
 // folder, its grants, no network unless granted), with an environment from the grants,
 // capped output and a time limit.
-import { constants as fsConstants } from 'node:fs';
-import { constants } from 'node:os';
+import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../../core/errors.js';
@@ -11,6 +10,7 @@ import { createPluginLifecycle } from '../../core/lifecycle.js';
 import { textContent, isPlainObject, type CallDeadline, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { toPermission } from '../../core/grants.js';
 import { isInside } from '../../core/file-paths.js';
+import { toSignalOfExitCode } from '../../core/process-tree.js';
 import { describeMissingSandbox, detectSandbox, isAllowlisted, sandboxOffWarning, toPluginEnvironment, toSandbox, type FileAccess } from '../../core/sandbox.js';
 import type { AdapterContext, LoadedPlugin, PluginDiagnostic } from '../../core/plugin.js';
 import type { CommandSpec } from './spec.js';
@@ -98,12 +98,6 @@ function successOutcome(run: RunResult): ToolOutcome {
   return outcome;
 }
 
-/** bwrap reports a death by signal N as exit code 128 + N, as shells do. */
-function signalBehind(exitCode: number | null): string | undefined {
-  if (exitCode === null || exitCode <= 128) return undefined;
-  return Object.entries(constants.signals).find(([, number]) => number === exitCode - 128)?.[0];
-}
-
 function failureOutcome(tool: string, run: RunResult, timeoutMs: number, sandboxed: boolean): ToolOutcome {
   let headline: string;
   if (run.stopped) {
@@ -111,7 +105,8 @@ function failureOutcome(tool: string, run: RunResult, timeoutMs: number, sandbox
   } else if (run.signal) {
     headline = `${tool} was killed by signal ${run.signal}.`;
   } else {
-    const signal = sandboxed ? signalBehind(run.exitCode) : undefined;
+    // bwrap reports a death by signal N as exit code 128 + N.
+    const signal = sandboxed ? toSignalOfExitCode(run.exitCode) : undefined;
     headline = `${tool} failed with exit code ${run.exitCode}${signal ? ` (as when killed by ${signal})` : ''}.`;
   }
   const parts = [headline];
@@ -255,7 +250,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     let run: RunResult;
     try {
       // Checked here too because a sandbox wrapper would report a missing program as its own exit code.
-      await access(tool.file, fsConstants.X_OK).catch((error: NodeJS.ErrnoException) => {
+      await access(tool.file, constants.X_OK).catch((error: NodeJS.ErrnoException) => {
         throw new StartError(error.code ?? 'unknown error', error);
       });
       const [file, ...prefixArgs] = sandbox ? [...sandbox.prefix, tool.file] : [tool.file];

@@ -1,33 +1,13 @@
 // Helpers for the command adapter's tests: skill folders written on the fly, processes found
 // by their working folder or a marker, the sandbox settings, and result text.
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { ToolOutcome } from '../../../src/core/tool.js';
 
-/** Pids of the processes whose working folder is `dir` (or inside it). */
+/** pidsWithCwd: the processes whose working folder is `dir` (or inside it). */
 export { pidsInFolder as pidsWithCwd, pidsWithMarker, waitFor } from '../../helpers/processes.js';
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Alive and not a zombie: an exited process a slow init has not reaped yet holds nothing. */
-export async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 export interface SkillFiles {
   /** SKILL.md text; a minimal one naming the skill when left out. */

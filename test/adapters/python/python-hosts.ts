@@ -7,8 +7,17 @@ import { readFile, readdir } from 'node:fs/promises';
 export { sandboxForTests } from '../../helpers/sandbox.js';
 
 export async function livePythonHosts(ancestor = process.pid): Promise<number[]> {
+  return (await liveHostEntries(ancestor)).map((entry) => entry.pid);
+}
+
+/** The interpreters among them (not bwrap nor its init): one per running host. */
+export async function liveInterpreters(ancestor = process.pid): Promise<number[]> {
+  return (await liveHostEntries(ancestor)).filter((entry) => !/(^|\/)bwrap$/.test(entry.program)).map((entry) => entry.pid);
+}
+
+async function liveHostEntries(ancestor: number): Promise<{ pid: number; program: string }[]> {
   const parents = new Map<number, number>();
-  const hosts: number[] = [];
+  const hosts: { pid: number; program: string }[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
@@ -18,7 +27,7 @@ export async function livePythonHosts(ancestor = process.pid): Promise<number[]>
       if (fields[0] === 'Z' || fields[0] === 'X') continue;
       parents.set(Number(name), Number(fields[1]));
       const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.includes('python/host/main.py')) hosts.push(Number(name));
+      if (cmdline.includes('python/host/main.py')) hosts.push({ pid: Number(name), program: cmdline.split('\0')[0] ?? '' });
     } catch {
       // The process ended while we looked.
     }
@@ -29,5 +38,5 @@ export async function livePythonHosts(ancestor = process.pid): Promise<number[]>
     }
     return false;
   };
-  return hosts.filter(descends);
+  return hosts.filter((host) => descends(host.pid));
 }
