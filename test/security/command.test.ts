@@ -3,14 +3,15 @@
 // through symlinks planted in a granted folder), grandchildren that leave the process group
 // to outlive a timeout, and the network without a grant. Each of these worked before the
 // kernel sandbox (see issue 12); here each must fail.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { callTool } from '../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
-import { makeScratch, textOf, writeSkill } from '../adapters/command/helpers.js';
-import { needsBwrap, bwrapWorks, pidsWithMarker, runCli, secrets, startCountingServer, waitFor, type CountingServer } from './helpers.js';
+import { makeScratch, sandboxForTests, textOf, writeSkill } from '../adapters/command/helpers.js';
+import { bwrapWorks, killHard, needsBwrap, pidsWithMarker, runCli, secrets, serveAndCall, startCountingServer, waitFor, type CountingServer } from './helpers.js';
 
 const connectScript = `import { connect } from 'node:net';
 const socket = connect({ host: '127.0.0.1', port: Number(process.argv[2]) });
@@ -84,10 +85,12 @@ beforeAll(async () => {
   });
   other = await writeSkill(root, 'other', { agentToml: '[tools.noop]\ncommand = "true"\n', files: { 'private.txt': 'other skill data' } });
   server = await startCountingServer('hello from the host');
-  const block = { path: skill, killGraceSeconds: 0.3, grants: { env: ['ATTACK_GRANTED'], files: { [dirs.ro]: 'ro', [dirs.rw]: 'rw' } } };
+  // Without bwrap the sandbox tests skip; the environment tests run unsandboxed.
+  const block = { path: skill, killGraceSeconds: 0.3, grants: { env: ['ATTACK_GRANTED'], files: { [dirs.ro]: 'ro', [dirs.rw]: 'rw' } }, ...sandboxForTests };
+  const online = { path: skill, id: 'online', grants: { network: true }, ...sandboxForTests };
   configFile = join(root, 'toolport.json');
-  await writeFile(configFile, JSON.stringify({ plugins: [block, { path: skill, id: 'online', grants: { network: true } }] }));
-  toolport = await createToolport(parseConfig({ plugins: [block, { path: skill, id: 'online', grants: { network: true } }] }));
+  await writeFile(configFile, JSON.stringify({ plugins: [block, online] }));
+  toolport = await createToolport(parseConfig({ plugins: [block, online] }));
 });
 
 afterAll(async () => {
@@ -127,7 +130,8 @@ describe(`command skills: the kernel sandbox${needsBwrap}`, () => {
   });
 
   it.skipIf(!bwrapWorks)('reading outside the skill folder and the granted folders fails; granted folders read', async () => {
-    for (const path of [join(dirs.outside, 'secret.txt'), join(other, 'private.txt'), configFile]) {
+    const shadow = existsSync('/etc/shadow') ? ['/etc/shadow'] : [];
+    for (const path of [join(dirs.outside, 'secret.txt'), join(other, 'private.txt'), configFile, ...shadow]) {
       const result = await callTool(toolport, 'attacker__read', { path });
       expect(result.isError, path).toBe(true);
       expect(textOf(result), path).not.toMatch(/outside secret|other skill data|ATTACK_GRANTED/);
@@ -165,6 +169,15 @@ describe(`command skills: the kernel sandbox${needsBwrap}`, () => {
     expect(textOf(result)).toMatch(/^escape timed out after 3 s/);
     const left = await waitFor(() => pidsWithMarker(marker), (pids) => pids.length === 0, 1_000);
     expect(left).toEqual([]);
+  });
+
+  it.skipIf(!bwrapWorks)('killing toolport with SIGKILL ends a running call, grandchildren that left its group included', async () => {
+    const marker = `killed-${process.pid}-${Date.now()}`;
+    const server = serveAndCall(configFile, 'attacker__escape', { marker });
+    const seen = await waitFor(() => pidsWithMarker(`-${marker}`), (pids) => pids.length >= 2, 20_000);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    await killHard(server);
+    expect(await waitFor(() => pidsWithMarker(marker), (pids) => pids.length === 0, 2_000)).toEqual([]);
   });
 
   it.skipIf(!bwrapWorks)('no network without the grant; with it, the host loopback answers', async () => {

@@ -2,7 +2,7 @@
 // environment block holds the secrets an attacker goes after) and a loopback server that
 // counts the connections it accepts; and, from the shared helpers, whether bubblewrap works
 // here and the processes found from outside any sandbox.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
@@ -33,6 +33,39 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
   }
+}
+
+export interface StdioServer {
+  readonly process: ChildProcessWithoutNullStreams;
+  /** Everything it wrote to stderr so far (its log at level info). */
+  stderr(): string;
+}
+
+/**
+ * Starts `toolport serve --config CONFIG --stdio` (with `secrets` in its environment) and sends
+ * it a tools/call of `tool`, which is not awaited: for tests that kill toolport mid-call.
+ */
+export function serveAndCall(config: string, tool: string, args: Record<string, unknown>): StdioServer {
+  const child = spawn(process.execPath, [binPath, 'serve', '--config', config, '--stdio', '--log-level', 'info'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...secrets },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.resume();
+  const send = (message: unknown): void => void child.stdin.write(`${JSON.stringify(message)}\n`);
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'attack', version: '1' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: tool, arguments: args } });
+  return { process: child, stderr: () => stderr };
+}
+
+/** SIGKILLs a server and waits until it is gone. */
+export async function killHard(server: StdioServer): Promise<void> {
+  const exited = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill('SIGKILL');
+  await exited;
 }
 
 export interface CountingServer {

@@ -3,7 +3,6 @@
 // kernel sandbox (/proc/self/root, the parent's environ through it, _posixsubprocess.fork_exec,
 // switching the guard off through gc), the plain refusals, and no host left behind when
 // toolport is killed with SIGKILL.
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,8 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { callTool } from '../helpers/call-tool.js';
-import { binPath, repoRoot } from '../helpers/toolport-process.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
-import { needsBwrap, bwrapWorks, pidsInFolder, runCli, secrets, startCountingServer, waitFor, type CountingServer } from './helpers.js';
+import { bwrapWorks, killHard, needsBwrap, pidsInFolder, runCli, secrets, serveAndCall, startCountingServer, waitFor, type CountingServer } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/security/attacker.py', import.meta.url));
 
@@ -96,6 +94,19 @@ describe(`python host: the guard's pure-Python bypasses fail${needsBwrap}`, () =
   });
 });
 
+describe('python host: with sandbox: off', () => {
+  it.skipIf(process.platform !== 'linux')('the kernel still refuses program starts, also with the guard switched off', async () => {
+    const toolport = await load({ sandbox: 'off' });
+    const result = await callTool(toolport, 'evil_attacker__disable_guard', { path: secretFile, port: server.port });
+    const answer = JSON.parse(textOf(result)) as Record<string, { ok?: string; error?: string }>;
+    // Unconfined, it reads and connects (that is what sandbox: off means); it cannot run a program.
+    expect(answer.run?.error).toMatch(/^PermissionError: \[Errno 1\] Operation not permitted/);
+    const forked = await callTool(toolport, 'evil_attacker__fork_exec', { port: server.port });
+    expect(forked.isError).toBe(true);
+    expect(textOf(forked)).toMatch(/exec failed/);
+  });
+});
+
 describe(`python host: ungranted things are refused${needsBwrap}`, () => {
   it.skipIf(!bwrapWorks)('a file, an environment value, a network connection and a process start', async () => {
     process.env.TOOLPORT_ATTACK_SECRET = 'attack-secret-value';
@@ -122,27 +133,11 @@ describe(`python host: ungranted things are refused${needsBwrap}`, () => {
 
 /** Starts `toolport serve --stdio`, calls the blocking tool, and SIGKILLs toolport while it blocks. */
 async function killDuringBlockingCall(config: string): Promise<void> {
-  const child = spawn(process.execPath, [binPath, 'serve', '--config', config, '--stdio', '--log-level', 'info'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...secrets },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout.resume();
-  const send = (message: unknown): void => void child.stdin.write(`${JSON.stringify(message)}\n`);
-  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'attack', version: '1' } } });
-  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'evil_attacker__block', arguments: { seconds: 60 } } });
-  await waitFor(
-    () => Promise.resolve(stderr),
-    (text) => text.includes('blocking the event loop now'),
-    20_000,
-  );
-  expect(stderr).toContain('blocking the event loop now');
+  const server = serveAndCall(config, 'evil_attacker__block', { seconds: 60 });
+  const log = await waitFor(() => Promise.resolve(server.stderr()), (text) => text.includes('blocking the event loop now'), 20_000);
+  expect(log).toContain('blocking the event loop now');
   expect((await pidsInFolder(join(root, 'plugin'))).length).toBeGreaterThan(0);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await killHard(server);
 }
 
 describe('python host: killing toolport with SIGKILL leaves no Python process behind', () => {
