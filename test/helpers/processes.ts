@@ -3,24 +3,29 @@
 // inherits it, bwrap and its init too), and waiting until a probe is satisfied.
 import { readFile, readdir, readlink } from 'node:fs/promises';
 
-interface ProcessEntry {
+export interface ProcessEntry {
   readonly pid: number;
+  readonly ppid: number;
+  /** The program as started (argv[0]). */
+  readonly program: string;
+  /** argv joined with spaces. */
   readonly cmdline: string;
   readonly cwd: string;
 }
 
 /** Every process of this machine that is not a zombie. */
-async function listProcesses(): Promise<ProcessEntry[]> {
+export async function listProcesses(): Promise<ProcessEntry[]> {
   const entries: ProcessEntry[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
+      // Fields after the command name: state, ppid, ...
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (state === 'Z' || state === 'X') continue;
-      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0').join(' ');
+      const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
       const cwd = await readlink(`/proc/${name}/cwd`).catch(() => '');
-      entries.push({ pid: Number(name), cmdline, cwd });
+      entries.push({ pid: Number(name), ppid: Number(ppid), program: argv[0] ?? '', cmdline: argv.join(' '), cwd });
     } catch {
       // Gone while we looked.
     }

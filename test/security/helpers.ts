@@ -2,12 +2,11 @@
 // environment block holds the secrets an attacker goes after) and a loopback server that
 // counts the connections it accepts; and, from the shared helpers, whether bubblewrap works
 // here and the processes found from outside any sandbox.
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
-import { promisify } from 'node:util';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
+import { runCli as runCliWith, type CliResult } from '../helpers/run-cli.js';
 
-const run = promisify(execFile);
 
 export { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
 export { pidsInFolder, pidsWithMarker, waitFor } from '../helpers/processes.js';
@@ -18,21 +17,9 @@ export const secrets = {
   TOOLPORT_TOKEN: 'bearer-5e9b-never-leak',
 } as const;
 
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the built CLI in a fresh process whose environment holds `secrets` plus `env`. */
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...secrets, ...env }, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCliWith(args, { env: { ...secrets, ...env } });
 }
 
 export interface StdioServer {

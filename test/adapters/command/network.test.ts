@@ -1,19 +1,18 @@
 // Network isolation: a skill without a network grant cannot reach a port listening on the
 // host's loopback, whether or not it declares `internet`; one the config grants network can.
 // Also as an unprivileged user (bubblewrap in a user namespace), through the CLI.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { binPath, repoRoot } from '../../helpers/toolport-process.js';
+import { binPath } from '../../helpers/toolport-process.js';
+import { runCli, type CliResult } from '../../helpers/run-cli.js';
 import { makeScratch, sandboxWorks, textOf, writeSkill } from './helpers.js';
 import { needsBwrap } from '../../helpers/sandbox.js';
 
-const run = promisify(execFile);
 
 const connectScript = `import { connect } from 'node:net';
 const socket = connect({ host: '127.0.0.1', port: Number(process.argv[2]) });
@@ -37,16 +36,9 @@ let port: number;
 let connections = 0;
 const skills = { offline: '', online: '', granted: '' };
 
-/** Runs the built CLI in a fresh process; resolves with its exit code and output. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = [...prefix, process.execPath, binPath, ...args];
-  try {
-    const { stdout, stderr } = await run(argv[0] as string, argv.slice(1), { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+/** Runs the built CLI in a fresh process (as another user with `prefix`). */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<CliResult> {
+  return runCli(args, { env, prefix, timeoutMs: 20_000 });
 }
 
 beforeAll(async () => {

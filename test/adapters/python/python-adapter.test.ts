@@ -14,16 +14,16 @@ import type { Logger } from '../../../src/core/logger.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { liveInterpreters, livePythonHosts, sandboxForTests } from './python-hosts.js';
-import { pidsWithMarker } from '../../helpers/processes.js';
+import { pidsWithMarker, waitFor as waitForProcesses } from '../../helpers/processes.js';
 
 /** Diagnostics that are problems: not the info line saying how a plugin runs, nor the warning of sandbox: off. */
 function problemsOf(toolport: Toolport): Toolport['diagnostics'] {
   return toolport.diagnostics.filter((diagnostic) => diagnostic.level !== 'info' && !diagnostic.message.includes(': sandbox: off'));
 }
 
-/** The pid (as this machine numbers it) of the one Python host this test process runs. */
+/** The pid (as this machine numbers it) of the one Python host this test process runs (a host being replaced may linger a moment). */
 async function hostPid(): Promise<number> {
-  const pids = await liveInterpreters();
+  const pids = await waitForProcesses(() => liveInterpreters(), (found) => found.length === 1, 3_000);
   expect(pids).toHaveLength(1);
   return pids[0] as number;
 }
