@@ -171,6 +171,9 @@ export function toSandbox(support: Extract<SandboxSupport, { available: true }>,
     binds.push(access === 'rw' ? '--bind-try' : '--ro-bind-try', path, path);
   }
   for (const [path, access] of granted) shown.push(`${path} (${access})`);
+  // A grant of / (or another ancestor of /proc or /dev) binds the host's, with toolport's
+  // processes in it: the sandbox's own go on top again.
+  if (granted.some(([path]) => isInside(path, '/proc') || isInside(path, '/dev'))) binds.push('--proc', '/proc', '--dev', '/dev');
   const namespaces = plan.network ? 'pid/mount/ipc/uts' : 'pid/mount/ipc/uts/net';
   const description =
     `sandbox: bubblewrap, new ${namespaces} namespaces; network: ${plan.network ? 'allowed (granted)' : 'none'}; ` +

@@ -76,7 +76,7 @@ beforeAll(async () => {
       'scripts/leak-env.sh': '#!/bin/sh\nprintf "LEAK=[%s] BEARER=[%s] GRANTED=[%s]\\n" "$LEAK" "$BEARER" "$GRANTED"\n',
       // Everything a process can learn of other processes' environments.
       'scripts/environ.sh':
-        '#!/bin/sh\necho "PPID=$PPID"\nfor f in /proc/$PPID/environ /proc/1/environ /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f" 2>/dev/null; done\nexit 0\n',
+        '#!/bin/sh\necho "PPID=$PPID"\necho "PROCESSES=$(ls -d /proc/[0-9]* | wc -l)"\nfor f in /proc/$PPID/environ /proc/1/environ /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f" 2>/dev/null; done\nexit 0\n',
       'scripts/read.sh': '#!/bin/sh\ncat "$1"\n',
       'scripts/write.sh': '#!/bin/sh\nprintf "pwned\\n" > "$1" && echo written\n',
       'scripts/escape.sh': escapeScript,
@@ -124,9 +124,21 @@ describe(`command skills: the kernel sandbox${needsBwrap}`, () => {
   it.skipIf(!bwrapWorks)("/proc/$PPID/environ, /proc/1/environ and every other /proc/*/environ show nothing of toolport's", async () => {
     const { stdout } = await runCli(['call', 'attacker__environ', '{}', '--config', configFile]);
     expect(stdout).toMatch(/^PPID=\d+\n/);
+    // It sees its own processes only: bwrap's init, the script, its ls.
+    expect(Number(/PROCESSES=(\d+)/.exec(stdout)?.[1])).toBeLessThan(6);
     for (const value of Object.values(secrets)) expect(stdout).not.toContain(value);
     // Not even the names: the processes it can see hold only the skill's own environment.
     expect(stdout).not.toMatch(/TOOLPORT_ADMIN_TOKEN|TOOLPORT_TOKEN|VITEST/);
+  });
+
+  it.skipIf(!bwrapWorks)('even a grant of / shows the skill only its own processes and their environments', async () => {
+    const config = join(root, 'root-granted.json');
+    await writeFile(config, JSON.stringify({ plugins: [{ path: skill, grants: { files: { '/': 'ro' } } }] }));
+    const { stdout } = await runCli(['call', 'attacker__environ', '{}', '--config', config]);
+    expect(stdout).toMatch(/^PPID=1\n/);
+    expect(Number(/PROCESSES=(\d+)/.exec(stdout)?.[1])).toBeLessThan(6);
+    for (const value of Object.values(secrets)) expect(stdout).not.toContain(value);
+    expect(stdout).not.toMatch(/TOOLPORT_ADMIN_TOKEN|VITEST/);
   });
 
   it.skipIf(!bwrapWorks)('reading outside the skill folder and the granted folders fails; granted folders read', async () => {
