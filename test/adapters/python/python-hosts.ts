@@ -15,6 +15,14 @@ export async function liveInterpreters(ancestor = process.pid): Promise<number[]
   return (await liveHostEntries(ancestor)).filter((entry) => !/(^|\/)bwrap$/.test(entry.program)).map((entry) => entry.pid);
 }
 
+/**
+ * The process this test process started for its one host: bwrap, or the interpreter itself
+ * with sandbox: off. Once it is gone (reaped), toolport has seen the host end.
+ */
+export async function hostRootPid(ancestor = process.pid): Promise<number | undefined> {
+  return (await liveHostEntries(ancestor)).find((entry) => entry.ppid === ancestor)?.pid;
+}
+
 async function liveHostEntries(ancestor: number): Promise<ProcessEntry[]> {
   const processes = await listProcesses();
   const parents = new Map(processes.map((entry) => [entry.pid, entry.ppid]));
