@@ -271,4 +271,12 @@ describe('command skills: loading', () => {
     const toolport = await load([{ path: dir, maxOutput: 5 }]);
     expect(messages(toolport, 'error')).toEqual([expect.stringContaining('unknown key "maxOutput"')]);
   });
+
+  it('says what `sandbox` may be', async () => {
+    const dir = await writeSkill(root, 'sandbox-key', { agentToml: '[tools.a]\ncommand = "true"\n' });
+    const toolport = await load([{ path: dir, sandbox: 'maybe' }]);
+    expect(messages(toolport, 'error')).toEqual([
+      `plugins[0] ${dir}: invalid plugin config:\n  plugins[0].sandbox: must be "off" (run this plugin without the sandbox) or "on" (the default)`,
+    ]);
+  });
 });
