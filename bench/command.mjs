@@ -3,15 +3,14 @@
 // Run after a build: `npm run build && node bench/command.mjs` (BENCH_ROUNDS, BENCH_CALLS, BENCH_WARMUP).
 //
 // Targets (each a trivial tool that runs /bin/true):
-//   spawn            child_process.spawn('/bin/true'), pipes, await 'close'     (the baseline)
-//   spawn-as-toolport the same with toolport's options (detached: a new session and process
-//                    group, so a stop reaches the whole tree; a minimal environment)
-//   toolport         toolport.call() of a skill with network: registry, ajv, adapter, spawn
-//   spawn-unshare    child_process.spawn('unshare', ['--net', '--', '/bin/true'])
-//   spawn-unshare-as-toolport the same with toolport's options
-//   toolport-netns   toolport.call() of a skill without "internet": runs in a network namespace
-//   mcp-stdio        the same tool through an MCP client over stdio (adds the SDK and a pipe)
-// Targets take turns call by call; ratios are medians of per-round p50 ratios.
+//   spawn             child_process.spawn('/bin/true'), pipes, await 'close'     (the baseline)
+//   spawn-bwrap       the same program under exactly the bwrap options toolport uses for the
+//                     skill (core/sandbox.ts), spawned directly: the cost of bubblewrap itself
+//   toolport          toolport.call() of the skill in its sandbox (the default): registry, ajv,
+//                     policy, adapter, bwrap, the program
+//   toolport-off      the same skill with `sandbox: off` (no bwrap): toolport's own work
+//   mcp-stdio         the sandboxed tool through an MCP client over stdio (adds the SDK and a pipe)
+// Targets take turns call by call; ratios and differences are medians of per-round p50s.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { parseConfig } from '../dist/config/load.js';
+import { detectSandbox, toSandbox } from '../dist/core/sandbox.js';
 import { createToolport } from '../dist/toolport.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -27,7 +27,8 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 40);
 
 const trueCommand = ['/bin/true', '/usr/bin/true'].find((path) => spawnSync(path).status === 0);
 if (!trueCommand) throw new Error('no /bin/true');
-const canUnshare = spawnSync('unshare', ['--net', '--', trueCommand]).status === 0;
+const support = await detectSandbox();
+if (!support.available) throw new Error(`the sandbox does not work here: ${support.reason}`);
 
 function spawnOnce(file, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -39,22 +40,20 @@ function spawnOnce(file, args, options = {}) {
   });
 }
 
-async function writeSkill(root, name) {
-  const dir = join(root, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'SKILL.md'), `---\nname: ${name}\n---\n`);
-  await writeFile(join(dir, 'agent.toml'), `[tools.noop]\ncommand = ${JSON.stringify(trueCommand)}\n`);
-  return dir;
-}
-
 const root = await mkdtemp(join(tmpdir(), 'toolport-bench-command-'));
-// "online" is granted network (no namespace); "offline" is not (runs under unshare --net).
-const online = await writeSkill(root, 'online');
-const offline = await writeSkill(root, 'offline');
-const onlineBlock = { path: online, grants: { network: true } };
-const toolport = await createToolport(parseConfig({ plugins: [onlineBlock, ...(canUnshare ? [{ path: offline }] : [])] }));
+const skill = join(root, 'noop');
+await mkdir(skill, { recursive: true });
+await writeFile(join(skill, 'SKILL.md'), '---\nname: noop\n---\n');
+await writeFile(join(skill, 'agent.toml'), `[tools.noop]\ncommand = ${JSON.stringify(trueCommand)}\n`);
+// The argv toolport builds for this skill (no grants), for the bare bwrap target.
+const sandbox = toSandbox(support, { cwd: skill, readOnly: [{ path: skill }], files: {}, network: false });
+const minimalEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: '/tmp' };
+
+const toolport = await createToolport(parseConfig({ plugins: [{ path: skill }, { path: skill, id: 'off', sandbox: 'off' }] }));
+const problems = toolport.diagnostics.filter((d) => d.level === 'error');
+if (problems.length > 0) throw new Error(problems.map((d) => d.message).join('\n'));
 const configFile = join(root, 'toolport.json');
-await writeFile(configFile, JSON.stringify({ plugins: [onlineBlock] }));
+await writeFile(configFile, JSON.stringify({ plugins: [{ path: skill }] }));
 const client = new Client({ name: 'bench', version: '1.0.0' });
 await client.connect(
   new StdioClientTransport({
@@ -64,25 +63,17 @@ await client.connect(
   }),
 );
 
+const call = (name) => async () => {
+  const outcome = await toolport.call(name, {});
+  if (outcome.isError) throw new Error(`call failed: ${JSON.stringify(outcome.content)}`);
+};
 const targets = {
   spawn: () => spawnOnce(trueCommand, []),
-  // The options toolport spawns with: own session and process group, a minimal environment.
-  'spawn-as-toolport': () => spawnOnce(trueCommand, [], { detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
-  toolport: async () => {
-    const outcome = await toolport.call('online__noop', {});
-    if (outcome.isError) throw new Error('call failed');
-  },
-  ...(canUnshare && {
-    'spawn-unshare': () => spawnOnce('unshare', ['--net', '--', trueCommand]),
-    'spawn-unshare-as-toolport': () =>
-      spawnOnce('unshare', ['--net', '--', trueCommand], { detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
-    'toolport-netns': async () => {
-      const outcome = await toolport.call('offline__noop', {});
-      if (outcome.isError) throw new Error('call failed');
-    },
-  }),
+  'spawn-bwrap': () => spawnOnce(sandbox.prefix[0], [...sandbox.prefix.slice(1), trueCommand], { cwd: skill, detached: true, env: minimalEnv }),
+  toolport: call('noop__noop'),
+  'toolport-off': call('off__noop'),
   'mcp-stdio': async () => {
-    const result = await client.callTool({ name: 'online__noop', arguments: {} });
+    const result = await client.callTool({ name: 'noop__noop', arguments: {} });
     if (result.isError) throw new Error('call failed');
   },
 };
@@ -127,12 +118,12 @@ process.stdout.write(`command kind: ${rounds} rounds x ${calls} calls per target
 process.stdout.write('| target | p50 ms | p90 ms | n |\n|---|--:|--:|--:|\n');
 for (const row of rows) process.stdout.write(`| ${row.target} | ${row['p50 ms']} | ${row['p90 ms']} | ${row.n} |\n`);
 const comparisons = [
+  // The issue's goal: a sandboxed call within +2 ms of a bare spawn without a sandbox.
   ['toolport', 'spawn'],
-  ['toolport', 'spawn-as-toolport'],
-  ['spawn-as-toolport', 'spawn'],
-  ...(canUnshare
-    ? [['toolport-netns', 'spawn-unshare'], ['toolport-netns', 'spawn-unshare-as-toolport'], ['spawn-unshare', 'spawn'], ['toolport-netns', 'spawn']]
-    : []),
+  // What bubblewrap itself costs per spawn, and what toolport adds on top of it.
+  ['spawn-bwrap', 'spawn'],
+  ['toolport', 'spawn-bwrap'],
+  ['toolport-off', 'spawn'],
   ['mcp-stdio', 'spawn'],
 ];
 process.stdout.write('\n| comparison | ratio of p50 (median of rounds) | range over rounds | Δ p50 ms |\n|---|--:|--:|--:|\n');

@@ -56,7 +56,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const adapter = await kind.load();
     const tooLate = `did not load within ${loadTimeoutSeconds} s (defaults.loadTimeoutSeconds); the other plugins are served without it`;
     const deadline = createDeadline(loadTimeoutSeconds * 1000, () => new ToolportError(ErrorCode.PluginLoadFailed, tooLate), shutdown);
-    const loading = adapter.load(spec, { ...context, signal: deadline.signal });
+    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath: `plugins[${index}]` });
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),

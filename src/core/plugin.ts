@@ -63,6 +63,8 @@ export interface AdapterContext {
    * meanwhile): stop loading and release what was started (a process, a worker).
    */
   readonly signal?: AbortSignal;
+  /** Where the plugin's block is in the config, e.g. `plugins[2]`, for messages that name a config line. */
+  readonly configPath?: string;
 }
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */

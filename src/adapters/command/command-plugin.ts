@@ -1,6 +1,7 @@
 // The `command` kind: an EvoClaw skill folder (SKILL.md + agent.toml [tools.NAME]) whose tools
-// run as one subprocess per call, argv only, in their own process group, with a minimal
-// environment, capped output, a time limit, and no network unless the skill declares `internet`.
+// run as one subprocess per call, argv only, each in a bubblewrap sandbox of its own (its
+// folder, its grants, no network unless granted), with an environment from the grants,
+// capped output and a time limit.
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -8,17 +9,17 @@ import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../..
 import { createPluginLifecycle } from '../../core/lifecycle.js';
 import { textContent, isPlainObject, type CallDeadline, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { toPermission } from '../../core/grants.js';
+import { isInside } from '../../core/file-paths.js';
+import { toSignalOfExitCode } from '../../core/process-tree.js';
+import { describeMissingSandbox, detectSandbox, isAllowlisted, sandboxOffWarning, toPluginEnvironment, toSandbox, type FileAccess } from '../../core/sandbox.js';
 import type { AdapterContext, LoadedPlugin, PluginDiagnostic } from '../../core/plugin.js';
 import type { CommandSpec } from './spec.js';
-import { toBaseEnvironment, toSkillArgName, type Environment } from './environment.js';
+import { toCallEnvironment, toExpandedNames } from './environment.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { resolveCommand } from './resolve-command.js';
 import { runProcess, StartError, type CapturedOutput, type RunResult } from './run-process.js';
-import { detectNetworkSandbox, type NetworkSandbox } from './sandbox.js';
 import { readAgentTools, readSkillManifest, readSkillToolDocs, SkillFileError, type Finding } from './skill-files.js';
 import { toArgText, toToolPlan, type ArgSlot } from './tool-schema.js';
-
-
 
 /** Beyond the kill grace period, how long the pipeline waits for a stopped call's report. */
 const backstopSeconds = 5;
@@ -30,7 +31,8 @@ interface CommandTool {
   readonly file: string;
   readonly slots: readonly ArgSlot[];
   readonly defaults: Readonly<Record<string, unknown>>;
-  readonly baseEnv: Environment;
+  /** agent.toml `env` entries, expanded per call. */
+  readonly entries: readonly string[];
   readonly limiter: Limiter;
   readonly definition: ToolDefinition;
 }
@@ -52,6 +54,22 @@ async function toSkillDir(path: string, baseDir: string): Promise<string> {
   const name = basename(absolute);
   if (name === 'agent.toml' || name === 'SKILL.md' || name === 'skill.toml') return dirname(absolute);
   throw new SkillFileError('a command skill is a folder with SKILL.md and agent.toml');
+}
+
+
+/** grants.files by absolute path (relative ones against the config's folder); a missing one is said. */
+async function toGrantedFiles(files: Readonly<Record<string, FileAccess>>, baseDir: string, findings: Finding[]): Promise<Record<string, FileAccess>> {
+  const granted: Record<string, FileAccess> = {};
+  for (const [path, access] of Object.entries(files)) {
+    const absolute = resolve(baseDir, path);
+    granted[absolute] = access;
+    const exists = await stat(absolute).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) findings.push({ level: 'warning', message: `grants.files: ${path} does not exist (${absolute}); the skill sees it once it does` });
+  }
+  return granted;
 }
 
 /** Whether the skill declares network use, in the policy layer's vocabulary (so both agree). */
@@ -80,14 +98,16 @@ function successOutcome(run: RunResult): ToolOutcome {
   return outcome;
 }
 
-function failureOutcome(tool: string, run: RunResult, timeoutMs: number): ToolOutcome {
+function failureOutcome(tool: string, run: RunResult, timeoutMs: number, sandboxed: boolean): ToolOutcome {
   let headline: string;
   if (run.stopped) {
     headline = `${tool} timed out after ${formatSeconds(timeoutMs)} s and was stopped${run.killed ? ' (killed after ignoring SIGTERM)' : ''}.`;
   } else if (run.signal) {
     headline = `${tool} was killed by signal ${run.signal}.`;
   } else {
-    headline = `${tool} failed with exit code ${run.exitCode}.`;
+    // bwrap reports a death by signal N as exit code 128 + N.
+    const signal = sandboxed ? toSignalOfExitCode(run.exitCode) : undefined;
+    headline = `${tool} failed with exit code ${run.exitCode}${signal ? ` (as when killed by ${signal})` : ''}.`;
   }
   const parts = [headline];
   if (run.stdout.text.length > 0 || run.stdout.truncated) {
@@ -123,34 +143,27 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
   if (Object.keys(spec.settings).length > 0) {
     findings.push({ level: 'warning', message: 'settings are not used by command skills (pass values through the environment with grants.env)' });
   }
-  if (Object.keys(spec.grants.files).length > 0) {
-    findings.push({ level: 'warning', message: 'grants.files is not enforced for command skills: their processes see the filesystem as toolport does' });
-  }
 
-  // Network only with the config's grant (deny by default). A skill that declares `internet`
-  // without it is refused by the policy layer; it is isolated all the same.
+  // The kernel sandbox (deny by default), unless the config opts out for this skill.
+  const support = spec.sandbox === 'off' ? undefined : await detectSandbox();
+  if (support) logSupportOnce(context, support.available ? `sandbox: bubblewrap (${support.bwrap})` : `sandbox unavailable: ${support.reason}`);
+  if (support && !support.available) throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(support.reason, 'command skills'));
+  if (!support) findings.push({ level: 'warning', message: sandboxOffWarning });
+  const grantLine = (key: string): string => `${context.configPath ?? 'this plugin'}.grants.${key}`;
+  const granted = await toGrantedFiles(spec.grants.files, context.baseDir, findings);
+
+  // Network only with the config's grant. A skill that declares `internet` without it is
+  // refused by the policy layer; it is isolated all the same.
   const declaresInternet = hasInternet(manifest.permissions);
-  const networkAllowed = spec.grants.network;
-  const support = await detectNetworkSandbox();
-  logSupportOnce(context, support.available ? `network isolation: ${support.sandbox.label}` : `network isolation unavailable: ${support.reason}`);
-  let sandbox: NetworkSandbox | undefined;
-  if (networkAllowed) {
-    findings.push({ level: 'info', message: `network: allowed (granted by the config${declaresInternet ? '; SKILL.md declares "internet"' : ''})` });
-  } else if (support.available) {
-    sandbox = support.sandbox;
-    const refused = declaresInternet ? '; SKILL.md declares "internet", so calls are refused until the config grants network (grants: { network: true })' : '';
-    findings.push({ level: 'info', message: `network: none (isolated with ${support.sandbox.label})${refused}` });
-  } else {
-    throw new ToolportError(
-      ErrorCode.PluginLoadFailed,
-      `network isolation is unavailable here (${support.reason}), and the config does not grant this skill network, so toolport will not run it; ` +
-        'to run it with network, grant it in the config (grants: { network: true })',
-    );
-  }
+  const isolatedNetwork = support !== undefined && !spec.grants.network;
 
-  // Variables from toolport's environment: those the config grants. SKILL.md's
+  // Variables from toolport's environment: the allowlist and what the config grants. SKILL.md's
   // metadata.evoclaw.env declares what the skill needs, as `env:NAME` permissions.
-  const envPlan = { passThrough: spec.grants.env, entries: [] as string[] };
+  for (const name of manifest.env) {
+    if (!spec.grants.env.includes(name)) {
+      findings.push({ level: 'warning', message: `SKILL.md declares the variable ${name} (metadata.evoclaw.env), which is not granted: calls are refused until ${grantLine('env')}: [${name}]` });
+    }
+  }
   const permissions = [...manifest.permissions, ...manifest.env.map((name) => `env:${name}`)];
   const killGraceMs = spec.killGraceSeconds * 1000;
   const tools = new Map<string, CommandTool>();
@@ -166,6 +179,15 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     for (const [index, item] of entry.env.entries()) {
       if (!/^[^=]+=/.test(item)) {
         findings.push({ level: 'warning', tool: entry.name, message: `agent.toml: tools.${entry.name}.env[${index}]: "${item}" is not KEY=value; it is ignored` });
+        continue;
+      }
+      for (const name of toExpandedNames(item)) {
+        if (isAllowlisted(name) || spec.grants.env.includes(name) || name.startsWith('SKILL_ARG_')) continue;
+        findings.push({
+          level: 'warning',
+          tool: entry.name,
+          message: `agent.toml: tools.${entry.name}.env[${index}]: ${name} is not granted, so it expands to empty; to pass it, set ${grantLine('env')}: [${name}]`,
+        });
       }
     }
     // EvoClaw's default (30 s) applies when timeout_secs is missing or not positive; here
@@ -177,14 +199,14 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
       file: resolved.file,
       slots: plan.slots,
       defaults: plan.defaults,
-      baseEnv: toBaseEnvironment({ ...envPlan, entries: entry.env }, process.env),
+      entries: entry.env,
       limiter: createLimiter(spec.concurrency),
       definition: {
         name: entry.name,
         description: plan.description,
         inputSchema: plan.inputSchema,
         ...(permissions.length > 0 && { permissions }),
-        meta: { 'toolport/command': { network: sandbox ? 'none' : 'allowed', ...(shownTimeoutSeconds !== undefined && { timeoutSeconds: shownTimeoutSeconds }) } },
+        meta: { 'toolport/command': { network: isolatedNetwork ? 'none' : 'allowed', ...(shownTimeoutSeconds !== undefined && { timeoutSeconds: shownTimeoutSeconds }) } },
         ...(ownTimeoutSeconds !== undefined && { timeoutSeconds: ownTimeoutSeconds }),
       },
     });
@@ -193,6 +215,17 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     const problems = findings.filter((finding) => finding.level === 'error').map((finding) => finding.message);
     throw new ToolportError(ErrorCode.PluginLoadFailed, `no usable tools${problems.length > 0 ? `:\n  ${problems.join('\n  ')}` : ''}`);
   }
+
+  // One sandbox per skill: its folder and its programs read-only, its grants, its network.
+  const programs = [...new Set([...tools.values()].map((tool) => tool.file))].filter((file) => !isInside(dir, file));
+  const sandbox = support?.available
+    ? toSandbox(support, { cwd: dir, readOnly: [{ path: dir }, ...programs.map((path) => ({ path, label: 'a program' }))], files: granted, network: spec.grants.network })
+    : undefined;
+  if (sandbox) {
+    const refused = declaresInternet && !spec.grants.network ? `; SKILL.md declares "internet", so calls are refused until ${grantLine('network')}: true` : '';
+    findings.push({ level: 'info', message: `${sandbox.description}${refused}` });
+  }
+  const baseEnv = toPluginEnvironment(process.env, spec.grants.env, sandbox);
 
   const definitions = [...tools.values()].map((tool) => tool.definition);
   const lifecycle = createPluginLifecycle(id);
@@ -209,8 +242,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     }
     // A placeholder without a value is an empty argument, as in EvoClaw.
     const argv = tool.slots.map((slot) => ('literal' in slot ? slot.literal : (values[slot.placeholder] ?? '')));
-    const env: Environment = { ...tool.baseEnv };
-    for (const [key, value] of Object.entries(values)) env[toSkillArgName(key)] = value;
+    const env = toCallEnvironment(baseEnv, tool.entries, values);
 
     // The time limit covers the run, not the wait for a free slot.
     deadline.hold();
@@ -228,6 +260,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
         cwd: dir,
         env,
         killGraceMs,
+        sandboxed: sandbox !== undefined,
         maxOutputBytes: spec.maxOutputBytes,
         maxStderrBytes: Math.min(spec.maxOutputBytes, stderrTailBytes),
         signal,
@@ -255,7 +288,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
       return successOutcome(run);
     }
     if (run.stderr.totalBytes > 0) logger.debug({ tool: name, stderr: run.stderr.text.slice(-stderrTailBytes) }, 'stderr of the failed command');
-    return failureOutcome(name, run, deadline.ms);
+    return failureOutcome(name, run, deadline.ms, sandbox !== undefined);
   }
 
   return {

@@ -1,20 +1,9 @@
-// The environment of a skill's process: a short allowlist of toolport's variables, the
-// variables the skill or the config names, the skill's `env` entries expanded the way Go's
-// os.ExpandEnv does, and SKILL_ARG_<NAME> per argument. Never toolport's whole environment.
-
-/** Variables every skill gets from toolport's environment (locale, time zone, paths, who). */
-const allowlist = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM'];
-const localePrefix = 'LC_';
-const defaultPath = '/usr/local/bin:/usr/bin:/bin';
+// The environment of a skill's process: the allowlist every plugin process gets and the
+// granted variables (see core/sandbox.ts), then the skill's `env` entries expanded the way
+// Go's os.ExpandEnv does but only from that environment and the call's arguments, then
+// SKILL_ARG_<NAME> per argument. Never toolport's whole environment.
 
 export type Environment = Record<string, string>;
-
-export interface EnvironmentPlan {
-  /** Names passed through from toolport's environment besides the allowlist (config grants, SKILL.md). */
-  readonly passThrough: readonly string[];
-  /** agent.toml `env` entries, `KEY=value` with `${VAR}` / `$VAR` in them. */
-  readonly entries: readonly string[];
-}
 
 function isShellSpecial(char: string): boolean {
   return '*#$@!?-'.includes(char) || (char >= '0' && char <= '9');
@@ -68,29 +57,37 @@ export function expandLikeGo(text: string, lookup: (name: string) => string | un
   return out;
 }
 
-/** The part of the environment that does not depend on the call's arguments. */
-export function toBaseEnvironment(plan: EnvironmentPlan, source: NodeJS.ProcessEnv): Environment {
-  const env: Environment = {};
-  for (const [name, value] of Object.entries(source)) {
-    if (value === undefined) continue;
-    if (allowlist.includes(name) || name.startsWith(localePrefix)) env[name] = value;
-  }
-  env.PATH ??= defaultPath;
-  for (const name of plan.passThrough) {
-    const value = source[name];
-    if (value !== undefined) env[name] = value;
-  }
-  const lookup = (name: string): string | undefined => source[name];
-  for (const entry of plan.entries) {
+
+/** EvoClaw's name for an argument in the environment: SKILL_ARG_ plus the key in upper case. */
+export function toSkillArgName(key: string): string {
+  return `SKILL_ARG_${key.toUpperCase()}`;
+}
+
+/**
+ * The environment of one call: `base` (allowlist and grants), the `env` entries expanded from
+ * it and the call's SKILL_ARG_* values (so an ungranted name expands to empty), then the
+ * arguments as SKILL_ARG_*, which win over the entries as in EvoClaw.
+ */
+export function toCallEnvironment(base: Readonly<Environment>, entries: readonly string[], args: Readonly<Record<string, string>>): Environment {
+  const env: Environment = { ...base };
+  const skillArgs: Environment = {};
+  for (const [key, value] of Object.entries(args)) skillArgs[toSkillArgName(key)] = value;
+  const lookup = (name: string): string | undefined => skillArgs[name] ?? base[name];
+  for (const entry of entries) {
     const expanded = expandLikeGo(entry, lookup);
     const equals = expanded.indexOf('=');
     if (equals <= 0) continue;
     env[expanded.slice(0, equals)] = expanded.slice(equals + 1);
   }
-  return env;
+  return Object.assign(env, skillArgs);
 }
 
-/** EvoClaw's name for an argument in the environment: SKILL_ARG_ plus the key in upper case. */
-export function toSkillArgName(key: string): string {
-  return `SKILL_ARG_${key.toUpperCase()}`;
+/** The variable names an `env` entry expands (`${NAME}`, `$NAME`; not the one-character specials). */
+export function toExpandedNames(entry: string): string[] {
+  const names: string[] = [];
+  expandLikeGo(entry, (name) => {
+    if (/^[A-Za-z_]\w*$/.test(name) && !names.includes(name)) names.push(name);
+    return undefined;
+  });
+  return names;
 }

@@ -1,50 +1,20 @@
 // Turns an agent.toml `command` into the program to run, as EvoClaw does: a leading `~` is
 // the home folder, a path with a slash is relative to the skill folder, a bare name is
 // looked up on PATH. Checked at load so a missing or non-executable command is reported early.
-import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { checkExecutable, findOnPath, isInside } from '../../core/file-paths.js';
 
 export type ResolvedCommand = { readonly file: string } | { readonly problem: string };
 
-async function isExecutableFile(path: string): Promise<'ok' | 'missing' | 'not-a-file' | 'not-executable'> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    return 'missing';
-  }
-  if (!info.isFile()) return 'not-a-file';
-  try {
-    await access(path, constants.X_OK);
-    return 'ok';
-  } catch {
-    return 'not-executable';
-  }
-}
-
-/** The first executable `name` in PATH; relative PATH entries are skipped (as Go's LookPath does). */
-export async function findOnPath(name: string, path: string | undefined): Promise<string | undefined> {
-  for (const folder of (path ?? '').split(delimiter)) {
-    if (folder === '' || !isAbsolute(folder)) continue;
-    const candidate = join(folder, name);
-    if ((await isExecutableFile(candidate)) === 'ok') return candidate;
-  }
-  return undefined;
-}
-
-function isInside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
 
 /** A hint for the common case of a skill written for ~/.evoclaw/skills/NAME but kept elsewhere. */
 async function homeHint(command: string, skillDir: string): Promise<string> {
   const match = /^~\/\.evoclaw\/skills\/[^/]+\/(.+)$/.exec(command);
   if (!match?.[1]) return '';
   const local = resolve(skillDir, match[1]);
-  if (isInside(skillDir, local) && (await isExecutableFile(local)) === 'ok') {
+  if (isInside(skillDir, local) && (await checkExecutable(local)) === 'ok') {
     return `; this skill folder has ${match[1]}: write command = "${match[1]}" to run it from here`;
   }
   return '';
@@ -78,10 +48,10 @@ export async function resolveCommand(command: string, skillDir: string, path: st
     if (found) return { file: found };
     let hint = '';
     if (/\s/.test(command)) hint = ' (the command is one program, run without a shell: put its arguments in `args`)';
-    else if ((await isExecutableFile(join(skillDir, command))) !== 'missing') hint = `; the skill folder has ${command}: write "./${command}" to run it`;
+    else if ((await checkExecutable(join(skillDir, command))) !== 'missing') hint = `; the skill folder has ${command}: write "./${command}" to run it`;
     return { problem: `"${command}" was not found on PATH${hint}` };
   }
-  switch (await isExecutableFile(file)) {
+  switch (await checkExecutable(file)) {
     case 'ok':
       return { file };
     case 'missing':

@@ -1,9 +1,9 @@
-// One subprocess run: argv only, its own process group, stdin from /dev/null, stdout and
-// stderr each capped, and a stop (the call's signal: its deadline, cancellation, shutdown)
-// that sends SIGTERM to the whole group, then SIGKILL after a grace period. Whatever the
-// command leaves behind in its group dies with it.
+// One subprocess run: argv only, its own process group (or its own sandbox), stdin from
+// /dev/null, stdout and stderr each capped, and a stop (the call's signal: its deadline,
+// cancellation, shutdown) that sends SIGTERM to the program's group, then SIGKILL to
+// everything after a grace period. Whatever the command leaves behind dies with it.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { toProcessTree, type ProcessTree } from '../../core/process-tree.js';
 
 export interface RunRequest {
   readonly file: string;
@@ -16,6 +16,8 @@ export interface RunRequest {
   readonly maxStderrBytes: number;
   /** Stops the run: the call's deadline, client cancellation, shutdown. */
   readonly signal: AbortSignal;
+  /** `file` is bwrap running the program in a sandbox of its own (see core/sandbox.ts). */
+  readonly sandboxed: boolean;
 }
 
 export interface CapturedOutput {
@@ -92,51 +94,20 @@ class TailCapture {
   }
 }
 
-/** Signals the process group; false when it is gone. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether any live process is left in the group. A member that died but was not reaped yet
- * (a zombie waiting for a slow init) still counts for kill(-pgid, 0); on Linux /proc tells them apart.
- */
-async function isGroupAlive(pgid: number): Promise<boolean> {
-  if (!signalGroup(pgid, 0)) return false;
-  if (process.platform !== 'linux') return true;
-  try {
-    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
-    const stats = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
-    return stats.some((stat) => {
-      if (stat === '') return false;
-      // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X';
-    });
-  } catch {
-    return true;
-  }
-}
-
-/** Process groups started here and not known to be gone. */
-const liveGroups = new Set<number>();
+/** Process trees started here and not known to be gone. */
+const liveTrees = new Set<ProcessTree>();
 let exitHookInstalled = false;
 
 /**
  * If toolport exits without closing its plugins (a second Ctrl+C, a fatal error), the groups
  * it started would live on in their own sessions; an exit hook kills them, synchronously.
  */
-function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
+function trackTree(tree: ProcessTree): void {
+  liveTrees.add(tree);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+    for (const live of liveTrees) live.kill();
   });
 }
 
@@ -182,13 +153,14 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       reject(new StartError(error.code ?? 'unknown error', error));
     });
     if (pid === undefined) return;
-    trackGroup(pid);
+    const tree = toProcessTree(pid, request.sandboxed);
+    trackTree(tree);
 
     /** Resolves once the group is gone (or, for a group that will not die, after SIGKILL and a bound). */
     const finish = (): void => {
       if (settled) return;
       settled = true;
-      liveGroups.delete(pid);
+      liveTrees.delete(tree);
       cleanup();
       child.stdout.destroy();
       child.stderr.destroy();
@@ -220,13 +192,13 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
       const giveUp = graceEnds + lingerMs;
       const check = async (): Promise<void> => {
         const now = performance.now();
-        if ((exit && !(await isGroupAlive(pid))) || now >= giveUp) {
+        if ((exit && !(await tree.isAlive())) || now >= giveUp) {
           groupGone = true;
           return drainThenFinish();
         }
         if (!killed && now >= graceEnds) {
           killed = true;
-          signalGroup(pid, 'SIGKILL');
+          tree.kill();
         }
         timers.push(setTimeout(() => void check(), pollMs));
       };
@@ -236,15 +208,15 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
     function onAbort(): void {
       if (stopped || exit || pid === undefined) return;
       stopped = true;
-      signalGroup(pid, 'SIGTERM');
+      tree.terminate();
       awaitGroupGone(performance.now() + request.killGraceMs);
     }
 
     child.once('exit', (code, signal) => {
       exit = { code, signal };
       if (stopped) return; // awaitGroupGone finishes
-      // The command is done; anything it left running in its group is not wanted.
-      signalGroup(pid, 'SIGKILL');
+      // The command is done; anything it left running is not wanted.
+      tree.killLeftovers();
       groupGone = true;
       drainThenFinish();
     });

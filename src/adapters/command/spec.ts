@@ -1,6 +1,7 @@
 // The config block of a `command` plugin (an EvoClaw skill folder).
 import { z } from 'zod';
 import { basePluginSpecShape } from '../../core/plugin.js';
+import { sandboxSettingSchema } from '../../core/sandbox.js';
 
 const mebibyte = 1024 * 1024;
 
@@ -13,5 +14,7 @@ export const commandSpecSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(64).default(4),
   /** Time between SIGTERM and SIGKILL when a call is stopped. */
   killGraceSeconds: z.number().min(0).max(60).default(2),
+  /** `off` runs the skill without the bubblewrap sandbox (an explicit, loudly warned opt-out). */
+  sandbox: sandboxSettingSchema,
 });
 export type CommandSpec = z.output<typeof commandSpecSchema>;

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { createLineSplitter } from '../../core/line-splitter.js';
+import { toProcessTree, toSignalOfExitCode } from '../../core/process-tree.js';
 import { isPlainObject } from '../../core/tool.js';
 
 export interface PythonErrorInfo {
@@ -50,7 +51,10 @@ export interface HostHandlers {
 }
 
 export interface HostProcessOptions {
-  python: string;
+  /** The interpreter, or bwrap, its options and the interpreter inside the sandbox. */
+  command: readonly [string, ...string[]];
+  /** Whether `command` starts the host in a bubblewrap sandbox. */
+  sandboxed: boolean;
   script: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -87,11 +91,12 @@ const maxLoggedLine = 16 * 1024;
 
 /** Spawns the host; resolves once the process runs (loading the plugin is a request). */
 export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
-  const child: ChildProcess = spawn(options.python, ['-u', options.script], {
+  const [program, ...leading] = options.command;
+  const child: ChildProcess = spawn(program, [...leading, '-u', options.script], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    // Its own process group, so close() can stop whatever the plugin started too.
+    // Its own process group (or sandbox), so close() can stop whatever the plugin started too.
     detached: process.platform !== 'win32',
     windowsHide: true,
   });
@@ -109,7 +114,10 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const exited = new Promise<HostExit>((resolve) => {
     child.once('exit', (code, signal) => {
       alive = false;
-      const exit: HostExit = { code, signal, reason: stopReason };
+      // In the sandbox the exit is bwrap's, which reports the host's death by signal N as
+      // 128 + N; toolport's host never exits with such a code itself.
+      const sandboxSignal = options.sandboxed ? toSignalOfExitCode(code) : undefined;
+      const exit: HostExit = sandboxSignal ? { code: null, signal: sandboxSignal, reason: stopReason } : { code, signal, reason: stopReason };
       for (const entry of pending.values()) {
         clearTimeout(entry.graceTimer);
         if (!entry.abandoned) entry.reject(new HostExitedError(exit));
@@ -125,13 +133,10 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     rpc.write(`${JSON.stringify(message)}\n`);
   };
 
+  const tree = pid > 0 && process.platform !== 'win32' ? toProcessTree(pid, options.sandboxed) : undefined;
   const killGroup = (): void => {
-    try {
-      if (process.platform !== 'win32' && pid > 0) process.kill(-pid, 'SIGKILL');
-      else child.kill('SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    if (tree) tree.kill();
+    else child.kill('SIGKILL');
   };
 
   const onMessage = (message: Record<string, unknown>): void => {
@@ -251,7 +256,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
         const exit = await exited;
         clearTimeout(timer);
         // Whatever the plugin started in the host's process group goes with it.
-        killGroup();
+        if (tree) tree.killLeftovers();
         return exit;
       }
       return exited;

@@ -13,6 +13,8 @@ import { createDeadline, raceSignal, sleep } from '../../core/abort.js';
 import { createPluginLifecycle } from '../../core/lifecycle.js';
 import type { AdapterContext, Grants, InstructionsCapability, LoadedPlugin, PromptCapability } from '../../core/plugin.js';
 import type { PythonSpec } from './spec.js';
+import { toPluginEnvironment, type SandboxSetting } from '../../core/sandbox.js';
+import { describeMissingPython, loadIsolation } from './isolation.js';
 import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
 import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
 import {
@@ -47,6 +49,8 @@ export interface PythonPluginOptions {
   configId: string | undefined;
   loadTimeoutMs: number;
   cancelGraceMs: number;
+  /** `off`: no bubblewrap sandbox (the config's explicit opt-out). */
+  sandbox: SandboxSetting;
 }
 
 interface SubPlugin {
@@ -70,8 +74,6 @@ interface Started {
   result: LoadResult;
 }
 
-/** Variables every host gets: none of them secret. Everything else must be granted. */
-const baseEnvironment = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
 const stableAfterMs = 30_000;
 const maxBackoffMs = 30_000;
 const closeGraceMs = 1_000;
@@ -116,14 +118,22 @@ export async function loadPythonPlugin(
   ].filter((value) => value.length >= 4);
   const redact = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 
-  const env: NodeJS.ProcessEnv = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' };
-  for (const name of baseEnvironment) if (process.env[name] !== undefined) env[name] = process.env[name];
-  for (const name of options.grantedEnv) {
-    if (process.env[name] === undefined) logger.warn({ variable: name }, 'granted environment variable is not set');
-    else env[name] = process.env[name];
-  }
   const isPackage = extname(options.path) !== '.py';
   const cwd = isPackage ? options.path : dirname(options.path);
+  const isolation = await loadIsolation({
+    setting: options.sandbox,
+    python: options.python,
+    hostScript: options.hostScript,
+    cwd,
+    files: options.guard.files,
+    network: options.guard.network,
+    subprocess: options.guard.subprocess,
+  });
+  // The allowlist and the granted variables; nothing else of toolport's environment.
+  const env = { ...toPluginEnvironment(process.env, options.grantedEnv, isolation.sandbox), PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' };
+  for (const name of options.grantedEnv) {
+    if (process.env[name] === undefined) logger.warn({ variable: name }, 'granted environment variable is not set');
+  }
   let nextCall = 0;
   const defaultCtx = { room_id: 'toolport', sender_id: 'toolport', call_id: null };
 
@@ -305,7 +315,8 @@ export async function loadPythonPlugin(
     let started: HostProcess;
     try {
       started = await startHostProcess({
-        python: options.python,
+        command: isolation.command,
+        sandboxed: isolation.sandbox !== undefined,
         script: options.hostScript,
         cwd,
         env,
@@ -313,9 +324,7 @@ export async function loadPythonPlugin(
         cancelGraceMs: options.cancelGraceMs,
       });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'not found' : describeThrown(error);
-      throw new Error(`cannot start the Python interpreter "${options.python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`, { cause: error });
+      throw new Error(describeMissingPython(options.python, error), { cause: error });
     }
     let raw: unknown;
     const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, signal);
@@ -411,6 +420,7 @@ export async function loadPythonPlugin(
     tenant: options.tenant,
     services: options.services,
     guard: options.guard,
+    sandbox: options.sandbox,
     env: options.grantedEnv.map((name) => [name, process.env[name]]),
     userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
   });
@@ -493,6 +503,7 @@ export async function loadPythonPlugin(
   return {
     id,
     kind: 'python',
+    diagnostics: isolation.diagnostics,
     ...(single?.manifest.version !== undefined && { version: single.manifest.version }),
     ...(single?.manifest.description !== undefined && { description: single.manifest.description }),
     get tools() {
@@ -611,6 +622,7 @@ export function loadPythonSpec(spec: PythonSpec, context: AdapterContext): Promi
       configId: spec.id,
       loadTimeoutMs: 30_000,
       cancelGraceMs: 2_000,
+      sandbox: spec.sandbox,
     },
     context,
   );

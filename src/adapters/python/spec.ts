@@ -1,6 +1,7 @@
 // The config block of a `python` plugin (a ScaiWave BasePlugin file or package).
 import { z } from 'zod';
 import { basePluginSpecShape } from '../../core/plugin.js';
+import { sandboxSettingSchema } from '../../core/sandbox.js';
 
 const serviceTarget = z
   .string()
@@ -23,5 +24,7 @@ export const pythonSpecSchema = z.strictObject({
   dynamicToolsRefreshSeconds: z.number().min(0).max(86_400).default(60),
   /** Whether the plugin may start processes (which the host's guard cannot follow). */
   allowSubprocess: z.boolean().default(false),
+  /** `off` runs the host without the bubblewrap sandbox (an explicit, loudly warned opt-out). */
+  sandbox: sandboxSettingSchema,
 });
 export type PythonSpec = z.output<typeof pythonSpecSchema>;

@@ -8,7 +8,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { grantsForTests, makeScratch, textOf, writeSkill } from './helpers.js';
+import { makeScratch, sandboxForTests, sandboxWorks, textOf, writeSkill } from './helpers.js';
 
 /** Prints the argument count, then every argument, NUL-separated: nothing can hide in the output. */
 const argvScript = '#!/bin/sh\nprintf "%s\\0" "$#" "$@"\n';
@@ -65,7 +65,7 @@ args = ["$count", "$verbose", "$filter", "$unit"]
 [tools.env]
 command = "scripts/env.sh"
 args = ["$symbol"]
-env = ["API_KEY=\${TOOLPORT_TEST_API_KEY}", "GREETING=hi $TOOLPORT_TEST_API_KEY!", "UNSET=\${TOOLPORT_TEST_UNSET_XYZ}", "PATH=/custom/bin:\${PATH}"]
+env = ["API_KEY=\${TOOLPORT_TEST_API_KEY}", "GREETING=hi $TOOLPORT_TEST_API_KEY!", "UNSET=\${TOOLPORT_TEST_UNSET_XYZ}", "PATH=/custom/bin:\${PATH}", "LEAKED=\${TOOLPORT_TEST_SECRET}", "FROM_ARG=pair \${SKILL_ARG_SYMBOL}"]
 
 [tools.cwd]
 command = "pwd"
@@ -151,10 +151,26 @@ type = "number"
   toolport = await createToolport(
     parseConfig({
       defaults: { timeoutSeconds: 1 },
-      plugins: [{ path: skill, concurrency: 2, readOnly: ['*'], grants: { ...grantsForTests, env: ['TOOLPORT_TEST_GRANTED', 'TOOLPORT_TEST_DECLARED'] } }],
+      plugins: [
+        {
+          path: skill,
+          concurrency: 2,
+          readOnly: ['*'],
+          ...sandboxForTests,
+          // The crowd tool keeps its bookkeeping in the skill folder, which is otherwise read-only.
+          grants: { env: ['TOOLPORT_TEST_GRANTED', 'TOOLPORT_TEST_DECLARED', 'TOOLPORT_TEST_API_KEY'], files: { [skill]: 'rw' } },
+        },
+      ],
     }),
   );
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
+  // The ungranted names env entries use are pointed out, with the config line that grants them.
+  expect(toolport.diagnostics.filter((d) => d.message.includes('is not granted')).map((d) => d.message)).toEqual(
+    [
+      ['env[2]', 'TOOLPORT_TEST_UNSET_XYZ'],
+      ['env[4]', 'TOOLPORT_TEST_SECRET'],
+    ].map(([at, name]) => `plugins[0] ${skill}: agent.toml: tools.env.${at}: ${name} is not granted, so it expands to empty; to pass it, set plugins[0].grants.env: [${name}]`),
+  );
 });
 
 afterAll(async () => {
@@ -217,7 +233,7 @@ describe('command skills: argv', () => {
 });
 
 describe('command skills: environment', () => {
-  it('gives the allowlist, named variables, expanded env entries and SKILL_ARG_*; never the rest', async () => {
+  it('gives the allowlist, granted variables, env entries expanded from those and SKILL_ARG_*; never the rest', async () => {
     const result = await settle('exec__env', { symbol: 'BTC-USD', amount: 2.5 });
     expect(result.isError).toBeUndefined();
     const env = parseEnv(textOf(result));
@@ -231,13 +247,17 @@ describe('command skills: environment', () => {
       GREETING: 'hi key-123!',
       UNSET: '',
       PATH: `/custom/bin:${process.env.PATH}`,
+      LEAKED: '', // an entry naming an ungranted variable expands to empty
+      FROM_ARG: 'pair BTC-USD',
       TOOLPORT_TEST_DECLARED: 'declared-value', // declared in SKILL.md, granted in the config
       TOOLPORT_TEST_GRANTED: 'granted-value', // granted in the config only
       SKILL_ARG_SYMBOL: 'BTC-USD',
       SKILL_ARG_AMOUNT: '2.5',
     });
     // Only what was named: the allowlist, the named variables, the entries and the arguments.
-    const allowed = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_.*|API_KEY|GREETING|UNSET|TOOLPORT_TEST_DECLARED|TOOLPORT_TEST_GRANTED|SKILL_ARG_.*|PWD|SHLVL|_)$/;
+    const allowed = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_.*|API_KEY|GREETING|UNSET|LEAKED|FROM_ARG|TOOLPORT_TEST_DECLARED|TOOLPORT_TEST_GRANTED|TOOLPORT_TEST_API_KEY|SKILL_ARG_.*|PWD|SHLVL|_)$/;
+    // In the sandbox, TMPDIR is its private /tmp.
+    if (sandboxWorks) expect(env.TMPDIR).toBe('/tmp');
     for (const name of Object.keys(env)) expect(name).toMatch(allowed);
   });
 
@@ -275,7 +295,8 @@ describe('command skills: results', () => {
   it('death by signal: isError naming the signal', async () => {
     const result = await settle('exec__signal', {});
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain('signal was killed by signal SIGTERM.');
+    // In the sandbox, bwrap reports a death by signal N as exit code 128 + N, as shells do.
+    expect(textOf(result)).toContain(sandboxWorks ? 'signal failed with exit code 143 (as when killed by SIGTERM).' : 'signal was killed by signal SIGTERM.');
     expect(textOf(result)).toContain('about to die');
   });
 

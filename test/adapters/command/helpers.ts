@@ -1,45 +1,13 @@
 // Helpers for the command adapter's tests: skill folders written on the fly, processes found
-// by their working folder (every process a skill starts inherits it), and result text.
-import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+// by their working folder or a marker, the sandbox settings, and result text.
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { ToolOutcome } from '../../../src/core/tool.js';
 
-/** Pids of the processes whose working folder is `dir` (Linux /proc). */
-export async function pidsWithCwd(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if ((await readlink(`/proc/${entry}/cwd`)) === dir) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Alive and not a zombie: an exited process a slow init has not reaped yet holds nothing. */
-export async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+/** pidsWithCwd: the processes whose working folder is `dir` (or inside it). */
+export { pidsInFolder as pidsWithCwd, pidsWithMarker, waitFor } from '../../helpers/processes.js';
 
 export interface SkillFiles {
   /** SKILL.md text; a minimal one naming the skill when left out. */
@@ -81,23 +49,4 @@ export function sleep(ms: number): Promise<void> {
 /** The built library (tests that run a fresh Node process import it from here). */
 export const repoDist = new URL('../../../dist', import.meta.url).pathname;
 
-function succeeds(argv: readonly string[]): boolean {
-  const [file, ...args] = argv as [string, ...string[]];
-  return spawnSync(file, args, { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * Whether this host can run a command without network (what toolport probes at startup).
- * Skills without "internet" are refused where it cannot, so tests of anything but the network
- * grant network there instead of failing for the wrong reason.
- */
-export const isolationAvailable =
-  process.platform === 'linux' &&
-  process.env.TOOLPORT_SANDBOX !== 'none' &&
-  (succeeds(['unshare', '--net', 'true']) ||
-    succeeds(['unshare', '--map-current-user', '--net', 'true']) ||
-    succeeds(['unshare', '--map-root-user', '--net', 'true']) ||
-    succeeds(['bwrap', '--dev-bind', '/', '/', '--unshare-net', '--die-with-parent', 'true']));
-
-/** Config grants for a test skill: none where isolation works, network where it does not. */
-export const grantsForTests: { network: boolean } = { network: !isolationAvailable };
+export { bwrapWorks as sandboxWorks, sandboxForTests } from '../../helpers/sandbox.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { grantsForTests, makeScratch, textOf, writeSkill } from './helpers.js';
+import { makeScratch, sandboxForTests, textOf, writeSkill } from './helpers.js';
 
 const echoScript = '#!/bin/sh\nprintf "%s\\n" "$@"\n';
 
@@ -14,7 +14,7 @@ let root: string;
 const open: Toolport[] = [];
 
 async function load(plugins: Array<Record<string, unknown>>): Promise<Toolport> {
-  const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ grants: grantsForTests, readOnly: ['*'], ...plugin })) }));
+  const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ ...sandboxForTests, readOnly: ['*'], ...plugin })) }));
   open.push(toolport);
   return toolport;
 }
@@ -78,7 +78,7 @@ describe('command skills: loading', () => {
       const error = await refused.call('needs-env__show', {}).catch((reason: unknown) => reason);
       expect(isToolportError(error) && error.code).toBe(ErrorCode.CallDenied);
       expect(isToolportError(error) && error.shortMessage).toContain('plugins[0].grants.env: [NEEDS_ENV_TOKEN]');
-      const granted = await load([{ path: dir, grants: { ...grantsForTests, env: ['NEEDS_ENV_TOKEN'] } }]);
+      const granted = await load([{ path: dir, grants: { env: ['NEEDS_ENV_TOKEN'] } }]);
       const outcome = await granted.call('needs-env__show', {});
       expect(textOf(outcome)).toContain('NEEDS_ENV_TOKEN=token-value\n');
     } finally {
@@ -270,5 +270,13 @@ describe('command skills: loading', () => {
     const dir = await writeSkill(root, 'config-keys', { agentToml: '[tools.a]\ncommand = "true"\n' });
     const toolport = await load([{ path: dir, maxOutput: 5 }]);
     expect(messages(toolport, 'error')).toEqual([expect.stringContaining('unknown key "maxOutput"')]);
+  });
+
+  it('says what `sandbox` may be', async () => {
+    const dir = await writeSkill(root, 'sandbox-key', { agentToml: '[tools.a]\ncommand = "true"\n' });
+    const toolport = await load([{ path: dir, sandbox: 'maybe' }]);
+    expect(messages(toolport, 'error')).toEqual([
+      `plugins[0] ${dir}: invalid plugin config:\n  plugins[0].sandbox: must be "off" (run this plugin without the sandbox) or "on" (the default)`,
+    ]);
   });
 });

@@ -1,47 +1,41 @@
 // Stopping command tools: a timeout, a client cancellation or close() reaches every process
-// of the call's group (checked by pid), leftovers of a finished command are killed, and a
-// flood of output is capped without holding it in memory.
+// of the call (found by a marker in their command lines: inside the sandbox they write pids
+// of its own PID namespace), leftovers of a finished command are killed, and a flood of
+// output is capped without holding it in memory.
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
-import { grantsForTests, isRunning, makeScratch, pidsWithCwd, repoDist, sleep, textOf, writeSkill } from './helpers.js';
+import { makeScratch, pidsWithCwd, pidsWithMarker, repoDist, sandboxForTests, textOf, waitFor, writeSkill } from './helpers.js';
 
-async function running(pids: readonly number[]): Promise<number[]> {
-  const alive: number[] = [];
-  for (const pid of pids) if (await isRunning(pid)) alive.push(pid);
-  return alive;
+let markers = 0;
+/** A marker for one call: every process of its tree carries it in its command line. */
+function newMarker(): string {
+  markers += 1;
+  return `tree-${process.pid}-${markers}-x`;
 }
 
-async function readPids(file: string, count: number): Promise<number[]> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    const pids = text.split('\n').filter(Boolean).map(Number);
-    if (pids.length >= count) return pids;
-    await sleep(10);
-  }
-  throw new Error(`${file} did not list ${count} pids`);
+/** Waits until `count` processes of the call run (its leader and grandchildren); their pids. */
+async function started(marker: string, count: number): Promise<number[]> {
+  const pids = await waitFor(() => pidsWithMarker(`${marker}-`), (found) => found.length >= count, 10_000);
+  expect(pids.length).toBeGreaterThanOrEqual(count);
+  return pids;
 }
 
-// The leader and one grandchild ignore SIGTERM, so stopping needs SIGKILL; every pid is written down.
+// The leader and one grandchild ignore SIGTERM, so stopping needs SIGKILL.
 const treeScript = `#!/bin/sh
-pidfile="$1"
-sh -c 'trap "" TERM; while :; do sleep 1; done' &
-echo $! >> "$pidfile"
-sh -c 'while :; do sleep 1; done' &
-echo $! >> "$pidfile"
+sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-stubborn" &
+sh -c 'while :; do sleep 1; done' "$1-plain" &
 trap '' TERM
-echo $$ >> "$pidfile"
-while :; do sleep 1; done
+exec sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-leader"
 `;
 
 const leftoverScript = `#!/bin/sh
-sleep 30 &
-echo $! > "$1"
+sh -c 'sleep 30' "$1-leftover" &
 echo done
 `;
 
@@ -65,12 +59,12 @@ beforeAll(async () => {
     agentToml: `
 [tools.tree]
 command = "scripts/tree.sh"
-args = ["$pidfile"]
+args = ["$marker"]
 timeout_secs = 1
 
 [tools.leftover]
 command = "scripts/leftover.sh"
-args = ["$pidfile"]
+args = ["$marker"]
 
 [tools.flood]
 command = "scripts/flood.sh"
@@ -86,7 +80,7 @@ command = "scripts/small.sh"
       'scripts/small.sh': '#!/bin/sh\necho small\n',
     },
   });
-  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, grants: grantsForTests, readOnly: ['*'] }] }));
+  toolport = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.5, ...sandboxForTests, readOnly: ['*'] }] }));
   expect(toolport.diagnostics.filter((d) => d.level === 'error')).toEqual([]);
 });
 
@@ -97,55 +91,48 @@ afterAll(async () => {
 
 describe('command skills: stopping the process tree', () => {
   it('a timeout stops the whole group, SIGKILL after the grace period; no pid survives', async () => {
-    const pidfile = join(root, 'timeout.pids');
-    const started = Date.now();
-    const call = callTool(toolport, 'tree__tree', { pidfile });
-    const pids = await readPids(pidfile, 3);
-    expect(await running(pids)).toEqual(pids);
+    const marker = newMarker();
+    const begin = Date.now();
+    const call = callTool(toolport, 'tree__tree', { marker });
+    await started(marker, 3);
     const result = await call;
-    const elapsed = Date.now() - started;
+    const elapsed = Date.now() - begin;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe('tree timed out after 1 s and was stopped (killed after ignoring SIGTERM).');
     expect(elapsed).toBeGreaterThanOrEqual(1_450);
     expect(elapsed).toBeLessThan(3_500);
     // When the result is there, the group is already gone.
-    expect(await running(pids)).toEqual([]);
+    expect(await pidsWithMarker(marker)).toEqual([]);
     expect(await pidsWithCwd(skill)).toEqual([]);
   });
 
   it('client cancellation stops the group too', async () => {
-    const pidfile = join(root, 'cancel.pids');
+    const marker = newMarker();
     const controller = new AbortController();
-    const call = toolport.call('tree__tree', { pidfile }, { signal: controller.signal }).catch((reason: unknown) => reason);
-    const pids = await readPids(pidfile, 3);
-    expect(await running(pids)).toEqual(pids);
+    const call = toolport.call('tree__tree', { marker }, { signal: controller.signal }).catch((reason: unknown) => reason);
+    await started(marker, 3);
     controller.abort();
     const error = await call;
     expect(isToolportError(error) && error.code).toBe(ErrorCode.CallCancelled);
-    const until = Date.now() + 3_000;
-    while ((await running(pids)).length > 0 && Date.now() < until) await sleep(25);
-    expect(await running(pids)).toEqual([]);
+    expect(await waitFor(() => pidsWithMarker(marker), (pids) => pids.length === 0, 3_000)).toEqual([]);
   });
 
   it('close() waits until every running call is stopped', async () => {
-    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, grants: grantsForTests, readOnly: ['*'] }] }));
-    const pidfile = join(root, 'close.pids');
-    const call = other.call('tree__tree', { pidfile }).catch((reason: unknown) => reason);
-    const pids = await readPids(pidfile, 3);
+    const other = await createToolport(parseConfig({ plugins: [{ path: skill, killGraceSeconds: 0.3, ...sandboxForTests, readOnly: ['*'] }] }));
+    const marker = newMarker();
+    const call = other.call('tree__tree', { marker }).catch((reason: unknown) => reason);
+    await started(marker, 3);
     await other.close();
-    expect(await running(pids)).toEqual([]);
+    expect(await pidsWithMarker(marker)).toEqual([]);
     const error = await call;
     expect(isToolportError(error) && error.code).toBe(ErrorCode.ShuttingDown);
   });
 
   it('what a finished command leaves running in its group is killed', async () => {
-    const pidfile = join(root, 'leftover.pid');
-    const result = await callTool(toolport, 'tree__leftover', { pidfile });
+    const marker = newMarker();
+    const result = await callTool(toolport, 'tree__leftover', { marker });
     expect(textOf(result)).toBe('done\n');
-    const [pid] = await readPids(pidfile, 1);
-    const until = Date.now() + 1_000;
-    while ((await isRunning(pid as number)) && Date.now() < until) await sleep(10);
-    expect(await isRunning(pid as number)).toBe(false);
+    expect(await waitFor(() => pidsWithMarker(marker), (pids) => pids.length === 0, 1_000)).toEqual([]);
   });
 });
 
@@ -176,7 +163,7 @@ describe('command skills: output caps', () => {
       script,
       `import { createToolport } from ${JSON.stringify(`${repoDist}/toolport.js`)};
 import { parseConfig } from ${JSON.stringify(`${repoDist}/config/load.js`)};
-const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, grants: ${JSON.stringify(grantsForTests)}, readOnly: ['*'] }] }));
+const toolport = await createToolport(parseConfig({ plugins: [{ path: ${JSON.stringify(skill)}, ...${JSON.stringify(sandboxForTests)}, readOnly: ['*'] }] }));
 for (let i = 0; i < 3; i += 1) await toolport.call('tree__small', {});
 const before = process.resourceUsage().maxRSS;
 const result = await toolport.call('tree__flood', { code: '1' });

@@ -2,40 +2,30 @@
 // client cancellation reaching the process tree, and no process left after `toolport serve`
 // stops (SIGTERM over HTTP, stdin closed over stdio).
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, binPath, connectClient, repoRoot, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
-import { isRunning, isolationAvailable, makeScratch, pidsWithCwd, sleep, writeSkill } from './helpers.js';
+import { makeScratch, pidsWithCwd, pidsWithMarker, sandboxForTests, sleep, waitFor, writeSkill } from './helpers.js';
 
-async function waitForPids(file: string, count: number): Promise<number[]> {
-  for (let attempt = 0; attempt < 500; attempt += 1) {
-    const pids = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
-    if (pids.length >= count) return pids;
-    await sleep(20);
-  }
-  throw new Error(`${file} did not list ${count} pids`);
+/** Waits until the tree of the call with `marker` runs (its leader and two grandchildren). */
+async function waitForTree(marker: string): Promise<void> {
+  const pids = await waitFor(() => pidsWithMarker(`${marker}-`), (found) => found.length >= 3, 10_000);
+  expect(pids.length).toBeGreaterThanOrEqual(3);
 }
 
-async function waitUntilGone(pids: readonly number[], timeoutMs: number): Promise<number[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const alive: number[] = [];
-    for (const pid of pids) if (await isRunning(pid)) alive.push(pid);
-    if (alive.length === 0 || Date.now() > until) return alive;
-    await sleep(25);
-  }
+/** The processes of the call with `marker` still running after up to `timeoutMs`. */
+function waitUntilGone(marker: string, timeoutMs: number): Promise<number[]> {
+  return waitFor(() => pidsWithMarker(marker), (pids) => pids.length === 0, timeoutMs);
 }
 
-// A call that never ends: the leader and one grandchild ignore SIGTERM.
+// A call that never ends: the leader and one grandchild ignore SIGTERM. Every process carries
+// the call's marker in its command line (pids written inside the sandbox would be its own).
 const treeScript = `#!/bin/sh
-sh -c 'trap "" TERM; while :; do sleep 1; done' &
-echo $! >> "$1"
-sh -c 'while :; do sleep 1; done' &
-echo $! >> "$1"
+sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-stubborn" &
+sh -c 'while :; do sleep 1; done' "$1-plain" &
 trap '' TERM
-echo $$ >> "$1"
-while :; do sleep 1; done
+exec sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-leader"
 `;
 
 let root: string;
@@ -53,13 +43,12 @@ args = ["$text"]
 
 [tools.tree]
 command = "scripts/tree.sh"
-args = ["$pidfile"]
+args = ["$marker"]
 `,
     files: { 'scripts/echo.sh': '#!/bin/sh\nprintf "you said: %s" "$1"\n', 'scripts/tree.sh': treeScript },
   });
-  // Where no network sandbox works, the skill runs only with a network grant.
   const config = join(root, 'toolport.yaml');
-  await writeFile(config, `plugins:\n  - path: ${skill}\n    grants: { network: ${!isolationAvailable} }\n    readOnly: ["*"]\n`);
+  await writeFile(config, `plugins:\n  - path: ${skill}\n${sandboxForTests.sandbox ? '    sandbox: "off"\n' : ''}    readOnly: ["*"]\n`);
   serveArgs = ['--config', config];
 });
 
@@ -88,17 +77,17 @@ describe('command skills through a real MCP client', () => {
         const result = await client.callTool({ name: 'e2e__echo', arguments: { text: `it's $(not) a shell; ${era}` } });
         expect(result.content).toEqual([{ type: 'text', text: `you said: it's $(not) a shell; ${era}` }]);
 
-        const pidfile = join(root, `${era}.pids`);
+        const marker = `serve-${process.pid}-${era}-x`;
         const controller = new AbortController();
-        const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }, { signal: controller.signal }).then(
+        const pending = client.callTool({ name: 'e2e__tree', arguments: { marker } }, { signal: controller.signal }).then(
           () => 'answered',
           () => 'aborted',
         );
-        const pids = await waitForPids(pidfile, 3);
+        await waitForTree(marker);
         controller.abort();
         expect(await pending).toBe('aborted');
         // SIGTERM, a 2 s grace period, then SIGKILL for the processes that ignore it.
-        expect(await waitUntilGone(pids, 5_000)).toEqual([]);
+        expect(await waitUntilGone(marker, 5_000)).toEqual([]);
       } finally {
         await client.close();
       }
@@ -110,13 +99,13 @@ describe('no process left after toolport serve stops', () => {
   it('HTTP: SIGTERM with a call in flight', async () => {
     const server = await startHttpServer(serveArgs);
     const client = await connectClient('http-2025', { url: server.url });
-    const pidfile = join(root, 'sigterm.pids');
-    const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }).catch(() => undefined);
-    const pids = await waitForPids(pidfile, 3);
+    const marker = `serve-${process.pid}-sigterm-x`;
+    const pending = client.callTool({ name: 'e2e__tree', arguments: { marker } }).catch(() => undefined);
+    await waitForTree(marker);
     const code = await server.stop();
     expect(code).toBe(0);
     // serve waits for its plugins to close, so the tree is gone when it has exited.
-    expect(await waitUntilGone(pids, 0)).toEqual([]);
+    expect(await waitUntilGone(marker, 0)).toEqual([]);
     expect(await pidsWithCwd(skill)).toEqual([]);
     await client.close().catch(() => {});
     await pending;
@@ -125,9 +114,9 @@ describe('no process left after toolport serve stops', () => {
   it('HTTP: a second SIGTERM exits at once, and the process tree still goes with it', async () => {
     const server = await startHttpServer(serveArgs);
     const client = await connectClient('http-2025', { url: server.url });
-    const pidfile = join(root, 'second-signal.pids');
-    const pending = client.callTool({ name: 'e2e__tree', arguments: { pidfile } }).catch(() => undefined);
-    const pids = await waitForPids(pidfile, 3);
+    const marker = `serve-${process.pid}-second-signal-x`;
+    const pending = client.callTool({ name: 'e2e__tree', arguments: { marker } }).catch(() => undefined);
+    await waitForTree(marker);
     const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
     const started = Date.now();
     server.process.kill('SIGTERM');
@@ -136,7 +125,7 @@ describe('no process left after toolport serve stops', () => {
     expect(await exited).toBe(1);
     // Well before the 2 s grace period: the exit hook killed the groups.
     expect(Date.now() - started).toBeLessThan(1_500);
-    expect(await waitUntilGone(pids, 500)).toEqual([]);
+    expect(await waitUntilGone(marker, 500)).toEqual([]);
     await client.close().catch(() => {});
     await pending;
   });
@@ -152,16 +141,16 @@ describe('no process left after toolport serve stops', () => {
     };
     send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const pidfile = join(root, 'stdin.pids');
-    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'e2e__tree', arguments: { pidfile } } });
-    const pids = await waitForPids(pidfile, 3);
+    const marker = `serve-${process.pid}-stdin-x`;
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'e2e__tree', arguments: { marker } } });
+    await waitForTree(marker);
     const closedAt = Date.now();
     server.stdin.end();
     const code = await exited;
     expect(code).toBe(0);
     // The 2 s grace period for the processes that ignore SIGTERM, and little more.
     expect(Date.now() - closedAt).toBeLessThan(4_500);
-    expect(await waitUntilGone(pids, 0)).toEqual([]);
+    expect(await waitUntilGone(marker, 0)).toEqual([]);
     expect(await pidsWithCwd(skill)).toEqual([]);
   });
 });

@@ -1,21 +1,36 @@
-// Test helper: the Python host processes this test process started (Linux /proc scan),
-// for the orphan checks after close().
-import { readFile, readdir } from 'node:fs/promises';
+// Test helper: the Python host processes this test process started and that still run
+// (Linux /proc scan), for the orphan checks after close(). In the sandbox a host is a
+// grandchild (under bwrap and its init), so every descendant counts, bwrap included: its
+// command line names the host script too.
+import { listProcesses, type ProcessEntry } from '../../helpers/processes.js';
 
-export async function livePythonHosts(parent = process.pid): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command name: state, ppid, ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' || Number(fields[1]) !== parent) continue;
-      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.includes('python/host/main.py')) pids.push(Number(name));
-    } catch {
-      // The process ended while we looked.
+export { sandboxForTests } from '../../helpers/sandbox.js';
+
+export async function livePythonHosts(ancestor = process.pid): Promise<number[]> {
+  return (await liveHostEntries(ancestor)).map((entry) => entry.pid);
+}
+
+/** The interpreters among them (not bwrap nor its init): one per running host. */
+export async function liveInterpreters(ancestor = process.pid): Promise<number[]> {
+  return (await liveHostEntries(ancestor)).filter((entry) => !/(^|\/)bwrap$/.test(entry.program)).map((entry) => entry.pid);
+}
+
+/**
+ * The process this test process started for its one host: bwrap, or the interpreter itself
+ * with sandbox: off. Once it is gone (reaped), toolport has seen the host end.
+ */
+export async function hostRootPid(ancestor = process.pid): Promise<number | undefined> {
+  return (await liveHostEntries(ancestor)).find((entry) => entry.ppid === ancestor)?.pid;
+}
+
+async function liveHostEntries(ancestor: number): Promise<ProcessEntry[]> {
+  const processes = await listProcesses();
+  const parents = new Map(processes.map((entry) => [entry.pid, entry.ppid]));
+  const descends = (pid: number): boolean => {
+    for (let current = parents.get(pid), hops = 0; current !== undefined && hops < 64; current = parents.get(current), hops += 1) {
+      if (current === ancestor) return true;
     }
-  }
-  return pids;
+    return false;
+  };
+  return processes.filter((entry) => entry.cmdline.includes('python/host/main.py') && descends(entry.pid));
 }

@@ -16,6 +16,7 @@ if sys.version_info < (3, 9):
 import asyncio
 import contextvars
 import enum
+import errno
 import importlib
 import importlib.util
 import inspect
@@ -26,6 +27,7 @@ import pkgutil
 import signal
 import socket
 import threading
+import time
 import traceback
 import types
 
@@ -294,9 +296,11 @@ def _install_builtin_package(search_path):
 # ---------------------------------------------------------------------------
 # Grants: a deny-by-default guard on network, files and processes
 # ---------------------------------------------------------------------------
-# Python's standard library has no sandbox. An audit hook (PEP 578) refuses what the
-# plugin's config does not grant, for code that goes through Python's own APIs; native
-# code (ctypes, C extensions) can get around it. It is a guard rail, not a boundary.
+# An audit hook (PEP 578) refuses what the plugin's config does not grant, with a message
+# naming the grant, for code that goes through Python's own APIs. It is not the boundary:
+# plugin code can get around it (native code, or finding the hook object), so the kernel
+# enforces the same grants underneath (the bubblewrap sandbox toolport starts the host in,
+# and the seccomp filter below); the hook is there for the friendly PermissionError.
 
 NETWORK_EVENTS = frozenset(
     ["socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"]
@@ -310,17 +314,20 @@ WRITE_EVENTS = {
 READ_EVENTS = {"os.listdir": 1, "os.scandir": 1}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # System folders code reads without asking (time zones, certificates, locales, devices).
-SYSTEM_READS = ["/usr", "/lib", "/lib64", "/etc", "/dev/null", "/dev/urandom", "/dev/random", "/proc/self", "/sys/devices/system/cpu"]
+# Of /proc only the host's own entries (through realpath, /proc/self is /proc/<pid>).
+SYSTEM_READS = ["/usr", "/lib", "/lib64", "/etc", "/dev/null", "/dev/urandom", "/dev/random", "/sys/devices/system/cpu"]
 
 
 def _normalise(path):
+    """The path as the kernel will find it: absolute, with symlinks and /proc/self/root
+    resolved (else /proc/self/root/<anything> would pass as a read of /proc/self)."""
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str):
         return None
-    return os.path.normpath(os.path.join(os.getcwd(), path))
+    return os.path.realpath(os.path.join(os.getcwd(), path))
 
 
 def _under(path, roots):
@@ -336,12 +343,11 @@ class Guard:
         self.network = bool(grants.get("network"))
         self.subprocess = bool(grants.get("subprocess"))
         files = grants.get("files") or {}
-        self.writes = [os.path.normpath(path) for path, mode in files.items() if mode == "rw"] + ["/dev/null"]
-        prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, HOST_DIR, root]
+        self.writes = [os.path.realpath(path) for path, mode in files.items() if mode == "rw"] + ["/dev/null"]
+        prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, HOST_DIR, root, "/proc/%d" % os.getpid()]
         self.reads = sorted(
-            {os.path.normpath(path) for path in list(files) + prefixes + SYSTEM_READS + [p for p in sys.path if p] if path}
+            {os.path.realpath(path) for path in list(files) + prefixes + SYSTEM_READS + [p for p in sys.path if p] if path}
         )
-        self.active = True
 
     def refuse(self, what, grant):
         return PermissionError(
@@ -358,8 +364,6 @@ class Guard:
             raise self.refuse("reading %s" % normal, "grants: { files: { %s: ro } }" % os.path.dirname(normal))
 
     def __call__(self, event, args):
-        if not self.active:
-            return
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             if path is None or isinstance(path, int):
@@ -380,6 +384,94 @@ class Guard:
             if not self.subprocess:
                 raise self.refuse("starting a process", "allowSubprocess: true")
 
+
+
+# ---------------------------------------------------------------------------
+# The kernel's part (Linux): no program start without the grant, no life after the parent
+# ---------------------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+# Per architecture: its audit id, execve and execveat, and the seccomp system call.
+SECCOMP_ARCHES = {
+    "x86_64": (0xC000003E, 59, 322, 317),
+    "aarch64": (0xC00000B7, 221, 281, 277),
+}
+
+
+def _libc():
+    import ctypes
+
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def exit_with_parent():
+    """The host ends when the process that started it ends (toolport, or the sandbox's init),
+    even while a plugin blocks the event loop: the kernel's parent-death signal on Linux, a
+    watcher thread elsewhere."""
+    parent = os.getppid()
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes, libc = _libc()
+            armed = libc.prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+        except Exception:
+            armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if armed:
+        return
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="toolport-parent-watch", daemon=True).start()
+
+
+def refuse_program_starts():
+    """Makes execve and execveat fail with EPERM for this process, its threads and whatever
+    it forks, enforced by the kernel (a seccomp filter; it cannot be removed). The audit hook
+    refuses subprocess and os.exec* with a message; this also stops what goes around it
+    (_posixsubprocess.fork_exec, ctypes). Returns why it could not, or None."""
+    machine = os.uname().machine if hasattr(os, "uname") else ""
+    if not sys.platform.startswith("linux") or machine not in SECCOMP_ARCHES:
+        return "no seccomp filter for %s %s" % (sys.platform, machine)
+    arch, execve, execveat, seccomp = SECCOMP_ARCHES[machine]
+    ctypes, libc = _libc()
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM
+    # x32 system calls on x86-64 have bit 30 set; no other ABI may be used at all.
+    x32 = 0x40000000 if machine == "x86_64" else 0xFFFFFFFF
+    program = [
+        (load, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 1, 0, arch),
+        (ret, 0, 0, deny),
+        (load, 0, 0, 0),  # seccomp_data.nr
+        (jge, 3, 0, x32),
+        (jeq, 2, 0, execve),
+        (jeq, 1, 0, execveat),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    filters = (SockFilter * len(program))(*[SockFilter(*instruction) for instruction in program])
+    fprog = SockFprog(len(program), filters)
+    long = ctypes.c_long
+    if libc.prctl(ctypes.c_int(PR_SET_NO_NEW_PRIVS), ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        return "prctl(PR_SET_NO_NEW_PRIVS) failed: %s" % os.strerror(ctypes.get_errno())
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog): every thread at once.
+    if libc.syscall(long(seccomp), long(1), long(1), ctypes.byref(fprog)) != 0:
+        return "seccomp failed: %s" % os.strerror(ctypes.get_errno())
+    return None
 
 
 def load_plugins(path):
@@ -713,6 +805,10 @@ class Host:
         if grants is not None:
             # Installed before the plugin's code runs; an audit hook cannot be removed.
             sys.addaudithook(Guard(os.path.basename(path), grants, self.root))
+            if not grants.get("subprocess"):
+                why = refuse_program_starts()
+                if why is not None:
+                    log.warning("starting programs is refused by the audit hook only: %s", why)
         try:
             instances, self.root = load_plugins(path)
         except ModuleNotFoundError as error:
@@ -848,6 +944,7 @@ def main():
     sys.path.insert(0, SHIM_DIR)
     sys.dont_write_bytecode = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     try:
         os.fstat(RPC_FD)
     except OSError:

@@ -1,0 +1,61 @@
+// How a plugin's Python host is started: in a bubblewrap sandbox of its own (core/sandbox.ts)
+// that shows it its folder, toolport's host files, the interpreter's installation and its
+// grants, or, where the config says `sandbox: off`, as a plain process with a loud warning.
+import { dirname } from 'node:path';
+import { describeThrown, ErrorCode, ToolportError } from '../../core/errors.js';
+import type { PluginDiagnostic } from '../../core/plugin.js';
+import { describeMissingSandbox, detectSandbox, sandboxOffWarning, toSandbox, type FileAccess, type Sandbox, type SandboxSetting } from '../../core/sandbox.js';
+import { loadInterpreter } from './interpreter.js';
+
+export interface IsolationRequest {
+  readonly setting: SandboxSetting;
+  readonly python: string;
+  readonly hostScript: string;
+  /** The plugin's folder (the package, or the file's folder): the host's working folder. */
+  readonly cwd: string;
+  readonly files: Readonly<Record<string, FileAccess>>;
+  readonly network: boolean;
+  readonly subprocess: boolean;
+}
+
+export interface Isolation {
+  /** The program and its leading arguments; the host script follows. */
+  readonly command: readonly [string, ...string[]];
+  readonly sandbox: Sandbox | undefined;
+  readonly diagnostics: readonly PluginDiagnostic[];
+}
+
+/** The message for an interpreter that cannot be started. */
+export function describeMissingPython(python: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'not found' : describeThrown(error);
+  return `cannot start the Python interpreter "${python}" (${why}); install Python 3.9 or newer, or set "python:" in this plugin's config`;
+}
+
+export async function loadIsolation(request: IsolationRequest): Promise<Isolation> {
+  if (request.setting === 'off') return { command: [request.python], sandbox: undefined, diagnostics: [{ level: 'warning', message: sandboxOffWarning }] };
+  const support = await detectSandbox();
+  if (!support.available) throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(support.reason, 'Python plugins'));
+  let interpreter;
+  try {
+    interpreter = await loadInterpreter(request.python);
+  } catch (error) {
+    throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingPython(request.python, error), { cause: error });
+  }
+  const sandbox = toSandbox(support, {
+    cwd: request.cwd,
+    readOnly: [
+      { path: request.cwd },
+      { path: dirname(request.hostScript), label: "toolport's Python host" },
+      ...interpreter.folders.map((path) => ({ path, label: 'Python' })),
+    ],
+    files: request.files,
+    network: request.network,
+  });
+  const programs = request.subprocess ? 'allowed (allowSubprocess: true)' : 'refused';
+  return {
+    command: [...sandbox.prefix, interpreter.executable],
+    sandbox,
+    diagnostics: [{ level: 'info', message: `${sandbox.description}; starting programs: ${programs}` }],
+  };
+}

@@ -1,0 +1,107 @@
+// What `toolport check` says about isolation: a line per command skill and Python plugin
+// saying which namespaces, which folders and whether it has network; a refusal with what to
+// install when bwrap is missing (simulated with a PATH without it); and a loud warning for
+// a plugin whose config says `sandbox: off`.
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSkill } from '../adapters/command/helpers.js';
+import { needsBwrap, bwrapWorks, runCli } from './helpers.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/security/attacker.py', import.meta.url));
+/** The interpreter, named by absolute path so a PATH without bwrap still finds Python. */
+const python = (spawnSync(process.env.TOOLPORT_PYTHON ?? 'python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout ?? '').trim();
+
+let root: string;
+let skill: string;
+let plugin: string;
+let data: string;
+let out: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'toolport-check-sandbox-'));
+  skill = await writeSkill(root, 'skill', { agentToml: '[tools.noop]\ncommand = "scripts/noop.sh"\n', files: { 'scripts/noop.sh': '#!/bin/sh\necho ok\n' } });
+  await mkdir(join(root, 'py'));
+  plugin = join(root, 'py', 'attacker.py');
+  await copyFile(fixture, plugin);
+  data = join(root, 'data');
+  out = join(root, 'out');
+  await mkdir(data);
+  await mkdir(out);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function writeConfig(name: string, plugins: unknown[]): Promise<string> {
+  const file = join(root, name);
+  // Not about approvals: the skills' tools run without asking.
+  await writeFile(file, JSON.stringify({ policy: { unknownSideEffects: 'allow' }, plugins }));
+  return file;
+}
+
+describe(`toolport check: how each command skill and Python plugin is isolated${needsBwrap}`, () => {
+  it.skipIf(!bwrapWorks)('names the namespaces, the network and the folders', async () => {
+    const config = await writeConfig('status.json', [
+      { path: skill },
+      { path: skill, id: 'granted', grants: { network: true, files: { [data]: 'ro', [out]: 'rw' } } },
+      { path: plugin, python },
+    ]);
+    const { code, stdout, stderr } = await runCli(['check', '--config', config]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^ok: \d+ tools\n$/);
+    expect(stderr).toContain(
+      `info: plugins[0] ${skill}: sandbox: bubblewrap, new pid/mount/ipc/uts/net namespaces; network: none; files: ${skill} (ro), system folders (ro), private /tmp`,
+    );
+    expect(stderr).toContain(
+      `info: plugins[1] ${skill}: sandbox: bubblewrap, new pid/mount/ipc/uts namespaces; network: allowed (granted); files: ${skill} (ro), ${data} (ro), ${out} (rw), system folders (ro), private /tmp`,
+    );
+    // The interpreter's folders are listed unless they are system folders already (/usr).
+    expect(stderr).toMatch(
+      new RegExp(
+        `info: plugins\\[2\\] ${plugin.replace(/[.]/g, '\\.')}: sandbox: bubblewrap, new pid/mount/ipc/uts/net namespaces; network: none; ` +
+          `files: ${join(root, 'py')} \\(ro\\), \\S+ \\(ro, toolport's Python host\\), (\\S+ \\(ro, Python\\), )*system folders \\(ro\\), private /tmp; starting programs: refused\n`,
+      ),
+    );
+  });
+});
+
+describe('toolport check: without bubblewrap', () => {
+  const noBwrap = { PATH: '/nonexistent-toolport-test' };
+
+  it('refuses to start a command skill or a Python plugin, and says what to install', async () => {
+    const config = await writeConfig('missing.json', [{ path: skill }, { path: plugin, python }]);
+    const { code, stdout, stderr } = await runCli(['check', '--config', config], noBwrap);
+    expect(code).toBe(1);
+    expect(stdout).toBe('2 errors; 0 tools usable\n');
+    for (const [index, path, what] of [
+      [0, skill, 'command skills'],
+      [1, plugin, 'Python plugins'],
+    ] as const) {
+      expect(stderr).toContain(
+        `error: plugins[${index}] ${path}: bubblewrap (bwrap) is not installed here (not found on PATH); toolport runs ${what} inside it to enforce their grants. ` +
+          'Install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap), ' +
+          'or set "sandbox: off" in this plugin\'s config to run it without isolation',
+      );
+    }
+  });
+
+  it('runs a plugin whose config says sandbox: off, with a loud warning in check and in the log', async () => {
+    const config = await writeConfig('off.json', [
+      { path: skill, sandbox: 'off' },
+      { path: plugin, python, sandbox: 'off' },
+    ]);
+    const check = await runCli(['check', '--config', config], noBwrap);
+    expect(check.code, check.stderr).toBe(0);
+    const warning = "sandbox: off (set in the config): runs with toolport's own rights, not isolated: it can read and write every file toolport can, use the network, and leave processes behind; only its environment is limited to its grants";
+    expect(check.stderr).toContain(`warning: plugins[0] ${skill}: ${warning}`);
+    expect(check.stderr).toContain(`warning: plugins[1] ${plugin}: ${warning}`);
+    const call = await runCli(['call', 'skill__noop', '{}', '--config', config, '--log-level', 'warn'], noBwrap);
+    expect(call.stdout.trim()).toBe('ok');
+    expect(call.stderr).toContain(`"msg":"plugins[0] ${skill}: ${warning}"`);
+  });
+});
