@@ -1,13 +1,15 @@
-// Loads the configured plugins: each block's kind is detected, its block validated by the
-// kind's spec, its adapter imported and asked to load it, all plugins at once. A plugin that
-// fails is a diagnostic that names its config entry; the others load regardless.
-import { describeThrown, isToolportError } from '../core/errors.js';
-import { formatZodIssues } from '../core/format.js';
-import type { AdapterContext, PluginBlock } from '../core/plugin.js';
+// Loads the configured plugins: each block's kind is detected and its block validated by the
+// kind's spec (a block that does not fit is a config error, before anything loads), then
+// each adapter is imported and asked to load its plugins, all at once. A plugin that fails
+// to load is a diagnostic that names its config entry; the others load regardless.
+import { ConfigError, describeThrown, isToolportError } from '../core/errors.js';
+import type { Issue } from '../core/format.js';
+import type { AdapterContext, PluginBlock, PluginKind } from '../core/plugin.js';
 import type { Diagnostic, RegisteredPlugin } from '../core/registry.js';
 import type { SecretSet } from '../core/redact.js';
 import { detectPlugins } from './detect.js';
 import { adapters, secretsOf } from './index.js';
+import { toPluginSpec } from './plugin-blocks.js';
 
 export interface LoadPluginsOptions extends AdapterContext {
   /** Secret values of each plugin block are added here before the plugin loads. */
@@ -28,18 +30,26 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   }
   const { secrets, ...context } = options;
 
-  const loads = detected.map(async ({ entry, index }): Promise<RegisteredPlugin | undefined> => {
-    const where = `plugins[${index}] ${entry.path}`;
-    const kind = adapters[entry.kind];
-    const parsed = kind.spec.safeParse(entry);
-    if (!parsed.success) {
-      const lines = formatZodIssues(parsed.error.issues, ['plugins', index]);
-      diagnostics.push({ level: 'error', message: `${where}: invalid plugin config:\n  ${lines.join('\n  ')}` });
-      return undefined;
+  // Every block must fit its kind before any plugin starts.
+  const kindsOfEntry = new Map<number, PluginKind[]>();
+  for (const { entry, index } of detected) kindsOfEntry.set(index, [...(kindsOfEntry.get(index) ?? []), entry.kind]);
+  const issues: Issue[] = [];
+  const specs = detected.flatMap(({ entry, index }) => {
+    const siblings = (kindsOfEntry.get(index) ?? []).filter((kind) => kind !== entry.kind);
+    const checked = toPluginSpec(entry, ['plugins', index], siblings);
+    if (checked.issues) {
+      const where = entry.path === blocks[index]?.path ? '' : ` (for ${entry.path})`;
+      issues.push(...checked.issues.map((issue) => ({ ...issue, message: issue.message + where })));
+      return [];
     }
-    const spec = parsed.data;
+    return [{ entry, index, spec: checked.spec }];
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const loads = specs.map(async ({ entry, index, spec }): Promise<RegisteredPlugin | undefined> => {
+    const where = `plugins[${index}] ${entry.path}`;
     secrets.add(...secretsOf(spec, process.env));
-    const adapter = await kind.load();
+    const adapter = await adapters[entry.kind].load();
     let plugin;
     try {
       plugin = await adapter.load(spec, context);

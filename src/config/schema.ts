@@ -1,7 +1,8 @@
-// The config file's shape (toolport.yaml / .json), validated with zod. Plugin blocks
-// are checked here for their common keys and by their adapter for the rest.
+// The config file's shape (toolport.yaml / .json), validated with zod; also the source of
+// the config's JSON Schema. Plugin blocks are checked against their kinds' specs.
 import { z } from 'zod';
-import { pluginKinds } from '../core/plugin.js';
+import { pluginBlockSchema } from '../adapters/plugin-blocks.js';
+import type { PluginBlock } from '../core/plugin.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
 import { defaultPolicy, policySchema } from '../policy/decide.js';
 import { eventsSchema } from '../policy/event-stream.js';
@@ -81,14 +82,8 @@ export const configSchema = z.strictObject({
   defaults: z
     .strictObject({ timeoutSeconds: z.number().positive().max(86_400).default(30) })
     .default({ timeoutSeconds: 30 }),
-  plugins: z
-    .array(
-      z.looseObject({
-        path: z.string().min(1, 'must be a file, folder or URL'),
-        kind: z.enum(pluginKinds).optional(),
-      }),
-    )
-    .default([]),
+  /** Plugin files, folders or URLs; each block takes the keys of its kind. */
+  plugins: z.array(pluginBlockSchema).default([]),
   policy: policySchema.default(defaultPolicy),
   approvals: z
     .strictObject({
@@ -118,8 +113,12 @@ export const configSchema = z.strictObject({
   events: eventsSchema.default({}),
 });
 
-export type Config = z.output<typeof configSchema>;
+/**
+ * A validated config. Plugin blocks stay as written (paths resolved): their kind's spec
+ * fills in its defaults once the kind is known.
+ */
+export type Config = Omit<z.output<typeof configSchema>, 'plugins'> & { plugins: PluginEntry[] };
 export type ConfigInput = z.input<typeof configSchema>;
-export type PluginEntry = Config['plugins'][number];
+export type PluginEntry = PluginBlock;
 export type TokenEntry = z.output<typeof tokenSchema>;
 export type OAuthConfig = z.output<typeof oauthSchema>;

@@ -266,9 +266,10 @@ describe('command skills: loading', () => {
     expect(result.isError).toBeUndefined();
   });
 
-  it('rejects unknown keys in the plugin config block', async () => {
+  it('unknown keys in the plugin config block are a config error', async () => {
     const dir = await writeSkill(root, 'config-keys', { agentToml: '[tools.a]\ncommand = "true"\n' });
-    const toolport = await load([{ path: dir, maxOutput: 5 }]);
-    expect(messages(toolport, 'error')).toEqual([expect.stringContaining('unknown key "maxOutput"')]);
+    await expect(load([{ path: dir, maxOutput: 5 }])).rejects.toThrow(/plugins\[0\]: unknown key "maxOutput" \(did you mean "maxOutputBytes"\?\)/);
+    // A key of another kind is found once the folder is known to be a skill.
+    await expect(load([{ path: dir, memoryLimitMb: 5 }])).rejects.toThrow(/plugins\[0\]: "memoryLimitMb" is a key of wasm plugins, and this is a command plugin/);
   });
 });
