@@ -23,10 +23,12 @@ export interface LoadedPlugins {
 }
 
 export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadPluginsOptions): Promise<LoadedPlugins> {
-  const diagnostics: Diagnostic[] = [];
+  // Reported in config order, whichever plugin finished loading first.
+  const byEntry: Diagnostic[][] = blocks.map(() => []);
   const { plugins: detected, problems } = await detectPlugins(blocks);
   for (const problem of problems) {
-    diagnostics.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}: ${problem.message}` });
+    const at = problem.at ? `:${problem.at.line}:${problem.at.column}` : '';
+    byEntry[problem.index]?.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}${at}: ${problem.message}` });
   }
   const { secrets, ...context } = options;
 
@@ -46,7 +48,8 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   });
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const loads = specs.map(async ({ entry, index, spec }): Promise<RegisteredPlugin | undefined> => {
+  const loads = specs.map(async ({ entry, index, spec }): Promise<{ index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] }> => {
+    const diagnostics: Diagnostic[] = [];
     const where = `plugins[${index}] ${entry.path}`;
     secrets.add(...secretsOf(spec, process.env));
     const adapter = await adapters[entry.kind].load();
@@ -55,11 +58,12 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       plugin = await adapter.load(spec, context);
     } catch (error) {
       const raw = isToolportError(error) ? error.shortMessage : describeThrown(error);
-      // Adapters name the file in their messages for direct use; here `where` already does.
-      const message = raw.startsWith(`${entry.path}: `) ? raw.slice(entry.path.length + 2) : raw;
+      // Adapters name the file in their messages for direct use; here `where` already does
+      // (and a `file:line:column` stays one piece).
+      const message = raw.startsWith(`${entry.path}:`) ? raw.slice(entry.path.length) : `: ${raw}`;
       context.logger.debug({ err: error, plugin: entry.path }, 'plugin failed to load');
-      diagnostics.push({ level: 'error', message: `${where}: ${message}` });
-      return undefined;
+      diagnostics.push({ level: 'error', message: `${where}${message}` });
+      return { index, diagnostics };
     }
     const id = spec.id ?? plugin.id;
     for (const diagnostic of plugin.diagnostics ?? []) {
@@ -70,8 +74,11 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
         ...(diagnostic.tool !== undefined && { tool: diagnostic.tool }),
       });
     }
-    return { id, plugin, timeoutSeconds: spec.timeoutSeconds, source: entry.path, grants: spec.grants, configPath: `plugins[${index}]` };
+    const loaded = { id, plugin, timeoutSeconds: spec.timeoutSeconds, source: entry.path, grants: spec.grants, configPath: `plugins[${index}]` };
+    return { index, loaded, diagnostics };
   });
-  const plugins = (await Promise.all(loads)).filter((entry): entry is RegisteredPlugin => entry !== undefined);
-  return { plugins, diagnostics };
+  const results = await Promise.all(loads);
+  for (const result of results) byEntry[result.index]?.push(...result.diagnostics);
+  const plugins = results.flatMap((result) => (result.loaded ? [result.loaded] : []));
+  return { plugins, diagnostics: byEntry.flat() };
 }
