@@ -16,7 +16,6 @@ export interface ApproveDeps {
   readonly logger: Logger;
 }
 
-const noop = (): void => {};
 
 /** Resolves when the call may run, or with the input_required result to send; throws when refused. */
 export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
@@ -48,7 +47,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           because: call.decision.because,
         },
         options.approval ?? {},
-        { signal: waiting.signal, progress: options.progress ?? noop },
+        { signal: waiting.signal, progress: call.progressPhase() },
       ),
       waiting.aborted,
     ]);
