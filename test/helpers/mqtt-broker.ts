@@ -1,30 +1,28 @@
-// A real MQTT broker for tests: Debian's mosquitto on a free loopback port, with its own
-// config in a temp folder; stop() ends it. Install it with `apt-get install mosquitto`.
-import { spawn } from 'node:child_process';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+// A real MQTT broker for tests, on a free loopback port; stop() ends it. Debian's
+// mosquitto when it is installed (.ci/run installs it), else aedes, a broker written for
+// Node (a dev dependency), so the event-stream tests run on a machine with only Node.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export interface Broker {
   readonly url: string;
   readonly port: number;
+  /** Which broker runs: mosquitto, or aedes in this process. */
+  readonly name: 'mosquitto' | 'aedes';
   stop(): Promise<void>;
 }
 
-async function findMosquitto(): Promise<string> {
-  // Debian puts the broker in /usr/sbin, which is not on every user's PATH.
+/** mosquitto's path, if installed (Debian puts it in /usr/sbin, which is not on every user's PATH). */
+function findMosquitto(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
   for (const dir of dirs) {
     const candidate = join(dir, 'mosquitto');
-    try {
-      await access(candidate);
-      return candidate;
-    } catch {
-      // next
-    }
+    if (spawnSync('test', ['-x', candidate]).status === 0) return candidate;
   }
-  throw new Error('mosquitto not found: install it (apt-get install mosquitto); .ci/run does');
+  return undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,30 +47,28 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts mosquitto on `port` (default: a free one) and waits until it accepts connections. */
-export async function startMosquitto(port?: number): Promise<Broker> {
-  const binary = await findMosquitto();
-  const chosen = port ?? (await freePort());
+async function startMosquitto(binary: string, port: number): Promise<Broker> {
   const dir = await mkdtemp(join(tmpdir(), 'toolport-mosquitto-'));
   const config = join(dir, 'mosquitto.conf');
-  await writeFile(config, [`listener ${chosen} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', ''].join('\n'));
+  await writeFile(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', ''].join('\n'));
   const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; ; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}`);
-    if (await canConnect(chosen)) break;
+    if (await canConnect(port)) break;
     if (attempt > 100) {
       child.kill('SIGKILL');
-      throw new Error(`mosquitto did not listen on ${chosen} in 5 s: ${stderr}`);
+      throw new Error(`mosquitto did not listen on ${port} in 5 s: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   let stopping: Promise<void> | undefined;
   return {
-    url: `mqtt://127.0.0.1:${chosen}`,
-    port: chosen,
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    name: 'mosquitto',
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null) child.kill('SIGTERM');
@@ -84,4 +80,49 @@ export async function startMosquitto(port?: number): Promise<Broker> {
       return stopping;
     },
   };
+}
+
+async function startAedes(port: number): Promise<Broker> {
+  const { Aedes } = await import('aedes');
+  const broker = await Aedes.createBroker();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket.once('close', () => sockets.delete(socket)));
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    name: 'aedes',
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** mosquitto where installed, unless TOOLPORT_TEST_MQTT=aedes asks for the Node broker. */
+function chooseMosquitto(): string | undefined {
+  return process.env.TOOLPORT_TEST_MQTT === 'aedes' ? undefined : findMosquitto();
+}
+
+/** Which broker startBroker runs, and why, for test names. */
+export function brokerName(): string {
+  return chooseMosquitto() ? 'mosquitto' : 'aedes (a broker in Node; mosquitto not installed or not chosen)';
+}
+
+/** Starts a broker on `port` (default: a free one) and waits until it accepts connections. */
+export async function startBroker(options: { port?: number } = {}): Promise<Broker> {
+  const port = options.port ?? (await freePort());
+  const mosquitto = chooseMosquitto();
+  return mosquitto ? startMosquitto(mosquitto, port) : startAedes(port);
 }
