@@ -43,6 +43,8 @@ export interface ToolportOptions {
   secrets?: SecretSet;
   /** Publish events to `events.mqtt` when configured. Default true; one-shot commands turn it off. */
   publishEvents?: boolean;
+  /** Write load problems and policy warnings to the log. Default true; commands that print them turn it off. */
+  logDiagnostics?: boolean;
 }
 
 export interface RegisterToolOptions {
@@ -178,7 +180,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
   }
-  for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
+  const logDiagnostics = options.logDiagnostics !== false;
+  if (logDiagnostics) for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
   const policyDiagnostics = (): Diagnostic[] => {
     const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: false }));
@@ -188,7 +191,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     const limits = unmatchedLimits(config.limits, tools).map((message) => ({ level: 'warning' as const, message }));
     return [...rules, ...limits];
   };
-  for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
+  if (logDiagnostics) for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: loaded.length, tools: registry.tools.length }, 'plugins loaded');
 
   const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });

@@ -1,6 +1,7 @@
 // The stdio transport: one dual-era MCP connection over this process's stdin/stdout.
 // stdout carries protocol messages only, so console output is sent to stderr.
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Writable } from 'node:stream';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from '../core/logger.js';
 import type { ServerHub } from './mcp-server.js';
 
@@ -25,7 +26,8 @@ export function routeConsoleToStderr(): void {
   /* eslint-enable no-console */
 }
 
-export function serveOverStdio(hub: ServerHub, logger: Logger): StdioHandle {
+/** `stdout`: where protocol messages go (see claimStdout); default process.stdout. */
+export function serveOverStdio(hub: ServerHub, logger: Logger, options: { stdout?: Writable } = {}): StdioHandle {
   routeConsoleToStderr();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
@@ -33,6 +35,7 @@ export function serveOverStdio(hub: ServerHub, logger: Logger): StdioHandle {
   });
   const handle = serveStdio((context) => hub.createStdioServer(context, { transport: 'stdio', principal: 'local' }), {
     onerror: (error) => logger.warn({ err: error }, 'stdio transport error'),
+    ...(options.stdout && { transport: new StdioServerTransport(process.stdin, options.stdout) }),
   });
   const onEnd = (): void => {
     logger.info('stdin closed');
