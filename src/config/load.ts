@@ -125,13 +125,16 @@ async function createLocator(text: string): Promise<LoadedConfig['locate']> {
 }
 
 /** A YAML syntax error as `file:line:column: what`, with the lines yaml shows under it. */
-function yamlSyntaxError(file: string, error: Error & { linePos?: [{ line: number; col: number }, ...unknown[]] }): ToolportError {
+function yamlSyntaxError(file: string, text: string, error: Error & { linePos?: [{ line: number; col: number }, ...unknown[]] }): ToolportError {
   const [first = '', ...frame] = error.message.split('\n');
   const what = first.replace(/ at line \d+, column \d+:?$/, '');
   const at = error.linePos?.[0];
   const excerpt = frame.filter((line) => line.trim() !== '').map((line) => `    ${line}`);
   const where = at ? `${file}:${at.line}:${at.col}` : file;
-  return new ToolportError(ErrorCode.ConfigInvalid, [`cannot parse config ${file}:`, `  ${where}: ${what}`, ...excerpt].join('\n'), { cause: error });
+  // `{ token: ${X} }` is the usual cause: in a flow map, { starts a nested map.
+  const line = at ? (text.split('\n')[at.line - 1] ?? '') : '';
+  const hint = /\{[^}]*\$\{/.test(line) ? ['  hint: inside { }, quote ${VAR} values: "${VAR}"'] : [];
+  return new ToolportError(ErrorCode.ConfigInvalid, [`cannot parse config ${file}:`, `  ${where}: ${what}`, ...excerpt, ...hint].join('\n'), { cause: error });
 }
 
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<LoadedConfig> {
@@ -155,7 +158,7 @@ export async function loadConfigFile(file: string, env: Env = process.env): Prom
     try {
       raw = (await import('yaml')).parse(text, { prettyErrors: true });
     } catch (error) {
-      throw yamlSyntaxError(file, error as Error);
+      throw yamlSyntaxError(file, text, error as Error);
     }
   }
   const locate = await createLocator(text);

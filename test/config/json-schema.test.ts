@@ -5,18 +5,15 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { toConfigJsonSchema } from '../../src/config/json-schema.js';
+import { validateConfigSchema } from '../helpers/config-schema.js';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
 
 const exec = promisify(execFile);
 const schema = toConfigJsonSchema();
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-const validate = addFormats(new Ajv({ allErrors: true })).compile(schema);
+const validate = validateConfigSchema;
 
 /** Every config file the repository ships as an example or template. */
 async function exampleConfigs(): Promise<string[]> {

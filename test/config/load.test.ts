@@ -110,6 +110,10 @@ describe('config', () => {
     const yamlError = await loadConfigFile(broken).then(() => undefined, (reason: Error) => reason.message);
     expect(yamlError).toContain(`cannot parse config ${broken}:\n  ${broken}:3:1: A block sequence may not be used as an implicit map key\n`);
     expect(yamlError).not.toMatch(/column \d+:\s*$/m);
+    const flow = await configFile('flow.yaml', 'server:\n  http:\n    auth:\n      tokens:\n        - { token: ${CI_TOKEN}, principal: ci }\n');
+    const flowError = await loadConfigFile(flow, { CI_TOKEN: 'x' }).then(() => undefined, (reason: Error) => reason.message);
+    expect(flowError).toMatch(new RegExp(`^cannot parse config ${flow}:\\n  ${flow}:5:\\d+: `));
+    expect(flowError).toContain('hint: inside { }, quote ${VAR} values: "${VAR}"');
     const json = await configFile('broken.json', '{\n  "plugins": [\n    { "path": "./a.mjs" },\n  ]\n}\n');
     await expect(loadConfigFile(json)).rejects.toThrow(`cannot parse config ${json}:\n  ${json}:4:3: Unexpected token ']'`);
   });
