@@ -110,9 +110,9 @@ async function startAedes(port: number): Promise<Broker> {
   };
 }
 
-/** mosquitto where installed, unless TOOLPORT_TEST_MQTT=aedes asks for the Node broker. */
-function chooseMosquitto(): string | undefined {
-  return process.env.TOOLPORT_TEST_MQTT === 'aedes' ? undefined : findMosquitto();
+/** mosquitto where installed, unless `use` or TOOLPORT_TEST_MQTT=aedes asks for the Node broker. */
+function chooseMosquitto(use?: 'aedes'): string | undefined {
+  return use === 'aedes' || process.env.TOOLPORT_TEST_MQTT === 'aedes' ? undefined : findMosquitto();
 }
 
 /** Which broker startBroker runs, and why, for test names. */
@@ -121,8 +121,8 @@ export function brokerName(): string {
 }
 
 /** Starts a broker on `port` (default: a free one) and waits until it accepts connections. */
-export async function startBroker(options: { port?: number } = {}): Promise<Broker> {
+export async function startBroker(options: { port?: number; use?: 'aedes' } = {}): Promise<Broker> {
   const port = options.port ?? (await freePort());
-  const mosquitto = chooseMosquitto();
+  const mosquitto = chooseMosquitto(options.use);
   return mosquitto ? startMosquitto(mosquitto, port) : startAedes(port);
 }

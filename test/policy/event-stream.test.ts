@@ -167,6 +167,27 @@ describe('events from the library', () => {
     }
   });
 
+  it('the Node broker the tests use where mosquitto is missing (aedes) carries the events too', async () => {
+    const aedes = await startBroker({ use: 'aedes' });
+    const listener = await connectAsync(aedes.url, { reconnectPeriod: 0 });
+    const seen: Record<string, unknown>[] = [];
+    listener.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+    await listener.subscribeAsync('toolport/aedes/events');
+    const toolport = await createToolport(
+      parseConfig({ server: { name: 'aedes' }, events: { mqtt: { url: aedes.url } }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-aedes.txt') } }] }, { env: {} }),
+    );
+    try {
+      expect(aedes.name).toBe('aedes');
+      await toolport.call('kitchen__recipe', {});
+      const event = await waitFor(() => seen.find((candidate) => candidate.event === 'tool_result'), 'tool_result through aedes');
+      expect(event).toMatchObject({ server: 'aedes', tool: 'kitchen__recipe' });
+    } finally {
+      await toolport.close();
+      await listener.endAsync(true);
+      await aedes.stop();
+    }
+  });
+
   it('a broker that is down slows neither calls nor shutdown', async () => {
     const nowhere = await freePort();
     const toolport = await createToolport(
