@@ -6,6 +6,7 @@ import { basename, extname, join } from 'node:path';
 import { isUrl, type Position } from '../core/format.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { PluginBlock, PluginKind } from '../core/plugin.js';
+import { pathExists } from '../core/files.js';
 
 export interface DetectedPlugin {
   readonly entry: PluginBlock & { readonly kind: PluginKind };
@@ -22,15 +23,6 @@ export interface DetectionProblem {
 }
 
 const moduleExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether a .json file is a Carter manifest; JSON that does not parse is a problem that says where. */
 async function isCarterManifest(path: string): Promise<boolean | { problem: string; at?: Position | undefined }> {
@@ -58,8 +50,8 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
     return { problem: 'file not found' };
   }
   if (info.isDirectory()) {
-    if (await exists(join(path, 'agent.toml'))) return 'command';
-    if (await exists(join(path, '__init__.py'))) return 'python';
+    if (await pathExists(join(path, 'agent.toml'))) return 'command';
+    if (await pathExists(join(path, '__init__.py'))) return 'python';
     return 'folder';
   }
   const extension = extname(path).toLowerCase();

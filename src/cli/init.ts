@@ -2,10 +2,11 @@
 // commented toolport.yaml and a small plugin with one tool, hello__greet), writes the
 // config's JSON Schema beside it for editors, and for wasm builds the component from its
 // WAT and WIT with the wasm-tools toolport already ships.
-import { chmod, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchemaFileName, toConfigJsonSchema } from '../config/json-schema.js';
+import { pathExists } from '../core/files.js';
 
 export const initKinds = ['module', 'python', 'command', 'http', 'wasm'] as const;
 export type InitKind = (typeof initKinds)[number];
@@ -36,15 +37,6 @@ const about: Record<InitKind, Record<string, string>> = {
   },
 };
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Every file under a folder, as paths relative to it. */
 async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
   const entries = await readdir(join(dir, prefix), { withFileTypes: true });
@@ -68,7 +60,7 @@ export async function initProject(dir: string, kind: InitKind, options: { force?
   const written = [...names, configSchemaFileName, ...(kind === 'wasm' ? ['hello.wasm'] : [])];
   if (!options.force) {
     const taken = [];
-    for (const name of written) if (await exists(join(dir, name))) taken.push(name);
+    for (const name of written) if (await pathExists(join(dir, name))) taken.push(name);
     if (taken.length > 0) {
       const shown = relative(process.cwd(), dir);
       const where = shown === '' ? 'this folder' : shown.startsWith('..') ? dir : shown;

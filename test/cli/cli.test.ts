@@ -10,19 +10,14 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/mqtt-broker.js';
-import { binPath, connectClient, repoRoot } from '../helpers/toolport-process.js';
+import { binPath, connectClient, repoRoot, runToolport } from '../helpers/toolport-process.js';
 
 const exec = promisify(execFile);
 const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 const examples = join(repoRoot, 'examples');
 const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 
-async function toolport(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [binPath, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
-}
+const toolport = runToolport;
 
 /** `toolport serve ARGS` with extra environment, once it says where it listens. */
 async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; child: ReturnType<typeof spawn> }> {

@@ -1,25 +1,18 @@
 // `toolport init` for every kind: the folder it writes passes `toolport check`, and a real
 // client started exactly as init printed (the Claude Desktop line) calls its tool.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolationAvailable } from '../adapters/command/helpers.js';
-import { binPath, repoRoot } from '../helpers/toolport-process.js';
+import { repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
 
-const exec = promisify(execFile);
 const kinds = ['module', 'python', 'command', 'http', 'wasm'] as const;
 
-async function toolport(args: string[], cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [binPath, ...args], { cwd }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
-}
+const toolport = (args: string[], cwd = repoRoot): Promise<RunResult> => runToolport(args, { cwd });
 
 /** The Claude Desktop entry init printed, parsed from its output. */
 function printedDesktopEntry(output: string): { command: string; args: string[] } {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolationAvailable } from '../adapters/command/helpers.js';
 import { readmeBlocks } from '../helpers/readme.js';
-import { repoRoot } from '../helpers/toolport-process.js';
+import { repoRoot, runToEnd, type RunResult } from '../helpers/toolport-process.js';
 
 const exec = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -19,12 +19,7 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 /** Environment for nested npm runs: without what `npm test` set for itself. */
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
 
-async function run(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(command, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
-}
+const run = (command: string, args: string[], cwd: string): Promise<RunResult> => runToEnd(command, args, { cwd, env });
 
 /** The repository's files (tracked, and new ones not ignored), as a fresh clone has them. */
 async function repositoryFiles(): Promise<string[]> {
