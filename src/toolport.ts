@@ -120,7 +120,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const logger = options.logger ?? createSilentLogger();
   const secrets = options.secrets ?? createSecretSet();
   collectConfigSecrets(config, secrets);
-  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger });
+  const logDiagnostics = options.logDiagnostics !== false;
+  // The registry logs collisions and disabled tools; a command that prints them does not need that.
+  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger: logDiagnostics ? logger : createSilentLogger() });
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);
   const inbox = config.approvals.admin ? createApprovalInbox() : undefined;
@@ -180,7 +182,6 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
   }
-  const logDiagnostics = options.logDiagnostics !== false;
   if (logDiagnostics) for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
   const policyDiagnostics = (): Diagnostic[] => {

@@ -60,7 +60,8 @@ ${lines.help}
 `,
   list: `Usage: toolport list [PATH...] [--config FILE] [--json]
 
-Lists the tools as a client would see them. Exits 1 when a plugin could not be loaded.
+Lists the tools as a client would see them, and the problems found. Exits 1, like check,
+when there is an error (a plugin that could not be loaded, a tool disabled by a collision).
 
 ${pathNote}
 
