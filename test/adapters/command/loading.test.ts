@@ -146,6 +146,8 @@ describe('command skills: loading', () => {
         '[tools.typo]',
         'command = "scripts/run.sh"',
         'timeout = 5',
+        '[tools.comand_typo]',
+        'comand = "scripts/run.sh"',
         '[tools.missing]',
         'command = "scripts/nope.sh"',
         '[tools.on_path_missing]',
@@ -172,7 +174,8 @@ describe('command skills: loading', () => {
     const toolport = await load([{ path: dir }]);
     expect(toolport.listTools().map((tool) => tool.name)).toEqual(['mixed__bad_env', 'mixed__good']);
     const errors = messages(toolport, 'error').join('\n');
-    expect(errors).toContain('agent.toml: tools.typo: unknown key "timeout"');
+    expect(errors).toContain('agent.toml: tools.typo: unknown key "timeout" (did you mean "timeout_secs"?)');
+    expect(errors).toContain('agent.toml: tools.comand_typo: unknown key "comand" (did you mean "command"?)');
     expect(errors).toMatch(/agent\.toml: tools\.missing\.command: "scripts\/nope\.sh" does not exist/);
     expect(errors).toContain('tools.on_path_missing.command: "definitely-not-a-program-xyz" was not found on PATH');
     expect(errors).toContain('put its arguments in `args`');
