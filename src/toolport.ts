@@ -47,6 +47,8 @@ export interface ToolportOptions {
   secrets?: SecretSet;
   /** Publish events to `events.mqtt` when configured. Default true; one-shot commands turn it off. */
   publishEvents?: boolean;
+  /** Write load problems and policy warnings to the log. Default true; commands that print them turn it off. */
+  logDiagnostics?: boolean;
 }
 
 export interface RegisterToolOptions {
@@ -122,7 +124,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const logger = options.logger ?? createSilentLogger();
   const secrets = options.secrets ?? createSecretSet();
   collectConfigSecrets(config, secrets);
-  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger });
+  const logDiagnostics = options.logDiagnostics !== false;
+  // The registry logs collisions and disabled tools; a command that prints them does not need that.
+  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger: logDiagnostics ? logger : createSilentLogger() });
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);
   const inbox = config.approvals.admin ? createApprovalInbox() : undefined;
@@ -202,7 +206,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
   }
-  for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
+  if (logDiagnostics) for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
   const policyDiagnostics = (): Diagnostic[] => {
     const tools = registry.tools.map((tool) => ({ tool: tool.name, plugin: tool.plugin.id, kind: tool.kind, sideEffects: tool.sideEffects }));
@@ -212,7 +216,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     const limits = unmatchedLimits(config.limits, tools).map((message) => ({ level: 'warning' as const, message }));
     return [...rules, ...limits];
   };
-  for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
+  if (logDiagnostics) for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: loaded.length, tools: registry.tools.length }, 'plugins loaded');
 
   const approvals = createApprovalChain({

@@ -1,6 +1,8 @@
 // Runs a command with the Trailhead example API beside it: starts the API on a free
 // loopback port with a fresh secret, hands both to the command through the environment
 // (TRAILHEAD_MANIFEST_URL, TRAILHEAD_SECRET), and stops the API when the command ends.
+// Each run has its own API, so `npm start` and a client that launched its own copy over
+// stdio do not share one.
 //
 //   node examples/http/with-api.mjs node bin/toolport.js serve --config examples/toolport.yaml --http
 import { spawn } from 'node:child_process';
@@ -41,8 +43,11 @@ api.once('exit', (code) => {
 });
 process.stderr.write(`trailhead example API at ${origin} (pid ${api.pid})\n`);
 
+// TOOLPORT_LAUNCHER: the client lines toolport prints start it through this launcher too, so
+// a client that starts its own toolport (Claude Desktop, over stdio) gets an API beside it.
+const launcher = JSON.stringify([process.execPath, fileURLToPath(import.meta.url)]);
 const child = spawn(command, args, {
-  env: { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret },
+  env: { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret, TOOLPORT_LAUNCHER: launcher },
   stdio: 'inherit',
 });
 process.stderr.write(`launcher (pid ${process.pid}) running ${command} (pid ${child.pid})\n`);

@@ -3,8 +3,10 @@
 // other folder as a folder of plugins.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { isUrl } from '../core/format.js';
+import { isUrl, type Position } from '../core/format.js';
+import { parseJsonText } from '../core/json-text.js';
 import type { PluginBlock, PluginKind } from '../core/plugin.js';
+import { pathExists } from '../core/files.js';
 
 export interface DetectedPlugin {
   readonly entry: PluginBlock & { readonly kind: PluginKind };
@@ -16,30 +18,30 @@ export interface DetectionProblem {
   readonly index: number;
   readonly path: string;
   readonly message: string;
+  /** Where in the file, when the problem is in its text. */
+  readonly at?: Position | undefined;
 }
 
 const moduleExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a .json file is a Carter manifest; JSON that does not parse is a problem that says where. */
+async function isCarterManifest(path: string): Promise<boolean | { problem: string; at?: Position | undefined }> {
+  let text: string;
   try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return { problem: `cannot read it (${(error as Error).message})` };
   }
-}
-
-async function isCarterManifest(path: string): Promise<boolean> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
-    return typeof parsed === 'object' && parsed !== null && 'manifest_version' in parsed;
-  } catch {
-    return false;
+  const parsed = parseJsonText(text);
+  if ('error' in parsed) {
+    return { problem: `not valid JSON: ${parsed.error}`, at: parsed.position };
   }
+  const { value } = parsed;
+  return typeof value === 'object' && value !== null && 'manifest_version' in value;
 }
 
 /** The kind of one file or folder, or a reason it is none. Folders of plugins are `folder`. */
-async function detectOne(path: string): Promise<PluginKind | 'folder' | { problem: string }> {
+async function detectOne(path: string): Promise<PluginKind | 'folder' | { problem: string; at?: Position | undefined }> {
   if (isUrl(path)) return 'http';
   let info;
   try {
@@ -48,8 +50,8 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
     return { problem: 'file not found' };
   }
   if (info.isDirectory()) {
-    if (await exists(join(path, 'agent.toml'))) return 'command';
-    if (await exists(join(path, '__init__.py'))) return 'python';
+    if (await pathExists(join(path, 'agent.toml'))) return 'command';
+    if (await pathExists(join(path, '__init__.py'))) return 'python';
     return 'folder';
   }
   const extension = extname(path).toLowerCase();
@@ -57,7 +59,9 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
   if (extension === '.py') return 'python';
   if (moduleExtensions.has(extension)) return 'module';
   if (extension === '.json') {
-    if (await isCarterManifest(path)) return 'http';
+    const manifest = await isCarterManifest(path);
+    if (typeof manifest === 'object') return manifest;
+    if (manifest) return 'http';
     return { problem: 'a .json file is a plugin only when it is a Carter manifest (with "manifest_version")' };
   }
   return { problem: `cannot tell the plugin kind of "${basename(path)}"; set "kind" (wasm, python, command, http or module)` };
@@ -77,7 +81,7 @@ export async function detectPlugins(entries: readonly PluginBlock[]): Promise<{ 
     }
     const kind = await detectOne(entry.path);
     if (typeof kind === 'object') {
-      problems.push({ index, path: entry.path, message: kind.problem });
+      problems.push({ index, path: entry.path, message: kind.problem, at: kind.at });
       continue;
     }
     if (kind !== 'folder') {

@@ -13,8 +13,8 @@ import { wasmSpecSchema, type WasmSpec } from './wasm/spec.js';
 export type AnyPluginSpec = ModuleSpec | WasmSpec | PythonSpec | CommandSpec | HttpSpec;
 
 export interface AdapterEntry {
-  /** The kind's config block, including the base keys. */
-  readonly spec: z.ZodType<AnyPluginSpec>;
+  /** The kind's config block, including the base keys (a strict object: no other keys). */
+  readonly spec: z.ZodObject<z.core.$ZodShape, z.core.$strict>;
   readonly load: () => Promise<PluginAdapter<PluginSpec>>;
 }
 

@@ -1,16 +1,18 @@
-// Loads the configured plugins: each block's kind is detected, its block validated by the
-// kind's spec, its adapter imported and asked to load it, all plugins at once, each within
+// Loads the configured plugins: each block's kind is detected and its block validated by the
+// kind's spec (a block that does not fit is a config error, before anything loads), then
+// each adapter is imported and asked to load its plugins, all at once, each within
 // defaults.loadTimeoutSeconds. A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
 import { createDeadline } from '../core/abort.js';
-import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
-import { formatZodIssues } from '../core/format.js';
+import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
+import type { Issue } from '../core/format.js';
 import { compileGlobs } from '../core/glob.js';
-import type { AdapterContext, LoadedPlugin, PluginBlock } from '../core/plugin.js';
+import type { AdapterContext, LoadedPlugin, PluginBlock, PluginKind } from '../core/plugin.js';
 import type { Diagnostic, RegisteredPlugin } from '../core/registry.js';
 import type { SecretSet } from '../core/redact.js';
 import { detectPlugins } from './detect.js';
-import { adapters, secretsOf } from './index.js';
+import { adapters, secretsOf, type AnyPluginSpec } from './index.js';
+import { toPluginSpec } from './plugin-blocks.js';
 
 export interface LoadPluginsOptions extends AdapterContext {
   /** Secret values of each plugin block are added here before the plugin loads. */
@@ -26,37 +28,56 @@ export interface LoadPluginsOptions extends AdapterContext {
   readonly onLateLoad?: (plugin: RegisteredPlugin) => boolean;
 }
 
-type LoadResult = { readonly plugin: LoadedPlugin } | { readonly error: unknown } | { readonly late: true };
-
 export interface LoadedPlugins {
   /** In config order. */
   readonly plugins: RegisteredPlugin[];
+  /** In config order; a late plugin's "did not load" error becomes a warning when it arrives. */
   readonly diagnostics: Diagnostic[];
 }
 
+type LoadResult = { readonly plugin: LoadedPlugin } | { readonly error: unknown } | { readonly late: true };
+
+interface Detected {
+  readonly entry: PluginBlock & { readonly kind: PluginKind };
+  readonly index: number;
+  readonly spec: AnyPluginSpec;
+}
+
 export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadPluginsOptions): Promise<LoadedPlugins> {
-  const diagnostics: Diagnostic[] = [];
+  // Reported in config order, whichever plugin finished loading first.
+  const byEntry: Diagnostic[][] = blocks.map(() => []);
   const { plugins: detected, problems } = await detectPlugins(blocks);
   for (const problem of problems) {
-    diagnostics.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}: ${problem.message}` });
+    const at = problem.at ? `:${problem.at.line}:${problem.at.column}` : '';
+    byEntry[problem.index]?.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}${at}: ${problem.message}` });
   }
   const { secrets, loadTimeoutSeconds, shutdown, onLateLoad, ...context } = options;
 
-  const loads = detected.map(async ({ entry, index }): Promise<RegisteredPlugin | undefined> => {
-    const where = `plugins[${index}] ${entry.path}`;
-    const kind = adapters[entry.kind];
-    const parsed = kind.spec.safeParse(entry);
-    if (!parsed.success) {
-      const lines = formatZodIssues(parsed.error.issues, ['plugins', index]);
-      diagnostics.push({ level: 'error', message: `${where}: invalid plugin config:\n  ${lines.join('\n  ')}` });
-      return undefined;
+  // Every block must fit its kind before any plugin starts.
+  const kindsOfEntry = new Map<number, PluginKind[]>();
+  for (const { entry, index } of detected) kindsOfEntry.set(index, [...(kindsOfEntry.get(index) ?? []), entry.kind]);
+  const issues: Issue[] = [];
+  const specs = detected.flatMap(({ entry, index }): Detected[] => {
+    const siblings = (kindsOfEntry.get(index) ?? []).filter((kind) => kind !== entry.kind);
+    const checked = toPluginSpec(entry, ['plugins', index], siblings);
+    if (checked.issues) {
+      const where = entry.path === blocks[index]?.path ? '' : ` (for ${entry.path})`;
+      issues.push(...checked.issues.map((issue) => ({ ...issue, message: issue.message + where })));
+      return [];
     }
-    const spec = parsed.data;
+    return [{ entry, index, spec: checked.spec }];
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const loads = specs.map(async ({ entry, index, spec }): Promise<{ index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] }> => {
+    const found: Diagnostic[] = [];
+    const where = `plugins[${index}] ${entry.path}`;
+    const configPath = `plugins[${index}]`;
     secrets.add(...secretsOf(spec, process.env));
-    const adapter = await kind.load();
+    const adapter = await adapters[entry.kind].load();
     const tooLate = `did not load within ${loadTimeoutSeconds} s (defaults.loadTimeoutSeconds); the other plugins are served without it`;
     const deadline = createDeadline(loadTimeoutSeconds * 1000, () => new ToolportError(ErrorCode.PluginLoadFailed, tooLate), shutdown);
-    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath: `plugins[${index}]` });
+    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath });
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),
@@ -71,47 +92,50 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       timeoutSeconds: spec.timeoutSeconds,
       source: entry.path,
       grants: spec.grants,
-      configPath: `plugins[${index}]`,
+      configPath,
       ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
     });
     if ('late' in result) {
-      const late = { level: 'error' as const, message: `${where}: ${tooLate}` };
-      diagnostics.push(late);
+      // Changed in place when the plugin arrives, wherever the list has got to by then.
+      const late: { level: Diagnostic['level']; message: string } = { level: 'error', message: `${where}: ${tooLate}` };
+      found.push(late);
       const started = performance.now();
       loading.then(
         (plugin) => {
-          const registered = toRegistered(plugin);
-          if (onLateLoad?.(registered)) {
-            diagnostics.splice(diagnostics.indexOf(late), 1, { level: 'warning', message: `${where}: loaded ${Math.round(performance.now() - started) / 1000} s after its deadline` });
+          if (onLateLoad?.(toRegistered(plugin))) {
+            late.level = 'warning';
+            late.message = `${where}: loaded ${Math.round(performance.now() - started) / 1000} s after its deadline`;
           } else {
             void plugin.close().catch(() => {});
           }
         },
         (error: unknown) => context.logger.debug({ err: error, plugin: entry.path }, 'a plugin past its load deadline failed'),
       );
-      return undefined;
+      return { index, diagnostics: found };
     }
     if ('error' in result) {
       const { error } = result;
       const raw = isToolportError(error) ? error.shortMessage : describeThrown(error);
-      // Adapters name the file in their messages for direct use; here `where` already does.
-      const message = raw.startsWith(`${entry.path}: `) ? raw.slice(entry.path.length + 2) : raw;
+      // Adapters name the file in their messages for direct use; here `where` already does
+      // (and a `file:line:column` stays one piece).
+      const message = raw.startsWith(`${entry.path}:`) ? raw.slice(entry.path.length) : `: ${raw}`;
       context.logger.debug({ err: error, plugin: entry.path }, 'plugin failed to load');
-      diagnostics.push({ level: 'error', message: `${where}: ${message}` });
-      return undefined;
+      found.push({ level: 'error', message: `${where}${message}` });
+      return { index, diagnostics: found };
     }
-    const registered = toRegistered(result.plugin);
-    const { plugin, id } = registered;
-    for (const diagnostic of plugin.diagnostics ?? []) {
-      diagnostics.push({
+    const loaded = toRegistered(result.plugin);
+    for (const diagnostic of result.plugin.diagnostics ?? []) {
+      found.push({
         level: diagnostic.level,
         message: `${where}: ${diagnostic.message}`,
-        pluginId: id,
+        pluginId: loaded.id,
         ...(diagnostic.tool !== undefined && { tool: diagnostic.tool }),
       });
     }
-    return registered;
+    return { index, loaded, diagnostics: found };
   });
-  const plugins = (await Promise.all(loads)).filter((entry): entry is RegisteredPlugin => entry !== undefined);
-  return { plugins, diagnostics };
+  const results = await Promise.all(loads);
+  for (const result of results) byEntry[result.index]?.push(...result.diagnostics);
+  const plugins = results.flatMap((result) => (result.loaded ? [result.loaded] : []));
+  return { plugins, diagnostics: byEntry.flat() };
 }

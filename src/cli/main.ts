@@ -1,55 +1,29 @@
-// The command line: serve, list, call, check. Parses arguments, loads the config and
-// plugins, and hands over to the server or prints results. Exit codes: 0 ok, 1 a
-// check or call failed, 2 bad usage or config.
+// The command line: serve, list, call, check, policy, approvals, init, schema. Parses
+// arguments (and their TOOLPORT_* environment defaults), loads the config and plugins,
+// and hands over to the server or prints results. Exit codes: 0 ok, 1 a check or call
+// failed, 2 bad usage or config. Each problem is printed once.
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
-import { loadConfigFile, parseConfig, withPluginPaths } from '../config/load.js';
+import { loadConfigFile, locateConfigError, parseConfig, withPluginPaths, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
-import { createLogger, logLevels, type LogLevel, type Logger } from '../core/logger.js';
-import { createSecretSet } from '../core/redact.js';
+import { ConfigError, ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
+import { didYouMean } from '../core/format.js';
+import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../core/logger.js';
+import { createSecretSet, type SecretSet } from '../core/redact.js';
 import { createToolport, type Toolport } from '../toolport.js';
+import { absoluteServeArgs, clientConfigLines, toStdioLaunch } from './client-configs.js';
+import { commandHelp, commands, optionSpecs, overview, type Command } from './usage.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binPath = join(packageRoot, 'bin', 'toolport.js');
 
-const usage = `toolport: serve plugins written for other agent platforms as MCP tools
-
-Usage:
-  toolport serve [PATH...] [--config FILE] [--stdio | --http [--port N] [--host H]]
-  toolport list  [PATH...] [--config FILE] [--json]
-  toolport call  TOOL [JSON_ARGS] [PATH...] [--config FILE] [--json]
-  toolport check [PATH...] [--config FILE]
-  toolport policy explain TOOL [JSON_ARGS] [PATH...] [--config FILE] [--principal P]
-  toolport approvals list [--config FILE | --url URL]
-  toolport approvals approve ID [--session] [--config FILE | --url URL]
-  toolport approvals reject ID [--reason TEXT] [--config FILE | --url URL]
-
-PATH is a plugin file or folder; its kind is detected (.wasm, .py, a folder with
-agent.toml, a Carter .json manifest, a .js/.mjs/.ts module; a folder of those).
-Without PATH or --config, ./toolport.yaml (or .yml, .json) is used.
-
-Options:
-  -c, --config FILE     config file (YAML or JSON)
-      --stdio           serve over stdin/stdout (the default)
-      --http            serve Streamable HTTP at /mcp and legacy SSE at /sse
-      --port N          HTTP port (default: server.http.port, 8808)
-      --host H          HTTP bind address (default: server.http.host, 127.0.0.1)
-      --json            machine-readable output (list, call, policy explain, approvals list)
-      --approve         call: you approve the call yourself if the policy asks for approval
-      --principal P     policy explain: decide as this principal (default: local)
-      --url URL         approvals: the admin endpoint (default: from approvals.admin in the config)
-      --session         approvals approve: also approve this exact call for the rest of its session
-      --reason TEXT     approvals reject: the reason the model is told
-      --log-level L     fatal, error, warn, info, debug, trace or silent (default: info)
-  -h, --help            this help
-  -v, --version         print the version
-`;
-
+/** Bad usage: exit 2, with the message (and where to read more). */
 class UsageError extends Error {}
+/** The command could not do its work for a reason outside toolport (a port in use): exit 1. */
+class CommandFailed extends Error {}
 
 interface Io {
   out: (text: string) => void;
@@ -79,40 +53,92 @@ async function findDefaultConfig(cwd: string): Promise<string | undefined> {
   return undefined;
 }
 
-/**
- * The config to run with, and the folder relative paths in plugin blocks resolve against
- * (the config file's, else the working directory).
- */
-async function resolveConfig(configFile: string | undefined, paths: readonly string[]): Promise<{ config: Config; baseDir: string }> {
-  let file = configFile;
+const parserOptions = Object.fromEntries(
+  Object.entries(optionSpecs).map(([name, spec]) => [name, { type: spec.type, ...('short' in spec && { short: spec.short }) }]),
+) as { [K in keyof typeof optionSpecs]: { type: (typeof optionSpecs)[K]['type']; short?: string } };
+
+type ParsedValues = { [K in keyof typeof optionSpecs]?: (typeof optionSpecs)[K]['type'] extends 'string' ? string : boolean };
+
+/** The command line's values, with the environment's defaults filled in. */
+interface Settings {
+  readonly values: ParsedValues;
+  /** --config, else TOOLPORT_CONFIG. */
+  readonly configFile: string | undefined;
+  readonly logLevel: (fallback: LogLevel) => LogLevel;
+  readonly logFormat: LogFormat | undefined;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function toSettings(values: ParsedValues, env: NodeJS.ProcessEnv): Settings {
+  const format = env.TOOLPORT_LOG_FORMAT || undefined;
+  if (format !== undefined && !(logFormats as readonly string[]).includes(format)) {
+    throw new UsageError(`TOOLPORT_LOG_FORMAT: expected ${logFormats.join(' or ')}, got "${format}"`);
+  }
+  return {
+    values,
+    configFile: values.config ?? (env.TOOLPORT_CONFIG || undefined),
+    logLevel: (fallback) => {
+      if (values['log-level'] !== undefined) return parseLogLevel('--log-level', values['log-level']);
+      if (env.TOOLPORT_LOG_LEVEL) return parseLogLevel('TOOLPORT_LOG_LEVEL', env.TOOLPORT_LOG_LEVEL);
+      return fallback;
+    },
+    logFormat: format as LogFormat | undefined,
+    env,
+  };
+}
+
+function parseLogLevel(source: string, value: string): LogLevel {
+  if ((logLevels as readonly string[]).includes(value)) return value as LogLevel;
+  throw new UsageError(`${source}: expected one of ${logLevels.join(', ')}, got "${value}"${didYouMean(value, logLevels)}`);
+}
+
+function parsePort(source: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`${source}: expected 0-65535, got "${value}"`);
+  return port;
+}
+
+/** The config to run with: from the config file (with its locator), or none, plus PATH arguments. */
+async function resolveConfig(settings: Settings, paths: readonly string[]): Promise<{ config: Config; baseDir: string; source?: { file: string; loaded: LoadedConfig } }> {
+  let file = settings.configFile;
   if (file === undefined && paths.length === 0) {
     file = await findDefaultConfig(process.cwd());
     if (file === undefined) {
-      throw new UsageError('nothing to serve: pass a plugin PATH or --config FILE (or create ./toolport.yaml)');
+      throw new UsageError('nothing to serve: pass a plugin PATH or --config FILE (or create ./toolport.yaml: toolport init)');
     }
   }
-  const base = file ? (await loadConfigFile(file)).config : parseConfig({});
-  return { config: withPluginPaths(base, paths), baseDir: file ? dirname(resolve(file)) : process.cwd() };
+  if (!file) return { config: withPluginPaths(parseConfig({}), paths), baseDir: process.cwd() };
+  const loaded = await loadConfigFile(file);
+  return { config: withPluginPaths(loaded.config, paths), baseDir: dirname(resolve(file)), source: { file, loaded } };
 }
 
-/** A toolport for a one-shot command (list, call, check, policy): no event stream. */
-async function openToolport(values: ParsedValues, paths: readonly string[], defaultLevel: LogLevel): Promise<Toolport> {
-  const logger = createLogger(parseLogLevel(values['log-level'], defaultLevel));
-  const { config, baseDir } = await resolveConfig(values.config, paths);
-  return createToolport(config, { logger, publishEvents: false, baseDir });
+/** Starts toolport; a plugin block that does not fit its detected kind is reported at its line in the file. */
+async function startToolport(
+  settings: Settings,
+  paths: readonly string[],
+  options: { logger: Logger; secrets?: SecretSet; oneShot: boolean },
+): Promise<{ toolport: Toolport; config: Config }> {
+  const { config, baseDir, source } = await resolveConfig(settings, paths);
+  try {
+    const toolport = await createToolport(config, {
+      logger: options.logger,
+      baseDir,
+      ...(options.secrets && { secrets: options.secrets }),
+      // One-shot commands print problems themselves (once) and publish no events.
+      ...(options.oneShot && { publishEvents: false, logDiagnostics: false }),
+    });
+    return { toolport, config };
+  } catch (error) {
+    if (error instanceof ConfigError && source) throw locateConfigError(error, source.file, source.loaded);
+    throw error;
+  }
 }
 
-function parseLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
-  if (value === undefined) return fallback;
-  if ((logLevels as readonly string[]).includes(value)) return value as LogLevel;
-  throw new UsageError(`--log-level: expected one of ${logLevels.join(', ')}, got "${value}"`);
-}
-
-function parsePort(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0-65535, got "${value}"`);
-  return port;
+/** A toolport for a one-shot command (list, call, check, policy). */
+async function openToolport(settings: Settings, paths: readonly string[], defaultLevel: LogLevel): Promise<Toolport> {
+  const logger = createLogger(settings.logLevel(defaultLevel), { ...(settings.logFormat && { format: settings.logFormat }) });
+  return (await startToolport(settings, paths, { logger, oneShot: true })).toolport;
 }
 
 /** Prints problems (and, for `check`, the info lines saying how plugins run); returns the error count. */
@@ -126,64 +152,86 @@ function printDiagnostics(toolport: Toolport, io: Io, withInfo = false): number 
   return errors;
 }
 
-function connectionHelp(url: string, paths: readonly string[], configFile: string | undefined): string {
-  const serveArgs = [binPath, 'serve', ...paths.map((path) => resolve(path)), ...(configFile ? ['--config', resolve(configFile)] : []), '--stdio'];
-  const desktop = { mcpServers: { toolport: { command: 'node', args: serveArgs } } };
-  const project = { mcpServers: { toolport: { type: 'http', url: `${url}/mcp` } } };
-  return [
-    `toolport is serving at ${url}/mcp (legacy SSE at ${url}/sse)`,
-    '',
-    'Connect a client:',
-    `  Claude Code:     claude mcp add --transport http toolport ${url}/mcp`,
-    '  .mcp.json:       ' + JSON.stringify(project),
-    '  Claude Desktop (stdio, in claude_desktop_config.json):',
-    '                   ' + JSON.stringify(desktop),
-    '',
-    'Press Ctrl+C to stop.',
-    '',
-  ].join('\n');
+/** A listener that cannot start, said the way a person can act on. */
+function listenFailure(error: unknown, what: string, host: string, port: number, howToChange: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new CommandFailed(`cannot ${what} on ${host}:${port}: the port is in use (another toolport, or \`npm start\`, still running?); ${howToChange}`);
+  }
+  if (code === 'EACCES') return new CommandFailed(`cannot ${what} on ${host}:${port}: not allowed (ports below 1024 need privileges); ${howToChange}`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandFailed(`cannot ${what} on ${host}:${port}: this machine has no such address; pick another with --host`);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
-async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<number> {
+async function runServe(settings: Settings, paths: string[], io: Io): Promise<number> {
+  const { values, env } = settings;
   if (values.stdio && values.http) throw new UsageError('--stdio and --http exclude each other');
   const useHttp = values.http === true || values.port !== undefined || values.host !== undefined;
-  const port = parsePort(values.port);
+  const port = parsePort('--port', values.port) ?? (useHttp ? parsePort('TOOLPORT_PORT', env.TOOLPORT_PORT) : undefined);
+  const host = values.host ?? (useHttp ? env.TOOLPORT_HOST || undefined : undefined);
+  // On stdio, nothing but the transport may write to stdout: claim it before any plugin loads.
+  const protocolOut = useHttp ? undefined : (await import('../server/protocol-stdout.js')).claimStdout();
   const secrets = createSecretSet();
-  const logger = createLogger(parseLogLevel(values['log-level'], 'info'), secrets);
-  const { config, baseDir } = await resolveConfig(values.config, paths);
+  const logger = createLogger(settings.logLevel('info'), { secrets, ...(settings.logFormat && { format: settings.logFormat }) });
   guardProcess(logger);
-  const toolport = await createToolport(config, { logger, secrets, baseDir });
-  const admin = config.approvals.admin;
-  const adminHandle =
-    toolport.inbox && admin ? await (await import('../server/admin.js')).serveAdmin(toolport.inbox, logger, admin) : undefined;
-  // Transport modules load only when used: stdio never pays for the HTTP stack.
-  const { createServerHub } = await import('../server/mcp-server.js');
-  const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
+  const { toolport, config } = await startToolport(settings, paths, { logger, secrets, oneShot: false });
 
-  let stopTransport: () => Promise<void>;
+  let stopTransport: () => Promise<void> = async () => {};
+  let closeHub: () => Promise<void> = async () => {};
+  let closeAdmin: () => Promise<void> = async () => {};
+  const stopAll = async (): Promise<void> => {
+    try {
+      await stopTransport();
+      await closeHub();
+      await closeAdmin();
+    } finally {
+      await toolport.close();
+    }
+  };
   let stopped: Promise<void>;
-  if (useHttp) {
-    const http = config.server.http;
-    const { serveHttp } = await import('../server/http.js');
-    const handle = await serveHttp(hub, logger, {
-      host: values.host ?? http.host,
-      port: port ?? http.port,
-      tokens: http.auth.tokens,
-      oauth: http.auth.oauth,
-      serverName: config.server.name,
-      allowedHosts: http.allowedHosts,
-      maxSessions: http.maxSessions,
-      maxSessionsPerPrincipal: http.maxSessionsPerPrincipal,
-      sessionIdleMs: http.sessionIdleSeconds * 1000,
-    });
-    io.out(connectionHelp(`http://${values.host ?? http.host}:${handle.port}`, paths, values.config));
-    stopTransport = () => handle.close();
-    stopped = new Promise(() => {});
-  } else {
-    const { serveOverStdio } = await import('../server/stdio.js');
-    const handle = serveOverStdio(hub, logger);
-    stopTransport = () => handle.close();
-    stopped = handle.closed;
+  try {
+    const admin = config.approvals.admin;
+    if (toolport.inbox && admin) {
+      const { serveAdmin } = await import('../server/admin.js');
+      const handle = await serveAdmin(toolport.inbox, logger, admin).catch((error: unknown) => {
+        throw listenFailure(error, 'start the approvals admin endpoint', admin.host, admin.port, 'set another approvals.admin.port in the config');
+      });
+      closeAdmin = () => handle.close();
+    }
+    // Transport modules load only when used: stdio never pays for the HTTP stack.
+    const { createServerHub } = await import('../server/mcp-server.js');
+    const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
+    closeHub = () => hub.close();
+    if (useHttp) {
+      const http = config.server.http;
+      const listenHost = host ?? http.host;
+      const listenPort = port ?? http.port;
+      const { serveHttp } = await import('../server/http.js');
+      const handle = await serveHttp(hub, logger, {
+        host: listenHost,
+        port: listenPort,
+        tokens: http.auth.tokens,
+        oauth: http.auth.oauth,
+        serverName: config.server.name,
+        allowedHosts: http.allowedHosts,
+        maxSessions: http.maxSessions,
+        maxSessionsPerPrincipal: http.maxSessionsPerPrincipal,
+        sessionIdleMs: http.sessionIdleSeconds * 1000,
+      }).catch((error: unknown) => {
+        throw listenFailure(error, 'serve HTTP', listenHost, listenPort, 'pick another with --port N (npm start -- --port N) or TOOLPORT_PORT=N; --port 0 takes a free one');
+      });
+      stopTransport = () => handle.close();
+      io.out(connectionHelp(`http://${listenHost}:${handle.port}`, paths, settings.configFile));
+      stopped = new Promise(() => {});
+    } else {
+      const { serveOverStdio } = await import('../server/stdio.js');
+      const handle = serveOverStdio(hub, logger, { ...(protocolOut && { stdout: protocolOut }) });
+      stopTransport = () => handle.close();
+      stopped = handle.closed;
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
 
   const signalled = new Promise<string>((resolveSignal) => {
@@ -199,14 +247,20 @@ async function runServe(values: ParsedValues, paths: string[], io: Io): Promise<
   });
   const reason = await Promise.race([signalled, stopped.then(() => 'stdin closed')]);
   logger.info({ reason }, 'shutting down');
-  try {
-    await stopTransport();
-    await hub.close();
-    await adminHandle?.close();
-  } finally {
-    await toolport.close();
-  }
+  await stopAll();
   return 0;
+}
+
+function connectionHelp(url: string, paths: readonly string[], configFile: string | undefined): string {
+  return [
+    `toolport is serving at ${url}/mcp (legacy SSE at ${url}/sse)`,
+    '',
+    'Connect a client:',
+    ...clientConfigLines(toStdioLaunch(binPath, absoluteServeArgs(paths, configFile)), url),
+    '',
+    'Press Ctrl+C to stop.',
+    '',
+  ].join('\n');
 }
 
 /** One misbehaving in-process plugin must not take the server down. */
@@ -219,11 +273,12 @@ function guardProcess(logger: Logger): void {
   });
 }
 
-async function runList(values: ParsedValues, paths: string[], io: Io): Promise<number> {
-  const toolport = await openToolport(values, paths, 'warn');
+async function runList(settings: Settings, paths: string[], io: Io): Promise<number> {
+  const toolport = await openToolport(settings, paths, 'warn');
   try {
     const tools = toolport.listTools();
-    if (values.json) {
+    const errors = toolport.diagnostics.filter((diagnostic) => diagnostic.level === 'error').length;
+    if (settings.values.json) {
       io.out(`${JSON.stringify({ tools: tools.map((tool) => tool.mcpTool), diagnostics: toolport.diagnostics }, null, 2)}\n`);
     } else {
       printDiagnostics(toolport, io);
@@ -235,7 +290,7 @@ async function runList(values: ParsedValues, paths: string[], io: Io): Promise<n
       }
       if (tools.length === 0) io.err('no tools\n');
     }
-    return 0;
+    return errors === 0 ? 0 : 1;
   } finally {
     await toolport.close();
   }
@@ -247,17 +302,19 @@ function renderResult(result: CallToolResult): string {
     .join('\n');
 }
 
-async function runCall(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+async function runCall(settings: Settings, positionals: string[], io: Io): Promise<number> {
+  const { values } = settings;
   const { tool, args, paths } = parseToolArgs(positionals, 'call');
-  const toolport = await openToolport(values, paths, 'warn');
+  const toolport = await openToolport(settings, paths, 'warn');
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
   try {
+    // Load problems and warnings (a plugin running without its sandbox) are said once, here.
+    printDiagnostics(toolport, io);
     if (!toolport.registry.get(tool)) {
-      printDiagnostics(toolport, io);
       const known = toolport.listTools().map((entry) => entry.name);
-      throw new UsageError(`Unknown tool: ${tool}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
+      throw new UsageError(`Unknown tool: ${tool}${didYouMean(tool, known)}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
     }
     const answer = await toolport.callTool(tool, args, {
       signal: abort.signal,
@@ -275,8 +332,8 @@ async function runCall(values: ParsedValues, positionals: string[], io: Io): Pro
   }
 }
 
-async function runCheck(values: ParsedValues, paths: string[], io: Io): Promise<number> {
-  const toolport = await openToolport(values, paths, 'silent');
+async function runCheck(settings: Settings, paths: string[], io: Io): Promise<number> {
+  const toolport = await openToolport(settings, paths, 'silent');
   try {
     const errors = printDiagnostics(toolport, io, true);
     for (const tool of toolport.listTools()) {
@@ -310,14 +367,14 @@ function parseToolArgs(positionals: readonly string[], command: string): { tool:
   }
 }
 
-async function runPolicy(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+async function runPolicy(settings: Settings, positionals: string[], io: Io): Promise<number> {
   const [sub, ...rest] = positionals;
-  if (sub !== 'explain') throw new UsageError('policy: expected "policy explain TOOL [JSON_ARGS]"');
+  if (sub !== 'explain') throw new UsageError(`policy: expected "policy explain TOOL [JSON_ARGS]"${sub ? didYouMean(sub, ['explain']) : ''}`);
   const { tool, args, paths } = parseToolArgs(rest, 'policy explain');
-  const toolport = await openToolport(values, paths, 'silent');
+  const toolport = await openToolport(settings, paths, 'silent');
   try {
-    const explanation = toolport.explain(tool, args, values.principal ?? 'local');
-    if (values.json) {
+    const explanation = toolport.explain(tool, args, settings.values.principal ?? 'local');
+    if (settings.values.json) {
       io.out(`${JSON.stringify(explanation, null, 2)}\n`);
     } else {
       const { decision } = explanation;
@@ -333,13 +390,14 @@ async function runPolicy(values: ParsedValues, positionals: string[], io: Io): P
   }
 }
 
-async function runApprovals(values: ParsedValues, positionals: string[], io: Io): Promise<number> {
+async function runApprovals(settings: Settings, positionals: string[], io: Io): Promise<number> {
+  const { values } = settings;
   const [sub, id] = positionals;
   if (sub !== 'list' && sub !== 'approve' && sub !== 'reject') {
-    throw new UsageError('approvals: expected list, approve ID or reject ID');
+    throw new UsageError(`approvals: expected list, approve ID or reject ID${sub ? didYouMean(sub, ['list', 'approve', 'reject']) : ''}`);
   }
   if (sub !== 'list' && !id) throw new UsageError(`approvals ${sub}: name the approval ID (see toolport approvals list)`);
-  const configFile = values.config ?? (await findDefaultConfig(process.cwd()));
+  const configFile = settings.configFile ?? (await findDefaultConfig(process.cwd()));
   const admin = configFile ? (await loadConfigFile(configFile)).config.approvals.admin : undefined;
   const token = process.env.TOOLPORT_ADMIN_TOKEN ?? admin?.token;
   if (!token) throw new UsageError('approvals: no admin token; set approvals.admin.token in the config (--config FILE) or TOOLPORT_ADMIN_TOKEN');
@@ -361,7 +419,7 @@ async function runApprovals(values: ParsedValues, positionals: string[], io: Io)
             }),
           });
   } catch (error) {
-    throw new UsageError(`approvals: cannot reach ${base} (${(error as Error).message}); is toolport serve running?`);
+    throw new CommandFailed(`approvals: cannot reach ${base} (${(error as Error).message}); is toolport serve running?`);
   }
   const body = (await response.json()) as { pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string }[]; error?: string };
   if (!response.ok) {
@@ -384,64 +442,123 @@ async function runApprovals(values: ParsedValues, positionals: string[], io: Io)
   return 0;
 }
 
-const options = {
-  config: { type: 'string', short: 'c' },
-  approve: { type: 'boolean' },
-  principal: { type: 'string' },
-  url: { type: 'string' },
-  session: { type: 'boolean' },
-  reason: { type: 'string' },
-  stdio: { type: 'boolean' },
-  http: { type: 'boolean' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  json: { type: 'boolean' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
+async function runSchema(positionals: string[], io: Io): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('schema takes no arguments; redirect its output to a file: toolport schema > toolport.schema.json');
+  const { toConfigJsonSchema } = await import('../config/json-schema.js');
+  io.out(`${JSON.stringify(toConfigJsonSchema(), null, 2)}\n`);
+  return 0;
+}
 
-type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+async function runInit(settings: Settings, positionals: string[], io: Io): Promise<number> {
+  if (positionals.length > 1) throw new UsageError(`init takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  const { initProject, initKinds } = await import('./init.js');
+  const kind = settings.values.kind ?? 'module';
+  if (!(initKinds as readonly string[]).includes(kind)) {
+    throw new UsageError(`--kind: expected one of ${initKinds.join(', ')}, got "${kind}"${didYouMean(kind, initKinds)}`);
+  }
+  const dir = resolve(positionals[0] ?? '.');
+  const made = await initProject(dir, kind as (typeof initKinds)[number], { force: settings.values.force === true }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError((error as Error).message);
+    throw error;
+  });
+  const configPath = join(dir, 'toolport.yaml');
+  const stdio = toStdioLaunch(binPath, ['--config', configPath], {});
+  io.out(
+    [
+      `Created in ${dir}:`,
+      ...made.files.map((file) => `  ${file.name.padEnd(22)} ${file.about}`),
+      '',
+      ...(made.before.length > 0 ? ['First:', ...made.before.map((line) => `  ${line}`), ''] : []),
+      'Then:',
+      `  toolport check --config ${configPath}`,
+      `  toolport call ${made.tryCall} --config ${configPath}`,
+      '',
+      'Connect a client:',
+      ...clientConfigLines(stdio),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
 
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+/** The command's options that were given but do not belong to it. */
+function foreignOptions(command: Command, tokens: readonly { kind: string; name?: string; rawName?: string }[]): string[] {
+  return tokens.flatMap((token) => {
+    if (token.kind !== 'option' || token.name === undefined) return [];
+    const spec = optionSpecs[token.name as keyof typeof optionSpecs];
+    return spec.for === '*' || (spec.for as readonly string[]).includes(command) ? [] : [token.rawName ?? token.name];
+  });
+}
+
+const seeHelp = (command: string | undefined): string => (command ? `see toolport ${command} --help` : 'see toolport --help');
+
+export async function main(argv: readonly string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const firstWord = argv.find((arg) => !arg.startsWith('-'));
+  const guessedCommand = (commands as readonly string[]).includes(firstWord ?? '') ? firstWord : undefined;
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: parserOptions, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    io.err(`toolport: ${(error as Error).message}\n\n${usage}`);
+    const message = (error as Error).message;
+    const option = /Unknown option '(--?[^']+)'/.exec(message)?.[1];
+    const hint = option?.startsWith('--') ? didYouMean(option.slice(2), Object.keys(optionSpecs)).replace(/"([^"]+)"/, '"--$1"') : '';
+    io.err(`toolport: ${message.split('. ')[0]}${hint}; ${seeHelp(guessedCommand)}\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (values.version) {
+  const values = parsed.values as ParsedValues;
+  if (values.version || values.v) {
     io.out(`${await readVersion()}\n`);
     return 0;
   }
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    io.out(usage);
-    return command === undefined && !values.help ? 2 : 0;
+  const [command, ...rest] = parsed.positionals;
+  if (command === 'help') {
+    const topic = rest[0];
+    io.out(topic && (commands as readonly string[]).includes(topic) ? commandHelp[topic as Command] : overview);
+    return 0;
+  }
+  if (command === undefined) {
+    io.out(overview);
+    return values.help ? 0 : 2;
+  }
+  if (!(commands as readonly string[]).includes(command)) {
+    io.err(`toolport: unknown command "${command}"${didYouMean(command, commands)}; expected ${commands.join(', ')} (see toolport --help)\n`);
+    return 2;
+  }
+  const known = command as Command;
+  if (values.help) {
+    io.out(commandHelp[known]);
+    return 0;
   }
   try {
-    switch (command) {
+    const foreign = foreignOptions(known, parsed.tokens);
+    if (foreign.length > 0) throw new UsageError(`${foreign.join(', ')}: not an option of ${known}`);
+    const settings = toSettings(values, env);
+    switch (known) {
       case 'serve':
-        return await runServe(values, rest, io);
+        return await runServe(settings, rest, io);
       case 'list':
-        return await runList(values, rest, io);
+        return await runList(settings, rest, io);
       case 'call':
-        return await runCall(values, rest, io);
+        return await runCall(settings, rest, io);
       case 'check':
-        return await runCheck(values, rest, io);
+        return await runCheck(settings, rest, io);
       case 'policy':
-        return await runPolicy(values, rest, io);
+        return await runPolicy(settings, rest, io);
       case 'approvals':
-        return await runApprovals(values, rest, io);
-      default:
-        throw new UsageError(`unknown command "${command}"; expected serve, list, call, check, policy or approvals`);
+        return await runApprovals(settings, rest, io);
+      case 'init':
+        return await runInit(settings, rest, io);
+      case 'schema':
+        return await runSchema(rest, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`toolport: ${error.message}\n`);
+      io.err(`toolport: ${error.message}; ${seeHelp(known)}\n`);
       return 2;
+    }
+    if (error instanceof CommandFailed) {
+      io.err(`toolport: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof ToolportError && error.code === ErrorCode.ConfigInvalid) {
       io.err(`toolport: ${error.shortMessage}\n`);

@@ -1,7 +1,8 @@
-// The config file's shape (toolport.yaml / .json), validated with zod. Plugin blocks
-// are checked here for their common keys and by their adapter for the rest.
+// The config file's shape (toolport.yaml / .json), validated with zod; also the source of
+// the config's JSON Schema. Plugin blocks are checked against their kinds' specs.
 import { z } from 'zod';
-import { pluginKinds } from '../core/plugin.js';
+import { pluginBlockSchema } from '../adapters/plugin-blocks.js';
+import type { PluginBlock } from '../core/plugin.js';
 import { maxExposedNameLength, prefixModes } from '../core/naming.js';
 import { approvalChannelNames } from '../policy/approval-types.js';
 import { defaultPolicy, policySchema } from '../policy/decide.js';
@@ -110,14 +111,8 @@ export const configSchema = z.strictObject({
       maxArgumentBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(4 * 1024 * 1024),
     })
     .default({ timeoutSeconds: 30, loadTimeoutSeconds: 30, maxArgumentDepth: 64, maxArgumentBytes: 4 * 1024 * 1024 }),
-  plugins: z
-    .array(
-      z.looseObject({
-        path: z.string().min(1, 'must be a file, folder or URL'),
-        kind: z.enum(pluginKinds).optional(),
-      }),
-    )
-    .default([]),
+  /** Plugin files, folders or URLs; each block takes the keys of its kind. */
+  plugins: z.array(pluginBlockSchema).default([]),
   policy: policySchema.default(defaultPolicy),
   approvals: z
     .strictObject({
@@ -151,8 +146,12 @@ export const configSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
 });
 
-export type Config = z.output<typeof configSchema>;
+/**
+ * A validated config. Plugin blocks stay as written (paths resolved): their kind's spec
+ * fills in its defaults once the kind is known.
+ */
+export type Config = Omit<z.output<typeof configSchema>, 'plugins'> & { plugins: PluginEntry[] };
 export type ConfigInput = z.input<typeof configSchema>;
-export type PluginEntry = Config['plugins'][number];
+export type PluginEntry = PluginBlock;
 export type TokenEntry = z.output<typeof tokenSchema>;
 export type OAuthConfig = z.output<typeof oauthSchema>;

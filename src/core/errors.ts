@@ -1,5 +1,7 @@
 // The one error type of toolport: a string code, a short message for the model,
-// the plugin it concerns, and the cause for the log.
+// the plugin it concerns, and the cause for the log. A config error also carries its
+// problems one by one, so the command line can say on which line each one is.
+import { formatIssues, type Issue } from './format.js';
 
 export const ErrorCode = {
   /** The config file or a command-line value is invalid. */
@@ -64,6 +66,20 @@ export class RateLimitedError extends ToolportError {
   constructor(shortMessage: string, retryAfterMs: number, options: ToolportErrorOptions = {}) {
     super(ErrorCode.RateLimited, shortMessage, options);
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** An invalid config: every problem with its path in the config (and the file, when there is one). */
+export class ConfigError extends ToolportError {
+  readonly file: string | undefined;
+  readonly issues: readonly Issue[];
+
+  /** `where` puts the `file:line:column` of an issue in front of it, when it is known. */
+  constructor(issues: readonly Issue[], options: ToolportErrorOptions & { file?: string | undefined; where?: (issue: Issue) => string | undefined } = {}) {
+    const head = options.file ? `invalid config ${options.file}` : 'invalid config';
+    super(ErrorCode.ConfigInvalid, `${head}:\n${formatIssues(issues, options.where).map((line) => `  ${line}`).join('\n')}`, options);
+    this.file = options.file;
+    this.issues = issues;
   }
 }
 

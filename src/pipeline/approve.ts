@@ -19,7 +19,6 @@ export interface ApproveDeps {
   readonly logger: Logger;
 }
 
-const noop = (): void => {};
 
 /** Resolves when the call may run, or with the input_required result to send; throws when refused. */
 export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
@@ -52,7 +51,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           channels: call.decision.channels ?? deps.channels,
         },
         options.approval ?? {},
-        { signal: waiting.signal, progress: options.progress ?? noop },
+        { signal: waiting.signal, progress: call.progressPhase() },
       ),
       waiting.aborted,
     ]);

@@ -49,7 +49,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps): Promise<
       loaded.call(tool.definition.name, call.input, {
         signal: callSignal.signal,
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
-        progress: options.progress ?? noop,
+        progress: call.progressPhase(),
         log,
         client: options.client ?? {},
         context,

@@ -3,7 +3,8 @@
 // exact call is computed once, when a step first needs it.
 import { randomUUID } from 'node:crypto';
 import type { ExposedTool } from '../core/registry.js';
-import type { CallContext, CallOptions } from '../core/tool.js';
+import { createProgressPhases } from '../core/progress.js';
+import type { CallContext, CallOptions, ProgressReporter } from '../core/tool.js';
 import type { ApprovalAnswer, ApprovalChannel } from '../policy/approval-types.js';
 import type { Decision } from '../policy/decide.js';
 import { callDigest } from '../policy/digest.js';
@@ -40,6 +41,8 @@ export interface CallState {
   answer?: ApprovalAnswer;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
   digest(): string;
+  /** The progress reporter of the call's next phase (approval wait, then the plugin). */
+  progressPhase(): ProgressReporter;
   /** The fields every event about this call carries, stamped now. */
   eventBase(): CallEventBase;
 }
@@ -65,6 +68,7 @@ export function startCall(name: string, args: unknown, options: ToolCallOptions)
   const context = toCallContext(options);
   let digest: string | undefined;
   let base: Omit<CallEventBase, 'time'> | undefined;
+  const phases = createProgressPhases(options.progress ?? (() => {}));
   const call: CallState = {
     name,
     args,
@@ -73,6 +77,7 @@ export function startCall(name: string, args: unknown, options: ToolCallOptions)
     session: options.session ?? context.sessionId ?? options.approval?.sessionKey,
     startedAt: performance.now(),
     digest: () => (digest ??= callDigest(name, args)),
+    progressPhase: phases,
     eventBase: () => ({
       time: new Date().toISOString(),
       ...(base ??= {

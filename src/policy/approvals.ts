@@ -125,9 +125,12 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
         return options.inbox.wait(request, {
           signal,
           timeoutMs: options.timeoutMs,
-          // Progress keeps clients from timing out while a person decides; tiny values leave
-          // the plugin's own progress (which comes after) increasing.
-          onWaiting: (id, waitedMs) => progress(waitedMs / 1e9 + 1e-9, undefined, `waiting for approval ${id} (toolport approvals approve ${id})`),
+          // Progress keeps clients from timing out while a person decides, and shows how much
+          // of the approval's time has passed (the plugin's own progress continues from there).
+          onWaiting: (id, waitedMs) => {
+            const left = Math.max(0, Math.round((options.timeoutMs - waitedMs) / 1000));
+            progress(Math.round(waitedMs / 1000), Math.round(options.timeoutMs / 1000), `waiting for approval ${id} (toolport approvals approve ${id}); expires in ${left} s`);
+          },
         });
       }
     }

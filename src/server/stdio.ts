@@ -1,6 +1,7 @@
 // The stdio transport: one dual-era MCP connection over this process's stdin/stdout.
 // stdout carries protocol messages only, so console output is sent to stderr. When stdin
 // ends, the requests already read are answered before the connection is done.
+import type { Writable } from 'node:stream';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from '../core/logger.js';
 import type { ServerHub } from './mcp-server.js';
@@ -20,6 +21,8 @@ export interface StdioOptions {
   maxLineBytes?: number;
   /** How long requests still running when stdin ends may take before they are cancelled. Default 2 s. */
   endGraceMs?: number;
+  /** Where protocol messages go (see claimStdout); default process.stdout. */
+  stdout?: Writable;
 }
 
 /** After the grace, how long cancelled calls get to send the answer that says so. */
@@ -62,7 +65,7 @@ export function serveOverStdio(hub: ServerHub, logger: Logger, options: StdioOpt
 
   const wire = createStdioLineTransport({
     input: process.stdin,
-    output: process.stdout,
+    output: options.stdout ?? process.stdout,
     logger,
     ...(options.maxLineBytes !== undefined && { maxLineBytes: options.maxLineBytes }),
     onInputEnd: () => void answerWhatWasRead(),

@@ -1,23 +1,39 @@
-// The command line as a user meets it: help, exit codes, config errors that name the file
-// and path, one-off calls, and a clean shutdown on SIGTERM that reaches a running call.
-import { execFile, spawn } from 'node:child_process';
+// The command line as a user meets it: help per command, version, exit codes, "did you
+// mean", environment variables, config errors that name the file, line and path, each
+// problem printed once, logs for a terminal, a port in use, one-off calls, and a clean
+// shutdown on SIGTERM that reaches a running call.
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, connectClient, repoRoot } from '../helpers/toolport-process.js';
+import { freePort } from '../helpers/mqtt-broker.js';
+import { binPath, connectClient, repoRoot, runToolport } from '../helpers/toolport-process.js';
 
 const exec = promisify(execFile);
 const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 const examples = join(repoRoot, 'examples');
+const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 
-async function toolport(args: string[], options: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(process.execPath, [binPath, ...args], { cwd: options.cwd ?? repoRoot }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
+const toolport = runToolport;
+
+/** `toolport serve ARGS` with extra environment, once it says where it listens. */
+async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; child: ReturnType<typeof spawn> }> {
+  const child = spawn(process.execPath, [binPath, 'serve', ...args, '--log-level', 'warn'], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const match = /serving at (http:\/\/\S+)\/mcp/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+  return { url, child };
 }
 
 let dir: string;
@@ -32,9 +48,32 @@ describe('toolport CLI', () => {
   it('prints help and its version', async () => {
     const help = await toolport(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'list', 'call', 'check', 'policy explain', 'approvals list']) expect(help.stdout).toContain(`toolport ${command}`);
-    const version = await toolport(['--version']);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const command of ['serve', 'list', 'call', 'check', 'policy explain', 'approvals list', 'init', 'schema']) expect(help.stdout).toContain(`toolport ${command}`);
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', '-v']) expect((await toolport([flag])).stdout).toBe(`${version}\n`);
+    expect((await toolport(['serve', '--version'])).stdout).toBe(`${version}\n`);
+  });
+
+  it('each command has its own help, and takes only its own options', async () => {
+    const serve = await toolport(['serve', '--help']);
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toMatch(/^Usage: toolport serve /);
+    expect(serve.stdout).toContain('--port N');
+    expect(serve.stdout).not.toContain('--principal');
+    const call = await toolport(['help', 'call']);
+    expect(call.stdout).toMatch(/^Usage: toolport call TOOL/);
+    expect(call.stdout).not.toContain('--port');
+    expect((await toolport(['init', '-h'])).stdout).toContain('--kind KIND');
+    expect(await toolport(['list', examples, '--port', '3'])).toMatchObject({ code: 2, stderr: 'toolport: --port: not an option of list; see toolport list --help\n' });
+  });
+
+  it('suggests what a misspelt command or option was meant to be', async () => {
+    expect(await toolport(['lsit'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "lsit" (did you mean "list"?)') as string });
+    expect(await toolport(['serve', examples, '--prot', '9'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`Unknown option '--prot' (did you mean "--port"?); see toolport serve --help`) as string,
+    });
+    expect((await toolport(['call', 'e2e__wether', e2e])).stderr).toContain('Unknown tool: e2e__wether (did you mean "e2e__weather"?)');
   });
 
   it('exits 2 on bad usage, naming the problem', async () => {
@@ -52,6 +91,94 @@ describe('toolport CLI', () => {
     expect(result.stderr).toContain(`invalid config ${file}`);
     expect(result.stderr).toMatch(/defaults\.timeoutSeconds: .*>0/);
     expect(result.stderr).toMatch(/plugins\[0\]\.kind: .*"module"/);
+  });
+
+  it('an unknown key in a plugin block is a config error at its line, also when the kind is known only from the path', async () => {
+    const file = join(dir, 'typo.yaml');
+    await writeFile(file, `plugins:\n  - path: ${e2e}\n    timeoutSecond: 10\n`);
+    const typo = await toolport(['serve', '--config', file, '--http', '--port', '0']);
+    expect(typo).toMatchObject({ code: 2, stdout: '' });
+    expect(typo.stderr).toBe(`toolport: invalid config ${file}:\n  ${file}:3:5: plugins[0]: unknown key "timeoutSecond" (did you mean "timeoutSeconds"?)\n`);
+    const foreign = join(dir, 'foreign.yaml');
+    await writeFile(foreign, `plugins:\n  - path: ${e2e}\n    secretToken: abc\n`);
+    const detected = await toolport(['check', '--config', foreign]);
+    expect(detected.code).toBe(2);
+    expect(detected.stderr).toBe(`toolport: invalid config ${foreign}:\n  ${foreign}:3:5: plugins[0]: "secretToken" is a key of http plugins, and this is a module plugin\n`);
+  });
+
+  it('one-shot commands print each load problem once, with file, line and column where there is one', async () => {
+    const broken = join(dir, 'broken.mjs');
+    await writeFile(broken, 'export default {\n  manifest: { tools: [ }\n};\n');
+    const manifest = join(dir, 'broken-manifest.json');
+    await writeFile(manifest, '{\n  "manifest_version": "1",\n  "name": \n}\n');
+    const list = await toolport(['list', broken, manifest, e2e], { env: { TOOLPORT_LOG_LEVEL: 'warn' } });
+    expect(list.code).toBe(1);
+    expect(list.stderr.split('\n').filter(Boolean)).toEqual([
+      `error: plugins[0] ${broken}:2:24: SyntaxError: Unexpected token '}'`,
+      `error: plugins[1] ${manifest}:4:1: not valid JSON: Unexpected token '}'`,
+    ]);
+    expect(list.stdout).toContain('e2e__weather');
+  });
+
+  it('list with a Python plugin (answered from its load cache the second time) logs nothing and exits 0', async () => {
+    const python = join(examples, 'python');
+    expect((await toolport(['list', python])).code).toBe(0);
+    const again = await toolport(['list', python]);
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain('examples_reading_list__save_link');
+  });
+
+  it('takes the config file, log level and HTTP listener from TOOLPORT_* variables; flags win', async () => {
+    const config = join(dir, 'from-env.yaml');
+    await writeFile(config, `plugins:\n  - path: ${e2e}\n`);
+    const listed = await toolport(['list'], { cwd: dir, env: { TOOLPORT_CONFIG: config } });
+    expect(listed).toMatchObject({ code: 0, stdout: expect.stringContaining('e2e__weather') as string });
+    expect((await toolport(['list', e2e])).stderr).toBe('');
+    expect((await toolport(['list', e2e], { env: { TOOLPORT_LOG_LEVEL: 'info' } })).stderr).toContain('"msg":"plugins loaded"');
+    expect((await toolport(['list', e2e, '--log-level', 'warn'], { env: { TOOLPORT_LOG_LEVEL: 'info' } })).stderr).toBe('');
+    expect(await toolport(['list', e2e], { env: { TOOLPORT_LOG_LEVEL: 'loud' } })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('TOOLPORT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"') as string,
+    });
+    expect(await toolport(['serve', e2e, '--http'], { env: { TOOLPORT_PORT: 'eighty' } })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('TOOLPORT_PORT: expected 0-65535, got "eighty"') as string,
+    });
+    const port = await freePort();
+    const server = await startServe([e2e, '--http'], { TOOLPORT_PORT: String(port), TOOLPORT_HOST: '127.0.0.1' });
+    try {
+      expect(server.url).toBe(`http://127.0.0.1:${port}`);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  });
+
+  it('a port in use is one line that says what to do, exit 1', async () => {
+    const server = await startServe([e2e, '--http', '--port', '0'], {});
+    try {
+      const port = new URL(server.url).port;
+      const second = await toolport(['serve', e2e, '--port', port]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`toolport: cannot serve HTTP on 127.0.0.1:${port}: the port is in use`);
+      expect(second.stderr).toContain('--port N (npm start -- --port N) or TOOLPORT_PORT=N');
+      expect(second.stderr).not.toContain('    at ');
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  });
+
+  it('logs JSON lines when stderr is not a terminal', async () => {
+    const json = await toolport(['list', e2e, '--log-level', 'info']);
+    const lines = json.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.find((line) => line.msg === 'plugins loaded')).toMatchObject({ level: 30 });
+  });
+
+  it.skipIf(!hasScript)('logs readable lines when stderr is a terminal (skipped where util-linux `script` is missing to make one)', async () => {
+    const command = [process.execPath, binPath, 'list', e2e, '--log-level', 'info'].map((part) => `'${part}'`).join(' ');
+    const { stdout } = await exec('script', ['-qec', command, '/dev/null'], { cwd: repoRoot });
+    const plain = stdout.replace(/\x1b\[[0-9;]*m/g, '');
+    expect(plain).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: plugins loaded \{"plugins":1,"tools":4\}\r?$/m);
+    expect(plain).not.toContain('"level"');
   });
 
   it('check exits 1 when a plugin cannot load, and names it', async () => {

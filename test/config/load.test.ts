@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpolateEnv, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import type { Issue } from '../../src/core/format.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ async function configFile(name: string, text: string): Promise<string> {
 
 describe('config', () => {
   it('fills in ${VAR} and ${VAR:-default}', () => {
-    const problems: string[] = [];
+    const problems: Issue[] = [];
     const out = interpolateEnv({ a: '${A}', b: ['x-${B:-two}-y'], c: 3 }, { A: 'one' }, [], problems);
     expect(out).toEqual({ a: 'one', b: ['x-two-y'], c: 3 });
     expect(problems).toEqual([]);
@@ -114,9 +115,64 @@ describe('config', () => {
     expect(() => parseConfig({ server: { http: { sessionIdleSeconds: 0 } } }, { env: {} })).toThrow(/server\.http\.sessionIdleSeconds/);
   });
 
-  it('says when the file is missing or not YAML', async () => {
+  it('says when the file is missing, or where it is not YAML or JSON', async () => {
     await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config .*missing\.yaml: file not found/);
-    const broken = await configFile('broken.yaml', 'plugins: [\n');
-    await expect(loadConfigFile(broken)).rejects.toThrow(/cannot parse config .*broken\.yaml/);
+    const broken = await configFile('broken.yaml', 'plugins:\n  - path: x\n - foo\n');
+    const yamlError = await loadConfigFile(broken).then(() => undefined, (reason: Error) => reason.message);
+    expect(yamlError).toContain(`cannot parse config ${broken}:\n  ${broken}:3:1: A block sequence may not be used as an implicit map key\n`);
+    expect(yamlError).not.toMatch(/column \d+:\s*$/m);
+    const flow = await configFile('flow.yaml', 'server:\n  http:\n    auth:\n      tokens:\n        - { token: ${CI_TOKEN}, principal: ci }\n');
+    const flowError = await loadConfigFile(flow, { CI_TOKEN: 'x' }).then(() => undefined, (reason: Error) => reason.message);
+    expect(flowError).toMatch(new RegExp(`^cannot parse config ${flow}:\\n  ${flow}:5:\\d+: `));
+    expect(flowError).toContain('hint: inside { }, quote ${VAR} values: "${VAR}"');
+    const json = await configFile('broken.json', '{\n  "plugins": [\n    { "path": "./a.mjs" },\n  ]\n}\n');
+    await expect(loadConfigFile(json)).rejects.toThrow(`cannot parse config ${json}:\n  ${json}:4:3: Unexpected token ']'`);
+  });
+
+  it('checks every plugin block against its kind: unknown keys with what they were meant to be, and where', async () => {
+    const file = await configFile(
+      'plugins.yaml',
+      [
+        'plugins:',
+        '  - path: ./a.mjs',
+        '    timeoutSecond: 10',
+        '  - { path: ./b.py, timeout_seconds: 3 }',
+        '  - path: ./c.wasm',
+        '    kind: wasm',
+        '    memoryLimit: 5',
+        '  - path: ./d.json',
+        '    kind: carter',
+        '  - path: ./e',
+        '    secretToken: abc',
+        '    wit: ./e.wit',
+        '  - path: ./f.mjs',
+        '    kind: module',
+        '    secretToken: abc',
+        '  - path: ./g.mjs',
+        '    timeoutSeconds: 0',
+      ].join('\n'),
+    );
+    const error = await loadConfigFile(file, {}).then(() => undefined, (reason: Error) => reason.message);
+    expect(error?.split('\n')).toEqual([
+      `invalid config ${file}:`,
+      `  ${file}:3:5: plugins[0]: unknown key "timeoutSecond" (did you mean "timeoutSeconds"?)`,
+      `  ${file}:4:21: plugins[1]: unknown key "timeout_seconds" (did you mean "timeoutSeconds"?)`,
+      `  ${file}:7:5: plugins[2]: unknown key "memoryLimit" (did you mean "memoryLimitMb"?)`,
+      `  ${file}:9:11: plugins[3].kind: must be one of "wasm", "python", "command", "http", "module" (or left out: the kind is detected from the path)`,
+      `  ${file}:10:5: plugins[4]: keys of different plugin kinds: "secretToken" (http), "wit" (wasm)`,
+      `  ${file}:15:5: plugins[5]: "secretToken" is a key of http plugins, and this is a module plugin`,
+      `  ${file}:17:21: plugins[6].timeoutSeconds: Too small: expected number to be >0`,
+    ]);
+  });
+
+  it('a block without kind may hold the keys of any one kind; they are checked once the kind is detected', () => {
+    const config = parseConfig({ plugins: [{ path: '/x/weather.json', secretToken: 'abc', timeouts: { connectSeconds: 5 } }] }, { env: {} });
+    expect(config.plugins[0]).toEqual({ path: '/x/weather.json', secretToken: 'abc', timeouts: { connectSeconds: 5 } });
+  });
+
+  it('says "did you mean" for a misspelt key anywhere in the config', () => {
+    expect(() => parseConfig({ naming: { prefx: 'never' }, defaults: { timeout: 3 } }, { env: {} })).toThrow(
+      /naming: unknown key "prefx" \(did you mean "prefix"\?\)\n\s+defaults: unknown key "timeout" \(did you mean "timeoutSeconds"\?\)/,
+    );
   });
 });

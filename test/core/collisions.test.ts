@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { binPath, connectClient } from '../helpers/toolport-process.js';
+import { binPath, connectClient, runToolport } from '../helpers/toolport-process.js';
 
 const run = promisify(execFile);
 const folder = fileURLToPath(new URL('../fixtures/module/collide', import.meta.url));
@@ -38,8 +38,9 @@ describe('tool name collisions', () => {
     expect(failure?.stderr).toMatch(/give one of the plugins a different "id"/);
   });
 
-  it('toolport list --json carries the diagnostic next to the tools', async () => {
-    const { stdout } = await run(process.execPath, [binPath, 'list', folder, '--json']);
+  it('toolport list --json carries the diagnostic next to the tools (once: nothing in the log), and exits 1 like check', async () => {
+    const { code, stdout, stderr } = await runToolport(['list', folder, '--json']);
+    expect({ code, stderr }).toEqual({ code: 1, stderr: '' });
     const listed = JSON.parse(stdout) as { tools: { name: string }[]; diagnostics: { level: string; message: string }[] };
     expect(listed.tools.map((tool) => tool.name)).toContain('beta__search');
     expect(listed.diagnostics).toHaveLength(1);

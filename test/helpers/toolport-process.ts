@@ -1,7 +1,7 @@
 // Test helpers that run the built CLI for real: an HTTP server on a free loopback port
 // (also from a config written to a scratch folder), a stdio server spawned by an SDK
 // client or driven line by line; clients for every transport and era; reading a file's lines.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -141,6 +141,27 @@ export async function serveConfig(
       return code;
     },
   };
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program to its end; a non-zero exit is a result, not a throw. */
+export function runToEnd(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, [...args], { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `toolport ARGS` with the built CLI, with extra environment variables. */
+export function runToolport(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return runToEnd(process.execPath, [binPath, ...args], { ...options, env: { ...process.env, ...options.env } });
 }
 
 /** The non-empty lines of a file; none when it does not exist (yet). */

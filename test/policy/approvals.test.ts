@@ -186,11 +186,11 @@ describe('the approval inbox, for clients without elicitation', () => {
   it('the call waits, sends progress, and `toolport approvals approve ID` releases it', async () => {
     const { client } = await connect('http-2025', false);
     try {
-      const progress: string[] = [];
+      const updates: { progress: number; total?: number; message?: string }[] = [];
       const before = (await ledgerLines()).length;
       const call = client.callTool(
         { name: 'shop__order', arguments: { item: 'inbox burger' } },
-        { onprogress: (update) => progress.push(update.message ?? '') },
+        { onprogress: (update) => updates.push(update) },
       );
       const id = await waitForPending();
       const { stdout: listed } = await cli(['list']);
@@ -200,7 +200,8 @@ describe('the approval inbox, for clients without elicitation', () => {
       expect(stdout).toBe(`${id}: approved\n`);
       const result = await call;
       expect(textOf(result)).toBe('ordered 1 inbox burger');
-      expect(progress.some((message) => message.includes(`waiting for approval ${id}`))).toBe(true);
+      // Seconds waited of approvals.timeoutSeconds (8 here), so a client's progress bar moves.
+      expect(updates[0]).toEqual({ progress: 0, total: 8, message: `waiting for approval ${id} (toolport approvals approve ${id}); expires in 8 s` });
       expect((await ledgerLines()).length).toBe(before + 1);
       await expect(cli(['approve', id])).rejects.toMatchObject({ code: 1 });
     } finally {

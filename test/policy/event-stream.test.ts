@@ -1,4 +1,4 @@
-// The MQTT event stream against a real mosquitto broker: every event of a served session
+// The MQTT event stream against a real MQTT broker (mosquitto, else aedes): every event of a served session
 // arrives as JSON on toolport/<server name>/events with secrets scrubbed (arguments, results,
 // plugin messages); arguments and results stay out unless asked for; a custom topic works;
 // a broker that is down never slows a call or the shutdown.
@@ -11,7 +11,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createToolport } from '../../src/toolport.js';
-import { freePort, startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { brokerName, freePort, startBroker, type Broker } from '../helpers/mqtt-broker.js';
 import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
@@ -31,7 +31,7 @@ const received: Received[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'toolport-events-'));
-  broker = await startMosquitto();
+  broker = await startBroker();
   subscriber = await connectAsync(broker.url, { reconnectPeriod: 0 });
   subscriber.on('message', (topic, payload) => {
     const raw = payload.toString('utf8');
@@ -58,7 +58,7 @@ async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> 
 const on = (topic: string, predicate: (event: Record<string, unknown>) => boolean): Received | undefined =>
   received.find((message) => message.topic === topic && predicate(message.event));
 
-describe('events from toolport serve, through mosquitto', () => {
+describe(`events from toolport serve, through ${brokerName()}`, () => {
   let http: RunningServer;
   const topic = 'toolport/kitchen-srv/events';
 
@@ -167,6 +167,27 @@ describe('events from the library', () => {
       expect(changed.event.tools).toContain('host__extra');
     } finally {
       await toolport.close();
+    }
+  });
+
+  it('the Node broker the tests use where mosquitto is missing (aedes) carries the events too', async () => {
+    const aedes = await startBroker({ use: 'aedes' });
+    const listener = await connectAsync(aedes.url, { reconnectPeriod: 0 });
+    const seen: Record<string, unknown>[] = [];
+    listener.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+    await listener.subscribeAsync('toolport/aedes/events');
+    const toolport = await createToolport(
+      parseConfig({ server: { name: 'aedes' }, events: { mqtt: { url: aedes.url } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-aedes.txt') } }] }, { env: {} }),
+    );
+    try {
+      expect(aedes.name).toBe('aedes');
+      await toolport.call('kitchen__recipe', {});
+      const event = await waitFor(() => seen.find((candidate) => candidate.event === 'tool_result'), 'tool_result through aedes');
+      expect(event).toMatchObject({ server: 'aedes', tool: 'kitchen__recipe' });
+    } finally {
+      await toolport.close();
+      await listener.endAsync(true);
+      await aedes.stop();
     }
   });
 

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeBlocks } from '../helpers/readme.js';
 import { binPath, repoRoot, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
 const run = promisify(execFile);
@@ -41,6 +42,13 @@ describe('MCP Inspector CLI', () => {
     expect(list.tools.map((tool) => tool.name)).toContain('notebook__add_note');
     const call = await inspect(target, ['tools/call', '--tool-name', 'notebook__text_stats', '--tool-arg', 'text=Four words right here.']);
     expect(call).toMatchObject({ structuredContent: { words: 4, sentences: 1 } });
+  });
+
+  it("the README's Inspector command runs as written", async () => {
+    const block = (await readmeBlocks()).find((candidate) => candidate.lang === 'sh' && candidate.text.includes('mcp-inspector-cli'));
+    if (!block) throw new Error('no Inspector command in the README');
+    const { stdout } = await run('sh', ['-c', block.text.trim()], { cwd: repoRoot, timeout: 60_000 });
+    expect((JSON.parse(stdout) as { tools: { name: string }[] }).tools.map((tool) => tool.name)).toContain('notebook__text_stats');
   });
 
   it('lists and calls over legacy SSE', async () => {

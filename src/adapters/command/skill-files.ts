@@ -179,7 +179,7 @@ export async function readAgentTools(dir: string): Promise<{ tools: AgentToolEnt
     }
     const parsed = agentToolSchema.safeParse(value);
     if (!parsed.success) {
-      for (const line of formatZodIssues(parsed.error.issues, ['tools', name])) {
+      for (const line of formatZodIssues(parsed.error.issues, ['tools', name], agentToolSchema)) {
         findings.push({ level: 'error', tool: name, message: `agent.toml: ${line}; the tool is skipped` });
       }
       continue;

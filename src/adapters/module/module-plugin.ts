@@ -4,7 +4,7 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { formatZodIssues } from '../../core/format.js';
-import { importModule } from '../../core/import-module.js';
+import { ModuleSyntaxError, importModule } from '../../core/import-module.js';
 import { createPluginLifecycle } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/logger.js';
 import { toToolOutcome } from '../../core/outcome.js';
@@ -103,6 +103,8 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
   try {
     exports = await importModule(spec.path);
   } catch (error) {
+    // A syntax error names its file, line and column itself.
+    if (error instanceof ModuleSyntaxError) throw new ToolportError(ErrorCode.PluginLoadFailed, error.message, { cause: error });
     throw fail(`cannot import the module (${describeThrown(error)})`, error);
   }
   const logger = context.logger.child({ plugin: spec.id ?? basename(spec.path) });

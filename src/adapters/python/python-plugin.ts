@@ -435,7 +435,11 @@ export async function loadPythonPlugin(
       applyLoad(cached);
       applied = true;
       logger.debug('tools read from the load cache; the Python host starts in the background');
-      ensureHost().catch((error: unknown) => logger.error({ err: error }, `the Python host did not start: ${(error as Error).message}`));
+      ensureHost().catch((error: unknown) => {
+        // Closed before it was up (a command that only lists tools): nothing went wrong.
+        const closed = error instanceof ToolportError && error.code === ErrorCode.ShuttingDown;
+        logger[closed ? 'debug' : 'error']({ err: error }, `the Python host did not start: ${(error as Error).message}`);
+      });
     } catch {
       applied = false;
     }

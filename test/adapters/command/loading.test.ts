@@ -146,6 +146,8 @@ describe('command skills: loading', () => {
         '[tools.typo]',
         'command = "scripts/run.sh"',
         'timeout = 5',
+        '[tools.comand_typo]',
+        'comand = "scripts/run.sh"',
         '[tools.missing]',
         'command = "scripts/nope.sh"',
         '[tools.on_path_missing]',
@@ -172,7 +174,8 @@ describe('command skills: loading', () => {
     const toolport = await load([{ path: dir }]);
     expect(toolport.listTools().map((tool) => tool.name)).toEqual(['mixed__bad_env', 'mixed__good']);
     const errors = messages(toolport, 'error').join('\n');
-    expect(errors).toContain('agent.toml: tools.typo: unknown key "timeout"');
+    expect(errors).toContain('agent.toml: tools.typo: unknown key "timeout" (did you mean "timeout_secs"?)');
+    expect(errors).toContain('agent.toml: tools.comand_typo: unknown key "comand" (did you mean "command"?)');
     expect(errors).toMatch(/agent\.toml: tools\.missing\.command: "scripts\/nope\.sh" does not exist/);
     expect(errors).toContain('tools.on_path_missing.command: "definitely-not-a-program-xyz" was not found on PATH');
     expect(errors).toContain('put its arguments in `args`');
@@ -266,17 +269,18 @@ describe('command skills: loading', () => {
     expect(result.isError).toBeUndefined();
   });
 
-  it('rejects unknown keys in the plugin config block', async () => {
+  it('unknown keys in the plugin config block are a config error', async () => {
     const dir = await writeSkill(root, 'config-keys', { agentToml: '[tools.a]\ncommand = "true"\n' });
-    const toolport = await load([{ path: dir, maxOutput: 5 }]);
-    expect(messages(toolport, 'error')).toEqual([expect.stringContaining('unknown key "maxOutput"')]);
+    await expect(load([{ path: dir, maxOutput: 5 }])).rejects.toThrow(/plugins\[0\]: unknown key "maxOutput" \(did you mean "maxOutputBytes"\?\)/);
+    // A key of another kind is found once the folder is known to be a skill.
+    await expect(load([{ path: dir, memoryLimitMb: 5 }])).rejects.toThrow(/plugins\[0\]: "memoryLimitMb" is a key of wasm plugins, and this is a command plugin/);
   });
 
   it('says what `sandbox` may be', async () => {
     const dir = await writeSkill(root, 'sandbox-key', { agentToml: '[tools.a]\ncommand = "true"\n' });
-    const toolport = await load([{ path: dir, sandbox: 'maybe' }]);
-    expect(messages(toolport, 'error')).toEqual([
-      `plugins[0] ${dir}: invalid plugin config:\n  plugins[0].sandbox: must be "off" (run this plugin without the sandbox) or "on" (the default)`,
-    ]);
+    // A config error (exit 2 from the CLI), before anything loads.
+    await expect(load([{ path: dir, sandbox: 'maybe' }])).rejects.toThrow(
+      'plugins[0].sandbox: must be "off" (run this plugin without the sandbox) or "on" (the default)',
+    );
   });
 });

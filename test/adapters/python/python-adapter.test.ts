@@ -356,6 +356,8 @@ describe('python adapter: loading', () => {
 
   it('a synchronous execute_tool runs in a worker thread, so calls still overlap', async () => {
     const toolport = await load([{ path: fixture('registry_pkg') }]);
+    // Listed from the load cache, the host may still be starting: time the calls, not that.
+    await settle(toolport, 'registry_pkg__clock_status');
     const started = Date.now();
     const results = await Promise.all(Array.from({ length: 4 }, () => settle(toolport, 'registry_pkg__nap')));
     for (const result of results) expect(textOf(result)).toBe('napped');

@@ -10,6 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDummyComponent, buildWatFixture, jsFixtures, sourcesHashOf, stampPathOf } from '../../fixtures/wasm/build.js';
 import { connectClient, startHttpServer } from '../../helpers/toolport-process.js';
 import { kitchenWasm, sharedCacheDir, startToolport, textOf, writeConfig, type LogRecord } from './helpers.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { createToolport } from '../../../src/toolport.js';
 
 const scratch: string[] = [];
 async function scratchDir(): Promise<string> {
@@ -241,14 +243,15 @@ package asterai:host@1.0.0 { interface api { list-components: func() -> list<str
     }
   });
 
-  it('unknown config keys of the wasm kind are refused', async () => {
+  it('unknown config keys of the wasm kind are a config error, with the key it was meant to be', async () => {
     const { wasm } = await buildWatFixture('contract');
-    const { toolport, close } = await startToolport([{ path: wasm, memoryLimit: 5 }]);
-    try {
-      expect(toolport.diagnostics[0]?.message).toContain('unknown key "memoryLimit"');
-    } finally {
-      await close();
-    }
+    expect(() => parseConfig({ plugins: [{ path: wasm, kind: 'wasm', memoryLimit: 5 }] })).toThrow(
+      /plugins\[0\]: unknown key "memoryLimit" \(did you mean "memoryLimitMb"\?\)/,
+    );
+    // Without `kind`, the block is checked once the path says it is a wasm plugin.
+    await expect(createToolport(parseConfig({ plugins: [{ path: wasm, allowSubprocess: true }] }))).rejects.toThrow(
+      /plugins\[0\]: "allowSubprocess" is a key of python plugins, and this is a wasm plugin/,
+    );
   });
 
   it('one bad plugin does not stop the server from serving the others', async () => {

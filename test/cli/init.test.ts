@@ -1,0 +1,84 @@
+// `toolport init` for every kind: the folder it writes passes `toolport check`, and a real
+// client started exactly as init printed (the Claude Desktop line) calls its tool.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
+import { repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
+
+const kinds = ['module', 'python', 'command', 'http', 'wasm'] as const;
+
+const toolport = (args: string[], cwd = repoRoot): Promise<RunResult> => runToolport(args, { cwd });
+
+/** The Claude Desktop entry init printed, parsed from its output. */
+function printedDesktopEntry(output: string): { command: string; args: string[] } {
+  const line = output.split('\n').find((text) => text.trim().startsWith('{"mcpServers"'));
+  if (!line) throw new Error(`no Claude Desktop line in:\n${output}`);
+  return (JSON.parse(line.trim()) as { mcpServers: { toolport: { command: string; args: string[] } } }).mcpServers.toolport;
+}
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'toolport-init-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('toolport init', () => {
+  for (const kind of kinds) {
+    // A skill without a network grant runs only where toolport can isolate it.
+    const skip = kind === 'command' && !isolationAvailable;
+    it.skipIf(skip)(`--kind ${kind}: check passes, and a client started as printed calls hello__greet${kind === 'command' ? ' (needs network isolation: unshare or bwrap)' : ''}`, async () => {
+      const dir = join(root, kind);
+      const init = await toolport(['init', dir, '--kind', kind]);
+      expect(init).toMatchObject({ code: 0, stderr: '' });
+      expect(init.stdout).toContain(`toolport check --config ${join(dir, 'toolport.yaml')}`);
+      const config = await readFile(join(dir, 'toolport.yaml'), 'utf8');
+      expect(config.split('\n')[0]).toBe('# yaml-language-server: $schema=./toolport.schema.json');
+      expect(JSON.parse(await readFile(join(dir, 'toolport.schema.json'), 'utf8'))).toMatchObject({ title: 'toolport config' });
+
+      // The http kind's plugin is an API of its own, started first as init says.
+      const api = kind === 'http' ? spawn(process.execPath, [join(dir, 'hello-api.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
+      try {
+        if (api) await new Promise((resolve) => api.stdout?.once('data', resolve));
+        const check = await toolport(['check'], dir);
+        expect(check.stdout).toBe('ok: 1 tool\n');
+        expect(check.code).toBe(0);
+
+        const entry = printedDesktopEntry(init.stdout);
+        const client = new Client({ name: 'toolport-init-test', version: '1.0.0' });
+        await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, stderr: 'pipe' }));
+        try {
+          expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['hello__greet']);
+          const result = await client.callTool({ name: 'hello__greet', arguments: { name: 'Ada' } });
+          expect(result.isError).toBeFalsy();
+          expect(JSON.stringify(result.content)).toContain('Hello, Ada!');
+        } finally {
+          await client.close();
+        }
+      } finally {
+        api?.kill('SIGTERM');
+      }
+    });
+  }
+
+  it('refuses to overwrite files unless --force; the folder defaults to the current one', async () => {
+    const dir = join(root, 'again');
+    await toolport(['init', dir]);
+    await writeFile(join(dir, 'hello.mjs'), '// mine\n');
+    const again = await toolport(['init', dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`${dir} already has hello.mjs, toolport.schema.json, toolport.yaml; pass --force to overwrite`);
+    expect((await toolport(['init'], dir)).stderr).toContain('this folder already has hello.mjs');
+    expect(await readFile(join(dir, 'hello.mjs'), 'utf8')).toBe('// mine\n');
+    expect((await toolport(['init', '--force'], dir)).code).toBe(0);
+    expect(await readFile(join(dir, 'hello.mjs'), 'utf8')).toContain('executeTool');
+    expect(await toolport(['init', dir, '--kind', 'rust'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--kind: expected one of module, python, command, http, wasm, got "rust"') as string });
+    expect((await stat(join(dir, 'toolport.yaml'))).isFile()).toBe(true);
+  });
+});
