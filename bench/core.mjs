@@ -1,11 +1,12 @@
 // Core benchmark: an echo call through toolport vs a bare MCP SDK v2 echo server, measured
-// in the same run, over stdio and Streamable HTTP (2025-11-25 and 2026-07-28 eras).
+// in the same run, over stdio and Streamable HTTP (2025-11-25 and 2026-07-28 eras each) and
+// legacy SSE.
 // Reports p50/p90/p99 latency, calls/s with 16 in flight, and cold start to the first
 // tools/list, plus the toolport/bare ratios. Not part of CI: run `npm run bench`.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,22 +24,29 @@ const coldStarts = Number(process.env.BENCH_COLD ?? 5);
 const text = 'x'.repeat(64);
 
 const servers = {
-  bare: { tool: 'echo', stdio: [bare], http: [bare, '--http'] },
+  bare: { tool: 'echo', stdio: [bare], http: [bare, '--http'], sse: [bare, '--sse'] },
   toolport: {
     tool: 'bench__echo',
     stdio: [bin, 'serve', plugin, '--stdio', '--log-level', 'silent'],
     http: [bin, 'serve', plugin, '--http', '--port', '0', '--log-level', 'silent'],
+    sse: [bin, 'serve', plugin, '--http', '--port', '0', '--log-level', 'silent'],
   },
 };
 
 const targets = [
   { name: 'stdio-2025', server: 'bare', transport: 'stdio', era: 'legacy' },
   { name: 'stdio-2025', server: 'toolport', transport: 'stdio', era: 'legacy' },
+  { name: 'stdio-2026', server: 'bare', transport: 'stdio', era: 'modern' },
+  { name: 'stdio-2026', server: 'toolport', transport: 'stdio', era: 'modern' },
   { name: 'http-2025', server: 'bare', transport: 'http', era: 'legacy' },
   { name: 'http-2025', server: 'toolport', transport: 'http', era: 'legacy' },
   { name: 'http-2026', server: 'bare', transport: 'http', era: 'modern' },
   { name: 'http-2026', server: 'toolport', transport: 'http', era: 'modern' },
+  { name: 'sse', server: 'bare', transport: 'sse', era: 'legacy' },
+  { name: 'sse', server: 'toolport', transport: 'sse', era: 'legacy' },
 ];
+const only = process.env.BENCH_ONLY?.split(',');
+if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.name)));
 
 function startHttp(args) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -61,8 +69,12 @@ async function connect(target) {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: spec.stdio, cwd: root, stderr: 'ignore' }));
     return { client, stop: () => client.close() };
   }
-  const { child, url } = await startHttp(spec.http);
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  const { child, url } = await startHttp(spec[target.transport]);
+  const transport =
+    target.transport === 'sse'
+      ? new SSEClientTransport(new URL(url.replace(/\/mcp$/, '/sse')))
+      : new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
   return {
     client,
     stop: async () => {
@@ -156,7 +168,7 @@ async function main() {
       coldStartMs: median(cold.get(key(target))),
     };
   });
-  const ratios = ['stdio-2025', 'http-2025', 'http-2026'].map((name) => {
+  const ratios = [...new Set(targets.map((t) => t.name))].map((name) => {
     const b = latency.get(`bare:${name}`);
     const t = latency.get(`toolport:${name}`);
     const perRound = b.roundP50.map((p50, index) => t.roundP50[index] / p50);

@@ -16,6 +16,8 @@ export interface CallSignal {
 
 export interface CallSignalOptions {
   client?: AbortSignal | undefined;
+  /** The connection's stop signal; fires the call as the client's cancellation does. */
+  connection?: AbortSignal | undefined;
   shutdown?: AbortSignal | undefined;
   timeoutMs: number;
   /** How long after the deadline passed `aborted` waits before it rejects (the work may still report). Default 0. */
@@ -58,8 +60,11 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
 
   let timer: NodeJS.Timeout | undefined = setTimeout(onTimeout, options.timeoutMs);
   timer.unref();
-  if (options.client?.aborted) onClient();
-  else options.client?.addEventListener('abort', onClient, { once: true });
+  if (options.client?.aborted || options.connection?.aborted) onClient();
+  else {
+    options.client?.addEventListener('abort', onClient, { once: true });
+    options.connection?.addEventListener('abort', onClient, { once: true });
+  }
   if (options.shutdown?.aborted) onShutdown();
   else options.shutdown?.addEventListener('abort', onShutdown, { once: true });
 
@@ -79,6 +84,7 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
       clearTimeout(timer);
       clearTimeout(graceTimer);
       options.client?.removeEventListener('abort', onClient);
+      options.connection?.removeEventListener('abort', onClient);
       options.shutdown?.removeEventListener('abort', onShutdown);
     },
   };

@@ -27,6 +27,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
   const pluginId = tool.plugin.id;
   const waiting = createCallSignal({
     client: options.signal,
+    connection: options.stop,
     shutdown: deps.shutdown,
     // The inbox has its own deadline; this bounds a prompt a client never answers.
     timeoutMs: deps.timeoutSeconds * 1000 + 1000,

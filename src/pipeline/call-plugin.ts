@@ -30,6 +30,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps): Promise<
   const timeoutMs = timeoutMsOf(tool, deps.defaultTimeoutSeconds);
   const callSignal = createCallSignal({
     client: options.signal,
+    connection: options.stop,
     shutdown: deps.shutdown,
     timeoutMs,
     graceMs: loaded.stopGraceMs ?? 0,

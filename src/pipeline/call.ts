@@ -12,7 +12,13 @@ import type { CallEventBase } from '../policy/hooks.js';
 
 /** What a transport or in-process caller passes with a call. */
 export interface ToolCallOptions {
+  /** The client's cancellation of this request. */
   signal?: AbortSignal;
+  /**
+   * Fires when every call of the connection must stop although it stays open to answer
+   * them (stdin ended). Kept apart from `signal` so no per-request signal joins the two.
+   */
+  stop?: AbortSignal | undefined;
   progress?: CallOptions['progress'];
   log?: CallOptions['log'];
   client?: CallOptions['client'];

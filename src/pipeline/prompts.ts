@@ -37,6 +37,7 @@ export function createPrompts(deps: PromptsDeps): Prompts {
     if (missing.length > 0) throw new ToolportError(ErrorCode.ArgumentsInvalid, `Missing arguments for prompt ${name}: ${missing.join(', ')}`, { pluginId });
     const callSignal = createCallSignal({
       client: options.signal,
+      connection: options.stop,
       shutdown: deps.shutdown,
       timeoutMs: (prompt.plugin.timeoutSeconds ?? deps.defaultTimeoutSeconds) * 1000,
       label: name,

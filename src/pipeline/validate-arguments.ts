@@ -5,7 +5,7 @@ import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ExposedTool } from '../core/registry.js';
 import { formatSchemaErrors } from '../core/schema.js';
 import { isPlainObject } from '../core/tool.js';
-import { nestingDepth } from '../policy/digest.js';
+import { jsonShape } from '../policy/digest.js';
 import type { CallState, ToolCall } from './call.js';
 
 export interface ArgumentLimits {
@@ -17,14 +17,17 @@ export interface ArgumentLimits {
 
 /** Refuses arguments over the limits; records that they were within them (the audit may then hold them). */
 export function checkArgumentLimits(call: CallState, limits: ArgumentLimits): void {
-  const depth = nestingDepth(call.args, limits.maxDepth);
+  const { depth, maxBytes } = jsonShape(call.args, limits.maxDepth);
   const refuse = (why: string): never => {
     throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${call.name}: ${why}`, { pluginId: call.tool?.plugin.id });
   };
   if (depth > limits.maxDepth) refuse(`they nest more than ${limits.maxDepth} levels deep (defaults.maxArgumentDepth)`);
-  // Within the depth limit JSON.stringify cannot overflow the stack; objects are short for JSON.
-  const bytes = Buffer.byteLength(JSON.stringify(call.args ?? {}));
-  if (bytes > limits.maxBytes) refuse(`they are ${bytes} bytes as JSON, more than ${limits.maxBytes} (defaults.maxArgumentBytes)`);
+  // Only arguments that might be over the limit are measured exactly. Within the depth limit
+  // JSON.stringify cannot overflow the stack.
+  if (maxBytes > limits.maxBytes) {
+    const bytes = Buffer.byteLength(JSON.stringify(call.args ?? {}));
+    if (bytes > limits.maxBytes) refuse(`they are ${bytes} bytes as JSON, more than ${limits.maxBytes} (defaults.maxArgumentBytes)`);
+  }
   call.argumentsWithinLimits = true;
 }
 

@@ -24,7 +24,6 @@ import { approvalResponseKey, approvalStateTtlSeconds, type ApprovalChannel, typ
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
-import { linkSignals } from '../core/abort.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
@@ -84,17 +83,6 @@ function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: 
   const offset = decodeCursor(cursor);
   const end = offset + pageSize;
   return { page: items.slice(offset, end), ...(end < items.length && { nextCursor: encodeCursor(end) }) };
-}
-
-/**
- * The signal of one request, also fired by its connection's stop signal; `done` unlinks it
- * (the connection's signal lives long, so every request must let go of it).
- */
-function requestSignal(ctx: ServerContext, connection: AbortSignal | undefined): { signal: AbortSignal; done: () => void } {
-  if (!connection) return { signal: ctx.mcpReq.signal, done: () => {} };
-  const controller = new AbortController();
-  const done = linkSignals(controller, [ctx.mcpReq.signal, connection]);
-  return { signal: controller.signal, done };
 }
 
 /** Builds the progress reporter of one request: only increasing values are sent. */
@@ -287,12 +275,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-      const { signal, done } = requestSignal(ctx, stop);
-      try {
-        return await toolport.getPrompt(name, request.params.arguments ?? {}, { signal, context: callContextOf(server, ctx) });
-      } finally {
-        done();
-      }
+      return toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, stop, context: callContextOf(server, ctx) });
     });
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
@@ -307,20 +290,16 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);
-      const { signal, done } = requestSignal(ctx, stop);
-      try {
-        return await toolport.callTool(name, request.params.arguments, {
-          signal,
-          progress: createProgressReporter(ctx),
-          log: createLogSender(ctx),
-          client,
-          approval: approvalChannel(server, ctx, sessionKey, client),
-          session: connection?.session() ?? ctx.sessionId,
-          context: callContextOf(server, ctx),
-        });
-      } finally {
-        done();
-      }
+      return toolport.callTool(name, request.params.arguments, {
+        signal: ctx.mcpReq.signal,
+        stop,
+        progress: createProgressReporter(ctx),
+        log: createLogSender(ctx),
+        client,
+        approval: approvalChannel(server, ctx, sessionKey, client),
+        session: connection?.session() ?? ctx.sessionId,
+        context: callContextOf(server, ctx),
+      });
     });
     return server;
   }

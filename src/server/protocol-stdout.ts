@@ -10,10 +10,16 @@ let claimed: Writable | undefined;
 export function claimStdout(): Writable {
   if (claimed) return claimed;
   const stdout = process.stdout;
-  const writeToStdout = stdout.write.bind(stdout) as (chunk: string | Uint8Array, callback: (error?: Error | null) => void) => boolean;
+  const writeToStdout = stdout.write.bind(stdout) as (
+    chunk: string | Uint8Array,
+    encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ) => boolean;
+  // Strings pass through as they are: stdout encodes them itself, without a Buffer between.
   const protocol = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      writeToStdout(chunk, callback);
+    decodeStrings: false,
+    write(chunk: string | Buffer, encoding, callback) {
+      writeToStdout(chunk, encoding, callback);
     },
   });
   // A client that went away (EPIPE) ends the protocol stream, as it would end stdout.

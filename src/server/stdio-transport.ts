@@ -2,17 +2,7 @@
 // limit per line (a longer line is answered with an error or dropped, never fatal), and an
 // end of input that is not a close: the requests already read are tracked until answered.
 import type { Readable, Writable } from 'node:stream';
-import {
-  deserializeMessage,
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  serializeMessage,
-  type JSONRPCMessage,
-  type RequestId,
-  type Transport,
-} from '@modelcontextprotocol/server';
+import { deserializeMessage, serializeMessage, type JSONRPCMessage, type RequestId, type Transport } from '@modelcontextprotocol/server';
 import type { Logger } from '../core/logger.js';
 
 /** The longest line read by default: the SDK's own limit, which used to end the transport. */
@@ -42,6 +32,12 @@ export interface StdioLineTransport extends Transport {
 
 const newline = 0x0a;
 
+// The transport only needs to know a message's shape (request, cancellation, answer) to
+// track what is unanswered; deserializeMessage has validated it already, so plain field
+// checks do (the SDK's schema guards cost more than the rest of the transport per call).
+const methodOf = (message: JSONRPCMessage): string | undefined => ('method' in message ? message.method : undefined);
+const idOf = (message: JSONRPCMessage): RequestId | undefined => ('id' in message ? message.id : undefined);
+
 function describeBytes(bytes: number): string {
   const mib = bytes / (1024 * 1024);
   return Number.isInteger(mib) ? `${mib} MiB (${bytes} bytes)` : `${bytes} bytes`;
@@ -68,11 +64,14 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
   };
 
   const deliver = (message: JSONRPCMessage): void => {
-    if (isJSONRPCRequest(message) && message.method !== 'subscriptions/listen') unanswered.add(message.id);
-    else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+    const method = methodOf(message);
+    const id = idOf(message);
+    if (method !== undefined && id !== undefined) {
+      if (method !== 'subscriptions/listen') unanswered.add(id);
+    } else if (method === 'notifications/cancelled') {
       // A cancelled request is not answered (the spec says so); stop waiting for it.
-      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-      if (id !== undefined) settle(id);
+      const cancelled = ('params' in message ? (message.params as { requestId?: RequestId } | undefined) : undefined)?.requestId;
+      if (cancelled !== undefined) settle(cancelled);
     }
     transport.onmessage?.(message);
   };
@@ -185,7 +184,11 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
     },
     send(message) {
       if (closed) return Promise.reject(new Error('the stdio connection is closed'));
-      if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && message.id !== undefined) settle(message.id);
+      const id = idOf(message);
+      // An answer: it has an id and no method.
+      if (id !== undefined && methodOf(message) === undefined) settle(id);
+      // A write that fails later is seen by onOutputError, which closes the connection.
+      if (output.write(serializeMessage(message))) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => {
           output.off('drain', onDrain);
@@ -196,12 +199,7 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
           resolve();
         };
         output.once('error', onError);
-        if (output.write(serializeMessage(message))) {
-          output.off('error', onError);
-          resolve();
-        } else {
-          output.once('drain', onDrain);
-        }
+        output.once('drain', onDrain);
       });
     },
     close() {
