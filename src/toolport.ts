@@ -120,6 +120,9 @@ function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
   else logger.info(diagnostic.message);
 }
 
+/** How many principals' tool lists are kept at once (OAuth can bring many principals). */
+const maxCachedPrincipals = 256;
+
 export async function createToolport(config: Config, options: ToolportOptions = {}): Promise<Toolport> {
   const logger = options.logger ?? createSilentLogger();
   const secrets = options.secrets ?? createSecretSet();
@@ -129,6 +132,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger: logDiagnostics ? logger : createSilentLogger() });
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);
+  // tools/list per principal, for the current catalogue (see listTools).
+  let listCache: { tools: readonly ExposedTool[]; byPrincipal: Map<string, readonly ExposedTool[]> } = { tools: [], byPrincipal: new Map() };
   const inbox = config.approvals.admin ? createApprovalInbox() : undefined;
   const hooks = createHookBus({ logger, secrets });
   const shutdown = new AbortController();
@@ -261,9 +266,19 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     get diagnostics() {
       return [...loading.diagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
-    listTools(principal) {
-      // The same decision as the call path, on the final name: unconditional denials hide the tool.
-      return registry.tools.filter((tool) => decideFor(tool, principal ?? 'local', undefined).action !== 'deny');
+    listTools(principal = 'local') {
+      // The same decision as the call path, on the final name: unconditional denials hide the
+      // tool. Without arguments the decision depends only on the tool and the principal, so
+      // each principal's list is kept until the catalogue changes.
+      const tools = registry.tools;
+      if (listCache.tools !== tools) listCache = { tools, byPrincipal: new Map() };
+      let visible = listCache.byPrincipal.get(principal);
+      if (!visible) {
+        visible = tools.filter((tool) => decideFor(tool, principal, undefined).action !== 'deny');
+        if (listCache.byPrincipal.size >= maxCachedPrincipals) listCache.byPrincipal.clear();
+        listCache.byPrincipal.set(principal, visible);
+      }
+      return visible;
     },
     async callTool(name, args, callOptions) {
       return toCallToolResult(await pipeline.run(name, args, callOptions), name);

@@ -200,7 +200,7 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
     }
     // Transport modules load only when used: stdio never pays for the HTTP stack.
     const { createServerHub } = await import('../server/mcp-server.js');
-    const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion() });
+    const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion(), pageSize: config.server.pageSize });
     closeHub = () => hub.close();
     if (useHttp) {
       const http = config.server.http;

@@ -67,6 +67,8 @@ export const configSchema = z.strictObject({
   server: z
     .strictObject({
       name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').default('toolport'),
+      /** Tools (and prompts) per tools/list page: an ordinary catalogue comes in one round trip. */
+      pageSize: z.number().int().min(1).max(100_000).default(1000),
       http: z
         .strictObject({
           host: z.string().min(1).default('127.0.0.1'),
@@ -92,7 +94,7 @@ export const configSchema = z.strictObject({
         })
         .default(httpDefaults),
     })
-    .default({ name: 'toolport', http: httpDefaults }),
+    .default({ name: 'toolport', pageSize: 1000, http: httpDefaults }),
   naming: z
     .strictObject({
       prefix: z.enum(prefixModes).default('always'),

@@ -174,12 +174,12 @@ export function createRegistry(options: RegistryOptions): Registry {
       ...(definition.annotations !== undefined && { annotations: definition.annotations }),
       _meta: {
         ...definition.meta,
+        // Kept small (a catalogue of a thousand tools carries it a thousand times): what the
+        // name and annotations do not already say. `toolport list` shows the rest.
         [originMetaKey]: {
           plugin: plugin.id,
-          kind: plugin.plugin.kind,
           tool: definition.name,
           ...(definition.permissions && definition.permissions.length > 0 && { permissions: [...definition.permissions] }),
-          ...(definition.sideEffects !== undefined && { sideEffects: definition.sideEffects }),
         },
       },
     };

@@ -61,7 +61,7 @@ export interface ServerHub {
   close(): Promise<void>;
 }
 
-const defaultPageSize = 100;
+const defaultPageSize = 1000;
 
 function encodeCursor(offset: number): string {
   return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');

@@ -1,13 +1,29 @@
-// tools/list is paginated (100 per page) in a deterministic order, over a real client.
+// tools/list is paginated in a deterministic order, over a real client: 1,000 per page by
+// default (an ordinary catalogue in one round trip), `server.pageSize` per page when set.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type Era } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/many-tools.mjs', import.meta.url));
+const allNames = Array.from({ length: 150 }, (_, index) => `many__tool_${String(index).padStart(3, '0')}`);
+
+let dir: string;
+let config: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-pages-'));
+  config = join(dir, 'toolport.yaml');
+  await writeFile(config, `server: { pageSize: 100 }\nplugins:\n  - path: ${fixture}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe.each<Era>(['stdio', 'stdio-modern'])('tools/list pages over %s', (era) => {
-  it('gives 100 tools, then the rest by cursor, sorted; a bad cursor is an error', async () => {
-    const client = await connectClient(era, { serveArgs: [fixture] });
+  it('gives 100 tools, then the rest by cursor, sorted, with server.pageSize 100; a bad cursor is an error', async () => {
+    const client = await connectClient(era, { serveArgs: ['--config', config] });
     try {
       // client.listTools() follows cursors itself; the raw request shows the pages.
       const page = (cursor?: string) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } });
@@ -17,9 +33,19 @@ describe.each<Era>(['stdio', 'stdio-modern'])('tools/list pages over %s', (era) 
       const second = await page(first.nextCursor);
       expect(second.tools).toHaveLength(50);
       expect(second.nextCursor).toBeUndefined();
-      const names = [...first.tools, ...second.tools].map((tool) => tool.name);
-      expect(names).toEqual(Array.from({ length: 150 }, (_, index) => `many__tool_${String(index).padStart(3, '0')}`));
+      expect([...first.tools, ...second.tools].map((tool) => tool.name)).toEqual(allNames);
       await expect(page('not-a-cursor')).rejects.toMatchObject({ code: -32602 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gives all 150 in one page by default', async () => {
+    const client = await connectClient(era, { serveArgs: [fixture] });
+    try {
+      const only = await client.request({ method: 'tools/list', params: {} });
+      expect(only.tools.map((tool) => tool.name)).toEqual(allNames);
+      expect(only.nextCursor).toBeUndefined();
     } finally {
       await client.close();
     }

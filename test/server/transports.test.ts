@@ -54,7 +54,7 @@ describe.each(allTransports)('over %s', (era) => {
       additionalProperties: false,
     });
     expect(weather?.outputSchema).toMatchObject({ required: ['city', 'days', 'summary'] });
-    expect(weather?._meta?.['toolport/origin']).toMatchObject({ plugin: 'e2e', kind: 'module', tool: 'weather' });
+    expect(weather?._meta?.['toolport/origin']).toEqual({ plugin: 'e2e', tool: 'weather' });
   });
 
   it('calls a tool and gets structuredContent', async () => {

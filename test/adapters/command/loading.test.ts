@@ -63,7 +63,7 @@ describe('command skills: loading', () => {
     });
     // Declared permissions and how the tool runs are visible to clients and the policy layer.
     // SKILL.md's env names are `env:NAME` permissions, which the policy layer checks against grants.env.
-    expect(tool?.mcpTool._meta?.['toolport/origin']).toMatchObject({ kind: 'command', permissions: ['internet', 'env:PRICES_KEY'] });
+    expect(tool?.mcpTool._meta?.['toolport/origin']).toMatchObject({ permissions: ['internet', 'env:PRICES_KEY'] });
     expect(tool?.mcpTool._meta?.['toolport/command']).toEqual({ network: 'allowed', timeoutSeconds: 12 });
   });
 

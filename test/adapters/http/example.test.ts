@@ -106,7 +106,7 @@ describe.each(allTransports)('http example over %s', (era) => {
     expect(plan?.outputSchema?.properties).toMatchObject({ estimated_hours: { type: 'number' }, fits: { type: 'boolean' }, advice: { type: 'string' } });
     expect(plan?.annotations).toEqual({ openWorldHint: true });
     expect(plan?.description).toContain('Part of the Trailhead plugin: Trail conditions');
-    expect(plan?._meta?.['toolport/origin']).toMatchObject({ plugin: 'trailhead', kind: 'http', tool: 'plan_hike' });
+    expect(plan?._meta?.['toolport/origin']).toEqual({ plugin: 'trailhead', tool: 'plan_hike' });
   });
 
   it('calls tools: POST and GET endpoints, structured data, a forced response, a failure', async () => {

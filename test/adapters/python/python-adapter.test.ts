@@ -112,7 +112,6 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
 
     const setHome = byName.get('acme_weather__set_home');
     expect(setHome?.annotations).toEqual({ readOnlyHint: false, destructiveHint: true });
-    expect(setHome?._meta?.['toolport/origin']).toMatchObject({ sideEffects: true });
 
     const radar = byName.get('acme_weather__radar');
     expect(radar?._meta?.['toolport/origin']).toMatchObject({ permissions: ['EXTERNAL_HTTP'] });

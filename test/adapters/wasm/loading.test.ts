@@ -84,7 +84,7 @@ describe('wasm loading: names, package and docs', () => {
       });
       expect(byName.get('kitchen__shapes_move')?._meta).toMatchObject({
         'toolport/wit': 'move: func(p: point, dx: s32, dy: s32) -> point',
-        'toolport/origin': { plugin: 'kitchen', kind: 'wasm', tool: 'shapes/move' },
+        'toolport/origin': { plugin: 'kitchen', tool: 'shapes/move' },
       });
     } finally {
       await close();
