@@ -3,13 +3,13 @@
 // anything is read from it; and a cached transpiled component is used only while its files
 // still have the hashes recorded when it was made.
 import { execFile } from 'node:child_process';
-import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCachedComponent } from '../../src/adapters/wasm/cache.js';
+import { loadCachedComponent, loadCachedComponentFile } from '../../src/adapters/wasm/cache.js';
 import { toStateDirs } from '../../src/core/state-dir.js';
 import { buildWatFixture } from '../fixtures/wasm/build.js';
 import { binPath } from '../helpers/toolport-process.js';
@@ -89,4 +89,31 @@ describe('the wasm transpile cache', () => {
     expect(again.hit).toBe(false);
     expect(await readFile(join(again.dir, again.meta.entry), 'utf8')).not.toContain('planted');
   });
+
+  it('a component file seen before is not read again; one replaced on disk is, even with its old times', async () => {
+    const contract = await buildWatFixture('contract');
+    const other = await buildWatFixture('scalars');
+    const cacheDir = join(scratch, 'file-cache');
+    const component = join(scratch, 'plugin.wasm');
+    await copyFile(contract.wasm, component);
+    let reads = 0;
+    const read = async (): Promise<Uint8Array> => {
+      reads += 1;
+      return readFile(component);
+    };
+    const first = await loadCachedComponentFile(component, cacheDir, read);
+    expect(reads).toBe(1);
+    const second = await loadCachedComponentFile(component, cacheDir, read);
+    expect(second).toMatchObject({ hit: true, dir: first.dir });
+    expect(reads).toBe(1);
+    // Another component put in its place, its modification time set back to the old one.
+    const before = await stat(component);
+    await copyFile(other.wasm, component);
+    await utimes(component, before.atime, before.mtime);
+    const third = await loadCachedComponentFile(component, cacheDir, read);
+    expect(reads).toBe(2);
+    expect(third.dir).not.toBe(first.dir);
+    expect(third.meta.sha256).toBe((await loadCachedComponent(await readFile(other.wasm), cacheDir)).meta.sha256);
+  });
 });
+

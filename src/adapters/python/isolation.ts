@@ -34,11 +34,14 @@ export function describeMissingPython(python: string, error: unknown): string {
 
 export async function loadIsolation(request: IsolationRequest): Promise<Isolation> {
   if (request.setting === 'off') return { command: [request.python], sandbox: undefined, diagnostics: [{ level: 'warning', message: sandboxOffWarning }] };
+  // Both ask a process; they run side by side.
+  const asking = loadInterpreter(request.python);
+  asking.catch(() => {});
   const support = await detectSandbox();
   if (!support.available) throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(support.reason, 'Python plugins'));
   let interpreter;
   try {
-    interpreter = await loadInterpreter(request.python);
+    interpreter = await asking;
   } catch (error) {
     throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingPython(request.python, error), { cause: error });
   }

@@ -2,9 +2,11 @@
 // SHA-256 of its bytes (and the transpiler version), so a restart lists tools and starts
 // workers without transpiling or reading WIT again. Entries are written to a temporary
 // folder and renamed into place, so a crash never leaves half an entry behind; an entry is
-// used only when every file in it still has the SHA-256 recorded when it was made.
+// used only when every file in it is still the file written then (same device, inode, size,
+// modification and change time: a write changes the change time, and nobody but root can set
+// it back). A component file seen before with the same fingerprint is not read or hashed again.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -13,7 +15,7 @@ import type { TranspileReply, TranspileRequest } from './transpile-worker.js';
 import { workerEntry } from './worker-entry.js';
 
 /** Bump when the cached shape or the transpile options change. */
-const cacheFormat = 2;
+const cacheFormat = 3;
 
 const require = createRequire(import.meta.url);
 const transpilerVersion = ((): string => {
@@ -34,7 +36,7 @@ export interface CacheEntry {
   readonly entry: string;
   /** Core Wasm modules the entry asks for, relative to the entry folder. */
   readonly coreModules: string[];
-  /** SHA-256 of every file of the entry, by its path relative to the entry folder. */
+  /** The fingerprint of every file of the entry as written, by its path relative to the entry folder. */
   readonly files: Record<string, string>;
   readonly description: ComponentDescription;
 }
@@ -46,8 +48,14 @@ export interface CachedComponent {
   readonly hit: boolean;
 }
 
-export function sha256Of(bytes: Uint8Array): string {
+export function sha256Of(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Which file this is, and which version of it: device, inode, size, modification and change time (ns). */
+async function fingerprintOf(path: string): Promise<string> {
+  const info = await stat(path, { bigint: true });
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 async function readEntry(dir: string, sha256: string): Promise<CacheEntry | undefined> {
@@ -56,10 +64,8 @@ async function readEntry(dir: string, sha256: string): Promise<CacheEntry | unde
     if (meta.format !== cacheFormat || meta.sha256 !== sha256 || meta.transpiler !== transpilerVersion) return undefined;
     // Code that changed on disk since it was cached is not run: the entry is made again.
     const names = [meta.entry, ...meta.coreModules];
-    for (const name of names) {
-      if (meta.files[name] === undefined || sha256Of(await readFile(join(dir, name))) !== meta.files[name]) return undefined;
-    }
-    return meta;
+    const intact = await Promise.all(names.map(async (name) => meta.files[name] !== undefined && (await fingerprintOf(join(dir, name))) === meta.files[name]));
+    return intact.every(Boolean) ? meta : undefined;
   } catch {
     return undefined;
   }
@@ -100,7 +106,7 @@ export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): 
     transpiler: transpilerVersion,
     entry,
     coreModules: files.map(([name]) => name).filter((name) => name.endsWith('.wasm')),
-    files: Object.fromEntries(files.map(([name, content]) => [name, sha256Of(content)])),
+    files: {},
     description,
   };
 
@@ -111,6 +117,8 @@ export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): 
     for (const [name, content] of files) {
       await mkdir(dirname(join(staging, name)), { recursive: true });
       await writeFile(join(staging, name), content);
+      // Renaming the folder below leaves its files' fingerprints as they are.
+      meta.files[name] = await fingerprintOf(join(staging, name));
     }
     await writeFile(join(staging, 'meta.json'), JSON.stringify(meta));
     try {
@@ -130,4 +138,44 @@ export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): 
   }
   const written = await readEntry(dir, sha256);
   return { dir, meta: written ?? meta, hit: false };
+}
+
+interface FileIndexRecord {
+  readonly fingerprint: string;
+  readonly sha256: string;
+}
+
+/**
+ * The cached transpile of the component file at `path`. When the file is the one hashed on
+ * an earlier start (same fingerprint), its recorded SHA-256 finds the entry without reading
+ * the file; otherwise the file is read and hashed (`read` checks its bytes first).
+ */
+export async function loadCachedComponentFile(path: string, cacheDir: string, read: () => Promise<Uint8Array>): Promise<CachedComponent> {
+  const indexFile = join(cacheDir, 'by-file', `${sha256Of(path)}.json`);
+  const fingerprint = await fingerprintOf(path);
+  try {
+    const known = JSON.parse(await readFile(indexFile, 'utf8')) as FileIndexRecord;
+    if (known.fingerprint === fingerprint) {
+      const dir = join(cacheDir, `${known.sha256}-jco${transpilerVersion}-f${cacheFormat}`);
+      const existing = await readEntry(dir, known.sha256);
+      if (existing) return { dir, meta: existing, hit: true };
+    }
+  } catch {
+    // Not seen before, or an unreadable record: read the file.
+  }
+  const bytes = await read();
+  const cached = await loadCachedComponent(bytes, cacheDir);
+  // Recorded only if the file did not change while it was read.
+  if ((await fingerprintOf(path)) === fingerprint) {
+    const record: FileIndexRecord = { fingerprint, sha256: cached.meta.sha256 };
+    const staging = `${indexFile}.${randomUUID()}`;
+    try {
+      await mkdir(dirname(indexFile), { recursive: true, mode: 0o700 });
+      await writeFile(staging, JSON.stringify(record));
+      await rename(staging, indexFile);
+    } catch {
+      await rm(staging, { force: true });
+    }
+  }
+  return cached;
 }

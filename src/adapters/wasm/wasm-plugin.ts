@@ -1,9 +1,9 @@
 // The `wasm` kind: an Asterai plugin (a Wasm component importing asterai:host/api@0.1.0)
 // served as MCP tools. Loading reads the component's WIT (cached by content hash with its
 // jco transpile); calls run in sandboxed worker threads, one instance per worker.
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../../core/errors.js';
 import { createPluginLifecycle } from '../../core/lifecycle.js';
 import { assertPrivateDir } from '../../core/state-dir.js';
 import type { Logger } from '../../core/logger.js';
@@ -11,7 +11,7 @@ import { textContent, type CallOptions, type ContentBlock, type ToolDefinition, 
 import type { AdapterContext, LoadedPlugin } from '../../core/plugin.js';
 import type { WasmSpec } from './spec.js';
 import { BinaryFormatError, capModuleMemory, detectBinaryKind, wasmPageBytes } from './binary.js';
-import { loadCachedComponent } from './cache.js';
+import { loadCachedComponentFile } from './cache.js';
 import type { ComponentDescription } from './describe.js';
 import { exportKey, findUnknownImports, findWitSidecar, packageFromExports, readWitSidecar } from './plugin-wit.js';
 import type { HostReply, HostRequest } from './host-api.js';
@@ -94,18 +94,30 @@ function textOf(value: unknown): string | undefined {
 export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): Promise<LoadedPlugin> {
   const fail = (message: string, cause?: unknown): ToolportError =>
     new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: ${message}`, { cause });
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(spec.path);
-  } catch (error) {
+  const unreadable = (error: unknown): ToolportError => {
     const code = (error as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? 'file not found' : `cannot read the file (${describeThrown(error)})`, error);
+    return fail(code === 'ENOENT' ? 'file not found' : `cannot read the file (${describeThrown(error)})`, error);
+  };
+  const checkKind = (bytes: Uint8Array): void => {
+    const binaryKind = detectBinaryKind(bytes);
+    if (binaryKind === 'module') {
+      throw fail('this is a core Wasm module, not a component; build a component (componentize-js, cargo component, or wasm-tools component new)');
+    }
+    if (binaryKind === 'unknown') throw fail('not a Wasm component (the file does not start with the Wasm magic bytes and component version)');
+  };
+  // The header says what the file is; the whole file is read only when the cache has not seen it.
+  try {
+    const file = await open(spec.path);
+    try {
+      const header = new Uint8Array(8);
+      const { bytesRead } = await file.read(header, 0, 8, 0);
+      checkKind(header.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw isToolportError(error) ? error : unreadable(error);
   }
-  const binaryKind = detectBinaryKind(bytes);
-  if (binaryKind === 'module') {
-    throw fail('this is a core Wasm module, not a component; build a component (componentize-js, cargo component, or wasm-tools component new)');
-  }
-  if (binaryKind === 'unknown') throw fail('not a Wasm component (the file does not start with the Wasm magic bytes and component version)');
 
   const stem = basename(spec.path, extname(spec.path));
   const cacheDir = resolve(context.baseDir, spec.cacheDir ?? join(context.cacheDir, 'wasm'));
@@ -114,8 +126,15 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
   const started = performance.now();
   let cached;
   try {
-    cached = await loadCachedComponent(bytes, cacheDir);
+    cached = await loadCachedComponentFile(spec.path, cacheDir, async () => {
+      const bytes = await readFile(spec.path).catch((error: unknown) => {
+        throw unreadable(error);
+      });
+      checkKind(bytes);
+      return bytes;
+    });
   } catch (error) {
+    if (isToolportError(error)) throw error;
     throw fail(`cannot read the component (${describeThrown(error).slice(0, 400)})`, error);
   }
   const loadMs = Math.round(performance.now() - started);
