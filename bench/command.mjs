@@ -49,11 +49,11 @@ await writeFile(join(skill, 'agent.toml'), `[tools.noop]\ncommand = ${JSON.strin
 const sandbox = toSandbox(support, { cwd: skill, readOnly: [{ path: skill }], files: {}, network: false });
 const minimalEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: '/tmp' };
 
-const toolport = await createToolport(parseConfig({ plugins: [{ path: skill }, { path: skill, id: 'off', sandbox: 'off' }] }));
+const toolport = await createToolport(parseConfig({ plugins: [{ path: skill, readOnly: ['*'] }, { path: skill, id: 'off', sandbox: 'off', readOnly: ['*'] }] }));
 const problems = toolport.diagnostics.filter((d) => d.level === 'error');
 if (problems.length > 0) throw new Error(problems.map((d) => d.message).join('\n'));
 const configFile = join(root, 'toolport.json');
-await writeFile(configFile, JSON.stringify({ plugins: [{ path: skill }] }));
+await writeFile(configFile, JSON.stringify({ plugins: [{ path: skill, readOnly: ['*'] }] }));
 const client = new Client({ name: 'bench', version: '1.0.0' });
 await client.connect(
   new StdioClientTransport({

@@ -102,7 +102,7 @@ async function measure(origin, { rounds, perRound, warmup, concurrency, createTo
       },
     }),
   );
-  const toolport = await createToolport(parseConfig({ plugins: [{ path: manifestPath, secretToken: secret }] }), { stateDir: join(scratch, 'state') });
+  const toolport = await createToolport(parseConfig({ plugins: [{ path: manifestPath, secretToken: secret, readOnly: ['*'] }] }), { stateDir: join(scratch, 'state') });
   if (toolport.diagnostics.length > 0) throw new Error(JSON.stringify(toolport.diagnostics));
 
   // The adapter alone, without the pipeline (no registry, argument or output check, call signal).

@@ -1,8 +1,10 @@
 // Benchmark of the wasm kind: one call of a trivial exported function (the contract
 // fixture's `echo`, a WAT component) through toolport's pipeline (registry, argument
 // check, worker queue, value conversion, result check) against the same transpiled
-// function called directly in a bare worker thread, in the same run. Rounds interleave
-// both targets in rotated order, as bench/README.md and perf-baselines.md describe.
+// function called directly in a bare worker thread, and against the module echo
+// (bench/fixtures/echo.mjs) through the same toolport, in the same run: what the wasm kind adds
+// over the cheapest kind. Rounds interleave the targets in rotated order, as bench/README.md
+// and perf-baselines.md describe.
 // Run after a build: `npm run build && node bench/wasm.mjs [calls-per-round] [rounds]`.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,10 +87,16 @@ async function main() {
   try {
     const fixture = await buildContract(scratch);
     const stateDir = join(scratch, 'state');
-    const toolport = await createToolport(parseConfig({ plugins: [{ path: fixture.wasm, wit: fixture.wit, kind: 'wasm' }] }), { stateDir });
+    const config = parseConfig({
+      plugins: [
+        { path: fixture.wasm, wit: fixture.wit, kind: 'wasm', readOnly: ['*'] },
+        { path: join(root, 'bench', 'fixtures', 'echo.mjs') },
+      ],
+    });
+    const toolport = await createToolport(config, { stateDir });
     if (toolport.diagnostics.length > 0) throw new Error(JSON.stringify(toolport.diagnostics));
-    const cacheRoot = join(stateDir, 'wasm-cache');
-    const [entry] = (await import('node:fs')).readdirSync(cacheRoot).filter((name) => !name.startsWith('.'));
+    const cacheRoot = join(stateDir, 'cache', 'wasm');
+    const [entry] = (await import('node:fs')).readdirSync(cacheRoot).filter((name) => !name.startsWith('.') && name !== 'by-file');
     const direct = await startDirectWorker(join(cacheRoot, entry));
 
     const targets = {
@@ -97,21 +105,33 @@ async function main() {
         const outcome = await toolport.call('contract__echo', { text });
         return outcome.content[0]?.text;
       },
+      module: async () => {
+        const outcome = await toolport.call('bench__echo', { text });
+        return outcome.content[0]?.text;
+      },
     };
     for (const call of Object.values(targets)) for (let index = 0; index < warmup; index++) await call();
 
-    const pooled = { direct: [], toolport: [] };
+    const pooled = { direct: [], toolport: [], module: [] };
     const perRound = [];
     const names = Object.keys(targets);
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? names : [...names].reverse();
+      const order = names.map((_, index) => names[(index + round) % names.length]);
       const p50 = {};
       for (const name of order) {
         const samples = await measure(targets[name]);
         pooled[name].push(...samples);
         p50[name] = median(samples);
       }
-      perRound.push({ round, directP50: p50.direct, toolportP50: p50.toolport, deltaUs: p50.toolport - p50.direct, ratio: p50.toolport / p50.direct });
+      perRound.push({
+        round,
+        directP50: p50.direct,
+        toolportP50: p50.toolport,
+        moduleP50: p50.module,
+        deltaUs: p50.toolport - p50.direct,
+        overModuleUs: p50.toolport - p50.module,
+        ratio: p50.toolport / p50.direct,
+      });
     }
     await direct.close();
     await toolport.close();
@@ -131,6 +151,8 @@ async function main() {
       deltaP50Us: median(perRound.map((round) => round.deltaUs)),
       ratioP50: median(perRound.map((round) => round.ratio)),
       deltaRangeUs: [Math.min(...perRound.map((round) => round.deltaUs)), Math.max(...perRound.map((round) => round.deltaUs))],
+      overModuleP50Us: median(perRound.map((round) => round.overModuleUs)),
+      overModuleRangeUs: [Math.min(...perRound.map((round) => round.overModuleUs)), Math.max(...perRound.map((round) => round.overModuleUs))],
       perRound,
       goal: 'toolport p50 ≤ direct p50 + 100 µs',
     };
@@ -139,6 +161,9 @@ async function main() {
     for (const [name, stats] of Object.entries(summary)) process.stdout.write(`${name.padEnd(10)}${fmt(stats.p50)} ${fmt(stats.p90)} ${fmt(stats.p99)}\n`);
     process.stdout.write(
       `toolport − direct, median of per-round p50 deltas: +${result.deltaP50Us.toFixed(1)} µs (rounds ${result.deltaRangeUs.map((v) => v.toFixed(1)).join(' … ')}), ratio ${result.ratioP50.toFixed(2)}×; goal ≤ +100 µs: ${result.deltaP50Us <= 100 ? 'met' : 'missed'}\n`,
+    );
+    process.stdout.write(
+      `wasm − module echo, both through toolport, median of per-round p50 deltas: +${result.overModuleP50Us.toFixed(1)} µs (rounds ${result.overModuleRangeUs.map((v) => v.toFixed(1)).join(' … ')}); goal ≤ +50 µs: ${result.overModuleP50Us <= 50 ? 'met' : 'missed'}\n`,
     );
     const resultsDir = join(root, 'bench', 'results');
     await mkdir(resultsDir, { recursive: true });
