@@ -7,15 +7,14 @@ export function textOf(result: { content?: unknown }): string {
   return content.map((block) => block.text ?? '').join('\n');
 }
 
-/** The file's content once it exists, or undefined after `timeoutMs`. */
+/** The file's content once it exists and is not empty, or undefined after `timeoutMs`. */
 export async function waitForFile(path: string, timeoutMs: number): Promise<string | undefined> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    try {
-      return await readFile(path, 'utf8');
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    // A file being written may be seen created but still empty (another process's writeFileSync).
+    const text = await readFile(path, 'utf8').catch(() => '');
+    if (text !== '') return text;
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return undefined;
 }
