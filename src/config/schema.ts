@@ -63,8 +63,12 @@ const redisUrl = z.string().refine((value) => {
   }
 }, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (or ${REDIS_URL})');
 
+// The checks of `state.replica` and `state.keys` are refinements, which the JSON Schema leaves
+// out: there the file as written is seen, and these values are usually `${VAR}`s.
+
 /** A key every replica must share: at least 32 characters (e.g. `openssl rand -hex 32`). */
-const sharedKey = z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)');
+const sharedKey = z.string().refine((value) => value.length >= 32, 'must be at least 32 characters (openssl rand -hex 32)');
+const replicaPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const stateSchema = z.strictObject({
   redis: z
@@ -76,7 +80,10 @@ export const stateSchema = z.strictObject({
     })
     .optional(),
   /** This process's name among the replicas (it is part of 2025-era session ids); default: random at each start. */
-  replica: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+  replica: z
+    .string()
+    .refine((value) => replicaPattern.test(value), 'must be 1-64 letters, digits, _ or -')
+    .optional(),
   /** Keys every replica shares; without them, the first replica makes them in Redis (or each process its own, in memory). */
   keys: z
     .strictObject({

@@ -150,7 +150,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
   watch(client, 'commands');
   watch(subscriber, 'messages');
 
-  const refuseStart = async (error: unknown): Promise<never> => {
+  const refuseStart = (error: unknown): never => {
     closed = true;
     client.disconnect();
     subscriber.disconnect();

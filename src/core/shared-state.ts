@@ -105,7 +105,7 @@ export function createMemoryState(options: MemoryStateOptions = {}): SharedState
   };
   const liveSpace = (space: string): Map<string, { value: string; expires: number }> => {
     let records = spaces.get(space);
-    if (!records) spaces.set(space, (records = new Map()));
+    if (!records) spaces.set(space, (records = new Map<string, { value: string; expires: number }>()));
     const now = Date.now();
     for (const [id, record] of records) if (record.expires <= now) records.delete(id);
     return records;
@@ -145,7 +145,7 @@ export function createMemoryState(options: MemoryStateOptions = {}): SharedState
     },
     mapSet(map, field, value) {
       let entries = maps.get(map);
-      if (!entries) maps.set(map, (entries = new Map()));
+      if (!entries) maps.set(map, (entries = new Map<string, string>()));
       if (value === undefined) entries.delete(field);
       else entries.set(field, value);
       return Promise.resolve();

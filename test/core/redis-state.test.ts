@@ -4,13 +4,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisState } from '../../src/core/redis-state.js';
 import { createSilentLogger } from '../../src/core/logger.js';
-import type { LimitItem, SharedState } from '../../src/core/shared-state.js';
+import type { LimitItem, SharedLimits, SharedState } from '../../src/core/shared-state.js';
 import { isToolportError } from '../../src/core/errors.js';
 import { freePort } from '../helpers/mqtt-broker.js';
 import { waitFor } from '../helpers/processes.js';
 import { redisMissing, startRedis, type RedisProcess } from '../helpers/redis-server.js';
 
 const logger = createSilentLogger();
+
+function limitsOf(state: SharedState): SharedLimits {
+  if (!state.limits) throw new Error('a Redis state has shared limits');
+  return state.limits;
+}
 
 describe.skipIf(redisMissing !== undefined)(`the Redis shared state${redisMissing ? ` (skipped: ${redisMissing})` : ''}`, () => {
   let redis: RedisProcess;
@@ -79,7 +84,7 @@ describe.skipIf(redisMissing !== undefined)(`the Redis shared state${redisMissin
   it('limits are counted once for all replicas: a bucket of 4 lets exactly 4 of 20 concurrent takes through', async () => {
     await pair();
     const bucket: LimitItem[] = [{ type: 'rate', key: 'alice-weather', rate: 4 / 60_000, capacity: 4 }];
-    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 ? a : b).limits?.take(bucket, `h${index}`)));
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, index) => limitsOf(index % 2 ? a : b).take(bucket, `h${index}`)));
     expect(verdicts.filter((verdict) => verdict?.ok)).toHaveLength(4);
     const refused = verdicts.find((verdict) => verdict && !verdict.ok);
     expect(refused).toMatchObject({ ok: false, index: 0 });
@@ -100,8 +105,9 @@ describe.skipIf(redisMissing !== undefined)(`the Redis shared state${redisMissin
     await pair();
     const key = await a.sharedSecret('relationship');
     await redis.stop();
-    await waitFor(async () => a.health().ok, (ok) => !ok, 20_000);
-    expect(a.health()).toMatchObject({ kind: 'redis', ok: false, error: expect.stringContaining('unreachable') });
+    await waitFor(() => Promise.resolve(a.health().ok), (ok) => !ok, 20_000);
+    expect(a.health()).toMatchObject({ kind: 'redis', ok: false });
+    expect(a.health().error).toContain('unreachable');
     const failure = await a.claimOnce('while-down', 1000).then(
       () => undefined,
       (error: unknown) => error,
@@ -110,7 +116,7 @@ describe.skipIf(redisMissing !== undefined)(`the Redis shared state${redisMissin
     expect(isToolportError(failure) && failure.shortMessage).toMatch(/shared state \(Redis\) is unavailable/);
     await expect(a.limits?.take([{ type: 'cap', key: 'x', max: 5 }], 'h')).rejects.toThrow(/unavailable/);
     await redis.start();
-    await waitFor(async () => a.health().ok && b.health().ok, Boolean, 20_000);
+    await waitFor(() => Promise.resolve(a.health().ok && b.health().ok), Boolean, 20_000);
     expect(await a.claimOnce('after', 1000)).toBe(true);
     expect(await b.claimOnce('after', 1000)).toBe(false);
     // Redis came back empty; the replicas put the shared keys back, so a replica started now gets the same one.
