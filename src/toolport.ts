@@ -1,6 +1,7 @@
 // A running toolport: the plugins loaded through their adapters, the registry of exposed
 // tools, the call pipeline (src/pipeline/) in front of them, prompts and instructions, and
 // one close for all of it. Transports and the CLI sit on top; `callTool` is their one door.
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { CallToolResult, GetPromptResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import { loadPlugins } from './adapters/load-plugins.js';
@@ -22,7 +23,8 @@ import { computeInstructions } from './pipeline/instructions.js';
 import { createPrompts } from './pipeline/prompts.js';
 import { approvalStateTtlSeconds } from './policy/approval-types.js';
 import { createApprovalChain } from './policy/approvals.js';
-import { createMemorySingleUse } from './policy/single-use.js';
+import { createSingleUse } from './policy/single-use.js';
+import { createMemoryState, type SharedState } from './core/shared-state.js';
 import { createAuditLog } from './policy/audit.js';
 import { compilePolicy, describeRule, ruleMatchesAny, type Decision } from './policy/decide.js';
 import { createMqttEventStream, type EventStream } from './policy/event-stream.js';
@@ -30,7 +32,7 @@ import { missingGrants } from './core/grants.js';
 import { loadHookModules } from './policy/hook-modules.js';
 import { createHookBus, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
-import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
+import { createRateLimiter, createSharedRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
 
 export type { ToolCallOptions } from './pipeline/index.js';
 
@@ -49,6 +51,8 @@ export interface ToolportOptions {
   publishEvents?: boolean;
   /** Write load problems and policy warnings to the log. Default true; commands that print them turn it off. */
   logDiagnostics?: boolean;
+  /** The state to use instead of the one `state` in the config says (the caller closes it). */
+  state?: SharedState;
 }
 
 export interface RegisterToolOptions {
@@ -69,6 +73,10 @@ export interface Toolport {
   readonly secrets: SecretSet;
   /** The out-of-band approval inbox, when `approvals.admin` is configured. */
   readonly inbox: ApprovalInbox | undefined;
+  /** Where state shared between replicas is kept (in this process unless `state.redis` is configured). */
+  readonly state: SharedState;
+  /** Signs the requestState of 2026-07-28 approval round trips: shared by every replica with a shared state. */
+  readonly requestStateKey: Buffer;
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
   /** Tools as this principal's clients see them, in tools/list order (denied tools hidden). */
@@ -112,7 +120,32 @@ function collectConfigSecrets(config: Config, secrets: SecretSet): void {
   for (const token of config.server.http.auth.tokens) secrets.add(typeof token === 'string' ? token : token.token);
   secrets.add(config.approvals.admin?.token);
   secrets.add(config.events.mqtt?.password);
+  const state = stateConfigOf(config);
+  secrets.add(state.keys.requestState, state.keys.relationship);
+  if (state.redis) {
+    try {
+      secrets.add(decodeURIComponent(new URL(state.redis.url).password) || undefined);
+    } catch {
+      // Not a URL: the config check has said so already.
+    }
+  }
 }
+
+/** The config's `state` block (a Config built in code may leave it out). */
+function stateConfigOf(config: Config): Config['state'] {
+  return config.state ?? { keys: {} };
+}
+
+/** The state the config asks for: Redis (connected, or toolport refuses to start) or this process's memory. */
+async function openState(config: Config, logger: Logger): Promise<SharedState> {
+  const { redis, replica, keys } = stateConfigOf(config);
+  if (!redis) return createMemoryState({ replica, keys });
+  const { createRedisState } = await import('./core/redis-state.js');
+  return createRedisState({ url: redis.url, prefix: redis.prefix, replica, keys, logger });
+}
+
+/** The channel on which replicas tell each other that a tool list changed. */
+const toolsChangedChannel = 'tools-changed';
 
 function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
   if (diagnostic.level === 'error') logger.error(diagnostic.message);
@@ -124,6 +157,20 @@ function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
 const maxCachedPrincipals = 256;
 
 export async function createToolport(config: Config, options: ToolportOptions = {}): Promise<Toolport> {
+  // The config's secrets (the Redis password among them) are known before anything may log them.
+  const secrets = options.secrets ?? createSecretSet();
+  collectConfigSecrets(config, secrets);
+  const ownsState = options.state === undefined;
+  const state = options.state ?? (await openState(config, options.logger ?? createSilentLogger()));
+  try {
+    return await assemble(config, { ...options, secrets }, state, ownsState);
+  } catch (error) {
+    if (ownsState) await state.close();
+    throw error;
+  }
+}
+
+async function assemble(config: Config, options: ToolportOptions, state: SharedState, ownsState: boolean): Promise<Toolport> {
   const logger = options.logger ?? createSilentLogger();
   const secrets = options.secrets ?? createSecretSet();
   collectConfigSecrets(config, secrets);
@@ -134,7 +181,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const decideFor = createToolDecider(policy);
   // tools/list per principal, for the current catalogue (see listTools).
   let listCache: { tools: readonly ExposedTool[]; byPrincipal: Map<string, readonly ExposedTool[]> } = { tools: [], byPrincipal: new Map() };
-  const inbox = config.approvals.admin ? createApprovalInbox() : undefined;
+  const requestStateKey = (await state.sharedSecret('requestState')) ?? randomBytes(32);
+  const inbox = config.approvals.admin ? createApprovalInbox(state, { logger }) : undefined;
   const hooks = createHookBus({ logger, secrets });
   const shutdown = new AbortController();
   // Every call in flight listens on the shutdown signal (and removes itself when done).
@@ -178,6 +226,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     logger,
     stateDir: dirs.state,
     cacheDir: dirs.cache,
+    state,
     toolsChanged,
     secrets,
     loadTimeoutSeconds: config.defaults.loadTimeoutSeconds,
@@ -207,6 +256,19 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   registryReady = true;
   syncRegistry();
   registry.onChange(() => hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) }));
+  // With a shared state, a tool list that changed here is announced to the other replicas,
+  // whose clients then list the tools again (each replica serves its own plugins).
+  const remoteChangeListeners = new Set<() => void>();
+  let stopRelay = (): void => {};
+  if (state.shared) {
+    registry.onChange(() => {
+      state.publish(toolsChangedChannel, state.replica).catch((error: unknown) => logger.warn({ err: error }, 'could not tell the other replicas that the tool list changed'));
+    });
+    stopRelay = state.subscribe(toolsChangedChannel, (from) => {
+      if (from === state.replica || shutdown.signal.aborted) return;
+      for (const listener of remoteChangeListeners) listener();
+    });
+  }
   let events: EventStream | undefined;
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
@@ -227,13 +289,13 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const approvals = createApprovalChain({
     inbox,
     timeoutMs: config.approvals.timeoutSeconds * 1000,
-    singleUse: createMemorySingleUse(),
+    singleUse: createSingleUse(state),
     stateTtlMs: approvalStateTtlSeconds * 1000,
   });
   const pipeline = createCallPipeline({
     registry,
     decideFor,
-    limiter: createRateLimiter(config.limits),
+    limiter: state.limits ? createSharedRateLimiter(config.limits, state.limits) : createRateLimiter(config.limits),
     approvals,
     approvalTimeoutSeconds: config.approvals.timeoutSeconds,
     approvalChannels: config.approvals.channels,
@@ -260,6 +322,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     logger,
     secrets,
     inbox,
+    state,
+    requestStateKey,
     hooks,
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
@@ -306,7 +370,14 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return toGetPromptResult(await prompts.get(name, args, callOptions));
     },
     instructionsFor: (session, signal) => computeInstructions(loaded, session, { shutdown: shutdown.signal, signal, logger }),
-    onToolsChanged: (listener) => registry.onChange(listener),
+    onToolsChanged(listener) {
+      const unsubscribe = registry.onChange(listener);
+      remoteChangeListeners.add(listener);
+      return () => {
+        unsubscribe();
+        remoteChangeListeners.delete(listener);
+      };
+    },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
     close() {
       closing ??= (async () => {
@@ -320,6 +391,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           // Last, so the events of the calls just stopped still go out.
           await hooks.drain();
           await events?.close();
+          stopRelay();
+          inbox?.close();
+          if (ownsState) await state.close();
         }
       })();
       return closing;

@@ -217,6 +217,7 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
         maxSessions: http.maxSessions,
         maxSessionsPerPrincipal: http.maxSessionsPerPrincipal,
         sessionIdleMs: http.sessionIdleSeconds * 1000,
+        ...(toolport.state.shared && { replica: toolport.state.replica, stateHealth: () => toolport.state.health() }),
       }).catch((error: unknown) => {
         throw listenFailure(error, 'serve HTTP', listenHost, listenPort, 'pick another with --port N (npm start -- --port N) or TOOLPORT_PORT=N; --port 0 takes a free one');
       });
@@ -421,7 +422,10 @@ async function runApprovals(settings: Settings, positionals: string[], io: Io): 
   } catch (error) {
     throw new CommandFailed(`approvals: cannot reach ${base} (${(error as Error).message}); is toolport serve running?`);
   }
-  const body = (await response.json()) as { pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string }[]; error?: string };
+  const body = (await response.json()) as {
+    pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string; replica?: string }[];
+    error?: string;
+  };
   if (!response.ok) {
     io.err(`toolport: ${body.error ?? `HTTP ${response.status}`}\n`);
     return 1;
@@ -436,7 +440,8 @@ async function runApprovals(settings: Settings, positionals: string[], io: Io): 
     io.out('no calls are waiting for approval\n');
   } else {
     for (const entry of body.pending) {
-      io.out(`${entry.id}  ${entry.tool}  by ${entry.principal}  until ${entry.expiresAt}\n    ${JSON.stringify(entry.arguments)}\n`);
+      const where = entry.replica === undefined ? '' : `  on ${entry.replica}`;
+      io.out(`${entry.id}  ${entry.tool}  by ${entry.principal}  until ${entry.expiresAt}${where}\n    ${JSON.stringify(entry.arguments)}\n`);
     }
   }
   return 0;
@@ -563,6 +568,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
     if (error instanceof ToolportError && error.code === ErrorCode.ConfigInvalid) {
       io.err(`toolport: ${error.shortMessage}\n`);
       return 2;
+    }
+    if (error instanceof ToolportError && error.code === ErrorCode.StateUnavailable) {
+      io.err(`toolport: ${error.shortMessage}\n`);
+      return 1;
     }
     io.err(`toolport: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

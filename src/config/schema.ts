@@ -54,6 +54,47 @@ export const oauthSchema = z.strictObject({
   clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
 });
 
+const redisUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (or ${REDIS_URL})');
+
+// The checks of `state.replica` and `state.keys` are refinements, which the JSON Schema leaves
+// out: there the file as written is seen, and these values are usually `${VAR}`s.
+
+/** A key every replica must share: at least 32 characters (e.g. `openssl rand -hex 32`). */
+const sharedKey = z.string().refine((value) => value.length >= 32, 'must be at least 32 characters (openssl rand -hex 32)');
+const replicaPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const stateSchema = z.strictObject({
+  redis: z
+    .strictObject({
+      /** redis://[user:password@]host:port[/db]; rediss:// for TLS. Redis ≥ 7 or Valkey. */
+      url: redisUrl,
+      /** Put in front of every key and channel, so deployments can share one Redis. */
+      prefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, _ . : or -').default('toolport:'),
+    })
+    .optional(),
+  /** This process's name among the replicas (it is part of 2025-era session ids); default: random at each start. */
+  replica: z
+    .string()
+    .refine((value) => replicaPattern.test(value), 'must be 1-64 letters, digits, _ or -')
+    .optional(),
+  /** Keys every replica shares; without them, the first replica makes them in Redis (or each process its own, in memory). */
+  keys: z
+    .strictObject({
+      /** Signs the requestState of 2026-07-28 approval round trips. */
+      requestState: sharedKey.optional(),
+      /** Derives Carter relationship_tokens (http plugins without relationshipToken). */
+      relationship: sharedKey.optional(),
+    })
+    .default({}),
+});
+
 const httpDefaults = {
   host: '127.0.0.1',
   port: 8808,
@@ -146,6 +187,8 @@ export const configSchema = z.strictObject({
   events: eventsSchema.default({}),
   /** Where state (and, in its `cache` folder, caches) is kept; default: the XDG folders of the user. */
   stateDir: z.string().min(1).optional(),
+  /** State shared by several replicas behind one load balancer; without `redis`, each process keeps its own. */
+  state: stateSchema.default({ keys: {} }),
 });
 
 /**
@@ -157,3 +200,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type PluginEntry = PluginBlock;
 export type TokenEntry = z.output<typeof tokenSchema>;
 export type OAuthConfig = z.output<typeof oauthSchema>;
+export type StateConfig = z.output<typeof stateSchema>;

@@ -30,6 +30,8 @@ export const ErrorCode = {
   ShuttingDown: 'SHUTTING_DOWN',
   /** The audit record a call needs before it runs could not be written; the call did not run. */
   AuditUnavailable: 'AUDIT_UNAVAILABLE',
+  /** The shared state (Redis) a call needs could not be reached; the call did not run. */
+  StateUnavailable: 'STATE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,7 @@
 // are optional capabilities a kind may add.
 import { z } from 'zod';
 import type { Logger } from './logger.js';
+import type { SharedState } from './shared-state.js';
 import type { PromptDefinition, PromptOptions, PromptOutcome, SessionInfo } from './prompt.js';
 import type { CallOptions, ToolDefinition, ToolOutcome } from './tool.js';
 
@@ -65,6 +66,11 @@ export interface AdapterContext {
   readonly signal?: AbortSignal;
   /** Where the plugin's block is in the config, e.g. `plugins[2]`, for messages that name a config line. */
   readonly configPath?: string;
+  /**
+   * State shared with the other replicas (`state.redis`); when absent or not `shared`, a
+   * plugin keeps its state in `stateDir` as one process would.
+   */
+  readonly state?: SharedState;
 }
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */

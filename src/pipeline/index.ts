@@ -60,11 +60,11 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     const checked = validateArguments(call, tool);
     decidePolicy(checked, deps.decideFor);
     checkGrants(checked);
-    checkLimits(checked, deps.limiter);
+    await checkLimits(checked, deps.limiter);
     const pending = await approveCall(checked, approveDeps);
     if (pending) return { type: 'input_required', result: pending };
 
-    const release = acquireLimits(checked, deps.limiter);
+    const release = await acquireLimits(checked, deps.limiter);
     const hooked = wantsCallHooks(hooks);
     const started = performance.now();
     let outcome;

@@ -4,11 +4,11 @@
 import type { RateLimiter } from '../policy/rate-limits.js';
 import type { ToolCall } from './call.js';
 
-export function checkLimits(call: ToolCall, limiter: RateLimiter): void {
-  limiter.check({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
+export async function checkLimits(call: ToolCall, limiter: RateLimiter): Promise<void> {
+  await limiter.check({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
 }
 
 /** Takes what the call needs; returns the function that gives the concurrency slots back. */
-export function acquireLimits(call: ToolCall, limiter: RateLimiter): () => void {
-  return limiter.acquire({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
+export async function acquireLimits(call: ToolCall, limiter: RateLimiter): Promise<() => void> {
+  return await limiter.acquire({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
 }

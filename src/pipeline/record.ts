@@ -48,6 +48,8 @@ function outcomeOf(ending: CallEnding, call: CallState): string {
       return 'unknown_tool';
     case ErrorCode.ShuttingDown:
       return 'shutdown';
+    case ErrorCode.StateUnavailable:
+      return 'state_unavailable';
     default:
       return 'failed';
   }

@@ -1,9 +1,13 @@
 // Rate limits and concurrency caps from the `limits` config: token buckets keyed by
 // principal × tool (or shared per plugin), and caps on calls in flight. A refusal says
-// when to retry; a bucket of one principal is never touched by another's calls.
+// when to retry; a bucket of one principal is never touched by another's calls. In one
+// process the buckets are kept here; with a shared state every replica takes from the same
+// buckets, in one atomic step per check (core/redis-state.ts).
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { RateLimitedError } from '../core/errors.js';
 import { compileGlob, type GlobMatcher } from '../core/glob.js';
+import type { LimitItem, SharedLimits } from '../core/shared-state.js';
 
 const units = { perSecond: 1000, perMinute: 60_000, perHour: 3_600_000 } as const;
 type Unit = keyof typeof units;
@@ -50,13 +54,21 @@ export interface LimitedCall {
 
 export interface RateLimiter {
   /** Refuses (throws RateLimitedError) when a call could not start now; takes nothing. */
-  check(call: LimitedCall): void;
+  check(call: LimitedCall): void | Promise<void>;
   /** Takes a token from every matching bucket and a slot under every matching cap, or takes nothing and throws. */
+  acquire(call: LimitedCall): (() => void) | Promise<() => void>;
+}
+
+/** The limiter of one process: it answers at once. */
+export interface LocalRateLimiter extends RateLimiter {
+  check(call: LimitedCall): void;
   acquire(call: LimitedCall): () => void;
 }
 
 interface CompiledLimit {
   index: number;
+  /** Names the limit by what it says, not where it is, so replicas with reordered configs share buckets. */
+  sharedId: string;
   tool: GlobMatcher | undefined;
   plugin: GlobMatcher | undefined;
   principal: GlobMatcher | undefined;
@@ -84,6 +96,7 @@ function compile(limit: LimitConfig, index: number): CompiledLimit {
     .join(', ');
   return {
     index,
+    sharedId: createHash('sha256').update(JSON.stringify(limit)).digest('base64url').slice(0, 16),
     tool: limit.tool !== undefined ? compileGlob(limit.tool) : undefined,
     plugin: limit.plugin !== undefined ? compileGlob(limit.plugin) : undefined,
     principal: limit.principal !== undefined ? compileGlob(limit.principal) : undefined,
@@ -113,21 +126,36 @@ function formatWait(ms: number): string {
   return seconds < 120 ? `${seconds} s` : `${Math.ceil(seconds / 60)} min`;
 }
 
-export function createRateLimiter(limits: readonly LimitConfig[], options: { now?: () => number } = {}): RateLimiter {
+function capRefusal(call: LimitedCall, limit: CompiledLimit & { concurrency: number }): RateLimitedError {
+  return new RateLimitedError(
+    `${call.tool} was not run: ${limit.concurrency} call${limit.concurrency === 1 ? ' is' : 's are'} already running under ${limit.describe}; retry when one has finished (in a few seconds)`,
+    1000,
+    { pluginId: call.plugin },
+  );
+}
+
+function rateRefusal(call: LimitedCall, limit: CompiledLimit, waitMs: number): RateLimitedError {
+  return new RateLimitedError(`${call.tool} was not run: rate limit reached under ${limit.describe}; retry in ${formatWait(waitMs)}`, waitMs, {
+    pluginId: call.plugin,
+  });
+}
+
+const matchesCall = (limit: CompiledLimit, call: LimitedCall): boolean =>
+  (!limit.tool || limit.tool(call.tool)) && (!limit.plugin || limit.plugin(call.plugin)) && (!limit.principal || limit.principal(call.principal));
+
+/** What the bucket is of: the principal when per principal, and the tool (tool limits) or plugin. */
+const subjectOf = (limit: CompiledLimit, call: LimitedCall): string[] => [limit.perPrincipal ? call.principal : '', limit.tool ? call.tool : call.plugin];
+
+export function createRateLimiter(limits: readonly LimitConfig[], options: { now?: () => number } = {}): LocalRateLimiter {
   const now = options.now ?? (() => performance.now());
   const compiled = limits.map(compile);
   const buckets = new Map<string, Bucket>();
   const running = new Map<string, number>();
 
-  const matching = (call: LimitedCall): CompiledLimit[] =>
-    compiled.filter(
-      (limit) =>
-        (!limit.tool || limit.tool(call.tool)) && (!limit.plugin || limit.plugin(call.plugin)) && (!limit.principal || limit.principal(call.principal)),
-    );
+  const matching = (call: LimitedCall): CompiledLimit[] => compiled.filter((limit) => matchesCall(limit, call));
 
-  /** The bucket key: the limit, the principal when per principal, and the tool (tool limits) or plugin. */
-  const keyOf = (limit: CompiledLimit, call: LimitedCall): string =>
-    [limit.index, limit.perPrincipal ? call.principal : '', limit.tool ? call.tool : call.plugin].join('\u0000');
+  /** The bucket key: the limit and its subject. */
+  const keyOf = (limit: CompiledLimit, call: LimitedCall): string => [limit.index, ...subjectOf(limit, call)].join('\u0000');
 
   /** The bucket refilled up to now (not stored). */
   function level(limit: CompiledLimit, key: string, at: number): Bucket {
@@ -148,21 +176,10 @@ export function createRateLimiter(limits: readonly LimitConfig[], options: { now
   function refusal(call: LimitedCall, at: number): RateLimitedError | undefined {
     for (const limit of matching(call)) {
       const key = keyOf(limit, call);
-      if (limit.concurrency !== undefined && (running.get(key) ?? 0) >= limit.concurrency) {
-        return new RateLimitedError(
-          `${call.tool} was not run: ${limit.concurrency} call${limit.concurrency === 1 ? ' is' : 's are'} already running under ${limit.describe}; retry when one has finished (in a few seconds)`,
-          1000,
-          { pluginId: call.plugin },
-        );
-      }
+      if (limit.concurrency !== undefined && (running.get(key) ?? 0) >= limit.concurrency) return capRefusal(call, { ...limit, concurrency: limit.concurrency });
       if (limit.rate !== undefined) {
         const { tokens } = level(limit, key, at);
-        if (tokens < 1) {
-          const waitMs = Math.ceil((1 - tokens) / limit.rate);
-          return new RateLimitedError(`${call.tool} was not run: rate limit reached under ${limit.describe}; retry in ${formatWait(waitMs)}`, waitMs, {
-            pluginId: call.plugin,
-          });
-        }
+        if (tokens < 1) return rateRefusal(call, limit, Math.ceil((1 - tokens) / limit.rate));
       }
     }
     return undefined;
@@ -199,6 +216,60 @@ export function createRateLimiter(limits: readonly LimitConfig[], options: { now
           if (count <= 0) running.delete(key);
           else running.set(key, count);
         }
+      };
+    },
+  };
+}
+
+/**
+ * The limiter of replicas that share their state: the same limits, counted in the shared
+ * store. When the store cannot be reached the call is refused (StateUnavailable), never let
+ * through unlimited.
+ */
+export function createSharedRateLimiter(limits: readonly LimitConfig[], store: SharedLimits): RateLimiter {
+  const compiled = limits.map(compile);
+  /** The items of the limits matching a call, in order (a cap before its rate), with the limit each is of. */
+  const itemsOf = (call: LimitedCall): { items: LimitItem[]; of: CompiledLimit[] } => {
+    const items: LimitItem[] = [];
+    const of: CompiledLimit[] = [];
+    for (const limit of compiled) {
+      if (!matchesCall(limit, call)) continue;
+      const key = [limit.sharedId, ...subjectOf(limit, call)].join('\u0000');
+      if (limit.concurrency !== undefined) {
+        items.push({ type: 'cap', key: `${key}\u0000cap`, max: limit.concurrency });
+        of.push(limit);
+      }
+      if (limit.rate !== undefined) {
+        items.push({ type: 'rate', key: `${key}\u0000rate`, rate: limit.rate, capacity: limit.capacity });
+        of.push(limit);
+      }
+    }
+    return { items, of };
+  };
+  const refuse = (call: LimitedCall, items: LimitItem[], of: CompiledLimit[], index: number, waitMs: number): RateLimitedError => {
+    const limit = of[index] as CompiledLimit;
+    return items[index]?.type === 'cap' ? capRefusal(call, { ...limit, concurrency: limit.concurrency ?? 1 }) : rateRefusal(call, limit, waitMs);
+  };
+  return {
+    async check(call) {
+      const { items, of } = itemsOf(call);
+      if (items.length === 0) return;
+      const verdict = await store.check(items);
+      if (!verdict.ok) throw refuse(call, items, of, verdict.index, verdict.waitMs);
+    },
+    async acquire(call) {
+      const { items, of } = itemsOf(call);
+      if (items.length === 0) return () => {};
+      const holder = randomUUID();
+      const verdict = await store.take(items, holder);
+      if (!verdict.ok) throw refuse(call, items, of, verdict.index, verdict.waitMs);
+      const caps = items.filter((item) => item.type === 'cap').map((item) => item.key);
+      let released = false;
+      return () => {
+        if (released || caps.length === 0) return;
+        released = true;
+        // A slot that cannot be given back now is freed when its lease runs out.
+        store.release(caps, holder).catch(() => {});
       };
     },
   };

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/node';
+import { ErrorCode, isToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ApprovalInbox } from '../policy/inbox.js';
 import { createTokenCheck } from './auth.js';
@@ -49,7 +50,7 @@ export async function serveAdmin(inbox: ApprovalInbox, logger: Logger, options: 
     }
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     if (req.method === 'GET' && url.pathname === '/approvals') {
-      send(res, 200, { pending: inbox.list() });
+      send(res, 200, { pending: await inbox.list() });
       return;
     }
     const match = /^\/approvals\/([0-9a-f]{8})\/(approve|reject)$/.exec(url.pathname);
@@ -60,8 +61,8 @@ export async function serveAdmin(inbox: ApprovalInbox, logger: Logger, options: 
       const by = typeof body.by === 'string' && body.by.trim() !== '' ? `admin (${body.by.trim()})` : 'admin';
       const found =
         verb === 'approve'
-          ? inbox.decide(id, { approve: true, scope: body.scope === 'session' ? 'session' : 'once', by })
-          : inbox.decide(id, { approve: false, by, ...(typeof body.reason === 'string' && { reason: `rejected by ${by}: ${body.reason}` }) });
+          ? await inbox.decide(id, { approve: true, scope: body.scope === 'session' ? 'session' : 'once', by })
+          : await inbox.decide(id, { approve: false, by, ...(typeof body.reason === 'string' && { reason: `rejected by ${by}: ${body.reason}` }) });
       if (!found) {
         send(res, 404, { error: `no pending approval ${id} (already decided or expired?)` });
         return;
@@ -76,7 +77,10 @@ export async function serveAdmin(inbox: ApprovalInbox, logger: Logger, options: 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger.warn({ err: error }, 'admin request failed');
-      if (!res.headersSent) send(res, 400, { error: 'bad request' });
+      if (res.headersSent) return;
+      // The shared state is down: say so (nothing was decided), rather than "bad request".
+      if (isToolportError(error) && error.code === ErrorCode.StateUnavailable) send(res, 503, { error: error.shortMessage });
+      else send(res, 400, { error: 'bad request' });
     });
   });
   await new Promise<void>((resolve, reject) => {

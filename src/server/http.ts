@@ -14,11 +14,12 @@ import {
 import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo } from '@modelcontextprotocol/server';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import type { StateHealth } from '../core/shared-state.js';
 import { createAuthCheck, principalOfAuth } from './auth.js';
 import type { AuthFailure } from './oauth.js';
 import { createLegacySseEndpoint } from './legacy-sse.js';
 import type { ServerHub } from './mcp-server.js';
-import { createSessionTable, defaultMaxSessionsPerPrincipal, sendSessionRefusal, type SessionSlot } from './sessions.js';
+import { createSessionTable, defaultMaxSessionsPerPrincipal, sendMisdirected, sendSessionRefusal, type SessionSlot } from './sessions.js';
 
 export interface HttpOptions {
   host: string;
@@ -39,6 +40,13 @@ export interface HttpOptions {
   maxSessions?: number | undefined;
   /** Sessions one principal may hold at once. Default: a fair share of maxSessions. */
   maxSessionsPerPrincipal?: number | undefined;
+  /**
+   * This replica's name, when replicas share their state: it begins every 2025-era session id,
+   * so a request routed to another replica than the session's is told which one holds it.
+   */
+  replica?: string | undefined;
+  /** The shared state's health, reported by /healthz. */
+  stateHealth?: (() => StateHealth) | undefined;
 }
 
 export interface HttpHandle {
@@ -154,7 +162,15 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   // 2025-era Streamable HTTP sessions by id; their places (and SSE's) are in the table.
   const sessions = new Map<string, LegacySession>();
   const table = createSessionTable(limits, logger);
-  const sse = createLegacySseEndpoint(hub, logger, { messagePath, sessions: table });
+  const sse = createLegacySseEndpoint(hub, logger, { messagePath, sessions: table, replica: options.replica });
+
+  const replica = options.replica;
+  /** A session id this replica did not make, but another replica did: which one. */
+  const ownerElsewhere = (sessionId: string): string | undefined => {
+    if (replica === undefined) return undefined;
+    const owner = /^([A-Za-z0-9_-]{1,64})\.[0-9a-f-]{36}$/.exec(sessionId)?.[1];
+    return owner !== undefined && owner !== replica ? owner : undefined;
+  };
 
   async function handleLegacy(req: AuthedRequest, res: ServerResponse, body: unknown): Promise<void> {
     const header = req.headers['mcp-session-id'];
@@ -162,6 +178,12 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     if (sessionId !== undefined) {
       const session = sessions.get(sessionId);
       if (!session) {
+        const owner = ownerElsewhere(sessionId);
+        if (owner !== undefined) {
+          // Misrouted, not unknown: 2025-era sessions live on the replica that made them.
+          sendMisdirected(res, sessionId, owner, replica ?? '');
+          return;
+        }
         sendJsonRpcError(res, 404, -32001, 'Session not found');
         return;
       }
@@ -184,7 +206,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       const { slot } = admission;
       const server = hub.createConnectionServer({ transport: 'http', principal });
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
+        sessionIdGenerator: () => (replica === undefined ? randomUUID() : `${replica}.${randomUUID()}`),
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, principal, slot });
         },
@@ -258,8 +280,17 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
 
   async function route(req: AuthedRequest, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://toolport.invalid');
+    if (replica !== undefined) res.setHeader('toolport-replica', replica);
     if (url.pathname === '/healthz' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      const state = options.stateHealth?.();
+      if (!state) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      // Without its shared state a replica refuses what needs it: not ready for traffic that does.
+      res
+        .writeHead(state.ok ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: state.ok ? 'ok' : 'degraded', replica, state }));
       return;
     }
     if (checkHost && (!checkHost(req, res) || !checkOrigin?.(req, res))) return;
@@ -303,7 +334,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         return;
       }
       const body = await readJsonBody(req, maxBodyBytes);
-      await sse.postMessage(req, res, body, url.searchParams.get('sessionId'));
+      await sse.postMessage(req, res, body, url.searchParams.get('sessionId'), url.searchParams.get('replica'));
     }
   }
 

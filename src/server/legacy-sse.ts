@@ -7,13 +7,13 @@ import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Logger } from '../core/logger.js';
 import { principalOfAuth } from './auth.js';
 import type { ServerHub } from './mcp-server.js';
-import { sendSessionRefusal, type SessionSlot, type SessionTable } from './sessions.js';
+import { sendMisdirected, sendSessionRefusal, type SessionSlot, type SessionTable } from './sessions.js';
 
 export interface LegacySseEndpoint {
   /** GET: opens the event stream and announces the message endpoint. */
   openStream(req: IncomingMessage, res: ServerResponse, authInfo: AuthInfo | undefined): Promise<void>;
   /** POST: one JSON-RPC message for an open stream. */
-  postMessage(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, sessionId: string | null): Promise<void>;
+  postMessage(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, sessionId: string | null, owner?: string | null): Promise<void>;
   readonly sessionCount: number;
   close(): Promise<void>;
 }
@@ -28,6 +28,8 @@ export interface LegacySseOptions {
   messagePath: string;
   /** Where each stream takes its place, shared with the other session transport. */
   sessions: SessionTable;
+  /** This replica's name, with a shared state: it goes into the message URL, so a misrouted POST can say who holds the stream. */
+  replica?: string | undefined;
 }
 
 export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options: LegacySseOptions): LegacySseEndpoint {
@@ -42,7 +44,8 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         return;
       }
       const { slot } = admission;
-      const transport = new SSEServerTransport(options.messagePath, res);
+      const endpoint = options.replica === undefined ? options.messagePath : `${options.messagePath}?replica=${encodeURIComponent(options.replica)}`;
+      const transport = new SSEServerTransport(endpoint, res);
       sessions.set(transport.sessionId, { transport, principal, slot });
       const server = hub.createConnectionServer({ transport: 'sse', principal });
       const previous = server.onclose;
@@ -59,8 +62,12 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
       await server.connect(transport);
       logger.debug({ session: transport.sessionId }, 'SSE session opened');
     },
-    async postMessage(req, res, body, sessionId) {
+    async postMessage(req, res, body, sessionId, owner) {
       const session = sessionId ? sessions.get(sessionId) : undefined;
+      if (!session && sessionId && owner && options.replica !== undefined && owner !== options.replica) {
+        sendMisdirected(res, sessionId, owner, options.replica);
+        return;
+      }
       if (!session) {
         res.writeHead(404, { 'content-type': 'application/json' }).end(
           JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),

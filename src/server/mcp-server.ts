@@ -3,7 +3,7 @@
 // per-session instructions. One hub makes them for every transport and tells long-lived
 // connections when the tool list changes.
 import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -185,8 +185,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
   // Signs the requestState of approval round trips; bound to the method and the principal.
+  // The key is shared by every replica when the state is, so a retry may reach any of them.
   const stateCodec = createRequestStateCodec<ApprovalState>({
-    key: randomBytes(32),
+    key: toolport.requestStateKey,
     ttlSeconds: approvalStateTtlSeconds,
     bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
   });

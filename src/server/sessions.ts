@@ -161,3 +161,18 @@ export function sendSessionRefusal(res: ServerResponse, refusal: SessionRefusal)
   res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(refusal.retryAfterSeconds) });
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: refusal.message, data: { limit: refusal.limit } }, id: null }));
 }
+
+/** Answers a request for a session another replica holds (`421`), naming both replicas. */
+export function sendMisdirected(res: ServerResponse, sessionId: string, owner: string, replica: string): void {
+  res.writeHead(421, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: {
+        code: -32001,
+        message: `Misdirected request: session ${sessionId} is held by replica ${owner}, and this is replica ${replica}; route every request of a session to the replica that created it (sticky sessions on the Mcp-Session-Id header, or by client address for SSE), or use the 2026-07-28 protocol, which needs no session`,
+      },
+      id: null,
+    }),
+  );
+}

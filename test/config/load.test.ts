@@ -35,6 +35,17 @@ describe('config', () => {
     );
   });
 
+  it('checks the state block after ${VAR}s are filled in, saying what was expected', () => {
+    const env = { REDIS_URL: 'redis://127.0.0.1:6379', HOST: 'web-1', KEY: 'k'.repeat(40) };
+    const config = parseConfig({ state: { redis: { url: '${REDIS_URL}' }, replica: '${HOST}', keys: { requestState: '${KEY}' } } }, { env });
+    expect(config.state).toEqual({ redis: { url: 'redis://127.0.0.1:6379', prefix: 'toolport:' }, replica: 'web-1', keys: { requestState: 'k'.repeat(40) } });
+    expect(parseConfig({}).state).toEqual({ keys: {} });
+    expect(() => parseConfig({ state: { redis: { url: 'http://127.0.0.1:6379' } } })).toThrow(/state\.redis\.url: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => parseConfig({ state: { replica: 'web 1' } })).toThrow(/state\.replica: must be 1-64 letters, digits, _ or -/);
+    expect(() => parseConfig({ state: { keys: { relationship: 'short' } } })).toThrow(/state\.keys\.relationship: must be at least 32 characters/);
+    expect(() => parseConfig({ state: { redis: { url: 'redis://x', prefx: 'a' } } })).toThrow(/state\.redis: unknown key "prefx" \(did you mean "prefix"\?\)/);
+  });
+
   it('reads YAML, applies defaults and resolves plugin paths against the file', async () => {
     const file = await configFile('ok.yaml', 'server:\n  name: mine\nplugins:\n  - path: ./plugins/a.mjs\n    timeoutSeconds: 5\n');
     const { config } = await loadConfigFile(file, {});

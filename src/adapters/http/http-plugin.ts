@@ -80,7 +80,8 @@ export async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): P
   let relationshipKey: Buffer | undefined;
   if (spec.relationshipToken === undefined) {
     try {
-      relationshipKey = await loadRelationshipKey(context.stateDir);
+      // The config's or the shared state's key, so every replica derives the same tokens; else this installation's.
+      relationshipKey = (await context.state?.sharedSecret('relationship')) ?? (await loadRelationshipKey(context.stateDir));
     } catch (error) {
       throw new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: cannot prepare relationship tokens (${describeThrown(error)})`, { cause: error });
     }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { SharedState } from '../../core/shared-state.js';
 import type { EmbeddingScore } from './host-api.js';
 
 /** Bounds that keep one plugin from filling the disk. */
@@ -119,6 +120,25 @@ export function createKvStore(path: string): KvStore {
           else delete scope[key];
         };
       });
+    },
+  };
+}
+
+/** Largest value one kv-set may store in the shared store (it is held in Redis memory). */
+const maxSharedValueBytes = 1024 * 1024;
+
+/**
+ * The key-value store in the shared state: one map per plugin, the field naming the scope
+ * (app-wide, or the user id) and the key. Unreachable → the host call fails (the guest sees an error).
+ */
+export function createSharedKvStore(state: SharedState, storeId: string): KvStore {
+  const map = `wasm-kv:${storeId}`;
+  const fieldOf = (key: string, userId: string | undefined): string => (userId === undefined ? `app\u0000${key}` : `user\u0000${userId}\u0000${key}`);
+  return {
+    get: (key, userId) => state.mapGet(map, fieldOf(key, userId)),
+    async set(key, value, userId) {
+      if (value !== undefined && Buffer.byteLength(value) > maxSharedValueBytes) throw new Error(`a value larger than ${maxSharedValueBytes / 1024 / 1024} MiB cannot be stored`);
+      await state.mapSet(map, fieldOf(key, userId), value);
     },
   };
 }

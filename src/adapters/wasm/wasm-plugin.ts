@@ -17,7 +17,7 @@ import { exportKey, findUnknownImports, findWitSidecar, packageFromExports, read
 import type { HostReply, HostRequest } from './host-api.js';
 import { createRunner, type Runner } from './runner.js';
 import type { PreopenGrant } from './sandbox.js';
-import { createEmbeddingStore, createKvStore } from './stores.js';
+import { createEmbeddingStore, createKvStore, createSharedKvStore } from './stores.js';
 import { formatPackageName, parseInterfaceName, type PackageName } from './wit-parser.js';
 import { describeFunction, toInputSchema, toOutputSchema } from './wit-schema.js';
 import { findUnsupported, formatWitFunction, type ExportedFunction } from './wit-types.js';
@@ -204,7 +204,8 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
   logger.debug({ cache: cached.hit ? 'hit' : 'miss', dir: cached.dir, ms: loadMs }, 'wasm component loaded');
   const storeId = (spec.id ?? pluginId).replace(/[^A-Za-z0-9_-]/g, '_');
   const dataDir = resolve(context.baseDir, spec.dataDir ?? join(context.stateDir, 'wasm-data'));
-  const kv = createKvStore(join(dataDir, storeId, 'kv.json'));
+  // With a shared state, every replica reads and writes the same key-value store.
+  const kv = context.state?.shared ? createSharedKvStore(context.state, storeId) : createKvStore(join(dataDir, storeId, 'kv.json'));
   const embeddings = createEmbeddingStore(join(dataDir, storeId, 'embeddings.json'));
   const appId = typeof spec.settings.appId === 'string' ? spec.settings.appId : `toolport:${storeId}`;
 

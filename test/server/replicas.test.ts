@@ -1,0 +1,327 @@
+// Several toolport replicas behind a round-robin load balancer, sharing their state through
+// a real redis-server: approvals answered on another replica, input_required retries that
+// land elsewhere, replays refused everywhere, one rate limit for all, the wasm key-value
+// store, tool-list changes, misrouted 2025-era sessions, Redis going away and coming back,
+// and a replica killed under load.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedCacheDir } from '../adapters/wasm/helpers.js';
+import { freePort } from '../helpers/mqtt-broker.js';
+import { waitFor } from '../helpers/processes.js';
+import { redisMissing, startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/round-robin-proxy.js';
+import { connectClient, initializeRequest, readLines, runToolport, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
+import { textOf } from '../helpers/wait.js';
+
+const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
+const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
+const kitchen = fileURLToPath(new URL('../fixtures/wasm/kitchen/kitchen.wasm', import.meta.url));
+const adminToken = 'admin-token-for-replicas-0001';
+const limitPerMinute = 5;
+
+const replicaConfig = (ledger: string): string[] => [
+  'state:',
+  '  redis: { url: "${REDIS_URL}" }',
+  '  replica: "${REPLICA}"',
+  'policy:',
+  '  rules:',
+  '    - { tool: shop__refund, action: ask, channels: [inbox] }',
+  'approvals:',
+  '  timeoutSeconds: 60',
+  '  admin: { token: "${ADMIN_TOKEN}", port: 0 }',
+  'limits:',
+  `  - { tool: e2e__weather, perMinute: ${limitPerMinute} }`,
+  'audit: { path: ./audit.jsonl, includeArguments: true }',
+  'plugins:',
+  `  - path: ${shop}`,
+  `    settings: { ledger: ${JSON.stringify(ledger)} }`,
+  `  - path: ${e2e}`,
+  `  - { path: ${kitchen}, cacheDir: ${JSON.stringify(sharedCacheDir)}, readOnly: ["*"], timeoutSeconds: 60 }`,
+];
+
+type AuditRecord = Record<string, unknown> & { phase?: string; tool?: string; outcome?: string; args?: Record<string, unknown> };
+
+const skipReason = redisMissing;
+if (skipReason) console.warn(`skipping the replica tests: ${skipReason}`);
+
+describe.skipIf(skipReason !== undefined)(`three replicas sharing state through Redis${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let redis: RedisProcess;
+  const replicas: ConfiguredServer[] = [];
+  let proxy: RoundRobinProxy;
+  let scratch: string;
+  let ledger: string;
+
+  const adminUrlOf = (replica: ConfiguredServer): string => {
+    const match = /"url":"(http:\/\/[^"]+)\/approvals"/.exec(replica.stderr());
+    if (!match?.[1]) throw new Error('the admin endpoint did not log its address');
+    return match[1];
+  };
+  const auditOf = async (replica: ConfiguredServer): Promise<AuditRecord[]> =>
+    (await readLines(join(replica.dir, 'audit.jsonl'))).map((line) => JSON.parse(line) as AuditRecord);
+  const modernClient = (url: string, capabilities = {}): Promise<Client> => connectClient('http-2026', { url }, { capabilities });
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'toolport-replicas-'));
+    ledger = join(scratch, 'ledger.txt');
+    redis = await startRedis();
+    // One at a time: the first one transpiles the wasm fixture into the shared cache.
+    for (let index = 0; index < 3; index += 1) {
+      replicas.push(await serveConfig(replicaConfig(ledger), { env: { REDIS_URL: redis.url, REPLICA: `r${index}`, ADMIN_TOKEN: adminToken } }));
+    }
+    proxy = await startRoundRobinProxy(replicas.map((replica) => replica.url));
+  }, 240_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.allSettled(replicas.map((replica) => replica.stop()));
+    await redis?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('a 2026-07-28 call that waits for approval is approved with `toolport approvals approve` on another replica', async () => {
+    const client = await modernClient(proxy.url);
+    try {
+      const call = client.callTool({ name: 'shop__refund', arguments: { id: 41 } });
+      let pending: { id: string; tool: string; replica?: string } | undefined;
+      for (let attempt = 0; attempt < 400 && !pending; attempt += 1) {
+        const response = await fetch(`${adminUrlOf(replicas[0] as ConfiguredServer)}/approvals`, { headers: { authorization: `Bearer ${adminToken}` } });
+        pending = ((await response.json()) as { pending: { id: string; tool: string; replica?: string }[] }).pending.find((entry) => entry.tool === 'shop__refund');
+        if (!pending) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      if (!pending) throw new Error('the call never reached the inbox');
+      const holder = replicas.findIndex((_, index) => `r${index}` === pending.replica);
+      expect(holder).toBeGreaterThanOrEqual(0);
+      const other = replicas[(holder + 1) % replicas.length] as ConfiguredServer;
+      const approved = await runToolport(['approvals', 'approve', pending.id, '--url', adminUrlOf(other)], { env: { TOOLPORT_ADMIN_TOKEN: adminToken } });
+      expect(approved.stderr).toBe('');
+      expect(approved.stdout).toBe(`${pending.id}: approved\n`);
+      const started = Date.now();
+      expect(textOf(await call)).toBe('refunded');
+      // Woken by the published answer, not by the 5 s fallback look-up.
+      expect(Date.now() - started).toBeLessThan(4_000);
+      const records = await auditOf(replicas[holder] as ConfiguredServer);
+      expect(records.filter((record) => record.tool === 'shop__refund' && record.phase === 'end').at(-1)).toMatchObject({ outcome: 'ok', channel: 'inbox' });
+      // Decided once: the same id is gone everywhere.
+      const again = await runToolport(['approvals', 'approve', pending.id, '--url', adminUrlOf(replicas[holder] as ConfiguredServer)], { env: { TOOLPORT_ADMIN_TOKEN: adminToken } });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`no pending approval ${pending.id}`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an input_required retry that reaches another replica runs the call; replaying it is refused on every replica', async () => {
+    const retries: { body: string; headers: Record<string, string> }[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      if (body.includes('"inputResponses"')) retries.push({ body, headers: Object.fromEntries(new Headers(init?.headers).entries()) });
+      return fetch(input, init);
+    };
+    const client = new Client({ name: 'replica-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { decision: 'once' } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), { fetch: recordingFetch }));
+    try {
+      const before = (await readLines(ledger)).length;
+      const routedBefore = proxy.routed.length;
+      expect(textOf(await client.callTool({ name: 'shop__order', arguments: { item: 'fries across replicas' } }))).toBe('ordered 1 fries across replicas');
+      expect(retries).toHaveLength(1);
+      // The asking request and its retry were served by different replicas.
+      const served = proxy.routed.slice(routedBefore);
+      expect(served.length).toBeGreaterThanOrEqual(2);
+      expect(served.at(-1)).not.toBe(served.at(-2));
+      const [retry] = retries as [(typeof retries)[number]];
+      for (const replica of replicas) {
+        const replayed = await fetch(`${replica.url}/mcp`, { method: 'POST', headers: retry.headers, body: retry.body });
+        const text = await replayed.text();
+        expect(text).toContain('this approval was already used');
+        expect(text).toContain('"isError":true');
+      }
+      expect((await readLines(ledger)).length).toBe(before + 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it(`a limit of ${limitPerMinute} calls a minute holds across the replicas: exactly ${limitPerMinute} of 15 run`, async () => {
+    const client = await modernClient(proxy.url);
+    try {
+      const results = await Promise.all(Array.from({ length: 15 }, (_, index) => client.callTool({ name: 'e2e__weather', arguments: { city: `city-${index}` } })));
+      const ran = results.filter((result) => !result.isError);
+      const refused = results.filter((result) => result.isError);
+      expect(ran).toHaveLength(limitPerMinute);
+      expect(refused).toHaveLength(15 - limitPerMinute);
+      for (const result of refused) expect(textOf(result)).toMatch(/rate limit reached under limits\[0\].*retry in \d+ s$/);
+      // Spread over every replica by the balancer.
+      const perReplica = await Promise.all(replicas.map(async (replica) => (await auditOf(replica)).filter((record) => record.tool === 'e2e__weather' && record.phase === 'end').length));
+      expect(perReplica.every((count) => count > 0)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a wasm key-value pair written through one replica is read through another', async () => {
+    const [first, second] = [await modernClient((replicas[0] as ConfiguredServer).url), await modernClient((replicas[1] as ConfiguredServer).url)];
+    try {
+      const value = `shared-${Date.now()}`;
+      await first.callTool({ name: 'kitchen__kv-put', arguments: { key: 'colour', value, user: 'alice' } });
+      expect((await second.callTool({ name: 'kitchen__kv-read', arguments: { key: 'colour', user: 'alice' } })).structuredContent).toEqual({ result: value });
+      expect((await second.callTool({ name: 'kitchen__kv-read', arguments: { key: 'colour', user: 'bob' } })).structuredContent).toEqual({ result: null });
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it("a tool list that changes on one replica reaches another replica's clients", async () => {
+    const listener = await connectClient('http-2025', { url: (replicas[1] as ConfiguredServer).url });
+    const changed = new Promise<void>((resolve) => listener.setNotificationHandler('notifications/tools/list_changed', () => resolve()));
+    const caller = await modernClient((replicas[0] as ConfiguredServer).url);
+    try {
+      await caller.callTool({ name: 'e2e__grow', arguments: {} });
+      await expect(Promise.race([changed.then(() => 'told'), new Promise((resolve) => setTimeout(() => resolve('not told in 10 s'), 10_000))])).resolves.toBe('told');
+    } finally {
+      await Promise.all([listener.close(), caller.close()]);
+    }
+  });
+
+  it('a 2025-era session id names its replica; a request routed to another replica is told which one holds it', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const opened = await fetch(`${(replicas[0] as ConfiguredServer).url}/mcp`, { method: 'POST', headers, body: JSON.stringify(initializeRequest) });
+    await opened.text();
+    const session = opened.headers.get('mcp-session-id') ?? '';
+    expect(session).toMatch(/^r0\.[0-9a-f-]{36}$/);
+    expect(opened.headers.get('toolport-replica')).toBe('r0');
+    const misrouted = await fetch(`${(replicas[1] as ConfiguredServer).url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    expect(misrouted.status).toBe(421);
+    const { error } = (await misrouted.json()) as { error: { message: string } };
+    expect(error.message).toContain(`session ${session} is held by replica r0, and this is replica r1`);
+    expect(error.message).toContain('sticky sessions');
+
+    // A legacy SSE stream's message URL names its replica the same way.
+    const stream = new AbortController();
+    const sse = await fetch(`${(replicas[0] as ConfiguredServer).url}/sse`, { headers: { accept: 'text/event-stream' }, signal: stream.signal });
+    try {
+      const reader = (sse.body as ReadableStream<Uint8Array>).getReader();
+      let received = '';
+      while (!/data: (\S+)/.test(received)) received += new TextDecoder().decode((await reader.read()).value);
+      const endpoint = /data: (\S+)/.exec(received)?.[1] ?? '';
+      expect(endpoint).toMatch(/^\/messages\?replica=r0&sessionId=/);
+      const wrongPlace = await fetch(`${(replicas[2] as ConfiguredServer).url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(initializeRequest) });
+      expect(wrongPlace.status).toBe(421);
+      expect(((await wrongPlace.json()) as { error: { message: string } }).error.message).toMatch(/is held by replica r0, and this is replica r2/);
+    } finally {
+      stream.abort();
+    }
+  });
+
+  it('without Redis, calls that need shared state are refused and /healthz says so; when Redis is back, service resumes without a restart', async () => {
+    const client = await modernClient(proxy.url);
+    try {
+      await redis.stop();
+      for (const replica of replicas) await waitForHealth(replica.url, 503);
+      const health = (await (await fetch(`${(replicas[0] as ConfiguredServer).url}/healthz`)).json()) as { status: string; state: { ok: boolean; error?: string } };
+      expect(health).toMatchObject({ status: 'degraded', state: { kind: 'redis', ok: false } });
+      for (let round = 0; round < replicas.length; round += 1) {
+        const limited = await client.callTool({ name: 'e2e__weather', arguments: { city: 'Nowhere' } });
+        expect(limited.isError).toBe(true);
+        expect(textOf(limited)).toMatch(/shared state \(Redis\) is unavailable/);
+        const approval = await client.callTool({ name: 'shop__refund', arguments: { id: 7 } });
+        expect(approval.isError).toBe(true);
+        expect(textOf(approval)).toMatch(/was not run: the approval request failed .*shared state \(Redis\) is unavailable/);
+        // A call that needs no shared state still runs.
+        expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {} }))).toBe('burger, fries, shake');
+      }
+      await redis.start();
+      for (const replica of replicas) await waitForHealth(replica.url, 200);
+      for (let round = 0; round < replicas.length; round += 1) {
+        const again = await client.callTool({ name: 'e2e__weather', arguments: { city: 'Somewhere' } });
+        expect(textOf(again)).toContain('sun in Somewhere');
+      }
+      const audit = (await Promise.all(replicas.map(auditOf))).flat();
+      expect(audit.filter((record) => record.outcome === 'state_unavailable').length).toBeGreaterThanOrEqual(replicas.length);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('kill -9 of one replica under load: its calls in flight fail with a clear error, every later call runs, every call that ran is audited', async () => {
+    const client = await modernClient(proxy.url);
+    const victim = replicas[2] as ConfiguredServer;
+    try {
+      const first = Array.from({ length: 30 }, (_, index) =>
+        client.callTool({ name: 'e2e__slow', arguments: { steps: 20, tag: `before-${index}` } }).then(
+          (result) => ({ tag: `before-${index}`, ok: !result.isError, text: textOf(result) }),
+          (error: unknown) => ({ tag: `before-${index}`, ok: false, text: String(error) }),
+        ),
+      );
+      // Kill it once it has calls running.
+      for (let attempt = 0; attempt < 400; attempt += 1) {
+        if ((await auditOf(victim)).some((record) => record.tool === 'e2e__slow' && record.phase === 'start')) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      victim.process.kill('SIGKILL');
+      const before = await Promise.all(first);
+      const later = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          client.callTool({ name: 'e2e__slow', arguments: { steps: 2, tag: `after-${index}` } }).then(
+            (result) => ({ tag: `after-${index}`, ok: !result.isError, text: textOf(result) }),
+            (error: unknown) => ({ tag: `after-${index}`, ok: false, text: String(error) }),
+          ),
+        ),
+      );
+      const failed = before.filter((call) => !call.ok);
+      expect(failed.length).toBeGreaterThan(0);
+      for (const call of failed) expect(call.text).toMatch(/replica 2 went away while serving this request/);
+      expect(later.filter((call) => !call.ok)).toEqual([]);
+
+      const audits = await Promise.all(replicas.map(auditOf));
+      const endedOk = new Set(audits.flat().filter((record) => record.phase === 'end' && record.outcome === 'ok').map((record) => record.args?.tag));
+      for (const call of [...before, ...later].filter((entry) => entry.ok)) expect(endedOk.has(call.tag)).toBe(true);
+      // The calls whose plugin was running when the replica died left their start lines; each
+      // of them is one the client saw fail, and none of the failed calls has an ok end line.
+      const victimAudit = audits[2] ?? [];
+      const ended = new Set(victimAudit.filter((record) => record.phase === 'end').map((record) => record.args?.tag));
+      const diedRunning = victimAudit.filter((record) => record.phase === 'start' && !ended.has(record.args?.tag)).map((record) => record.args?.tag);
+      expect(diedRunning.length).toBeGreaterThan(0);
+      const failedTags = new Set(failed.map((call) => call.tag));
+      for (const tag of diedRunning) expect(failedTags.has(tag as string)).toBe(true);
+      for (const call of failed) expect(endedOk.has(call.tag)).toBe(false);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});
+
+/** Waits (up to 20 s) until the replica's /healthz answers `status`. */
+async function waitForHealth(url: string, status: number): Promise<void> {
+  const probe = async (): Promise<number> => {
+    const response = await fetch(`${url}/healthz`);
+    await response.text();
+    return response.status;
+  };
+  expect(await waitFor(probe, (answered) => answered === status, 20_000)).toBe(status);
+}
+
+describe('a replica whose Redis is not there', () => {
+  it('refuses to start, saying which URL (without its password) and why', async () => {
+    const port = await freePort();
+    const failure = await serveConfig(['state:', '  redis: { url: "${REDIS_URL}" }'], { env: { REDIS_URL: `redis://:s3cret-pass@127.0.0.1:${port}` } }).then(
+      async (server) => {
+        await server.stop();
+        return 'it started';
+      },
+      (error: unknown) => String(error),
+    );
+    expect(failure).toMatch(/server exited with 1 before listening/);
+    expect(failure).toContain(`toolport: cannot reach the shared state at redis://:***@127.0.0.1:${port} (state.redis.url): connect ECONNREFUSED`);
+    expect(failure).toContain('toolport does not start without it');
+    expect(failure).not.toContain('s3cret-pass');
+  });
+});
