@@ -236,9 +236,10 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           ]
         : [],
     ),
-    (warning) => skillDiagnostics.push({ level: 'warning', message: `skills: ${warning.path}: ${warning.message}` }),
+    // A folder whose skill cannot be served keeps its tools; check and the log say why (info).
+    (warning) => skillDiagnostics.push({ level: 'info', message: `skills extension: ${warning.path}: ${warning.message}` }),
   );
-  if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.warn(diagnostic.message);
+  if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.info(diagnostic.message);
 
   const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });
   const pipeline = createCallPipeline({

@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { SkillsExtension, type SkillFileEntry, type SkillFiles, type SkillWarning } from '@modelcontextprotocol/server/ext/skills';
 
 export interface SkillFolder {
@@ -25,6 +26,35 @@ export function toolsSection(tools: SkillFolder['tools']): string {
   if (tools.length === 0) return '';
   const lines = tools.map((tool) => `- \`${tool.name}\`${tool.description ? `: ${tool.description.replace(/\s+/g, ' ').trim()}` : ''}`);
   return `\n\n## Tools\n\nThis skill's tools, as this MCP server serves them (call them by these names):\n\n${lines.join('\n')}\n`;
+}
+
+/**
+ * SKILL.md as the skills extension accepts it: `metadata` must map strings to strings, and
+ * EvoClaw nests (`metadata.evoclaw.permissions: [...]`), so a nested value is served as its
+ * JSON text. Anything else of the file is served as written.
+ */
+export function servedManifest(text: string): string {
+  const match = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
+  if (!match) return text;
+  let frontmatter: unknown;
+  try {
+    frontmatter = parseYaml(match[1] ?? '', { schema: 'failsafe' });
+  } catch {
+    return text;
+  }
+  if (typeof frontmatter !== 'object' || frontmatter === null || Array.isArray(frontmatter)) return text;
+  const fields = frontmatter as Record<string, unknown>;
+  const metadata = fields.metadata;
+  if (metadata === undefined || (isStringMap(metadata))) return text;
+  const flat =
+    typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+      ? Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]))
+      : { value: JSON.stringify(metadata) };
+  return `---\n${stringifyYaml({ ...fields, metadata: flat })}---\n${text.slice(match[0].length)}`;
+}
+
+function isStringMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((member) => typeof member === 'string');
 }
 
 /** The parts of a relative path, refused when one could leave the folder or is hidden. */
@@ -74,7 +104,7 @@ function folderFiles(skills: ReadonlyMap<string, { folder: string; manifest: Uin
     async read(path) {
       const { skill, rest } = locate(path);
       if (rest.length === 1 && rest[0] === 'SKILL.md') return skill.manifest;
-      return readInside(skill.folder, rest);
+      return await readInside(skill.folder, rest);
     },
   };
 }
@@ -96,8 +126,14 @@ export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarnin
       continue;
     }
     const text = await readFile(join(skill.folder, 'SKILL.md'), 'utf8');
-    skills.set(skill.name, { folder: skill.folder, manifest: Buffer.from(`${text.replace(/\s+$/, '')}\n${toolsSection(skill.tools)}`) });
+    skills.set(skill.name, { folder: skill.folder, manifest: Buffer.from(`${servedManifest(text).replace(/\s+$/, '')}\n${toolsSection(skill.tools)}`) });
   }
   if (skills.size === 0) return undefined;
-  return SkillsExtension.load(folderFiles(skills), { onWarning });
+  // Every folder was already said; "no skills found" (when none could be served) adds nothing.
+  const catalog = await SkillsExtension.load(folderFiles(skills), {
+    onWarning: (warning) => {
+      if (warning.path !== '.') onWarning(warning);
+    },
+  });
+  return catalog.entries.length > 0 ? catalog : undefined;
 }

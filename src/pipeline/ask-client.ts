@@ -56,7 +56,7 @@ export function createAsker(call: ToolCall): Asker {
     // Questions asked in the same turn of the plugin join this round.
     setImmediate(() => {
       sealed = true;
-      end()
+      void end()
         .catch((error: unknown): CallEnding => ({ type: 'failed', error }))
         .then((result) => {
           settle(result);

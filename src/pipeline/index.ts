@@ -112,7 +112,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
       // failed, so the plugin usually ends on its own; one that keeps going is stopped.
       const timer = setTimeout(() => stop.abort(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
       timer.unref();
-      running.then(
+      void running.then(
         () => clearTimeout(timer),
         () => clearTimeout(timer),
       );

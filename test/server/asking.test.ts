@@ -32,14 +32,18 @@ afterAll(async () => {
 
 const modern = (era: Era): boolean => era === 'http-2026' || era === 'stdio-modern';
 
-/** A client that answers every form with the next name and every sampling request with "short". */
-async function askedClient(era: Era, names: string[], capabilities: ClientCapabilities = everyone): Promise<{ client: Client; asked: string[] }> {
+/**
+ * A client that answers every form with the next of `answers` (a name, or the form's content)
+ * and every sampling request with "short"; `asked` holds the first line of each question.
+ */
+async function askedClient(era: Era, answers: (string | Record<string, unknown>)[], capabilities: ClientCapabilities = everyone): Promise<{ client: Client; asked: string[] }> {
   const client = await connectClient(era, era.startsWith('stdio') ? { serveArgs: ['--config', http.configPath] } : { url: http.url }, { capabilities });
   const asked: string[] = [];
   if (capabilities.elicitation) {
     client.setRequestHandler('elicitation/create', (request) => {
-      asked.push(request.params.message);
-      return { action: 'accept', content: { name: names.shift() ?? 'nobody' } };
+      asked.push(request.params.message.split('\n')[0] ?? '');
+      const next = answers.shift() ?? 'nobody';
+      return { action: 'accept', content: typeof next === 'string' ? { name: next } : next };
     });
   }
   if (capabilities.sampling) {
@@ -170,14 +174,10 @@ describe('a 2026-07-28 round trip over HTTP', () => {
 describe.skipIf(!bwrapWorks && sandboxForTests.sandbox === undefined)(`a Python plugin asks${needsBwrap}`, () => {
   describe.each<Era>(['http-2025', 'http-2026'])('over %s', (era) => {
     it('elicits, samples and asks for approval', async () => {
-      const { client, asked } = await askedClient(era, ['Ada']);
+      const { client, asked } = await askedClient(era, ['Ada', { approve: false, reason: 'not today' }]);
       try {
         expect(textOf(await client.callTool({ name: 'acme_asking__greet', arguments: {} }))).toBe('hello Ada');
         expect(textOf(await client.callTool({ name: 'acme_asking__haiku', arguments: {} }))).toBe('haiku: short');
-        client.setRequestHandler('elicitation/create', (request) => {
-          asked.push(request.params.message.split('\n')[0] ?? '');
-          return { action: 'accept', content: { approve: false, reason: 'not today' } };
-        });
         expect(textOf(await client.callTool({ name: 'acme_asking__delete_all', arguments: {} }))).toBe('kept (not today)');
         expect(asked).toEqual(['Who are you?', 'Write a haiku about tea.', 'The plugin asking asks for approval: request_approval']);
       } finally {

@@ -69,7 +69,8 @@ describe('SEP-2243 Mcp-Param headers', () => {
   it('a missing header is refused with -32020 and HTTP 400', async () => {
     await client.callTool({ name: 'asks__forecast', arguments: { region: 'north' } });
     const { headers, body } = lastCall();
-    const { 'mcp-param-region': _dropped, ...without } = headers;
+    const without = { ...headers };
+    delete without['mcp-param-region'];
     const missing = await post(without, body);
     expect(missing.status).toBe(400);
     expect(missing.json.error?.code).toBe(-32020);
