@@ -31,7 +31,7 @@ export interface PluginRun {
 }
 
 export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: PluginRun): Promise<ToolOutcome> {
-  const { name, tool, context } = call;
+  const { name, tool, options, context } = call;
   const loaded = tool.plugin.plugin;
   const timeoutMs = timeoutMsOf(tool, deps.defaultTimeoutSeconds);
   const callSignal = createCallSignal({

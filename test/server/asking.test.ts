@@ -36,7 +36,7 @@ const modern = (era: Era): boolean => era === 'http-2026' || era === 'stdio-mode
  * A client that answers every form with the next of `answers` (a name, or the form's content)
  * and every sampling request with "short"; `asked` holds the first line of each question.
  */
-async function askedClient(era: Era, answers: (string | Record<string, unknown>)[], capabilities: ClientCapabilities = everyone): Promise<{ client: Client; asked: string[] }> {
+async function askedClient(era: Era, answers: (string | Record<string, string | boolean>)[], capabilities: ClientCapabilities = everyone): Promise<{ client: Client; asked: string[] }> {
   const client = await connectClient(era, era.startsWith('stdio') ? { serveArgs: ['--config', http.configPath] } : { url: http.url }, { capabilities });
   const asked: string[] = [];
   if (capabilities.elicitation) {

@@ -100,12 +100,13 @@ describe.each<Era>(['http-2026', 'http-2025'])('skills over %s', (era) => {
   });
 
   it('resources/directory/read lists the folder; hidden files and symlinks are not there', async () => {
-    const root = await skills.readDirectory('skill://units/');
+    const root = await skills.readDirectory('skill://units');
     expect(root.resources.map((resource) => resource.uri).sort()).toEqual(
-      ['skill://units/SKILL.md', 'skill://units/agent.toml', 'skill://units/scripts/', 'skill://units/skill.toml'].sort(),
+      ['skill://units/SKILL.md', 'skill://units/agent.toml', 'skill://units/scripts', 'skill://units/skill.toml'].sort(),
     );
-    const notes = await skills.readDirectory('skill://notes/');
-    expect(notes.resources.map((resource) => resource.uri).sort()).toEqual(['skill://notes/SKILL.md', 'skill://notes/reference/']);
+    expect((await skills.readDirectory('skill://units/scripts')).resources.map((resource) => resource.uri)).toEqual(['skill://units/scripts/units.sh']);
+    const notes = await skills.readDirectory('skill://notes');
+    expect(notes.resources.map((resource) => resource.uri).sort()).toEqual(['skill://notes/SKILL.md', 'skill://notes/reference']);
     const script = await client.readResource({ uri: 'skill://units/scripts/units.sh' });
     expect(JSON.stringify(script.contents)).toContain('awk');
   });
