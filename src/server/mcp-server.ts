@@ -10,7 +10,7 @@ import {
   ProtocolError,
   McpServer,
   ProtocolErrorCode,
-  Server,
+  type Server,
   type AuthInfo,
   type ServerOptions,
   createRequestStateCodec,
