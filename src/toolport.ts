@@ -10,7 +10,9 @@ import { ErrorCode, ToolportError } from './core/errors.js';
 import type { ExposedPrompt } from './core/exposed-prompts.js';
 import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-tools.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
-import { noGrants, pluginIdPattern, pluginIdRule } from './core/plugin.js';
+import { noGrants, offersSkill, pluginIdPattern, pluginIdRule } from './core/plugin.js';
+import { loadSkillCatalog } from './core/skills.js';
+import type { SkillsExtension } from '@modelcontextprotocol/server/ext/skills';
 import type { SessionInfo } from './core/prompt.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
 import { assertPrivateDir, toStateDirs } from './core/state-dir.js';
@@ -21,7 +23,6 @@ import { isPlainObject, type ToolOutcome } from './core/tool.js';
 import { createCallPipeline, createToolDecider, type ToolCallOptions } from './pipeline/index.js';
 import { computeInstructions } from './pipeline/instructions.js';
 import { createPrompts } from './pipeline/prompts.js';
-import { approvalStateTtlSeconds } from './policy/approval-types.js';
 import { createApprovalChain } from './policy/approvals.js';
 import { createSingleUse } from './policy/single-use.js';
 import { createMemoryState, type SharedState } from './core/shared-state.js';
@@ -77,6 +78,8 @@ export interface Toolport {
   readonly state: SharedState;
   /** Signs the requestState of 2026-07-28 approval round trips: shared by every replica with a shared state. */
   readonly requestStateKey: Buffer;
+  /** Skill folders (command skills) served through the MCP skills extension; undefined when there are none. */
+  readonly skills: SkillsExtension | undefined;
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
   /** Tools as this principal's clients see them, in tools/list order (denied tools hidden). */
@@ -286,12 +289,26 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
   if (logDiagnostics) for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: loaded.length, tools: registry.tools.length }, 'plugins loaded');
 
-  const approvals = createApprovalChain({
-    inbox,
-    timeoutMs: config.approvals.timeoutSeconds * 1000,
-    singleUse: createSingleUse(state),
-    stateTtlMs: approvalStateTtlSeconds * 1000,
-  });
+  // Skill folders, with their tools under the names clients call them by.
+  const skillDiagnostics: Diagnostic[] = [];
+  const skills = await loadSkillCatalog(
+    loaded.flatMap((entry) =>
+      offersSkill(entry.plugin)
+        ? [
+            {
+              name: entry.plugin.skill.name,
+              folder: entry.plugin.skill.folder,
+              tools: registry.tools.filter((tool) => tool.plugin.id === entry.id).map((tool) => ({ name: tool.name, description: tool.definition.description })),
+            },
+          ]
+        : [],
+    ),
+    // A folder whose skill cannot be served keeps its tools; check and the log say why (info).
+    (warning) => skillDiagnostics.push({ level: 'info', message: `skills extension: ${warning.path}: ${warning.message}` }),
+  );
+  if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.info(diagnostic.message);
+
+  const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });
   const pipeline = createCallPipeline({
     registry,
     decideFor,
@@ -299,6 +316,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     approvals,
     approvalTimeoutSeconds: config.approvals.timeoutSeconds,
     approvalChannels: config.approvals.channels,
+    singleUse: createSingleUse(state),
     hooks,
     audit: config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined,
     logger,
@@ -324,11 +342,12 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     inbox,
     state,
     requestStateKey,
+    skills,
     hooks,
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
     get diagnostics() {
-      return [...loading.diagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
+      return [...loading.diagnostics, ...registry.diagnostics, ...skillDiagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
     listTools(principal = 'local') {
       // The same decision as the call path, on the final name: unconditional denials hide the

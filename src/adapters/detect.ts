@@ -52,6 +52,8 @@ async function detectOne(path: string): Promise<PluginKind | 'folder' | { proble
   if (info.isDirectory()) {
     if (await pathExists(join(path, 'agent.toml'))) return 'command';
     if (await pathExists(join(path, '__init__.py'))) return 'python';
+    // A skill of instructions only: served as an MCP skill with no tools.
+    if (await pathExists(join(path, 'SKILL.md'))) return 'command';
     return 'folder';
   }
   const extension = extname(path).toLowerCase();
@@ -99,7 +101,7 @@ export async function detectPlugins(entries: readonly PluginBlock[]): Promise<{ 
       }
     }
     if (found.length === 0) {
-      problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, a skill folder with agent.toml, or a Python package with __init__.py)' });
+      problems.push({ index, path: entry.path, message: 'the folder holds no plugin (.wasm, .py, .js/.mjs/.ts, Carter .json, a skill folder with agent.toml or SKILL.md, or a Python package with __init__.py)' });
     } else if (found.length > 1 && entry.id !== undefined) {
       problems.push({ index, path: entry.path, message: '"id" names one plugin, but this folder holds several; list them one by one' });
     } else {

@@ -6,7 +6,7 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
+import { MissingRequiredClientCapabilityError, isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
 import { loadConfigFile, locateConfigError, parseConfig, withPluginPaths, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
@@ -317,14 +317,19 @@ async function runCall(settings: Settings, positionals: string[], io: Io): Promi
       const known = toolport.listTools().map((entry) => entry.name);
       throw new UsageError(`Unknown tool: ${tool}${didYouMean(tool, known)}${known.length > 0 ? `; known tools: ${known.join(', ')}` : ''}`);
     }
-    const answer = await toolport.callTool(tool, args, {
-      signal: abort.signal,
-      ...(values.approve && { approval: { preApproved: `command line (${process.env.USER ?? 'unknown user'})` } }),
-    });
+    const cannotAsk: CallToolResult = { content: [{ type: 'text', text: `${tool} needs input this command line cannot give (it asks the user or the model)` }], isError: true };
+    const answer = await toolport
+      .callTool(tool, args, {
+        signal: abort.signal,
+        ...(values.approve && { approval: { preApproved: `command line (${process.env.USER ?? 'unknown user'})` } }),
+      })
+      .catch((error: unknown) => {
+        // A tool that asks its caller meets a caller that cannot be asked (-32021).
+        if (error instanceof MissingRequiredClientCapabilityError) return cannotAsk;
+        throw error;
+      });
     // The command line offers no input_required round trip, so an answer is always a result.
-    const result: CallToolResult = isInputRequiredResult(answer)
-      ? { content: [{ type: 'text', text: `${tool} needs input this command line cannot give` }], isError: true }
-      : answer;
+    const result: CallToolResult = isInputRequiredResult(answer) ? cannotAsk : answer;
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\n`);
     return result.isError ? 1 : 0;
   } finally {

@@ -120,6 +120,19 @@ export interface InstructionsCapability {
   instructions(session: SessionInfo, signal: AbortSignal): Promise<string | undefined>;
 }
 
+/**
+ * A plugin whose folder is also an agent skill (a SKILL.md with its files), served through
+ * the MCP skills extension. `name` is the skill's name (SKILL.md frontmatter).
+ */
+export interface SkillCapability {
+  readonly skill: { readonly folder: string; readonly name: string };
+}
+
+export function offersSkill(plugin: LoadedPlugin): plugin is LoadedPlugin & SkillCapability {
+  const candidate = (plugin as Partial<SkillCapability>).skill;
+  return typeof candidate?.folder === 'string' && typeof candidate.name === 'string';
+}
+
 export function offersPrompts(plugin: LoadedPlugin): plugin is LoadedPlugin & PromptCapability {
   const candidate = plugin as Partial<PromptCapability>;
   return Array.isArray(candidate.prompts) && typeof candidate.getPrompt === 'function';

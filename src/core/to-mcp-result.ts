@@ -51,6 +51,9 @@ function fromOutcome(outcome: ToolOutcome): CallToolResult {
 }
 
 function fromError(error: unknown, toolName: string): CallToolResult {
+  // Protocol faults the call ran into (a client without a capability the tool needs: -32021,
+  // an invalid answer to an input request) are JSON-RPC errors, as the spec says.
+  if (error instanceof ProtocolError) throw error;
   if (isToolportError(error)) {
     if (error.code === ErrorCode.ToolNotFound) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.shortMessage);

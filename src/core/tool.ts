@@ -121,12 +121,14 @@ export interface CallContext {
 }
 
 /**
- * Requests the calling client can serve while a call runs. A member is present only when
- * the client declared the capability and the connection can carry a server→client request.
+ * What a running tool may ask its caller, in every era: on a 2025-era connection a
+ * server→client request; on a 2026-07-28 request the call ends with input_required and runs
+ * again with the answer (asked before, answered at once); a client that did not declare the
+ * capability ends the call with -32021 (MissingRequiredClientCapability).
  */
 export interface ClientRequests {
-  elicit?: (params: ElicitRequestFormParams) => Promise<ElicitResult>;
-  sample?: (params: CreateMessageRequestParamsBase) => Promise<CreateMessageResult>;
+  elicit(params: ElicitRequestFormParams): Promise<ElicitResult>;
+  sample(params: CreateMessageRequestParamsBase): Promise<CreateMessageResult>;
 }
 
 export interface CallDeadline {

@@ -5,8 +5,10 @@ import type { InputRequiredResult } from '@modelcontextprotocol/server';
 import { createCallSignal } from '../core/call-signal.js';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AskingChannel } from '../policy/approval-types.js';
+import { inputRequired } from '@modelcontextprotocol/server';
+import type { ApprovalChannel, AskingChannel } from '../policy/approval-types.js';
 import type { ApprovalChain } from '../policy/approvals.js';
+import { approvalResponseKey, askRound } from '../policy/round-trip.js';
 import type { ToolCall } from './call.js';
 
 export interface ApproveDeps {
@@ -23,7 +25,23 @@ export interface ApproveDeps {
 /** Resolves when the call may run, or with the input_required result to send; throws when refused. */
 export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
   if (call.decision?.action !== 'ask') return undefined;
-  const { name, tool, options } = call;
+  const { name, tool, options, trip } = call;
+  if (trip?.approved) {
+    // An earlier round of this very call was approved; its state was claimed then.
+    call.answer = { approved: true, channel: 'input_required', scope: 'once', approver: `client of ${call.context.principal} (earlier round of this call)` };
+    return undefined;
+  }
+  // A 2026-07-28 client that can show a form answers through the round trip.
+  const channel: ApprovalChannel =
+    trip && trip.channel.capabilities.elicitation
+      ? {
+          ...options.approval,
+          roundTrip: {
+            response: trip.approvalResponse,
+            ask: (form) => askRound(trip, [{ key: approvalResponseKey, h: approvalResponseKey, request: inputRequired.elicit(form) }]),
+          },
+        }
+      : (options.approval ?? {});
   const pluginId = tool.plugin.id;
   const waiting = createCallSignal({
     client: options.signal,
@@ -51,7 +69,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           because: call.decision.because,
           channels: call.decision.channels ?? deps.channels,
         },
-        options.approval ?? {},
+        channel,
         { signal: waiting.signal, progress: call.progressPhase() },
       ),
       waiting.aborted,
@@ -62,6 +80,8 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
   if ('pending' in answer) return answer.pending;
   call.answer = answer;
   if (!answer.approved) throw new ToolportError(ErrorCode.CallDenied, `${name} was not run: ${answer.reason}`, { pluginId });
+  // Later rounds of this call (the plugin asking) need not ask again.
+  if (trip && answer.channel === 'input_required') trip.approved = true;
   deps.logger.info({ tool: name, approver: answer.approver, channel: answer.channel, scope: answer.scope }, 'call approved');
   return undefined;
 }

@@ -24,12 +24,18 @@ export function timeoutMsOf(tool: ExposedTool, defaultTimeoutSeconds: number): n
   return (tool.plugin.timeoutSeconds ?? tool.definition.timeoutSeconds ?? defaultTimeoutSeconds) * 1000;
 }
 
-export async function callPlugin(call: ToolCall, deps: CallPluginDeps): Promise<ToolOutcome> {
+/** What the plugin runs with besides the call: how it asks the client, and a signal that ends it early. */
+export interface PluginRun {
+  readonly client: CallOptions['client'];
+  readonly signal: AbortSignal;
+}
+
+export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: PluginRun): Promise<ToolOutcome> {
   const { name, tool, options, context } = call;
   const loaded = tool.plugin.plugin;
   const timeoutMs = timeoutMsOf(tool, deps.defaultTimeoutSeconds);
   const callSignal = createCallSignal({
-    client: options.signal,
+    client: run.signal,
     connection: options.stop,
     shutdown: deps.shutdown,
     timeoutMs,
@@ -52,7 +58,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps): Promise<
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
         progress: call.progressPhase(),
         log,
-        client: options.client ?? {},
+        client: run.client,
         context,
       }),
       callSignal.aborted,

@@ -7,6 +7,7 @@ import { createProgressPhases } from '../core/progress.js';
 import type { CallContext, CallOptions, ProgressReporter } from '../core/tool.js';
 import type { ApprovalAnswer, ApprovalChannel } from '../policy/approval-types.js';
 import type { Decision } from '../policy/decide.js';
+import type { RoundTrip, RoundTripChannel } from '../policy/round-trip.js';
 import { callDigest } from '../policy/digest.js';
 import type { CallEventBase } from '../policy/hooks.js';
 
@@ -21,7 +22,10 @@ export interface ToolCallOptions {
   stop?: AbortSignal | undefined;
   progress?: CallOptions['progress'];
   log?: CallOptions['log'];
-  client?: CallOptions['client'];
+  /** What a 2025-era client can be asked directly (server→client requests). */
+  client?: Partial<CallOptions['client']>;
+  /** A 2026-07-28 request: questions (approval, plugin's) end the call with input_required. */
+  roundTrip?: RoundTripChannel | undefined;
   /** How this call's client can be asked for approval. */
   approval?: ApprovalChannel;
   /** The session or long-lived connection the call came over, for events and the audit log. */
@@ -45,6 +49,8 @@ export interface CallState {
   argumentsWithinLimits?: boolean;
   decision?: Decision;
   answer?: ApprovalAnswer;
+  /** The round trip of a 2026-07-28 request, once its retried state was checked. */
+  trip?: RoundTrip;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
   digest(): string;
   /** The progress reporter of the call's next phase (approval wait, then the plugin). */

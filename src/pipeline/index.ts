@@ -6,13 +6,17 @@
 // rejects, so one door (core/to-mcp-result.ts) turns every ending into MCP.
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { CallEnding } from '../core/tool.js';
+import type { CallEnding, ToolOutcome } from '../core/tool.js';
 import type { AskingChannel } from '../policy/approval-types.js';
 import type { ApprovalChain } from '../policy/approvals.js';
 import type { AuditLog } from '../policy/audit.js';
 import type { HookBus } from '../policy/hooks.js';
 import type { RateLimiter } from '../policy/rate-limits.js';
+import type { SingleUseStore } from '../policy/single-use.js';
+import { linkSignals } from '../core/abort.js';
+import { ErrorCode, ToolportError } from '../core/errors.js';
 import { approveCall } from './approve.js';
+import { createAsker } from './ask-client.js';
 import { startCall, type CallState, type ToolCallOptions } from './call.js';
 import { callPlugin } from './call-plugin.js';
 import { checkGrants } from './check-grants.js';
@@ -21,6 +25,7 @@ import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
 import { lookUpTool } from './look-up.js';
 import { recordEnd, recordStart } from './record.js';
+import { resumeRoundTrip } from './resume.js';
 import { runToolCallHooks, runToolResultHooks, wantsCallHooks } from './run-hooks.js';
 import { checkArgumentLimits, validateArguments, type ArgumentLimits } from './validate-arguments.js';
 
@@ -33,6 +38,8 @@ export interface PipelineDeps {
   readonly approvalTimeoutSeconds: number;
   /** `approvals.channels`. */
   readonly approvalChannels: readonly AskingChannel[];
+  /** Where round-trip states are claimed, so each is used once. */
+  readonly singleUse: SingleUseStore;
   readonly hooks: HookBus;
   readonly audit: AuditLog | undefined;
   readonly logger: Logger;
@@ -42,6 +49,9 @@ export interface PipelineDeps {
   /** Fires when the server shuts down: new calls are refused, running ones stopped. */
   readonly shutdown: AbortSignal;
 }
+
+/** How long a plugin run that asked may go on after its call ended with the question (it is then stopped). */
+const windDownMs = 2000;
 
 export interface CallPipeline {
   /** Runs one call through every step; resolves with how it ended (never rejects). */
@@ -61,6 +71,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     decidePolicy(checked, deps.decideFor);
     checkGrants(checked);
     await checkLimits(checked, deps.limiter);
+    await resumeRoundTrip(checked, deps.singleUse);
     const pending = await approveCall(checked, approveDeps);
     if (pending) return { type: 'input_required', result: pending };
 
@@ -71,7 +82,9 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
       await recordStart(checked, recordDeps);
-      outcome = await callPlugin(checked, pluginDeps);
+      const asked = await runPlugin(checked);
+      if ('ending' in asked) return asked.ending;
+      outcome = asked.outcome;
       checkResult(tool, outcome, logger);
     } finally {
       release();
@@ -83,6 +96,34 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     // A hook may have changed structured data; it must still match the tool's output schema.
     if (after.edited) checkResult(tool, after.outcome, logger, 'after a tool_result hook');
     return { type: 'answered', outcome: after.outcome };
+  }
+
+  /** Runs the plugin; a question it asks may end the call instead (input_required, or -32021). */
+  async function runPlugin(call: Parameters<typeof callPlugin>[0]): Promise<{ outcome: ToolOutcome } | { ending: CallEnding }> {
+    const asker = createAsker(call);
+    const stop = new AbortController();
+    const unlink = linkSignals(stop, [call.options.signal]);
+    const running = callPlugin(call, pluginDeps, { client: asker.client, signal: stop.signal });
+    try {
+      const first = await Promise.race([running.then((outcome) => ({ outcome })), asker.ending.then((ending) => ({ ending }))]);
+      if (!asker.interrupted && 'outcome' in first) return first;
+      const ending = await asker.ending;
+      // This run is over (the call goes on with the answers, in a new request). Its question
+      // failed, so the plugin usually ends on its own; one that keeps going is stopped.
+      const timer = setTimeout(() => stop.abort(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
+      timer.unref();
+      void running.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+      return { ending };
+    } catch (error) {
+      // The plugin failed after it asked: the question wins (it is what the client must answer).
+      if (asker.interrupted) return { ending: await asker.ending };
+      throw error;
+    } finally {
+      unlink();
+    }
   }
 
   return {

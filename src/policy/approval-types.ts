@@ -40,28 +40,16 @@ export interface ApprovalChannel {
   sessionKey?: string | undefined;
   /** Push elicitation (2025-era connection, client declared elicitation). */
   elicit?: ((params: ElicitRequestFormParams) => Promise<ElicitResult>) | undefined;
-  /** The input_required round trip (2026-07-28 request, client declared elicitation). */
+  /**
+   * The input_required round trip (2026-07-28 request, client declared elicitation): the
+   * answer a retry brought for this call's approval form, and how to ask for it.
+   */
   roundTrip?:
     | {
-        /** The client's answer on a retried request, if any. */
+        /** The client's answer to the approval form on a retried request, if the last round asked it. */
         response: unknown;
-        /** The verified requestState of a retried request, if any. */
-        state: unknown;
-        mint(state: ApprovalState): Promise<string>;
+        /** Ends the call with the approval form as an input request. */
+        ask(form: ElicitRequestFormParams): Promise<InputRequiredResult>;
       }
     | undefined;
 }
-
-/** What the signed requestState of a round trip carries. */
-export interface ApprovalState {
-  /** The exact call the answer is for. */
-  digest: string;
-  /** Claimed by the first call the answer lets run, so a replay is refused. */
-  nonce: string;
-}
-
-/** How long the signed requestState of an approval round trip verifies. */
-export const approvalStateTtlSeconds = 600;
-
-/** The key of the approval form in `inputRequests` / `inputResponses`. */
-export const approvalResponseKey = 'approval';

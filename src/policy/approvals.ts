@@ -3,31 +3,23 @@
 //    input_required round trip on 2026-07-28 requests); 2. the out-of-band inbox, if one is
 // configured; 3. refusal that says how to approve. Every approval is bound to the digest
 // of the exact tool and arguments; any error in the chain refuses.
-import { randomUUID } from 'node:crypto';
-import { inputRequired, type ElicitRequestFormParams } from '@modelcontextprotocol/server';
+import type { ElicitRequestFormParams } from '@modelcontextprotocol/server';
 import { raceSignal } from '../core/abort.js';
 import { describeThrown } from '../core/errors.js';
 import type { ProgressReporter } from '../core/tool.js';
 import {
-  approvalResponseKey,
   type ApprovalAnswer,
   type ApprovalChannel,
   type ApprovalChannelName,
   type ApprovalPending,
   type ApprovalRequest,
-  type ApprovalState,
   type AskingChannel,
 } from './approval-types.js';
 import type { ApprovalInbox } from './inbox.js';
-import type { SingleUseStore } from './single-use.js';
 
 export interface ApprovalChainOptions {
   inbox: ApprovalInbox | undefined;
   timeoutMs: number;
-  /** Where "approve once" answers of round trips are claimed (single use). */
-  singleUse: SingleUseStore;
-  /** How long a round trip's requestState verifies; a claim is kept that long. */
-  stateTtlMs: number;
 }
 
 export interface ApprovalChain {
@@ -84,12 +76,6 @@ export function interpretAnswer(result: unknown, channel: ApprovalChannelName, a
   return { approved: false, channel, reason: 'the approval answer was malformed' };
 }
 
-function isApprovalState(value: unknown): value is ApprovalState {
-  if (typeof value !== 'object' || value === null) return false;
-  const { digest, nonce } = value as { digest?: unknown; nonce?: unknown };
-  return typeof digest === 'string' && typeof nonce === 'string';
-}
-
 /** Why nobody could be asked: names the channels the rule allows and what each would need. */
 function noChannelReason(request: ApprovalRequest): string {
   const needs: Record<AskingChannel, string> = {
@@ -137,19 +123,13 @@ export function createApprovalChain(options: ApprovalChainOptions): ApprovalChai
     return { approved: false, channel: 'none', reason: noChannelReason(request) };
   }
 
-  /** The 2026-07-28 round trip: ask with a signed state, or take the answer a retry brings, once. */
+  /**
+   * The 2026-07-28 round trip: ask, or take the answer a retry brings. The round trip
+   * checked the signed state (this exact call, used once) before the answer got here.
+   */
   async function roundTrip(request: ApprovalRequest, trip: NonNullable<ApprovalChannel['roundTrip']>): Promise<ApprovalAnswer | ApprovalPending> {
-    const { response, state } = trip;
-    // Only an answer whose signed state names this exact call counts; otherwise ask (again).
-    if (response !== undefined && isApprovalState(state) && state.digest === request.digest) {
-      const answer = interpretAnswer(response, 'input_required', `client of ${request.principal}`);
-      if (answer.approved && !(await options.singleUse.claim(state.nonce, options.stateTtlMs))) {
-        return { approved: false, channel: 'input_required', reason: 'this approval was already used (an approval lets one call run); ask again' };
-      }
-      return answer;
-    }
-    const requestState = await trip.mint({ digest: request.digest, nonce: randomUUID() });
-    return { pending: inputRequired({ inputRequests: { [approvalResponseKey]: inputRequired.elicit(approvalForm(request)) }, requestState }) };
+    if (trip.response !== undefined) return interpretAnswer(trip.response, 'input_required', `client of ${request.principal}`);
+    return { pending: await trip.ask(approvalForm(request)) };
   }
 
   return {

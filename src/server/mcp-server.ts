@@ -8,8 +8,11 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   ProtocolError,
+  McpServer,
   ProtocolErrorCode,
-  Server,
+  type Server,
+  type AuthInfo,
+  type ServerOptions,
   createRequestStateCodec,
   type CallToolResult,
   type CreateMessageResult,
@@ -20,13 +23,26 @@ import {
   type ListPromptsResult,
   type ListToolsResult,
 } from '@modelcontextprotocol/server';
-import { approvalResponseKey, approvalStateTtlSeconds, type ApprovalChannel, type ApprovalState } from '../policy/approval-types.js';
+import type { ApprovalChannel } from '../policy/approval-types.js';
+import { roundTripStateTtlSeconds, type RoundTripChannel, type RoundTripState } from '../policy/round-trip.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
+
+/** The SDK's high-level server, answering its SEP-2243 header check from toolport's tools. */
+class ToolportMcpServer extends McpServer {
+  readonly #schemaOf: (name: string) => Record<string, unknown> | undefined;
+  constructor(info: { name: string; version: string }, options: ServerOptions, schemaOf: (name: string) => Record<string, unknown> | undefined) {
+    super(info, options);
+    this.#schemaOf = schemaOf;
+  }
+  override toolInputSchemaJson(name: string): Record<string, unknown> | undefined {
+    return this.#schemaOf(name);
+  }
+}
 
 export interface ServerHubOptions {
   name: string;
@@ -151,7 +167,7 @@ function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> |
  * Elicitation and sampling for plugins, on connections that can carry a server→client
  * request (2025-era stdio, sessionful HTTP, SSE) to a client that declared the capability.
  */
-function createClientRequests(server: Server, ctx: ServerContext): CallOptions['client'] {
+function createClientRequests(server: Server, ctx: ServerContext): Partial<CallOptions['client']> {
   if (isModern(server)) return {};
   const capabilities = server.getClientCapabilities();
   const signal = ctx.mcpReq.signal;
@@ -184,11 +200,12 @@ function withSessionInstructions(server: Server, compute: (request: InitializeRe
 export function createServerHub(toolport: Toolport, options: ServerHubOptions): ServerHub {
   const pageSize = options.pageSize ?? defaultPageSize;
   const connections = new Set<Server>();
-  // Signs the requestState of approval round trips; bound to the method and the principal.
-  // The key is shared by every replica when the state is, so a retry may reach any of them.
-  const stateCodec = createRequestStateCodec<ApprovalState>({
+  // Signs the requestState of every round trip (approvals and plugins' questions); bound to
+  // the method and the principal. The key is shared by every replica when the state is, so a
+  // retry may reach any of them.
+  const stateCodec = createRequestStateCodec<RoundTripState>({
     key: toolport.requestStateKey,
-    ttlSeconds: approvalStateTtlSeconds,
+    ttlSeconds: roundTripStateTtlSeconds,
     bind: (ctx) => `${ctx.mcpReq.method}\u0000${principalOf(ctx)}`,
   });
   const scopeCache = new Map<string, GlobMatcher>();
@@ -210,22 +227,23 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   };
   const isVisible = (ctx: ServerContext, name: string): boolean => scopeMatcher(ctx)?.(name) ?? true;
 
-  /** How this call's client can be asked for approval. */
-  function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined, client: CallOptions['client']): ApprovalChannel {
-    if (isModern(server)) {
-      const capable = modernClientCapabilities(ctx)?.elicitation !== undefined;
-      return capable
-        ? {
-            roundTrip: {
-              response: ctx.mcpReq.inputResponses?.[approvalResponseKey],
-              state: ctx.mcpReq.requestState<ApprovalState>(),
-              mint: (state) => stateCodec.mint(state, ctx),
-            },
-          }
-        : {};
-    }
+  /** How this call's client can be asked for approval on a 2025-era connection (2026-07-28 asks through the round trip). */
+  function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined, client: Partial<CallOptions['client']>): ApprovalChannel {
+    if (isModern(server)) return {};
     // The approval form goes the way a plugin's own elicitation would.
     return { sessionKey: sessionKey ?? ctx.sessionId, ...(client.elicit && { elicit: client.elicit }) };
+  }
+
+  /** A 2026-07-28 request's round trip: the answers and state a retry brings, and what the client can answer. */
+  function roundTripChannel(server: Server, ctx: ServerContext): RoundTripChannel | undefined {
+    if (!isModern(server)) return undefined;
+    const capabilities = modernClientCapabilities(ctx);
+    return {
+      responses: ctx.mcpReq.inputResponses,
+      state: ctx.mcpReq.requestState<RoundTripState>(),
+      mint: (state) => stateCodec.mint(state, ctx),
+      capabilities: { elicitation: capabilities?.elicitation !== undefined, sampling: capabilities?.sampling !== undefined },
+    };
   }
 
   const instructionsFor = async (
@@ -252,19 +270,36 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     signal?: AbortSignal | undefined;
   }
 
-  function createServer(connection?: Connection, instructions?: string): Server {
+  /**
+   * The input schema of a tool this caller may see, for the SDK's SEP-2243 check of
+   * `Mcp-Param-*` headers against the body (2026-07-28 HTTP), made before the call is dispatched.
+   */
+  const schemaFor =
+    (authInfo: AuthInfo | undefined) =>
+    (name: string): Record<string, unknown> | undefined => {
+      const scope = toolScopeOf(authInfo);
+      if (scope && !compileGlobs(scope.patterns)(name)) return undefined;
+      return toolport.listTools(principalOfAuth(authInfo)).find((tool) => tool.name === name)?.mcpTool.inputSchema;
+    };
+
+  function createServer(connection?: Connection, instructions?: string, authInfo?: AuthInfo): McpServer {
     const sessionKey = connection?.sessionKey;
     const onRequest = connection?.onRequest;
     const stop = connection?.signal;
-    const server = new Server(
+    // The high-level server only carries what the SDK wires to it (the SEP-2243 header check,
+    // the skills extension); every handler is set on its low-level server.
+    const mcp = new ToolportMcpServer(
       { name: options.name, version: options.version },
       {
-        capabilities: { tools: { listChanged: true }, prompts: {}, logging: {} },
+        capabilities: { logging: {} },
         cacheHints: { 'tools/list': { ttlMs: 60_000, cacheScope: 'private' } },
         requestState: { verify: (state, ctx) => stateCodec.verify(state, ctx) },
         ...(instructions !== undefined && { instructions }),
       },
+      schemaFor(authInfo),
     );
+    const server = mcp.server;
+    server.registerCapabilities({ tools: { listChanged: true }, prompts: {} });
     withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo, stop));
 
     server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
@@ -298,11 +333,13 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         log: createLogSender(ctx),
         client,
         approval: approvalChannel(server, ctx, sessionKey, client),
+        roundTrip: roundTripChannel(server, ctx),
         session: connection?.session() ?? ctx.sessionId,
         context: callContextOf(server, ctx),
       });
     });
-    return server;
+    toolport.skills?.attach(mcp);
+    return mcp;
   }
 
   function connectionServer(info: ConnectionInfo = { transport: 'stdio' }, instructions?: string): Server {
@@ -329,7 +366,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         protocolVersion: server.getNegotiatedProtocolVersion(),
       });
     };
-    const server = createServer({ sessionKey, onRequest: start, session: () => session, signal: info.signal }, instructions);
+    const server = createServer({ sessionKey, onRequest: start, session: () => session, signal: info.signal }, instructions).server;
     server.oninitialized = start;
     connections.add(server);
     const previous = server.onclose;
@@ -362,8 +399,8 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     // stdio connection, made once) pays for computing them.
     factory: async (ctx) => {
       const http = ctx.requestInfo !== undefined;
-      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer();
-      return createServer(undefined, await instructionsFor(http ? principalOfAuth(ctx.authInfo) : 'local', undefined, undefined));
+      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer(undefined, undefined, ctx.authInfo);
+      return createServer(undefined, await instructionsFor(http ? principalOfAuth(ctx.authInfo) : 'local', undefined, undefined), ctx.authInfo);
     },
     createConnectionServer: (info) => connectionServer(info),
     async createStdioServer(ctx, info = { transport: 'stdio', principal: 'local' }) {

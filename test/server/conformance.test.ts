@@ -1,6 +1,6 @@
 // The MCP conformance suite (@modelcontextprotocol/conformance 0.1.13, which runs on
 // Node 20) against `toolport serve --http` with a module plugin providing the suite's
-// fixture tools. Every tools, ping, initialize and DNS-rebinding scenario must pass;
+// fixture tools and prompts. Every tools, prompts, ping, initialize and DNS-rebinding scenario must pass;
 // the scenarios toolport fails on purpose are listed, with reasons, in the baseline.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -50,6 +50,10 @@ describe('MCP conformance suite', () => {
       'tools-call-with-progress',
       'tools-call-elicitation',
       'tools-call-sampling',
+      'prompts-get-simple',
+      'prompts-get-with-args',
+      'prompts-get-embedded-resource',
+      'prompts-get-with-image',
       'dns-rebinding-protection',
     ]) {
       expect(summary).toMatch(new RegExp(`✓ ${scenario}: \\d+ passed, 0 failed`));

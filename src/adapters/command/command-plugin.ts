@@ -138,6 +138,25 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
   }
   const { manifest } = manifestResult;
   const id = manifest.name ?? basename(dir);
+  if (agentResult.missing && !spec.serveSkill) {
+    throw new ToolportError(ErrorCode.PluginLoadFailed, 'agent.toml: not found; declare each tool as a [tools.NAME] table with command, args, description (or serve the folder as a skill without tools: remove serveSkill: false)');
+  }
+  // Served through the MCP skills extension unless the config says not to.
+  const skill = spec.serveSkill ? { skill: { folder: dir, name: manifest.name ?? basename(dir) } } : {};
+  if (agentResult.missing) {
+    // A SKILL.md-only folder: instructions for the agent, no tools, nothing to run.
+    return {
+      id,
+      kind: 'command',
+      ...(manifest.version !== undefined && { version: manifest.version }),
+      ...(manifest.description !== undefined && { description: manifest.description }),
+      tools: [],
+      diagnostics: [...manifestResult.findings, { level: 'info', message: 'no agent.toml: served as a skill with no tools (SKILL.md and its folder, through the MCP skills extension)' }],
+      ...skill,
+      call: (name) => Promise.reject(new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${name}`, { pluginId: id })),
+      close: () => Promise.resolve(),
+    };
+  }
   const logger = context.logger.child({ plugin: id });
   const findings: Finding[] = [...manifestResult.findings, ...agentResult.findings, ...docsResult.findings];
   if (Object.keys(spec.settings).length > 0) {
@@ -298,6 +317,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     ...(manifest.description !== undefined && { description: manifest.description }),
     tools: definitions,
     diagnostics: findings.map((finding): PluginDiagnostic => ({ ...finding })),
+    ...skill,
     // Stopping a call takes SIGTERM, the kill grace period, then the wait for the group to go:
     // its report (timed out, with stderr) is worth waiting for.
     stopGraceMs: killGraceMs + backstopSeconds * 1000,

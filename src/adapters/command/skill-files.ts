@@ -155,9 +155,10 @@ const agentToolSchema = z.strictObject({
   timeout_secs: z.number({ error: 'must be a number of seconds' }).max(86_400, 'must be at most 86400').optional(),
 });
 
-export async function readAgentTools(dir: string): Promise<{ tools: AgentToolEntry[]; findings: Finding[] }> {
+/** The tools of agent.toml; `missing` when the folder has none (a SKILL.md-only skill: instructions, no tools). */
+export async function readAgentTools(dir: string): Promise<{ tools: AgentToolEntry[]; findings: Finding[]; missing?: true }> {
   const text = await readOptional(join(dir, 'agent.toml'));
-  if (text === undefined) throw new SkillFileError('agent.toml: not found; declare each tool as a [tools.NAME] table with command, args, description');
+  if (text === undefined) return { tools: [], findings: [], missing: true };
   let raw: Record<string, unknown>;
   try {
     raw = parseToml(text);

@@ -16,5 +16,7 @@ export const commandSpecSchema = z.strictObject({
   killGraceSeconds: z.number().min(0).max(60).default(2),
   /** `off` runs the skill without the bubblewrap sandbox (an explicit, loudly warned opt-out). */
   sandbox: sandboxSettingSchema,
+  /** Serve the folder as an MCP skill too (skills extension: SKILL.md and its other files, read-only). */
+  serveSkill: z.boolean().default(true),
 });
 export type CommandSpec = z.output<typeof commandSpecSchema>;

@@ -8,8 +8,9 @@ import { ModuleSyntaxError, importModule } from '../../core/import-module.js';
 import { createPluginLifecycle } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/logger.js';
 import { toToolOutcome } from '../../core/outcome.js';
-import type { AdapterContext, LoadedPlugin } from '../../core/plugin.js';
-import { textContent, toToolDefinition, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
+import type { AdapterContext, LoadedPlugin, PromptCapability } from '../../core/plugin.js';
+import type { PromptDefinition, PromptOptions, PromptOutcome } from '../../core/prompt.js';
+import { isPlainObject, textContent, toToolDefinition, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import type { ModuleSpec } from './spec.js';
 
 const jsonSchemaObject = z.record(z.string(), z.unknown());
@@ -27,12 +28,23 @@ const toolSchema = z.looseObject({
   permissions: z.array(z.string()).optional(),
 });
 
+const promptSchema = z.looseObject({
+  name: z.string().min(1, 'must be a non-empty string'),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  arguments: z
+    .array(z.looseObject({ name: z.string().min(1, 'must be a non-empty string'), description: z.string().optional(), required: z.boolean().optional() }))
+    .optional(),
+});
+
 const manifestSchema = z.looseObject({
   id: z.string().min(1).optional(),
   name: z.string().optional(),
   version: z.string().optional(),
   description: z.string().optional(),
   tools: z.array(toolSchema),
+  /** Prompts the plugin renders with `getPrompt(name, args, ctx)` (clients show them as slash commands). */
+  prompts: z.array(promptSchema).optional(),
   permissions: z.array(z.string()).optional(),
 });
 type Manifest = z.output<typeof manifestSchema>;
@@ -42,9 +54,13 @@ export interface ModuleToolContext {
   readonly signal: AbortSignal;
   readonly progress: CallOptions['progress'];
   readonly log: CallOptions['log'];
-  /** Ask the user (form elicitation); undefined when the client cannot be asked. */
+  /**
+   * Ask the user (form elicitation). On a 2026-07-28 request the call ends here and runs
+   * again when the client answers; this question is then answered at once (see the README,
+   * "Asking the user and the model"). A client that cannot be asked ends the call with -32021.
+   */
   readonly elicit: CallOptions['client']['elicit'];
-  /** Ask the client's model (sampling); undefined when the client cannot be asked. */
+  /** Ask the client's model (sampling); the same rules as `elicit`. */
   readonly sample: CallOptions['client']['sample'];
   readonly principal: string;
   readonly sessionId: string | undefined;
@@ -61,9 +77,22 @@ export interface ModulePluginHost {
   toolsChanged(): void;
 }
 
+/** What `getPrompt` receives as its third argument. */
+export interface ModulePromptContext {
+  readonly signal: AbortSignal;
+  readonly principal: string;
+  readonly sessionId: string | undefined;
+  /** The name clients call one of this plugin's tools by, given its own name (for prompt texts). */
+  toolName(name: string): string | undefined;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+}
+
 interface ModulePlugin {
   readonly manifest: unknown;
   executeTool(name: string, args: Record<string, unknown>, ctx: ModuleToolContext): unknown;
+  /** Renders one of `manifest.prompts`: a string (one user message), `{ description?, messages }`, or a message list. */
+  getPrompt?(name: string, args: Record<string, string>, ctx: ModulePromptContext): unknown;
   init?(host: ModulePluginHost): unknown;
   close?(): unknown;
 }
@@ -96,7 +125,23 @@ function toDefinitions(manifest: Manifest): ToolDefinition[] {
   return manifest.tools.map((tool) => toToolDefinition({ ...tool, permissions: tool.permissions ?? manifest.permissions }));
 }
 
-export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Promise<LoadedPlugin> {
+/** What `getPrompt` returned, as prompt messages: a string is one user message. */
+function toPromptOutcome(value: unknown, name: string, pluginId: string): PromptOutcome {
+  const text = (content: string): PromptOutcome['messages'][number] => ({ role: 'user', content: { type: 'text', text: content } });
+  if (typeof value === 'string') return { messages: [text(value)] };
+  const list = Array.isArray(value) ? value : isPlainObject(value) && Array.isArray(value.messages) ? value.messages : undefined;
+  const description = isPlainObject(value) && typeof value.description === 'string' ? value.description : undefined;
+  const valid = list?.every((message: unknown) => isPlainObject(message) && (message.role === 'user' || message.role === 'assistant') && (typeof message.content === 'string' || isPlainObject(message.content)));
+  if (!list || !valid) {
+    throw new ToolportError(ErrorCode.PluginBadOutput, `the prompt ${name} answered something that is not a prompt (a string, { messages }, or a list of { role, content })`, { pluginId });
+  }
+  const messages = (list as { role: 'user' | 'assistant'; content: unknown }[]).map((message) =>
+    typeof message.content === 'string' ? { ...text(message.content), role: message.role } : (message as PromptOutcome['messages'][number]),
+  );
+  return { ...(description !== undefined && { description }), messages };
+}
+
+export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext): Promise<LoadedPlugin & PromptCapability> {
   const fail = (message: string, cause?: unknown): ToolportError =>
     new ToolportError(ErrorCode.PluginLoadFailed, `${spec.path}: ${message}`, { cause });
   let exports: Record<string, unknown>;
@@ -141,8 +186,8 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
       signal,
       progress: options.progress,
       log: options.log,
-      elicit: options.client.elicit,
-      sample: options.client.sample,
+      elicit: (params) => options.client.elicit(params),
+      sample: (params) => options.client.sample(params),
       principal: options.context.principal,
       sessionId: options.context.sessionId,
       callId: options.context.callId,
@@ -161,9 +206,52 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
     return toToolOutcome(value, tool, id);
   }
 
+  const promptsOf = (): PromptDefinition[] => {
+    if (typeof loaded.getPrompt !== 'function') return [];
+    return (manifest.prompts ?? []).map((prompt) => ({
+      name: prompt.name,
+      ...(prompt.title !== undefined && { title: prompt.title }),
+      ...(prompt.description !== undefined && { description: prompt.description }),
+      ...(prompt.arguments !== undefined && {
+        arguments: prompt.arguments.map((argument) => ({
+          name: argument.name,
+          ...(argument.description !== undefined && { description: argument.description }),
+          ...(argument.required !== undefined && { required: argument.required }),
+        })),
+      }),
+    }));
+  };
+  if ((manifest.prompts?.length ?? 0) > 0 && typeof loaded.getPrompt !== 'function') {
+    logger.warn('the manifest lists prompts, but the plugin has no getPrompt(name, args, ctx); no prompt is offered');
+  }
+
+  async function renderPrompt(name: string, args: Record<string, string>, options: PromptOptions): Promise<PromptOutcome> {
+    if (!promptsOf().some((prompt) => prompt.name === name)) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`, { pluginId: id });
+    const ctx: ModulePromptContext = {
+      signal: options.signal,
+      principal: options.context.principal,
+      sessionId: options.context.sessionId,
+      toolName: (tool) => options.toolName(tool),
+      settings: spec.settings,
+      logger,
+    };
+    let value: unknown;
+    try {
+      value = await loaded.getPrompt?.(name, args, ctx);
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason;
+      throw new ToolportError(ErrorCode.PluginCrashed, `the prompt ${name} could not be rendered: ${describeThrown(error)}`, { pluginId: id, cause: error });
+    }
+    return toPromptOutcome(value, name, id);
+  }
+
   return {
     id,
     kind: 'module',
+    get prompts() {
+      return promptsOf();
+    },
+    getPrompt: renderPrompt,
     ...(manifest.version !== undefined && { version: manifest.version }),
     ...(manifest.description !== undefined && { description: manifest.description }),
     get tools() {

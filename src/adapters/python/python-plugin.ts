@@ -6,6 +6,7 @@ import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
+import type { ElicitRequestFormParams } from '@modelcontextprotocol/server';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { missingGrants } from '../../core/grants.js';
 import { fileURLToPath } from 'node:url';
@@ -285,15 +286,44 @@ export async function loadPythonPlugin(
     }
   };
 
-  const onRequest = (method: string, params: Record<string, unknown>): Promise<unknown> => {
-    if (method === 'approval') {
-      // Approvals a plugin asks for from inside a tool are not routed to toolport's approval
-      // chain yet (calls are approved before they run); such a request fails closed and says so.
-      const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
-      const reason = 'approvals requested from inside a plugin are not supported by toolport; the call itself was approved (or allowed) before it ran, so this request is refused';
-      logger.warn({ callId, method: params.method }, `approval requested by the plugin was refused: ${reason}`);
-      if (callId !== undefined) inflight.get(callId)?.log('warning', { plugin: label, approval: params.method, approved: false, reason });
-      return Promise.resolve({ approved: false, reason });
+  // A plugin asks its caller (approval, elicitation, sampling) the way every plugin kind
+  // does: through the call's client requests, which end the call with input_required on
+  // 2026-07-28 (the call runs again with the answer) and with -32021 when the client
+  // cannot be asked. The Python side sees an error in those cases; its answer is not used.
+  const onRequest = async (method: string, params: Record<string, unknown>): Promise<unknown> => {
+    const callId = typeof params.call_id === 'string' ? params.call_id : undefined;
+    const call = callId === undefined ? undefined : inflight.get(callId);
+    if ((method === 'approval' || method === 'elicit' || method === 'sample') && !call) throw new Error(`${method} was requested outside a running tool call`);
+    if (method === 'approval' && call) {
+      const what = typeof params.method === 'string' ? params.method : 'request';
+      const result = await call.client.elicit({
+        message: [`The plugin ${label} asks for approval: ${what}`, `Arguments: ${JSON.stringify({ args: params.args, kwargs: params.kwargs })}`].join('\n'),
+        requestedSchema: {
+          type: 'object',
+          properties: {
+            approve: { type: 'boolean', title: 'Approve' },
+            reason: { type: 'string', title: 'Reason', description: 'Told to the plugin.' },
+          },
+          required: ['approve'],
+        },
+      });
+      const approved = result.action === 'accept' && result.content?.approve === true;
+      const reason = typeof result.content?.reason === 'string' ? result.content.reason : approved ? 'approved by the user' : `the user answered ${result.action}`;
+      logger.info({ callId: call.context.callId, method: what, approved }, 'plugin approval request answered');
+      return { approved, reason };
+    }
+    if (method === 'elicit' && call) {
+      const schema = params.schema as ElicitRequestFormParams['requestedSchema'];
+      return call.client.elicit({ message: typeof params.message === 'string' ? params.message : '', requestedSchema: schema });
+    }
+    if (method === 'sample' && call) {
+      const result = await call.client.sample({
+        messages: [{ role: 'user', content: { type: 'text', text: typeof params.prompt === 'string' ? params.prompt : '' } }],
+        maxTokens: typeof params.max_tokens === 'number' ? params.max_tokens : 512,
+        ...(typeof params.system_prompt === 'string' && { systemPrompt: params.system_prompt }),
+      });
+      const blocks = (Array.isArray(result.content) ? result.content : [result.content]) as { type: string; text?: string }[];
+      return { text: blocks.map((block) => (block.type === 'text' ? (block.text ?? '') : '')).join(''), model: result.model };
     }
     return Promise.reject(new Error(`unknown host request ${method}`));
   };

@@ -231,18 +231,16 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
   const running = new Map<string, CallOptions>();
   let nextToken = 0;
 
-  /** An MCP client is the agent here: query-agent asks its model when it offers sampling. */
+  /**
+   * An MCP client is the agent here: query-agent asks its model (sampling), in every era (a
+   * 2026-07-28 call ends with input_required and runs again with the answer; a client
+   * without sampling ends the call with -32021, whatever the guest does with the error).
+   */
   async function queryAgent(request: Extract<HostRequest, { op: 'query-agent' }>): Promise<HostReply> {
     const options = running.get(request.callId);
-    const sample = options?.client.sample;
-    if (!options || !sample) {
-      return {
-        ok: false,
-        error: `query-agent is not available: toolport serves this plugin to an MCP client, which does not offer sampling, and has no Asterai agent "${request.agentId}" to ask`,
-      };
-    }
+    if (!options) return { ok: false, error: `query-agent is not available outside a running call (no Asterai agent "${request.agentId}" here)` };
     try {
-      const result = await sample({
+      const result = await options.client.sample({
         messages: [{ role: 'user', content: { type: 'text', text: request.query } }],
         systemPrompt: `A tool of the plugin ${pluginId} asks the agent "${request.agentId}" this question. Answer it directly.`,
         maxTokens: 1024,
@@ -250,7 +248,7 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
       const blocks = (Array.isArray(result.content) ? result.content : [result.content]) as { type: string; text?: string }[];
       return { ok: true, value: blocks.map((block) => (block.type === 'text' ? (block.text ?? '') : '')).join('') };
     } catch (error) {
-      logger.warn({ err: error }, 'query-agent: the client could not answer');
+      logger.debug({ err: error }, 'query-agent: the client did not answer now');
       return { ok: false, error: `query-agent failed: the client could not answer (${describeThrown(error).slice(0, 200)})` };
     }
   }

@@ -325,7 +325,7 @@ describe('http manifest: from a URL', () => {
       const outcome = await plugin.call('echo', { text: 'hi' }, {
         signal: new AbortController().signal,
         deadline: { ms: 30_000, hold: () => {}, restart: () => {} },
-        client: {},
+        client: { elicit: () => Promise.reject(new Error('no client')), sample: () => Promise.reject(new Error('no client')) },
         progress: () => {},
         log: () => {},
         context: { callId: '1', principal: 'local' },

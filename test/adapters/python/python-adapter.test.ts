@@ -270,11 +270,19 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
     expect(JSON.parse(textOf(result))).toMatchObject({ room_id: 'local', sender_id: 'local' });
   });
 
-  it('an approval asked for from inside a tool is routed to toolport, which fails closed for now', async () => {
-    const sent: unknown[] = [];
-    const result = await settle(toolport, 'acme_weather__ask_approval', {}, { log: (_level, data) => sent.push(data) });
-    expect(textOf(result)).toMatch(/^approved=False reason=approvals requested from inside a plugin are not supported/);
-    expect(sent).toEqual([expect.objectContaining({ approval: 'request_approval', approved: false })]);
+  it('an approval asked for from inside a tool asks the caller with a form; a caller that cannot be asked gets -32021', async () => {
+    const forms: string[] = [];
+    const client = {
+      elicit: (params: { message: string }) => {
+        forms.push(params.message);
+        return Promise.resolve({ action: 'accept' as const, content: { approve: false, reason: 'not Paris' } });
+      },
+    };
+    const result = await settle(toolport, 'acme_weather__ask_approval', {}, { client });
+    expect(textOf(result)).toBe('approved=False reason=not Paris');
+    expect(forms).toHaveLength(1);
+    expect(forms[0]).toMatch(/^The plugin \S+ asks for approval: request_approval\nArguments: .*"city":"Paris"/);
+    await expect(toolport.callTool('acme_weather__ask_approval', {})).rejects.toMatchObject({ code: -32021 });
   });
 
   it('events a plugin publishes reach the calling client as log messages', async () => {

@@ -121,19 +121,15 @@ describe('wasm host API: embedding-store / embedding-search', () => {
 });
 
 describe('wasm host API: query-agent', () => {
-  it('returns err with a clear message when the caller offers no sampling', async () => {
-    const result = await kitchen.call('kitchen__ask', { question: 'what is on the menu?' });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toBe(
-      'query-agent failed: query-agent is not available: toolport serves this plugin to an MCP client, which does not offer sampling, and has no Asterai agent "helper" to ask',
-    );
+  it('a caller that cannot be asked (no sampling) ends the call with -32021', async () => {
+    await expect(kitchen.call('kitchen__ask', { question: 'what is on the menu?' })).rejects.toMatchObject({ code: -32021 });
   });
 
-  it('asks the client’s model when the client offers sampling', async () => {
+  it.each(['http-2025', 'http-2026'] as const)('asks the client’s model when the client offers sampling (%s)', async (era) => {
     const config = await writeConfig({ plugins: [{ path: kitchenWasm, cacheDir: sharedCacheDir, timeoutSeconds: 60 }] });
     const server = await startHttpServer(['--config', config]);
     const questions: string[] = [];
-    const client = await connectClient('http-2025', { url: server.url }, { capabilities: { sampling: {} } });
+    const client = await connectClient(era, { url: server.url }, { capabilities: { sampling: {} } });
     client.setRequestHandler('sampling/createMessage', (request) => {
       const last = request.params.messages.at(-1)?.content;
       questions.push(last && !Array.isArray(last) && last.type === 'text' ? last.text : '');
@@ -143,7 +139,14 @@ describe('wasm host API: query-agent', () => {
       const result = (await client.callTool({ name: 'kitchen__ask', arguments: { question: 'what is on the menu?' } }));
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe('Croissants and sourdough.');
+      // Once, in both eras: on 2026-07-28 the guest runs again and gets the recorded answer.
       expect(questions).toEqual(['what is on the menu?']);
+      const bare = await connectClient(era, { url: server.url });
+      try {
+        await expect(bare.callTool({ name: 'kitchen__ask', arguments: { question: 'anything?' } })).rejects.toMatchObject({ code: -32021 });
+      } finally {
+        await bare.close();
+      }
     } finally {
       await client.close();
       await server.stop();

@@ -773,6 +773,21 @@ class Host:
             scope = _jsonable({"args": list(args), "kwargs": kwargs})
             return EventService(host, call_id, plugin_index, scope)
 
+        async def elicit(message, schema=None):
+            """Asks the user: answers {"action": "accept"|"decline"|"cancel", "content": {...}}."""
+            return await host.request_node(
+                "elicit",
+                {"call_id": call_id, "message": str(message), "schema": _jsonable(schema or {"type": "object", "properties": {}})},
+            )
+
+        async def sample(prompt, max_tokens=512, system_prompt=None):
+            """Asks the client's model; answers its text."""
+            answer = await host.request_node(
+                "sample",
+                {"call_id": call_id, "prompt": str(prompt), "max_tokens": int(max_tokens), "system_prompt": system_prompt},
+            )
+            return answer.get("text", "")
+
         return PluginContext(
             db=self.services.get("db"),
             tenant=self.tenant,
@@ -785,6 +800,8 @@ class Host:
             arq=self.services.get("arq"),
             approval_service=ApprovalService(self, call_id, plugin_index),
             event_service_factory=event_service_factory,
+            elicit=elicit,
+            sample=sample,
         )
 
     # -- methods -----------------------------------------------------------

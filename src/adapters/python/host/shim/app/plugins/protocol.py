@@ -152,3 +152,7 @@ class PluginContext:
     arq: Any = None
     approval_service: Any = None
     event_service_factory: Optional[Callable[..., Any]] = None
+    # toolport's own: ask the user (`await ctx.elicit(message, schema)`) or the client's
+    # model (`await ctx.sample(prompt, max_tokens=...)`) while the tool runs.
+    elicit: Optional[Callable[..., Any]] = None
+    sample: Optional[Callable[..., Any]] = None
