@@ -31,6 +31,8 @@ import { loadHookModules } from './policy/hook-modules.js';
 import { createHookBus, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
 import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
+import { createFilePinStore } from './policy/pin-store.js';
+import { changedParts, createPinGuard, withPinDecision, type PinGuard } from './policy/pins.js';
 
 export type { ToolCallOptions } from './pipeline/index.js';
 
@@ -71,8 +73,12 @@ export interface Toolport {
   readonly inbox: ApprovalInbox | undefined;
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
-  /** Tools as this principal's clients see them, in tools/list order (denied tools hidden). */
+  /** Tools as this principal's clients see them, in tools/list order (denied and quarantined tools hidden). */
   listTools(principal?: string): readonly ExposedTool[];
+  /** Whether this principal's clients see the tool (not denied outright, not quarantined). */
+  isListed(tool: ExposedTool, principal?: string): boolean;
+  /** Tool-definition pins: verdicts, approvals, the stored pins. */
+  readonly pins: PinGuard;
   /**
    * Runs one call through the pipeline and answers as MCP does: a CallToolResult (isError
    * when there was no answer, with a message the model can act on) or an input_required
@@ -99,7 +105,7 @@ export interface Toolport {
   endSession(sessionKey: string): void;
   /** The event hooks: subscribe with `on`; transports report sessions through `notify`. */
   readonly hooks: HookBus;
-  /** Subscribes a handler to an event (tool_call, tool_result, tool_error, message, session_start, session_end, list_changed). */
+  /** Subscribes a handler to an event (tool_call, tool_result, tool_error, message, session_start, session_end, list_changed, pin_changed). */
   on: HookBus['on'];
   /** Adds a tool served through the same pipeline as plugin tools. Returns the function that removes it. */
   registerTool(tool: HostTool, options?: RegisterToolOptions): () => void;
@@ -199,9 +205,39 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
     throw error;
   }
+  const audit = config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined;
+  let pins: PinGuard;
+  try {
+    pins = await createPinGuard({
+      config: config.pins,
+      store: createFilePinStore(dirs.state),
+      logger,
+      hooks,
+      audit,
+      tools: () => registry.tools,
+      // Tools registered in code are the embedding program's own, not a plugin's.
+      exempt: (tool) => hostPlugins.get(tool.plugin.id) === tool.plugin,
+      // One-shot commands print held-back tools as diagnostics; the server tells the hooks and the audit.
+      announce: options.publishEvents !== false,
+    });
+  } catch (error) {
+    await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
+    throw new ToolportError(ErrorCode.ConfigInvalid, `cannot read the tool pins: ${(error as Error).message}`, { cause: error });
+  }
   registryReady = true;
   syncRegistry();
-  registry.onChange(() => hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) }));
+  pins.review(registry.tools);
+  // Clients hear list_changed when the registry changed and when pins approved elsewhere change what they see.
+  const toolListeners = new Set<() => void>();
+  const listChanged = (): void => {
+    hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) });
+    for (const listener of toolListeners) listener();
+  };
+  registry.onChange(() => {
+    pins.review(registry.tools);
+    listChanged();
+  });
+  pins.onOutsideChange(listChanged);
   let events: EventStream | undefined;
   if (config.events.mqtt && options.publishEvents !== false) {
     events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
@@ -233,7 +269,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     approvalTimeoutSeconds: config.approvals.timeoutSeconds,
     approvalChannels: config.approvals.channels,
     hooks,
-    audit: config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined,
+    pins,
+    audit,
     logger,
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
     argumentLimits: { maxDepth: config.defaults.maxArgumentDepth, maxBytes: config.defaults.maxArgumentBytes },
@@ -248,6 +285,19 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
   });
   let closing: Promise<void> | undefined;
+  const isListed = (tool: ExposedTool, principal = 'local'): boolean => {
+    if (decideFor(tool, principal, undefined).action === 'deny') return false;
+    const verdict = pins.verdict(tool);
+    return verdict.state === 'pinned' || verdict.action !== 'quarantine';
+  };
+  const pinDiagnostics = (): Diagnostic[] =>
+    registry.tools.flatMap((tool): Diagnostic[] => {
+      const verdict = pins.verdict(tool);
+      if (verdict.state === 'pinned') return [];
+      const what = verdict.state === 'new' ? 'is a new tool of a pinned plugin' : `has a changed ${changedParts(verdict.pinned?.definition, verdict.current.definition)} since it was pinned`;
+      const doing = { quarantine: 'quarantined', ask: 'every call asks for approval', warn: 'served anyway' }[verdict.action];
+      return [{ level: 'warning', pluginId: tool.plugin.id, tool: tool.name, message: `${tool.name} ${what}: ${doing} (toolport pins diff ${tool.name}; toolport pins approve ${tool.name})` }];
+    });
 
   return {
     config,
@@ -259,12 +309,14 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
     get diagnostics() {
-      return [...loading.diagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
+      return [...loading.diagnostics, ...registry.diagnostics, ...pinDiagnostics(), ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
     listTools(principal) {
       // The same decision as the call path, on the final name: unconditional denials hide the tool.
-      return registry.tools.filter((tool) => decideFor(tool, principal ?? 'local', undefined).action !== 'deny');
+      return registry.tools.filter((tool) => isListed(tool, principal));
     },
+    isListed,
+    pins,
     async callTool(name, args, callOptions) {
       return toCallToolResult(await pipeline.run(name, args, callOptions), name);
     },
@@ -280,7 +332,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       const input = isPlainObject(args) ? args : {};
       return {
         tool: name,
-        decision: decideFor(tool, principal, input),
+        decision: withPinDecision(decideFor(tool, principal, input), pins.verdict(tool)),
         missingGrants: missingGrants(tool.definition.permissions ?? [], tool.plugin.grants, tool.plugin.configPath).map(
           (missing) => `${missing.declared} (set ${missing.configLine})`,
         ),
@@ -291,7 +343,10 @@ export async function createToolport(config: Config, options: ToolportOptions = 
       return toGetPromptResult(await prompts.get(name, args, callOptions));
     },
     instructionsFor: (session, signal) => computeInstructions(loaded, session, { shutdown: shutdown.signal, signal, logger }),
-    onToolsChanged: (listener) => registry.onChange(listener),
+    onToolsChanged(listener) {
+      toolListeners.add(listener);
+      return () => toolListeners.delete(listener);
+    },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
     close() {
       closing ??= (async () => {
@@ -302,6 +357,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
             if (result.status === 'rejected') logger.warn({ err: result.reason, plugin: loaded[index]?.id }, 'plugin close failed');
           }
         } finally {
+          pins.close();
+          await pins.flush();
           // Last, so the events of the calls just stopped still go out.
           await hooks.drain();
           await events?.close();
