@@ -465,7 +465,7 @@ async function runPins(settings: Settings, positionals: string[], io: Io): Promi
     }
     const by = `command line (${process.env.USER ?? 'unknown user'})`;
     if (sub === 'approve') {
-      const approved = await toolport.pins.approve(tool ? { tools: [tool] } : { pluginId: values.plugin as string }, by);
+      const approved = await toolport.pins.approve(tool ? { tools: [tool] } : { pluginId: values.plugin }, by);
       if (approved.length === 0) {
         io.out(tool ? `${tool.name} already matches its pin; nothing to approve\n` : `plugin ${values.plugin}: no changed or new tool to approve\n`);
         return 0;

@@ -216,7 +216,7 @@ export function parseSearchArguments(args: unknown): { query: string; limit: num
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > maxSearchLimit)) {
     return { error: `${searchToolName}: "limit" must be a whole number from 1 to ${maxSearchLimit}` };
   }
-  return { query, limit: (limit as number | undefined) ?? defaultSearchLimit };
+  return { query, limit: (limit) ?? defaultSearchLimit };
 }
 
 export function searchResult(found: readonly ExposedTool[]): CallToolResult {

@@ -324,9 +324,9 @@ describe('pins.onChange: ask, in process', () => {
       const prompts: string[] = [];
       const answer = await toolport.callTool('shop__order', {}, {
         approval: {
-          elicit: async (params) => {
+          elicit: (params) => {
             prompts.push(params.message);
-            return { action: 'accept', content: { decision: 'reject', reason: 'not reviewed' } };
+            return Promise.resolve({ action: 'accept', content: { decision: 'reject', reason: 'not reviewed' } });
           },
         },
       });
