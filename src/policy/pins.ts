@@ -315,23 +315,34 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
     persist(apply);
   };
 
-  const snapshot = (file: PinFile): string =>
-    options
-      .tools()
-      .map((tool) => {
-        const verdict = verdictIn(file, tool);
-        return verdict.state === 'pinned' ? '' : `${tool.name}:${verdict.state}`;
-      })
-      .join('\n');
+  /** The tools held back now, by exposed name. */
+  const heldBack = (file: PinFile): Set<string> =>
+    new Set(
+      options
+        .tools()
+        .filter((tool) => verdictIn(file, tool).state !== 'pinned')
+        .map((tool) => tool.name),
+    );
 
   const unwatch = store.watch(() => {
     store.read().then(
       (file) => {
-        const before = snapshot(state);
+        const before = heldBack(state);
         // Keep what this process pinned but has not written yet.
         for (const [key, plugin] of Object.entries(state.plugins)) file.plugins[key] ??= plugin;
         state = file;
-        if (snapshot(state) !== before) for (const listener of listeners) listener();
+        const after = heldBack(state);
+        if (before.size === after.size && [...before].every((name) => after.has(name))) return;
+        // Approved elsewhere (`toolport pins approve`): this server's hooks and event stream hear it too.
+        if (options.announce) {
+          const time = new Date().toISOString();
+          for (const tool of options.tools()) {
+            if (!before.has(tool.name) || after.has(tool.name)) continue;
+            const digest = currentOf(tool).digest;
+            hooks.notify({ type: 'pin_changed', time, tool: tool.name, plugin: tool.plugin.id, change: 'approved', action: 'pinned', changed: 'approved', pinnedDigest: digest, currentDigest: digest });
+          }
+        }
+        for (const listener of listeners) listener();
       },
       (error: unknown) => logger.warn({ err: error, pins: store.location }, 'pins changed on disk but could not be read; keeping the ones read before'),
     );
@@ -372,11 +383,11 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
           accept(plugin, tool.definition.name, current.digest, current.definition);
         }
       });
+      // The audit line here; hooks and the event stream hear it from every process watching the pins (see above).
       const time = new Date().toISOString();
       for (const entry of approved) {
         const exposed = options.tools().find((tool) => tool.plugin.id === entry.plugin && tool.plugin.source === entry.source && tool.definition.name === entry.tool);
         const name = exposed?.name ?? `${entry.plugin}/${entry.tool}`;
-        hooks.notify({ type: 'pin_changed', time, tool: name, plugin: entry.plugin, change: 'approved', action: 'pinned', changed: `approved by ${by}`, pinnedDigest: entry.digest, currentDigest: entry.digest });
         await audit?.write({ time, phase: 'pin', tool: name, plugin: entry.plugin, change: 'approved', action: 'pinned', changed: `approved by ${by}`, pinnedDigest: entry.digest, currentDigest: entry.digest });
       }
       return approved;

@@ -153,3 +153,19 @@ describe('search mode through real SDK clients', () => {
     expect(await search(full, 'how much money is in my bank account', 10)).toContain('finance__get_account_balance');
   });
 });
+
+describe('list mode (the default)', () => {
+  it('lists every tool and has no search_tools', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
+    const server = await serveConfig(['plugins:', `  - path: ${fixture}`]);
+    try {
+      const client = await connectClient('http-2026', { url: server.url });
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      expect(names).toEqual(['e2e__fail', 'e2e__grow', 'e2e__slow', 'e2e__weather']);
+      await expect(client.callTool({ name: 'search_tools', arguments: { query: 'weather' } })).rejects.toThrow(/Unknown tool/);
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
