@@ -205,6 +205,11 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
     throw error;
   }
+  // Before the pins are checked, so a change found at start reaches the event stream too.
+  let events: EventStream | undefined;
+  if (config.events.mqtt && options.publishEvents !== false) {
+    events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
+  }
   const audit = config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined;
   let pins: PinGuard;
   try {
@@ -238,10 +243,6 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     listChanged();
   });
   pins.onOutsideChange(listChanged);
-  let events: EventStream | undefined;
-  if (config.events.mqtt && options.publishEvents !== false) {
-    events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
-  }
   if (logDiagnostics) for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
   const policyDiagnostics = (): Diagnostic[] => {

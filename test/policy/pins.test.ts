@@ -107,6 +107,11 @@ describe('a Python plugin whose description changed between two starts', () => {
     const listed = await runToolport(['pins', 'list', '--config', config]);
     expect(listed.stdout).toMatch(/dict__define\s+changed \(quarantine\)/);
     expect(listed.stdout).toMatch(/dict__spell\s+pinned/);
+    const listedJson = JSON.parse((await runToolport(['pins', 'list', '--json', '--config', config])).stdout) as { tools: { tool: string; state: string; pending?: { change: string } }[] };
+    expect(listedJson.tools.map((row) => [row.tool, row.state, row.pending?.change])).toEqual([
+      ['dict__define', 'changed (quarantine)', 'changed'],
+      ['dict__spell', 'pinned', undefined],
+    ]);
 
     const approved = await runToolport(['pins', 'approve', 'dict__define', '--config', config]);
     expect(approved.code).toBe(0);
