@@ -10,6 +10,7 @@ export type {
   HookOptions,
   ListChangedEvent,
   MessageEvent,
+  PinChangedEvent,
   SessionEndEvent,
   SessionStartEvent,
   ToolCallEvent,

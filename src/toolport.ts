@@ -34,6 +34,8 @@ import { loadHookModules } from './policy/hook-modules.js';
 import { createHookBus, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
 import { createRateLimiter, createSharedRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
+import { createFilePinStore } from './policy/pin-store.js';
+import { changedParts, createPinGuard, withPinDecision, type PinGuard } from './policy/pins.js';
 
 export type { ToolCallOptions } from './pipeline/index.js';
 
@@ -82,8 +84,12 @@ export interface Toolport {
   readonly skills: SkillsExtension | undefined;
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
-  /** Tools as this principal's clients see them, in tools/list order (denied tools hidden). */
+  /** Tools as this principal's clients see them, in tools/list order (denied and quarantined tools hidden). */
   listTools(principal?: string): readonly ExposedTool[];
+  /** Whether this principal's clients see the tool (not denied outright, not quarantined). */
+  isListed(tool: ExposedTool, principal?: string): boolean;
+  /** Tool-definition pins: verdicts, approvals, the stored pins. */
+  readonly pins: PinGuard;
   /**
    * Runs one call through the pipeline and answers as MCP does: a CallToolResult (isError
    * when there was no answer, with a message the model can act on) or an input_required
@@ -110,7 +116,7 @@ export interface Toolport {
   endSession(sessionKey: string): void;
   /** The event hooks: subscribe with `on`; transports report sessions through `notify`. */
   readonly hooks: HookBus;
-  /** Subscribes a handler to an event (tool_call, tool_result, tool_error, message, session_start, session_end, list_changed). */
+  /** Subscribes a handler to an event (tool_call, tool_result, tool_error, message, session_start, session_end, list_changed, pin_changed). */
   on: HookBus['on'];
   /** Adds a tool served through the same pipeline as plugin tools. Returns the function that removes it. */
   registerTool(tool: HostTool, options?: RegisterToolOptions): () => void;
@@ -183,7 +189,9 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);
   // tools/list per principal, for the current catalogue (see listTools).
-  let listCache: { tools: readonly ExposedTool[]; byPrincipal: Map<string, readonly ExposedTool[]> } = { tools: [], byPrincipal: new Map() };
+  let listCache: { tools: readonly ExposedTool[]; version: number; byPrincipal: Map<string, readonly ExposedTool[]> } = { tools: [], version: 0, byPrincipal: new Map() };
+  // Bumped whenever what clients may list changes (the registry, or a pin approved elsewhere).
+  let listVersion = 0;
   const requestStateKey = (await state.sharedSecret('requestState')) ?? randomBytes(32);
   const inbox = config.approvals.admin ? createApprovalInbox(state, { logger }) : undefined;
   const hooks = createHookBus({ logger, secrets });
@@ -256,12 +264,47 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
     throw error;
   }
+  // Before the pins are checked, so a change found at start reaches the event stream too.
+  let events: EventStream | undefined;
+  if (config.events.mqtt && options.publishEvents !== false) {
+    events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
+  }
+  const audit = config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined;
+  let pins: PinGuard;
+  try {
+    pins = await createPinGuard({
+      config: config.pins,
+      store: createFilePinStore(dirs.state),
+      logger,
+      hooks,
+      audit,
+      tools: () => registry.tools,
+      // Tools registered in code are the embedding program's own, not a plugin's.
+      exempt: (tool) => hostPlugins.get(tool.plugin.id) === tool.plugin,
+      // One-shot commands print held-back tools as diagnostics; the server tells the hooks and the audit.
+      announce: options.publishEvents !== false,
+    });
+  } catch (error) {
+    await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
+    throw new ToolportError(ErrorCode.ConfigInvalid, `cannot read the tool pins: ${(error as Error).message}`, { cause: error });
+  }
   registryReady = true;
   syncRegistry();
-  registry.onChange(() => hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) }));
+  pins.review(registry.tools);
+  // Clients hear list_changed when the registry changed and when pins approved elsewhere change what they see.
+  const toolListeners = new Set<() => void>();
+  const listChanged = (): void => {
+    listVersion += 1;
+    hooks.notify({ type: 'list_changed', time: new Date().toISOString(), tools: registry.tools.map((tool) => tool.name) });
+    for (const listener of toolListeners) listener();
+  };
+  registry.onChange(() => {
+    pins.review(registry.tools);
+    listChanged();
+  });
+  pins.onOutsideChange(listChanged);
   // With a shared state, a tool list that changed here is announced to the other replicas,
   // whose clients then list the tools again (each replica serves its own plugins).
-  const remoteChangeListeners = new Set<() => void>();
   let stopRelay = (): void => {};
   if (state.shared) {
     registry.onChange(() => {
@@ -269,12 +312,8 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     });
     stopRelay = state.subscribe(toolsChangedChannel, (from) => {
       if (from === state.replica || shutdown.signal.aborted) return;
-      for (const listener of remoteChangeListeners) listener();
+      for (const listener of toolListeners) listener();
     });
-  }
-  let events: EventStream | undefined;
-  if (config.events.mqtt && options.publishEvents !== false) {
-    events = await createMqttEventStream(config.events.mqtt, { bus: hooks, secrets, logger, serverName: config.server.name });
   }
   if (logDiagnostics) for (const diagnostic of loading.diagnostics) logDiagnostic(logger, diagnostic);
 
@@ -318,7 +357,8 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     approvalChannels: config.approvals.channels,
     singleUse: createSingleUse(state),
     hooks,
-    audit: config.audit ? createAuditLog(config.audit.path, { includeArguments: config.audit.includeArguments, secrets }) : undefined,
+    pins,
+    audit,
     logger,
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
     argumentLimits: { maxDepth: config.defaults.maxArgumentDepth, maxBytes: config.defaults.maxArgumentBytes },
@@ -333,6 +373,19 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
   });
   let closing: Promise<void> | undefined;
+  const isListed = (tool: ExposedTool, principal = 'local'): boolean => {
+    if (decideFor(tool, principal, undefined).action === 'deny') return false;
+    const verdict = pins.verdict(tool);
+    return verdict.state === 'pinned' || verdict.action !== 'quarantine';
+  };
+  const pinDiagnostics = (): Diagnostic[] =>
+    registry.tools.flatMap((tool): Diagnostic[] => {
+      const verdict = pins.verdict(tool);
+      if (verdict.state === 'pinned') return [];
+      const what = verdict.state === 'new' ? 'is a new tool of a pinned plugin' : `has a changed ${changedParts(verdict.pinned?.definition, verdict.current.definition)} since it was pinned`;
+      const doing = { quarantine: 'quarantined', ask: 'every call asks for approval', warn: 'served anyway' }[verdict.action];
+      return [{ level: 'warning', pluginId: tool.plugin.id, tool: tool.name, message: `${tool.name} ${what}: ${doing} (toolport pins diff ${tool.name}; toolport pins approve ${tool.name})` }];
+    });
 
   return {
     config,
@@ -347,22 +400,24 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
     get diagnostics() {
-      return [...loading.diagnostics, ...registry.diagnostics, ...skillDiagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
+      return [...loading.diagnostics, ...registry.diagnostics, ...skillDiagnostics, ...pinDiagnostics(), ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
     listTools(principal = 'local') {
-      // The same decision as the call path, on the final name: unconditional denials hide the
-      // tool. Without arguments the decision depends only on the tool and the principal, so
-      // each principal's list is kept until the catalogue changes.
+      // The same decision as the call path, on the final name: unconditional denials and
+      // quarantined tools are hidden. Without arguments that depends only on the tool, the
+      // principal and the pins, so each principal's list is kept until the list changes.
       const tools = registry.tools;
-      if (listCache.tools !== tools) listCache = { tools, byPrincipal: new Map() };
+      if (listCache.tools !== tools || listCache.version !== listVersion) listCache = { tools, version: listVersion, byPrincipal: new Map() };
       let visible = listCache.byPrincipal.get(principal);
       if (!visible) {
-        visible = tools.filter((tool) => decideFor(tool, principal, undefined).action !== 'deny');
+        visible = tools.filter((tool) => isListed(tool, principal));
         if (listCache.byPrincipal.size >= maxCachedPrincipals) listCache.byPrincipal.clear();
         listCache.byPrincipal.set(principal, visible);
       }
       return visible;
     },
+    isListed,
+    pins,
     async callTool(name, args, callOptions) {
       return toCallToolResult(await pipeline.run(name, args, callOptions), name);
     },
@@ -378,7 +433,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
       const input = isPlainObject(args) ? args : {};
       return {
         tool: name,
-        decision: decideFor(tool, principal, input),
+        decision: withPinDecision(decideFor(tool, principal, input), pins.verdict(tool)),
         missingGrants: missingGrants(tool.definition.permissions ?? [], tool.plugin.grants, tool.plugin.configPath).map(
           (missing) => `${missing.declared} (set ${missing.configLine})`,
         ),
@@ -390,12 +445,8 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     },
     instructionsFor: (session, signal) => computeInstructions(loaded, session, { shutdown: shutdown.signal, signal, logger }),
     onToolsChanged(listener) {
-      const unsubscribe = registry.onChange(listener);
-      remoteChangeListeners.add(listener);
-      return () => {
-        unsubscribe();
-        remoteChangeListeners.delete(listener);
-      };
+      toolListeners.add(listener);
+      return () => toolListeners.delete(listener);
     },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
     close() {
@@ -407,6 +458,8 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
             if (result.status === 'rejected') logger.warn({ err: result.reason, plugin: loaded[index]?.id }, 'plugin close failed');
           }
         } finally {
+          pins.close();
+          await pins.flush();
           // Last, so the events of the calls just stopped still go out.
           await hooks.drain();
           await events?.close();

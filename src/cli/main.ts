@@ -13,6 +13,7 @@ import { ConfigError, ErrorCode, ToolportError, isToolportError } from '../core/
 import { didYouMean } from '../core/format.js';
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../core/logger.js';
 import { createSecretSet, type SecretSet } from '../core/redact.js';
+import { changedParts, pluginKeyOf, renderDefinitionDiff } from '../policy/pins.js';
 import { createToolport, type Toolport } from '../toolport.js';
 import { absoluteServeArgs, clientConfigLines, toStdioLaunch } from './client-configs.js';
 import { commandHelp, commands, optionSpecs, overview, type Command } from './usage.js';
@@ -452,6 +453,82 @@ async function runApprovals(settings: Settings, positionals: string[], io: Io): 
   return 0;
 }
 
+async function runPins(settings: Settings, positionals: string[], io: Io): Promise<number> {
+  const { values } = settings;
+  const [sub, ...rest] = positionals;
+  if (sub !== 'list' && sub !== 'diff' && sub !== 'approve') {
+    throw new UsageError(`pins: expected list, diff TOOL, approve TOOL or approve --plugin ID${sub ? didYouMean(sub, ['list', 'diff', 'approve']) : ''}`);
+  }
+  if (values.plugin !== undefined && sub !== 'approve') throw new UsageError('--plugin goes with pins approve');
+  const wantsTool = sub === 'diff' || (sub === 'approve' && values.plugin === undefined);
+  const toolName = wantsTool ? rest[0] : undefined;
+  const toolPaths = wantsTool ? rest.slice(1) : rest;
+  if (wantsTool && !toolName) throw new UsageError(`pins ${sub}: name the tool, e.g. toolport pins ${sub} weather__forecast (or --plugin ID)`);
+  const toolport = await openToolport(settings, toolPaths, 'error');
+  try {
+    await toolport.pins.flush();
+    const tools = toolport.registry.tools;
+    const tool = toolName === undefined ? undefined : toolport.registry.get(toolName);
+    if (toolName !== undefined && !tool) {
+      const known = tools.map((entry) => entry.name);
+      throw new UsageError(`Unknown tool: ${toolName}${didYouMean(toolName, known)}`);
+    }
+    const by = `command line (${process.env.USER ?? 'unknown user'})`;
+    if (sub === 'approve') {
+      const approved = await toolport.pins.approve(tool ? { tools: [tool] } : { pluginId: values.plugin }, by);
+      if (approved.length === 0) {
+        io.out(tool ? `${tool.name} already matches its pin; nothing to approve\n` : `plugin ${values.plugin}: no changed or new tool to approve\n`);
+        return 0;
+      }
+      for (const entry of approved) {
+        const exposed = tools.find((candidate) => candidate.plugin.id === entry.plugin && candidate.plugin.source === entry.source && candidate.definition.name === entry.tool);
+        io.out(`approved ${exposed?.name ?? `${entry.plugin}/${entry.tool}`} (pin ${entry.digest.slice(0, 12)})\n`);
+      }
+      return 0;
+    }
+    if (sub === 'diff') {
+      const found = tool as NonNullable<typeof tool>;
+      const verdict = toolport.pins.verdict(found);
+      if (verdict.state === 'pinned') {
+        io.out(`${found.name} matches its pin\n`);
+        return 0;
+      }
+      const header =
+        verdict.state === 'new'
+          ? `${found.name}: a new tool of plugin ${found.plugin.id}, not pinned yet (${verdict.action})`
+          : `${found.name}: ${changedParts(verdict.pinned?.definition, verdict.current.definition)} changed since it was pinned on ${verdict.pinned?.pinnedAt ?? '?'} (${verdict.action})`;
+      io.out(`${header}\n--- pinned ${verdict.pinned?.digest.slice(0, 12) ?? '(none)'}\n+++ now    ${verdict.current.digest.slice(0, 12)}\n`);
+      io.out(`${renderDefinitionDiff(verdict.pinned?.definition, verdict.current.definition)}\n`);
+      io.out(`accept it with: toolport pins approve ${found.name}\n`);
+      return 0;
+    }
+    // list
+    const file = await toolport.pins.read();
+    const rows = Object.entries(file.plugins).flatMap(([key, plugin]) => {
+      const names = new Set([...Object.keys(plugin.tools), ...Object.keys(plugin.pending)]);
+      return [...names].sort().map((name) => {
+        const exposed = tools.find((candidate) => pluginKeyOf(candidate) === key && candidate.definition.name === name);
+        const verdict = exposed ? toolport.pins.verdict(exposed) : undefined;
+        const state = !exposed ? 'not loaded now' : verdict?.state === 'pinned' ? 'pinned' : `${verdict?.state} (${verdict && 'action' in verdict ? verdict.action : ''})`;
+        return { plugin: plugin.id, source: plugin.source, tool: exposed?.name ?? `${plugin.id}/${name}`, state, pin: plugin.tools[name], pending: plugin.pending[name] };
+      });
+    });
+    if (values.json) {
+      io.out(`${JSON.stringify({ tools: rows }, null, 2)}\n`);
+      return 0;
+    }
+    if (rows.length === 0) io.out('no pins yet\n');
+    const width = Math.max(0, ...rows.map((row) => row.tool.length));
+    for (const row of rows) {
+      const pin = row.pin ? `${row.pin.digest.slice(0, 12)} ${row.pin.approvedBy ? `approved ${row.pin.pinnedAt} by ${row.pin.approvedBy}` : `pinned ${row.pin.pinnedAt}`}` : 'no pin';
+      io.out(`${row.tool.padEnd(width)}  ${row.state.padEnd(22)}  ${pin}\n`);
+    }
+    return 0;
+  } finally {
+    await toolport.close();
+  }
+}
+
 async function runSchema(positionals: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new UsageError('schema takes no arguments; redirect its output to a file: toolport schema > toolport.schema.json');
   const { toConfigJsonSchema } = await import('../config/json-schema.js');
@@ -556,6 +633,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
         return await runPolicy(settings, rest, io);
       case 'approvals':
         return await runApprovals(settings, rest, io);
+      case 'pins':
+        return await runPins(settings, rest, io);
       case 'init':
         return await runInit(settings, rest, io);
       case 'schema':

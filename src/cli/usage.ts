@@ -1,17 +1,18 @@
 // The command line's help: one overview, and one page per command with the options that
 // command takes (and only those are accepted by it).
 
-export const commands = ['serve', 'list', 'call', 'check', 'policy', 'approvals', 'init', 'schema'] as const;
+export const commands = ['serve', 'list', 'call', 'check', 'policy', 'approvals', 'pins', 'init', 'schema'] as const;
 export type Command = (typeof commands)[number];
 
 /** Every option, with the commands that take it (`*`: all). */
 export const optionSpecs = {
-  config: { type: 'string', short: 'c', for: ['serve', 'list', 'call', 'check', 'policy', 'approvals'] },
+  config: { type: 'string', short: 'c', for: ['serve', 'list', 'call', 'check', 'policy', 'approvals', 'pins'] },
   stdio: { type: 'boolean', for: ['serve'] },
   http: { type: 'boolean', for: ['serve'] },
   port: { type: 'string', for: ['serve'] },
   host: { type: 'string', for: ['serve'] },
-  json: { type: 'boolean', for: ['list', 'call', 'policy', 'approvals'] },
+  json: { type: 'boolean', for: ['list', 'call', 'policy', 'approvals', 'pins'] },
+  plugin: { type: 'string', for: ['pins'] },
   approve: { type: 'boolean', for: ['call'] },
   principal: { type: 'string', for: ['policy'] },
   url: { type: 'string', for: ['approvals'] },
@@ -19,7 +20,7 @@ export const optionSpecs = {
   reason: { type: 'string', for: ['approvals'] },
   kind: { type: 'string', for: ['init'] },
   force: { type: 'boolean', for: ['init'] },
-  'log-level': { type: 'string', for: ['serve', 'list', 'call', 'check', 'policy'] },
+  'log-level': { type: 'string', for: ['serve', 'list', 'call', 'check', 'policy', 'pins'] },
   help: { type: 'boolean', short: 'h', for: '*' },
   version: { type: 'boolean', short: 'V', for: '*' },
   // -v for version too, as node and npm have it.
@@ -122,6 +123,28 @@ ${lines.config}
 ${lines.json}
 ${lines.help}
 `,
+  pins: `Usage: toolport pins list [PATH...] [--json]
+       toolport pins diff TOOL [PATH...]
+       toolport pins approve TOOL [PATH...]
+       toolport pins approve --plugin ID [PATH...]
+
+Tool-definition pins (kept in the state folder): each tool's definition is pinned the
+first time its plugin is seen; a definition that changed since, or a new tool of a pinned
+plugin, is held back as pins.onChange / pins.onNewTool say (default: quarantined). Loads
+the config's plugins, like list, to see their definitions now.
+
+  list      every pinned plugin and tool, and which ones differ from their pins
+  diff      the pinned definition against the one seen now (description and schemas)
+  approve   accept the definition seen now as the tool's pin (or every changed and new
+            tool of the plugin with --plugin); a running server applies it at once
+
+Options:
+${lines.config}
+      --plugin ID       approve: every changed or new tool of this plugin
+${lines.json}
+${lines.logLevel}
+${lines.help}
+`,
   init: `Usage: toolport init [DIR] [--kind module|python|command|http|wasm] [--force]
 
 Writes a commented toolport.yaml (with the config's JSON Schema beside it, for editors) and
@@ -155,6 +178,7 @@ Usage:
   toolport check [PATH...] [--config FILE]
   toolport policy explain TOOL [JSON_ARGS] [PATH...] [--config FILE] [--principal P]
   toolport approvals list | approve ID [--session] | reject ID [--reason TEXT]
+  toolport pins list | diff TOOL | approve TOOL | approve --plugin ID
   toolport init [DIR] [--kind module|python|command|http|wasm]
   toolport schema
 

@@ -9,6 +9,21 @@ import { defaultPolicy, policySchema } from '../policy/decide.js';
 import { eventsSchema } from '../policy/event-stream.js';
 import { hookEntrySchema } from '../policy/hook-modules.js';
 import { limitSchema } from '../policy/rate-limits.js';
+import { defaultPins, pinsSchema } from '../policy/pins.js';
+
+export const discoveryModes = ['list', 'search', 'auto'] as const;
+
+/** How clients find tools: the whole list, or a few tools plus `search_tools`. */
+export const discoverySchema = z.strictObject({
+  /** `list`: tools/list shows every tool; `search`: the alwaysVisible ones and search_tools; `auto`: search above autoAbove tools. */
+  mode: z.enum(discoveryModes).default('list'),
+  /** In `auto` mode: search once a caller may see more tools than this. */
+  autoAbove: z.number().int().min(0).max(1_000_000).default(100),
+  /** Exposed tool names (globs) listed in search mode too. */
+  alwaysVisible: z.array(z.string().min(1, 'must be a tool name or glob')).default([]),
+});
+export type DiscoveryConfig = z.output<typeof discoverySchema>;
+const defaultDiscovery: DiscoveryConfig = { mode: 'list', autoAbove: 100, alwaysVisible: [] };
 
 const tokenSchema = z.union([
   z.string().min(1, 'must not be empty'),
@@ -185,6 +200,10 @@ export const configSchema = z.strictObject({
   /** Hook modules, loaded in order; their handlers run in registration order. */
   hooks: z.array(hookEntrySchema).default([]),
   events: eventsSchema.default({}),
+  /** Tool-definition pinning: what happens when a tool's definition changes after it was pinned. */
+  pins: pinsSchema.default(defaultPins),
+  /** Listing every tool, or search for large catalogs. */
+  discovery: discoverySchema.default(defaultDiscovery),
   /** Where state (and, in its `cache` folder, caches) is kept; default: the XDG folders of the user. */
   stateDir: z.string().min(1).optional(),
   /** State shared by several replicas behind one load balancer; without `redis`, each process keeps its own. */

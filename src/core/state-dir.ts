@@ -14,19 +14,25 @@ export interface StateDirs {
 }
 
 /**
- * The folders to use: an explicit `stateDir` (the embedding code's, the config's, then
- * TOOLPORT_STATE_DIR) holds both, with caches in its `cache` folder; otherwise the XDG ones.
+ * The folders to use: an explicit `stateDir` (the embedding code's, the config's) holds
+ * both, with caches in its `cache` folder; otherwise TOOLPORT_STATE_DIR, else the XDG state
+ * folder, with caches in TOOLPORT_CACHE_DIR when set, else beside the state (from
+ * TOOLPORT_STATE_DIR) or in the XDG cache folder.
  */
 export function toStateDirs(explicit: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): StateDirs {
-  const chosen = explicit ?? (env.TOOLPORT_STATE_DIR || undefined);
-  if (chosen !== undefined) {
-    const state = resolve(chosen);
+  if (explicit !== undefined) {
+    const state = resolve(explicit);
     return { state, cache: join(state, 'cache') };
+  }
+  const cacheOverride = env.TOOLPORT_CACHE_DIR ? resolve(env.TOOLPORT_CACHE_DIR) : undefined;
+  if (env.TOOLPORT_STATE_DIR) {
+    const state = resolve(env.TOOLPORT_STATE_DIR);
+    return { state, cache: cacheOverride ?? join(state, 'cache') };
   }
   const home = env.HOME || homedir();
   const stateHome = env.XDG_STATE_HOME || join(home, '.local', 'state');
   const cacheHome = env.XDG_CACHE_HOME || join(home, '.cache');
-  return { state: join(stateHome, 'toolport'), cache: join(cacheHome, 'toolport') };
+  return { state: join(stateHome, 'toolport'), cache: cacheOverride ?? join(cacheHome, 'toolport') };
 }
 
 /** Creates `path` (mode 0700) if missing, and refuses it unless this user owns it and nobody else may write it. */

@@ -68,6 +68,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           digest: call.digest(),
           because: call.decision.because,
           channels: call.decision.channels ?? deps.channels,
+          ...(call.pinChange !== undefined && { change: call.pinChange }),
         },
         channel,
         { signal: waiting.signal, progress: call.progressPhase() },

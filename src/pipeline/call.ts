@@ -51,6 +51,8 @@ export interface CallState {
   answer?: ApprovalAnswer;
   /** The round trip of a 2026-07-28 request, once its retried state was checked. */
   trip?: RoundTrip;
+  /** When the tool's definition differs from its pin and pins say `ask`: the change, for the approval prompt. */
+  pinChange?: string;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
   digest(): string;
   /** The progress reporter of the call's next phase (approval wait, then the plugin). */

@@ -1,5 +1,5 @@
 // The call pipeline, assembled from its steps in the order they run:
-//   look up → argument limits → validate arguments → decide (policy) → check grants → check
+//   look up → argument limits → validate arguments → decide (policy) → check the pin → check grants → check
 //   limits → approve → take limits → tool_call hooks → record start (audit) → call the plugin
 //   → check the result → tool_result hooks (→ check the result again) → record end (audit, tool_error)
 // Each step is a function in its own file; `run` resolves with how the call ended and never
@@ -20,6 +20,8 @@ import { createAsker } from './ask-client.js';
 import { startCall, type CallState, type ToolCallOptions } from './call.js';
 import { callPlugin } from './call-plugin.js';
 import { checkGrants } from './check-grants.js';
+import { checkPin } from './check-pin.js';
+import type { PinGuard } from '../policy/pins.js';
 import { checkResult } from './check-result.js';
 import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
@@ -32,6 +34,8 @@ import { checkArgumentLimits, validateArguments, type ArgumentLimits } from './v
 export interface PipelineDeps {
   readonly registry: Registry;
   readonly decideFor: ToolDecider;
+  /** Tool-definition pins: a changed or new definition is refused or asked about. */
+  readonly pins: Pick<PinGuard, 'verdict'>;
   readonly limiter: RateLimiter;
   readonly approvals: ApprovalChain;
   /** `approvals.timeoutSeconds`. */
@@ -69,6 +73,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     checkArgumentLimits(call, deps.argumentLimits);
     const checked = validateArguments(call, tool);
     decidePolicy(checked, deps.decideFor);
+    checkPin(checked, deps.pins);
     checkGrants(checked);
     await checkLimits(checked, deps.limiter);
     await resumeRoundTrip(checked, deps.singleUse);

@@ -19,6 +19,8 @@ export interface ApprovalRequest {
   because: string;
   /** Who may answer, in the order they are tried. */
   channels: readonly AskingChannel[];
+  /** How the tool's definition differs from its pin, when that is why approval is asked. */
+  change?: string;
 }
 
 export type ApprovalChannelName = 'session' | 'elicitation' | 'input_required' | 'inbox' | 'cli' | 'none';

@@ -42,6 +42,7 @@ export function approvalForm(request: ApprovalRequest): ElicitRequestFormParams 
       `Arguments: ${JSON.stringify(request.args)}`,
       `Declared permissions: ${permissions}`,
       `Asked because of ${request.because}.`,
+      ...(request.change !== undefined ? [request.change] : []),
     ].join('\n'),
     requestedSchema: {
       type: 'object',

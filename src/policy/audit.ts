@@ -28,14 +28,27 @@ export interface AuditRecord {
   message?: string;
 }
 
+/** A tool's definition no longer matches its pin, or a change was approved (see policy/pins.ts). */
+export interface PinAuditRecord {
+  time: string;
+  phase: 'pin';
+  tool: string;
+  plugin: string;
+  change: 'changed' | 'new' | 'approved';
+  action: 'quarantine' | 'ask' | 'warn' | 'pinned';
+  changed: string;
+  pinnedDigest: string | undefined;
+  currentDigest: string;
+}
+
 export interface AuditLog {
   readonly includeArguments: boolean;
   /** Appends one line; rejects when it could not be written. */
-  write(record: AuditRecord): Promise<void>;
+  write(record: AuditRecord | PinAuditRecord): Promise<void>;
 }
 
 /** The record as one line; argument values that cannot be written as JSON are left out, saying so. */
-function toLine(record: AuditRecord): string {
+function toLine(record: AuditRecord | PinAuditRecord): string {
   try {
     return JSON.stringify(record);
   } catch {

@@ -86,6 +86,23 @@ export interface ListChangedEvent {
   readonly tools: readonly string[];
 }
 
+/** A tool's definition no longer matches its pin, a pinned plugin has a new tool, or such a change was approved. */
+export interface PinChangedEvent {
+  readonly type: 'pin_changed';
+  readonly time: string;
+  /** The exposed tool name. */
+  readonly tool: string;
+  readonly plugin: string;
+  /** `changed`: differs from its pin; `new`: a new tool of a pinned plugin; `approved`: accepted as the pin. */
+  readonly change: 'changed' | 'new' | 'approved';
+  /** What toolport does about it (pins.onChange / pins.onNewTool), or `pinned` once approved. */
+  readonly action: 'quarantine' | 'ask' | 'warn' | 'pinned';
+  /** Which parts changed, e.g. `description, input schema`. */
+  readonly changed: string;
+  readonly pinnedDigest: string | undefined;
+  readonly currentDigest: string;
+}
+
 export interface HookEventMap {
   tool_call: ToolCallEvent;
   tool_result: ToolResultEvent;
@@ -94,6 +111,7 @@ export interface HookEventMap {
   session_start: SessionStartEvent;
   session_end: SessionEndEvent;
   list_changed: ListChangedEvent;
+  pin_changed: PinChangedEvent;
 }
 
 export type HookEventName = keyof HookEventMap;
@@ -106,6 +124,7 @@ export const hookEventNames: readonly HookEventName[] = [
   'session_start',
   'session_end',
   'list_changed',
+  'pin_changed',
 ];
 
 export interface HookContext {

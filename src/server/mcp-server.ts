@@ -22,6 +22,7 @@ import {
   type InputRequiredResult,
   type ListPromptsResult,
   type ListToolsResult,
+  type Tool,
 } from '@modelcontextprotocol/server';
 import type { ApprovalChannel } from '../policy/approval-types.js';
 import { roundTripStateTtlSeconds, type RoundTripChannel, type RoundTripState } from '../policy/round-trip.js';
@@ -31,6 +32,7 @@ import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
+import { createCatalogIndexCache, parseSearchArguments, searchResult, searchToolDefinition, searchToolName } from './tool-search.js';
 
 /** The SDK's high-level server, answering its SEP-2243 header check from toolport's tools. */
 class ToolportMcpServer extends McpServer {
@@ -227,6 +229,31 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   };
   const isVisible = (ctx: ServerContext, name: string): boolean => scopeMatcher(ctx)?.(name) ?? true;
 
+  // Discovery: in search mode tools/list shows the always-visible tools and search_tools;
+  // every tool stays callable by name. One index per catalog version, shared by everyone.
+  const discovery = toolport.config.discovery;
+  const alwaysVisible = compileGlobs(discovery.alwaysVisible);
+  const indexOf = createCatalogIndexCache();
+  const searchMode = (visible: readonly ExposedTool[]): boolean =>
+    discovery.mode === 'search' || (discovery.mode === 'auto' && visible.length > discovery.autoAbove);
+  const searchServed = (): boolean => discovery.mode !== 'list' && !toolport.registry.get(searchToolName);
+  const listFor = (ctx: ServerContext): Tool[] => {
+    const visible = visibleTools(ctx);
+    if (!searchServed() || !searchMode(visible)) return visible.map((tool) => tool.mcpTool);
+    const listed = visible.filter((tool) => alwaysVisible(tool.name));
+    const description = indexOf(toolport.registry.tools).describe(visible, listed.length);
+    return [searchToolDefinition(description), ...listed.map((tool) => tool.mcpTool)];
+  };
+  const searchTools = (ctx: ServerContext, args: unknown): CallToolResult => {
+    const parsed = parseSearchArguments(args);
+    if ('error' in parsed) return { content: [{ type: 'text', text: parsed.error }], isError: true };
+    const principal = principalOf(ctx);
+    const scope = scopeMatcher(ctx);
+    // The caller's own view: out of scope, denied outright or quarantined never comes back.
+    const found = indexOf(toolport.registry.tools).search(parsed.query, parsed.limit, (tool) => (scope?.(tool.name) ?? true) && toolport.isListed(tool, principal));
+    return searchResult(found);
+  };
+
   /** How this call's client can be asked for approval on a 2025-era connection (2026-07-28 asks through the round trip). */
   function approvalChannel(server: Server, ctx: ServerContext, sessionKey: string | undefined, client: Partial<CallOptions['client']>): ApprovalChannel {
     if (isModern(server)) return {};
@@ -316,13 +343,14 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
 
     server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
       onRequest?.();
-      const { page, nextCursor } = paginate(visibleTools(ctx), request.params?.cursor, pageSize);
-      return { tools: page.map((tool) => tool.mcpTool), ...(nextCursor !== undefined && { nextCursor }) };
+      const { page, nextCursor } = paginate(listFor(ctx), request.params?.cursor, pageSize);
+      return { tools: [...page], ...(nextCursor !== undefined && { nextCursor }) };
     });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       onRequest?.();
       const { name } = request.params;
+      if (name === searchToolName && searchServed()) return searchTools(ctx, request.params.arguments);
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);

@@ -170,6 +170,41 @@ describe('events from the library', () => {
     }
   });
 
+  it('pin_changed: a tool whose definition changed since the last start', async () => {
+    const manifestPath = join(dir, 'pinned-shop.json');
+    const manifest = (description: string): string =>
+      JSON.stringify({
+        manifest_version: '1',
+        developer_id: '0123456789abcdef01234567',
+        version: '1.0.0',
+        name: 'toolport-test-pinned',
+        name_for_human: 'Pinned',
+        name_for_machine: 'pinned',
+        description_for_human: 'A shop.',
+        description_for_machine: 'A shop for toolport tests.',
+        author_name: 'toolport tests',
+        contact_email: 'tests@example.com',
+        api: { base_url: 'http://127.0.0.1:9/api', endpoints: [{ name: 'order', description, path: '/order', input: [], output: [] }] },
+      });
+    const config = parseConfig(
+      { server: { name: 'pins' }, events: { mqtt: { url: broker.url } }, plugins: [{ path: manifestPath, kind: 'http' }] },
+      { env: {} },
+    );
+    const stateDir = join(dir, 'pins-state');
+    await writeFile(manifestPath, manifest('Orders one item.'));
+    await (await createToolport(config, { stateDir })).close();
+    await writeFile(manifestPath, manifest('Orders one item, and ten more.'));
+    const toolport = await createToolport(config, { stateDir });
+    try {
+      const changed = await waitFor(() => on('toolport/pins/events', (event) => event.event === 'pin_changed'), 'pin_changed');
+      expect(changed.event).toMatchObject({ server: 'pins', tool: 'pinned__order', plugin: 'pinned', change: 'changed', action: 'quarantine', changed: 'description' });
+      expect(changed.event.pinnedDigest).toMatch(/^[0-9a-f]{64}$/);
+      expect(changed.event.currentDigest).not.toBe(changed.event.pinnedDigest);
+    } finally {
+      await toolport.close();
+    }
+  });
+
   it('the Node broker the tests use where mosquitto is missing (aedes) carries the events too', async () => {
     const aedes = await startBroker({ use: 'aedes' });
     const listener = await connectAsync(aedes.url, { reconnectPeriod: 0 });

@@ -1,5 +1,8 @@
 // tools/list_changed: when a plugin's tool list changes, connected clients hear about it
 // (2025-era: an unsolicited notification; 2026-07-28: on the subscriptions/listen stream).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,12 +10,20 @@ import { allTransports, connectClient, startHttpServer, type RunningServer } fro
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 let http: RunningServer;
+let dir: string;
+let serveArgs: string[];
 
 beforeAll(async () => {
-  http = await startHttpServer([fixture]);
+  // A tool a plugin adds while serving is new to its pins: served with a warning here
+  // (by default it would be quarantined until approved; see test/policy/pins.test.ts).
+  dir = await mkdtemp(join(tmpdir(), 'toolport-list-changed-'));
+  await writeFile(join(dir, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n  - path: ${fixture}\n`);
+  serveArgs = ['--config', join(dir, 'toolport.yaml')];
+  http = await startHttpServer(serveArgs);
 });
 afterAll(async () => {
   await http?.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe.each(allTransports)('over %s', (era) => {
@@ -21,7 +32,7 @@ describe.each(allTransports)('over %s', (era) => {
     const changed = new Promise<Tool[]>((resolve) => (notify = resolve));
     const client = await connectClient(
       era,
-      { serveArgs: [fixture], url: http.url },
+      { serveArgs, url: http.url },
       { listChanged: { tools: { debounceMs: 0, onChanged: (error, tools) => (error ? undefined : notify(tools ?? [])) } } },
     );
     try {

@@ -55,7 +55,7 @@ export async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): P
     bodyMs: spec.timeouts.bodySeconds * 1000,
   };
   const source = isUrl(spec.path) ? spec.path : resolve(context.baseDir, spec.path);
-  const checked = await readChecked(spec, source, timeouts);
+  let checked = await readChecked(spec, source, timeouts);
   const { manifest, origin } = checked;
   const id = manifest.name_for_machine;
   const pluginId = spec.id ?? id;
@@ -101,8 +101,36 @@ export async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): P
   const client = createEndpointClient(origin, timeouts, maxResponseBytes);
   const scrubber = secret === undefined ? undefined : createScrubber(secret);
   const escapedSecret = secret === undefined ? undefined : JSON.stringify(secret).slice(1, -1);
-  const tools = toToolDefinitions(checked);
+  let tools = toToolDefinitions(checked);
   const lifecycle = createPluginLifecycle(pluginId);
+
+  // A manifest read again on a schedule: a change of its tools is applied at once (the
+  // registry re-reads them; pinning decides whether clients see the change).
+  let refreshing = false;
+  const refresh = async (): Promise<void> => {
+    if (refreshing || lifecycle.closed) return;
+    refreshing = true;
+    try {
+      const next = await readChecked(spec, source, timeouts);
+      if (lifecycle.closed) return;
+      if (next.origin !== origin) {
+        logger.error({ manifest: spec.path, origin, now: next.origin }, 'the refreshed manifest sends calls to another origin; it is ignored (restart toolport to accept it)');
+        return;
+      }
+      const nextTools = toToolDefinitions(next);
+      if (JSON.stringify(nextTools) === JSON.stringify(tools)) return;
+      checked = next;
+      tools = nextTools;
+      logger.info({ manifest: spec.path, tools: tools.length }, 'the manifest changed; its tools are updated');
+      context.toolsChanged();
+    } catch (error) {
+      logger.warn({ manifest: spec.path, err: error }, 'the manifest could not be refreshed; the tools read before are kept');
+    } finally {
+      refreshing = false;
+    }
+  };
+  const timer = spec.refreshSeconds === undefined ? undefined : setInterval(() => void refresh(), spec.refreshSeconds * 1000);
+  timer?.unref();
 
   async function send(tool: string, args: Record<string, unknown>, options: CallOptions, signal: AbortSignal): Promise<ToolOutcome> {
     const endpoint = checked.endpoints.get(tool);
@@ -150,8 +178,13 @@ export async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): P
     kind: 'http',
     version: manifest.version,
     description: manifest.description_for_human,
-    tools,
+    get tools() {
+      return tools;
+    },
     call: (tool, args, options) => lifecycle.run(tool, options.signal, (signal) => send(tool, args, options, signal)),
-    close: () => lifecycle.close(() => client.close()),
+    close: () => {
+      clearInterval(timer);
+      return lifecycle.close(() => client.close());
+    },
   };
 }

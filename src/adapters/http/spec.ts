@@ -16,6 +16,11 @@ export const httpSpecSchema = z.strictObject({
     .optional(),
   /** One relationship_token for every caller; without it each principal gets its own, derived. */
   relationshipToken: z.string().min(1, 'must not be empty').optional(),
+  /**
+   * Fetch (or read) the manifest again this often; a change of its tools is applied without
+   * a restart (clients hear tools/list_changed; pinning sees the change). Off by default.
+   */
+  refreshSeconds: z.number().min(1).max(86_400).optional(),
   /** Limits of one HTTP exchange, on top of the call's own timeoutSeconds. */
   timeouts: z
     .strictObject({

@@ -150,7 +150,8 @@ describe.skipIf(!hasSetpriv || !sandboxWorks)(`command skills: as an unprivilege
   it('isolates with bubblewrap in a user namespace, or refuses saying why', async () => {
     const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
     // nobody cannot write HOME here; its state goes to a folder of its own.
-    const env = { HOME: root, TOOLPORT_STATE_DIR: join(tmpdir(), `toolport-nobody-${process.pid}`) };
+    // (TOOLPORT_CACHE_DIR emptied: the test setup points it at this user's cache.)
+    const env = { HOME: root, TOOLPORT_STATE_DIR: join(tmpdir(), `toolport-nobody-${process.pid}`), TOOLPORT_CACHE_DIR: '' };
     const check = await cli(['check', skills.offline], env, nobody);
     // Where unprivileged user namespaces are off, bwrap cannot work for nobody: then toolport refuses.
     if (check.code !== 0) {

@@ -1,6 +1,9 @@
 // The python kind end to end: the built CLI serving ScaiWave plugins, driven by a real
 // MCP client over stdio, Streamable HTTP (2025 and 2026 eras) and legacy SSE.
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +23,21 @@ function textOf(result: ToolResult): string {
 // The server is given plugin paths, so its plugins run in the default sandbox.
 describe.skipIf(!bwrapWorks)(`python plugins through a real MCP client${needsBwrap}`, () => {
   let http: RunningServer;
+  let dir: string;
+  // Skills installed while serving are new tools of a pinned plugin: served with a warning
+  // here (quarantined by default; see test/policy/pins.test.ts).
+  const dynamicArgs: string[] = [];
 
   beforeAll(async () => {
-    http = await startHttpServer(serveArgs);
+    dir = await mkdtemp(join(tmpdir(), 'toolport-python-e2e-'));
+    await writeFile(join(dir, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n${serveArgs.map((path) => `  - path: ${path}\n`).join('')}`);
+    dynamicArgs.push('--config', join(dir, 'toolport.yaml'));
+    http = await startHttpServer(dynamicArgs);
   });
 
   afterAll(async () => {
     await http?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
   describe.each(allTransports)('over %s', (era: Era) => {
@@ -34,7 +45,7 @@ describe.skipIf(!bwrapWorks)(`python plugins through a real MCP client${needsBwr
     const changes: string[][] = [];
 
     beforeAll(async () => {
-      client = await connectClient(era, era === 'stdio' ? { serveArgs } : { url: http.url }, {
+      client = await connectClient(era, era === 'stdio' ? { serveArgs: dynamicArgs } : { url: http.url }, {
         // Side-effect tools ask for approval; this client's user approves every prompt.
         capabilities: { elicitation: { form: {} } },
         listChanged: { tools: { debounceMs: 0, onChanged: (_error, tools) => void changes.push((tools ?? []).map((tool) => tool.name)) } },

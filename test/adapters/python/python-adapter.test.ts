@@ -304,8 +304,8 @@ describe('python adapter: loading', () => {
   afterEach(async () => {
     await Promise.all(hosts.splice(0).map((toolport) => toolport.close()));
   });
-  const load = async (plugins: Record<string, unknown>[]): Promise<Toolport> => {
-    const toolport = await createToolport(parseConfig({ plugins: plugins.map((plugin) => ({ ...sandboxForTests, ...plugin })) }));
+  const load = async (plugins: Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<Toolport> => {
+    const toolport = await createToolport(parseConfig({ ...extra, plugins: plugins.map((plugin) => ({ ...sandboxForTests, ...plugin })) }));
     hosts.push(toolport);
     return toolport;
   };
@@ -373,7 +373,8 @@ describe('python adapter: loading', () => {
   });
 
   it('dynamic tools appear after the call that installed them, with a tools-changed signal', async () => {
-    const toolport = await load([{ path: fixture('skills.py') }]);
+    // A skill installed while serving is a new tool of a pinned plugin: served with a warning here.
+    const toolport = await load([{ path: fixture('skills.py') }], { pins: { onNewTool: 'warn' } });
     expect(toolport.listTools().map((tool) => tool.name)).toEqual(['acme_skills__install_skill']);
     const changed = new Promise<void>((resolve) => toolport.onToolsChanged(resolve));
     const approved = { approval: { preApproved: 'test' } };
@@ -445,7 +446,8 @@ describe('python adapter: loading', () => {
       ].join('\n');
     try {
       await writeFile(plugin, source('before'));
-      const config = parseConfig({ plugins: [{ path: plugin, ...sandboxForTests }] });
+      // The edit adds a tool to a pinned plugin: served with a warning here (this is about the cache).
+      const config = parseConfig({ pins: { onNewTool: 'warn' }, plugins: [{ path: plugin, ...sandboxForTests }] });
       const first = await createToolport(config, { stateDir });
       expect(first.listTools().map((tool) => tool.name)).toEqual(['t_editable__before']);
       await first.close();
