@@ -88,14 +88,13 @@ async function partOne(redisUrl) {
   };
 }
 
+/** A replica sharing its state through Redis, or (redisUrl undefined) the in-memory baseline. */
 function startReplica(dir, redisUrl, index) {
   const config = join(dir, `replica-${index}.yaml`);
   writeFileSync(
     config,
     [
-      'state:',
-      `  redis: { url: "${redisUrl}", prefix: "bench2:" }`,
-      `  replica: r${index}`,
+      ...(redisUrl ? ['state:', `  redis: { url: "${redisUrl}", prefix: "bench2:" }`, `  replica: r${index}`] : []),
       'limits:',
       `  - { tool: bench__echo, perSecond: 1000000, burst: 1000000 }`,
       'plugins:',
@@ -121,8 +120,11 @@ async function partTwo(redis) {
   const rows = [];
   try {
     for (let index = 0; index < 3; index += 1) replicas.push(await startReplica(dir, redis.url, index));
-    for (const count of [1, 2, 3, 1, 2, 3]) {
-      const used = replicas.slice(0, count);
+    // The baseline: one replica with its buckets in memory, measured in the same passes.
+    const baseline = await startReplica(dir, undefined, 9);
+    replicas.push(baseline);
+    for (const count of [0, 1, 2, 3, 0, 1, 2, 3]) {
+      const used = count === 0 ? [baseline] : replicas.slice(0, count);
       const clients = [];
       for (const replica of used) {
         const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
@@ -154,7 +156,7 @@ async function partTwo(redis) {
       const redisCpu = cpuSeconds(redis.child.pid) - redisBefore;
       const replicaCpuPerCallMs = (replicaCpu.reduce((a, b) => a + b, 0) / done) * 1000;
       rows.push({
-        replicas: count,
+        replicas: count === 0 ? '1 (memory)' : count,
         callsPerSecond: done / seconds,
         replicaCpuPercent: replicaCpu.map((cpu) => (cpu / seconds) * 100),
         clientCpuPercent: (clientCpu / seconds) * 100,
@@ -164,7 +166,7 @@ async function partTwo(redis) {
         perReplicaEstimate: 1000 / replicaCpuPerCallMs,
       });
       await Promise.all(clients.map((client) => client.close()));
-      process.stderr.write(`${count} replica(s): ${(done / seconds).toFixed(0)} calls/s\n`);
+      process.stderr.write(`${count === 0 ? '1 in-memory' : count} replica(s): ${(done / seconds).toFixed(0)} calls/s\n`);
     }
   } finally {
     for (const replica of replicas) replica.child.kill('SIGTERM');
@@ -182,10 +184,10 @@ async function main() {
         `added by Redis (median of per-round deltas) ${one.addedP50.toFixed(0)} µs (rounds ${one.addedRange.map((value) => value.toFixed(0)).join(' to ')})\n`,
     );
     const two = await partTwo(redis);
-    process.stdout.write(`\nreplicas  calls/s   CPU % per replica        client CPU %  redis CPU %  replica CPU ms/call  est. calls/s per replica-core\n`);
+    process.stdout.write(`\nreplicas    calls/s   CPU % per replica        client CPU %  redis CPU %  replica CPU ms/call  est. calls/s per replica-core\n`);
     for (const row of two) {
       process.stdout.write(
-        `${String(row.replicas).padEnd(9)} ${row.callsPerSecond.toFixed(0).padStart(7)}   ${row.replicaCpuPercent.map((value) => value.toFixed(0)).join(' / ').padEnd(22)} ${row.clientCpuPercent.toFixed(0).padStart(12)} ${row.redisCpuPercent.toFixed(0).padStart(12)} ${row.replicaCpuPerCallMs.toFixed(2).padStart(20)} ${row.perReplicaEstimate.toFixed(0).padStart(30)}\n`,
+        `${String(row.replicas).padEnd(11)} ${row.callsPerSecond.toFixed(0).padStart(7)}   ${row.replicaCpuPercent.map((value) => value.toFixed(0)).join(' / ').padEnd(22)} ${row.clientCpuPercent.toFixed(0).padStart(12)} ${row.redisCpuPercent.toFixed(0).padStart(12)} ${row.replicaCpuPerCallMs.toFixed(2).padStart(20)} ${row.perReplicaEstimate.toFixed(0).padStart(30)}\n`,
       );
     }
     process.stdout.write(`\n(2 cores shared by the client, Redis and the replicas: calls/s cannot grow past what the cores give; the last column is the estimate.)\n`);

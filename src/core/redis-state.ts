@@ -23,6 +23,8 @@ export interface RedisStateOptions {
   connectTimeoutMs?: number;
   /** How long one command may take before it counts as failed. */
   commandTimeoutMs?: number;
+  /** How long a concurrency slot is held without being renewed (a replica that died loses its slots after this). */
+  slotLeaseMs?: number;
 }
 
 /** The URL without its password, for messages and logs. */
@@ -36,8 +38,6 @@ export function describeRedisUrl(url: string): string {
   }
 }
 
-/** How long a concurrency slot is held without being renewed (a replica that died loses its slots after this). */
-const slotLeaseMs = 30_000;
 
 // KEYS: one per item. ARGV: mode (check|take), holder, lease ms, then per item: type (r|c), a, b
 // (r: tokens per ms, capacity; c: max). Returns {0, 0} to go ahead, or {index (1-based), wait ms}.
@@ -101,6 +101,7 @@ type LimitClient = Redis & {
 /** Connects to Redis; rejects with a message naming `state.redis.url` when it cannot. */
 export async function createRedisState(options: RedisStateOptions): Promise<SharedState> {
   const { logger, prefix } = options;
+  const slotLeaseMs = options.slotLeaseMs ?? 30_000;
   const where = describeRedisUrl(options.url);
   const notYet = 'not connected yet';
   let lastError = notYet;

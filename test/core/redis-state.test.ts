@@ -101,6 +101,21 @@ describe.skipIf(redisMissing !== undefined)(`the Redis shared state${redisMissin
     expect(await b.limits?.take(cap, 'second')).toEqual({ ok: true });
   });
 
+  it('a slot is held while its replica lives (its lease is renewed) and freed when the replica dies without giving it back', async () => {
+    await pair();
+    const lease = 1_000;
+    const holder = await createRedisState({ url: redis.url, prefix: `t${run}:`, replica: 'short-lived', logger, slotLeaseMs: lease });
+    const cap: LimitItem[] = [{ type: 'cap', key: 'leased', max: 1 }];
+    expect(await limitsOf(holder).take(cap, 'call-1')).toEqual({ ok: true });
+    // Two and a half leases later the slot is still held: the holder renews it.
+    await new Promise((resolve) => setTimeout(resolve, lease * 2.5));
+    expect(await limitsOf(a).check(cap)).toMatchObject({ ok: false });
+    // The holder goes away (as a killed replica would: no release); the lease runs out.
+    await holder.close();
+    const freed = await waitFor(async () => (await limitsOf(a).check(cap)).ok, Boolean, 5_000);
+    expect(freed).toBe(true);
+  });
+
   it('fails closed while Redis is away, and works again when it is back, without reopening', async () => {
     await pair();
     const key = await a.sharedSecret('relationship');

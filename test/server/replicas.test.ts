@@ -170,6 +170,11 @@ describe.skipIf(skipReason !== undefined)(`three replicas sharing state through 
       await first.callTool({ name: 'kitchen__kv-put', arguments: { key: 'colour', value, user: 'alice' } });
       expect((await second.callTool({ name: 'kitchen__kv-read', arguments: { key: 'colour', user: 'alice' } })).structuredContent).toEqual({ result: value });
       expect((await second.callTool({ name: 'kitchen__kv-read', arguments: { key: 'colour', user: 'bob' } })).structuredContent).toEqual({ result: null });
+      // Values are held in Redis's memory: one value may be 1 MiB at most.
+      const tooLarge = await first.callTool({ name: 'kitchen__kv-put', arguments: { key: 'big', value: 'x'.repeat(1024 * 1024 + 1) } });
+      expect(tooLarge.isError).toBe(true);
+      expect(textOf(tooLarge)).toContain('a value larger than 1 MiB cannot be stored');
+      expect((await second.callTool({ name: 'kitchen__kv-read', arguments: { key: 'big' } })).structuredContent).toEqual({ result: null });
     } finally {
       await Promise.all([first.close(), second.close()]);
     }

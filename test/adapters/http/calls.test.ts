@@ -13,6 +13,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
+import { redisMissing, startRedis } from '../../helpers/redis-server.js';
 import { startCarterApi, type CarterApi, type RecordedRequest } from './carter-api.js';
 
 const secret = 'calls-secret-Zq81-fe02';
@@ -167,6 +168,36 @@ describe('http calls: relationship_token', () => {
       await elsewhere.close();
     }
   });
+
+  it.skipIf(redisMissing !== undefined)(
+    `with a shared state, replicas with their own state folders derive the same tokens${redisMissing ? ` (skipped: ${redisMissing})` : ''}`,
+    async () => {
+      const redis = await startRedis();
+      const opened: Toolport[] = [];
+      try {
+        const shared = (folder: string, state: Record<string, unknown>): Promise<Toolport> =>
+          createToolport(parseConfig({ state, plugins: [{ path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] }] }), { stateDir: join(scratch, folder) });
+        for (const folder of ['replica-a', 'replica-b']) opened.push(await shared(folder, { redis: { url: redis.url } }));
+        const [a, b] = opened as [Toolport, Toolport];
+        const alice = await tokenOf('calls__relationship', 'alice', a);
+        expect(alice).toMatch(/^[0-9a-f]{64}$/);
+        expect(await tokenOf('calls__relationship', 'alice', b)).toBe(alice);
+        // Not the installation's own key: that one is in the state folder, unused here.
+        expect(alice).not.toBe(await tokenOf('calls__relationship', 'alice'));
+        // A key in the config (state.keys.relationship) is the same everywhere, Redis or not.
+        const key = 'relationship-key-for-the-test-0123456789';
+        for (const folder of ['configured-a', 'configured-b']) opened.push(await shared(folder, { keys: { relationship: key } }));
+        const configured = await tokenOf('calls__relationship', 'alice', opened[2]);
+        expect(configured).toMatch(/^[0-9a-f]{64}$/);
+        expect(await tokenOf('calls__relationship', 'alice', opened[3])).toBe(configured);
+        expect(configured).not.toBe(alice);
+      } finally {
+        await Promise.allSettled(opened.map((entry) => entry.close()));
+        await redis.stop();
+      }
+    },
+    30_000,
+  );
 
   it('relationshipToken in the config is sent for every principal', async () => {
     expect(await tokenOf('fixedrel__relationship', 'alice')).toBe('rel-fixed-1');
