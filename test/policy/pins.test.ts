@@ -376,3 +376,55 @@ describe('the pin file', () => {
     expect(result.stderr).toContain('fix or remove it (every tool is then pinned again at first sight)');
   });
 });
+
+describe('pins.onChange: quarantine and warn, in process', () => {
+  it('a quarantined tool is left out of search results; under warn it is listed and found, with a warning', async () => {
+    const { createToolport } = await import('../../src/toolport.js');
+    const { parseConfig } = await import('../../src/config/load.js');
+    const { buildCatalogIndex } = await import('../../src/server/tool-search.js');
+    const dir = join(scratch, 'search-quarantine');
+    await mkdir(dir, { recursive: true });
+    const manifestPath = join(dir, 'kit.json');
+    const stateDir = join(dir, 'state');
+    // A manifest file is read again at every start (a module would stay cached in this process).
+    const manifest = (description: string): string =>
+      JSON.stringify({
+        manifest_version: '1',
+        developer_id: '0123456789abcdef01234567',
+        version: '1.0.0',
+        name: 'toolport-test-kit',
+        name_for_human: 'Kit',
+        name_for_machine: 'kit',
+        description_for_human: 'Tools.',
+        description_for_machine: 'Tools for toolport tests.',
+        author_name: 'toolport tests',
+        contact_email: 'tests@example.com',
+        api: { base_url: 'http://127.0.0.1:9/api', endpoints: [{ name: 'sharpen', description, path: '/sharpen', input: [], output: [] }] },
+      });
+    const open = (onChange: 'quarantine' | 'warn') =>
+      createToolport(parseConfig({ pins: { onChange }, plugins: [{ path: manifestPath, kind: 'http', readOnly: ['*'] }] }), { stateDir });
+    await writeFile(manifestPath, manifest('Sharpens a saw blade.'));
+    await (await open('quarantine')).close();
+    await writeFile(manifestPath, manifest('Sharpens a saw blade and a chisel.'));
+    const quarantined = await open('quarantine');
+    try {
+      const index = buildCatalogIndex(quarantined.registry.tools);
+      expect(index.search('sharpen a saw blade', 5, () => true).map((tool) => tool.name)).toEqual(['kit__sharpen']);
+      // What the server filters search results with.
+      expect(index.search('sharpen a saw blade', 5, (tool) => quarantined.isListed(tool)).map((tool) => tool.name)).toEqual([]);
+    } finally {
+      await quarantined.close();
+    }
+    const warned = await open('warn');
+    try {
+      expect(warned.listTools().map((tool) => tool.name)).toEqual(['kit__sharpen']);
+      expect(warned.diagnostics.map((diagnostic) => diagnostic.message)).toContain(
+        'kit__sharpen has a changed description since it was pinned: served anyway (toolport pins diff kit__sharpen; toolport pins approve kit__sharpen)',
+      );
+      const index = buildCatalogIndex(warned.registry.tools);
+      expect(index.search('sharpen a saw blade', 5, (tool) => warned.isListed(tool)).map((tool) => tool.name)).toEqual(['kit__sharpen']);
+    } finally {
+      await warned.close();
+    }
+  });
+});
