@@ -31,6 +31,7 @@ import { loadHookModules } from './policy/hook-modules.js';
 import { createHookBus, type HookBus } from './policy/hooks.js';
 import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
 import { createRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
+import { createTelemetry, type Telemetry } from './telemetry/index.js';
 
 export type { ToolCallOptions } from './pipeline/index.js';
 
@@ -49,6 +50,10 @@ export interface ToolportOptions {
   publishEvents?: boolean;
   /** Write load problems and policy warnings to the log. Default true; commands that print them turn it off. */
   logDiagnostics?: boolean;
+  /** Keep metrics and the live view of calls, and send traces when configured. Default true; one-shot commands turn it off. */
+  telemetry?: boolean;
+  /** toolport's version, for traces. */
+  version?: string;
 }
 
 export interface RegisterToolOptions {
@@ -69,6 +74,10 @@ export interface Toolport {
   readonly secrets: SecretSet;
   /** The out-of-band approval inbox, when `approvals.admin` is configured. */
   readonly inbox: ApprovalInbox | undefined;
+  /** Metrics and the live view (with `approvals.admin`), traces (with an OTLP endpoint). */
+  readonly telemetry: Telemetry;
+  /** The plugins served: from the config, then those of registerTool. */
+  readonly plugins: readonly RegisteredPlugin[];
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
   /** Tools as this principal's clients see them, in tools/list order (denied tools hidden). */
@@ -112,6 +121,7 @@ function collectConfigSecrets(config: Config, secrets: SecretSet): void {
   for (const token of config.server.http.auth.tokens) secrets.add(typeof token === 'string' ? token : token.token);
   secrets.add(config.approvals.admin?.token);
   secrets.add(config.events.mqtt?.password);
+  for (const value of Object.values(config.telemetry.otlp?.headers ?? {})) secrets.add(value);
 }
 
 function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
@@ -131,6 +141,16 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   const decideFor = createToolDecider(policy);
   const inbox = config.approvals.admin ? createApprovalInbox() : undefined;
   const hooks = createHookBus({ logger, secrets });
+  const watched = options.telemetry !== false;
+  const telemetry = await createTelemetry({
+    metrics: watched && inbox !== undefined,
+    live: watched && inbox !== undefined,
+    otlp: watched ? config.telemetry.otlp : undefined,
+    env: watched ? process.env : {},
+    serviceName: config.server.name,
+    version: options.version ?? '0.0.0',
+    logger,
+  });
   const shutdown = new AbortController();
   // Every call in flight listens on the shutdown signal (and removes itself when done).
   setMaxListeners(0, shutdown.signal);
@@ -177,6 +197,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     secrets,
     loadTimeoutSeconds: config.defaults.loadTimeoutSeconds,
     shutdown: shutdown.signal,
+    onPluginEvent: (pluginId, event) => telemetry.pluginEvent(pluginId, event),
     // A plugin that missed its load deadline joins when it is ready; clients hear list_changed.
     onLateLoad(plugin) {
       if (shutdown.signal.aborted || allPlugins().some((entry) => entry.id === plugin.id)) return false;
@@ -197,6 +218,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   } catch (error) {
     // Without its hooks the server would run unguarded: close what was loaded and refuse to start.
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
+    await telemetry.shutdown();
     throw error;
   }
   registryReady = true;
@@ -238,6 +260,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
     argumentLimits: { maxDepth: config.defaults.maxArgumentDepth, maxBytes: config.defaults.maxArgumentBytes },
     shutdown: shutdown.signal,
+    monitor: telemetry.monitor,
   });
   const prompts = createPrompts({
     plugins: () => loaded,
@@ -255,9 +278,13 @@ export async function createToolport(config: Config, options: ToolportOptions = 
     logger,
     secrets,
     inbox,
+    telemetry,
     hooks,
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
+    get plugins() {
+      return allPlugins();
+    },
     get diagnostics() {
       return [...loading.diagnostics, ...registry.diagnostics, ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
@@ -305,6 +332,7 @@ export async function createToolport(config: Config, options: ToolportOptions = 
           // Last, so the events of the calls just stopped still go out.
           await hooks.drain();
           await events?.close();
+          await telemetry.shutdown();
         }
       })();
       return closing;

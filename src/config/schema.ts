@@ -142,6 +142,19 @@ export const configSchema = z.strictObject({
   /** Hook modules, loaded in order; their handlers run in registration order. */
   hooks: z.array(hookEntrySchema).default([]),
   events: eventsSchema.default({}),
+  /** OpenTelemetry traces; off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT. */
+  telemetry: z
+    .strictObject({
+      otlp: z
+        .strictObject({
+          /** Base URL of an OTLP/HTTP receiver (a collector); traces go to ENDPOINT/v1/traces. */
+          endpoint: z.string().url('must be the base URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318').optional(),
+          /** Headers sent with each export (e.g. an API key; kept out of logs). */
+          headers: z.record(z.string().min(1), z.string()).optional(),
+        })
+        .optional(),
+    })
+    .default({}),
   /** Where state (and, in its `cache` folder, caches) is kept; default: the XDG folders of the user. */
   stateDir: z.string().min(1).optional(),
 });

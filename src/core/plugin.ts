@@ -65,7 +65,12 @@ export interface AdapterContext {
   readonly signal?: AbortSignal;
   /** Where the plugin's block is in the config, e.g. `plugins[2]`, for messages that name a config line. */
   readonly configPath?: string;
+  /** Tells the server's metrics that the plugin's process was restarted, or its sandbox refused a request. */
+  readonly report?: (event: PluginEvent) => void;
 }
+
+/** What a running plugin reports for the metrics. */
+export type PluginEvent = 'restart' | 'sandbox_refusal';
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */
 export interface PluginDiagnostic {

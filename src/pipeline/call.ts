@@ -10,6 +10,19 @@ import type { Decision } from '../policy/decide.js';
 import { callDigest } from '../policy/digest.js';
 import type { CallEventBase } from '../policy/hooks.js';
 
+/**
+ * What a transport passes with a call for its request's telemetry: the trace context of the
+ * request's span (opaque here), and what the pipeline found out, filled in as the call ends.
+ */
+export interface CallScope {
+  /** The parent of the call's spans (an OpenTelemetry Context), when traces are on. */
+  readonly parent?: unknown;
+  /** Set by the pipeline: the plugin that served the call. */
+  plugin?: string | undefined;
+  /** Set by the pipeline: how the call ended (the audit outcome: ok, error, denied, …). */
+  outcome?: string | undefined;
+}
+
 /** What a transport or in-process caller passes with a call. */
 export interface ToolCallOptions {
   signal?: AbortSignal;
@@ -21,6 +34,8 @@ export interface ToolCallOptions {
   /** The session or long-lived connection the call came over, for events and the audit log. */
   session?: string | undefined;
   context?: Partial<CallContext>;
+  /** The request's telemetry (trace parent; told the plugin and outcome), from the transport. */
+  scope?: CallScope | undefined;
 }
 
 export interface CallState {

@@ -20,6 +20,7 @@ import { checkResult } from './check-result.js';
 import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
 import { lookUpTool } from './look-up.js';
+import type { CallMonitor } from './monitor.js';
 import { recordEnd, recordStart } from './record.js';
 import { runToolCallHooks, runToolResultHooks, wantsCallHooks } from './run-hooks.js';
 import { checkArgumentLimits, validateArguments, type ArgumentLimits } from './validate-arguments.js';
@@ -41,6 +42,8 @@ export interface PipelineDeps {
   readonly argumentLimits: ArgumentLimits;
   /** Fires when the server shuts down: new calls are refused, running ones stopped. */
   readonly shutdown: AbortSignal;
+  /** Metrics, traces and the console's live view, when any is on. */
+  readonly monitor?: CallMonitor | undefined;
 }
 
 export interface CallPipeline {
@@ -52,7 +55,8 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   const { hooks, logger, shutdown } = deps;
   const approveDeps = { approvals: deps.approvals, channels: deps.approvalChannels, timeoutSeconds: deps.approvalTimeoutSeconds, shutdown, logger };
   const pluginDeps = { shutdown, hooks, logger, defaultTimeoutSeconds: deps.defaultTimeoutSeconds };
-  const recordDeps = { audit: deps.audit, hooks, logger };
+  const { monitor } = deps;
+  const recordDeps = { audit: deps.audit, hooks, logger, monitor };
 
   async function runSteps(call: CallState): Promise<CallEnding> {
     const tool = lookUpTool(call, deps.registry, shutdown);
@@ -61,7 +65,9 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     decidePolicy(checked, deps.decideFor);
     checkGrants(checked);
     checkLimits(checked, deps.limiter);
-    const pending = await approveCall(checked, approveDeps);
+    const pending = await (monitor && checked.decision?.action === 'ask'
+      ? monitor.approval(checked, () => approveCall(checked, approveDeps))
+      : approveCall(checked, approveDeps));
     if (pending) return { type: 'input_required', result: pending };
 
     const release = acquireLimits(checked, deps.limiter);
@@ -71,7 +77,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
       await recordStart(checked, recordDeps);
-      outcome = await callPlugin(checked, pluginDeps);
+      outcome = await (monitor ? monitor.plugin(checked, () => callPlugin(checked, pluginDeps)) : callPlugin(checked, pluginDeps));
       checkResult(tool, outcome, logger);
     } finally {
       release();
@@ -88,6 +94,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   return {
     async run(name, args, options = {}) {
       const call = startCall(name, args, options);
+      monitor?.started(call);
       let ending: CallEnding;
       try {
         ending = await runSteps(call);
@@ -105,5 +112,6 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
 }
 
 export type { ToolCallOptions } from './call.js';
+export type { CallMonitor, CallScope } from './monitor.js';
 export { createToolDecider, type ToolDecider } from './decide-policy.js';
 export { timeoutMsOf } from './call-plugin.js';

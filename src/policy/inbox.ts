@@ -11,6 +11,7 @@ export interface PendingApprovalView {
   kind: string;
   principal: string;
   session: string | undefined;
+  client: string | undefined;
   arguments: unknown;
   permissions: readonly string[];
   because: string;
@@ -64,6 +65,7 @@ export function createApprovalInbox(): ApprovalInbox {
           kind: request.kind,
           principal: request.principal,
           session: request.sessionKey,
+          client: request.client,
           arguments: request.args,
           permissions: request.permissions,
           because: request.because,
