@@ -56,6 +56,10 @@ export interface CallState {
   answer?: ApprovalAnswer;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
   digest(): string;
+  /** The digest if a step already needed it (approvals, hooks, audit), without computing it. */
+  knownDigest(): string | undefined;
+  /** Unique among the calls of this process (call ids are JSON-RPC ids, which clients reuse). */
+  readonly seq: number;
   /** The progress reporter of the call's next phase (approval wait, then the plugin). */
   progressPhase(): ProgressReporter;
   /** The fields every event about this call carries, stamped now. */
@@ -79,6 +83,8 @@ function toCallContext(options: ToolCallOptions): CallContext {
   };
 }
 
+let nextSeq = 1;
+
 export function startCall(name: string, args: unknown, options: ToolCallOptions): CallState {
   const context = toCallContext(options);
   let digest: string | undefined;
@@ -92,6 +98,8 @@ export function startCall(name: string, args: unknown, options: ToolCallOptions)
     session: options.session ?? context.sessionId ?? options.approval?.sessionKey,
     startedAt: performance.now(),
     digest: () => (digest ??= callDigest(name, args)),
+    knownDigest: () => digest,
+    seq: nextSeq++,
     progressPhase: phases,
     eventBase: () => ({
       time: new Date().toISOString(),

@@ -60,7 +60,7 @@ function messageOf(error: unknown): string {
 }
 
 /** The fields both lines of a call carry. */
-function baseRecord(call: CallState, includeArguments: boolean, phase: AuditRecord['phase']): AuditRecord {
+function baseRecord(call: CallState, includeArguments: boolean, phase: AuditRecord['phase'], digest: string | undefined): AuditRecord {
   const { context, decision, answer } = call;
   return {
     time: new Date().toISOString(),
@@ -71,7 +71,7 @@ function baseRecord(call: CallState, includeArguments: boolean, phase: AuditReco
     client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
     tool: call.name,
     plugin: call.tool?.plugin.id,
-    argsDigest: call.digest(),
+    argsDigest: digest,
     // Arguments over the size or depth limits are never written, only their digest.
     ...(includeArguments && { args: call.argumentsWithinLimits ? call.args : '[not recorded: over the argument limits]' }),
     decision: decision?.action,
@@ -86,7 +86,7 @@ export async function recordStart(call: CallState, deps: RecordDeps): Promise<vo
   const { audit } = deps;
   if (!audit) return;
   try {
-    await audit.write(baseRecord(call, audit.includeArguments, 'start'));
+    await audit.write(baseRecord(call, audit.includeArguments, 'start', call.digest()));
   } catch (error) {
     deps.logger.error({ err: error, tool: call.name, callId: call.context.callId }, 'could not write the audit record; the call is not run');
     throw new ToolportError(ErrorCode.AuditUnavailable, `${call.name} was not run: its audit record could not be written (see the server log)`, {
@@ -110,12 +110,12 @@ export async function recordEnd(call: CallState, ending: CallEnding, deps: Recor
   }
   const { audit, monitor } = deps;
   if (!audit && !monitor) return;
-  const record: AuditRecord = {
-    ...baseRecord(call, audit?.includeArguments === true, 'end'),
-    durationMs: elapsedMs(call),
-    outcome: outcomeOf(ending, call),
-    ...(ending.type === 'failed' && { message: messageOf(ending.error) }),
-  };
+  // Without an audit log (the monitor alone), the digest is shown only if a step computed it.
+  const record = baseRecord(call, audit?.includeArguments === true, 'end', audit ? call.digest() : call.knownDigest());
+  // Added in place (not spread into a copy): this runs on every call.
+  record.durationMs = elapsedMs(call);
+  record.outcome = outcomeOf(ending, call);
+  if (ending.type === 'failed') record.message = messageOf(ending.error);
   if (call.options.scope) {
     call.options.scope.plugin = record.plugin;
     call.options.scope.outcome = record.outcome;

@@ -82,23 +82,13 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     : undefined;
   const on = metrics !== undefined || live !== undefined || tracing !== undefined;
 
-  // Each call's key in the live view.
-  const liveKeys = new WeakMap<object, string>();
-  let nextLiveKey = 1;
-  const liveKeyOf = (call: object): string => {
-    let key = liveKeys.get(call);
-    if (key === undefined) {
-      key = String(nextLiveKey++);
-      liveKeys.set(call, key);
-    }
-    return key;
-  };
   const parentOf = (scope: CallScope | undefined): Context | undefined => scope?.parent as Context | undefined;
 
   const monitor: CallMonitor | undefined = on
     ? {
         started(call) {
-          live?.push({ type: 'start', key: liveKeyOf(call), callId: call.context.callId, time: new Date().toISOString(), tool: call.name, plugin: undefined, principal: call.context.principal, session: call.session });
+          // A call's start matters only to a page watching now; its end is kept for later ones.
+          if (live?.watched) live.push({ type: 'start', key: String(call.seq), callId: call.context.callId, time: new Date().toISOString(), tool: call.name, plugin: undefined, principal: call.context.principal, session: call.session });
         },
         async approval(call, wait) {
           metrics?.approvalWaiting(1);
@@ -146,7 +136,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
           live?.push(
             {
               type: 'end',
-              key: liveKeyOf(call),
+              key: String(call.seq),
               callId: record.callId,
               time: record.time,
               tool: record.tool,

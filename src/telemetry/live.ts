@@ -29,11 +29,13 @@ export interface LiveCalls {
 }
 
 export function createLiveCalls(keep = 500): LiveCalls {
+  // A ring: `events[next]` is the oldest once it is full.
   const events: LiveCallEvent[] = [];
+  let next = 0;
   const records = new Map<string, AuditRecord>();
   const listeners = new Set<(event: LiveCallEvent) => void>();
   return {
-    recent: () => events,
+    recent: () => (events.length < keep ? events : [...events.slice(next), ...events.slice(0, next)]),
     record: (key) => records.get(key),
     subscribe(listener) {
       listeners.add(listener);
@@ -43,8 +45,11 @@ export function createLiveCalls(keep = 500): LiveCalls {
       return listeners.size > 0;
     },
     push(event, record) {
-      events.push(event);
-      if (events.length > keep) events.splice(0, events.length - keep);
+      if (events.length < keep) events.push(event);
+      else {
+        events[next] = event;
+        next = (next + 1) % keep;
+      }
       if (record) {
         records.set(event.key, record);
         // Maps keep insertion order: the first key is the oldest.
