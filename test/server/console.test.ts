@@ -117,6 +117,25 @@ describe('console requests without a browser', () => {
     }
   });
 
+  it('arguments are shown escaped: markup in them is text, not HTML', async () => {
+    const { cookie } = await signIn();
+    const client = await connectClient('http-2025', { url: server.url });
+    try {
+      const call = client.callTool({ name: 'shop__order', arguments: { item: '<script>alert(1)</script><img src=x onerror=alert(2)>' } });
+      const id = await waitForPending(admin, adminToken);
+      const page = await (await fetch(`${admin}/`, { headers: { cookie } })).text();
+      expect(page).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+      expect(page).not.toContain('<script>alert');
+      expect(page).not.toContain('<img src=x');
+      // The only script a page loads is the console's own.
+      expect([...page.matchAll(/<script\b[^>]*>/g)].map((match) => match[0])).toEqual(['<script src="/console.js">']);
+      expect((await decideApproval(admin, adminToken, id, 'reject')).status).toBe(200);
+      expect((await call).isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('pages need a session; the cookie of a signed-out session no longer works', async () => {
     const { cookie, csrf } = await signIn();
     expect(await (await fetch(`${admin}/plugins`, { headers: { cookie } })).text()).toContain('shop__order');
