@@ -247,6 +247,7 @@ describe.skipIf(!chromium)(`the console in headless Chromium${chromium ? '' : ' 
     const text = await page.$eval('section.plugin[data-plugin="shop"]', elementText);
     expect(text).toContain('module');
     expect(text).toContain(shop);
+    expect(text).toMatch(/grants\s*none/);
     expect(await page.$eval('tr.tool[data-tool="shop__menu"]', elementText)).toMatch(/local:\s*allow/);
     expect(await page.$eval('tr.tool[data-tool="shop__order"]', elementText)).toMatch(/local:\s*ask/);
     expect(await page.$eval('tr.tool[data-tool="shop__secret_recipe"]', elementText)).toContain('not granted READ_RECIPES (set plugins[0].grants.permissions');

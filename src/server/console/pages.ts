@@ -108,9 +108,16 @@ function sandboxOf(plugin: RegisteredPlugin, diagnostics: readonly Diagnostic[])
   return 'in the toolport process (no sandbox)';
 }
 
+/** The plugin's grants in the config's words, e.g. `network; files: /data (ro); env: API_KEY`. */
 function grantsOf(plugin: RegisteredPlugin): string {
-  const text = JSON.stringify(plugin.grants);
-  return text === '{}' ? 'none' : text;
+  const { network, files, env, permissions } = plugin.grants;
+  const parts = [
+    ...(network ? ['network'] : []),
+    ...(Object.keys(files).length > 0 ? [`files: ${Object.entries(files).map(([path, mode]) => `${path} (${mode})`).join(', ')}`] : []),
+    ...(env.length > 0 ? [`env: ${env.join(', ')}`] : []),
+    ...(permissions.length > 0 ? [`permissions: ${permissions.join(', ')}`] : []),
+  ];
+  return parts.length > 0 ? parts.join('; ') : 'none';
 }
 
 export function pluginsPage(plugins: readonly RegisteredPlugin[], tools: readonly ToolDecisions[], diagnostics: readonly Diagnostic[], csrf: string): string {
