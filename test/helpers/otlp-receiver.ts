@@ -22,6 +22,8 @@ export interface OtlpReceiver {
   readonly spans: readonly ReceivedSpan[];
   /** Content types of the exports received. */
   readonly contentTypes: readonly string[];
+  /** The request headers of each export, in order. */
+  readonly headers: readonly Readonly<Record<string, string | string[] | undefined>>[];
   /** Waits until a span matches (default 15 s). */
   waitFor(match: (span: ReceivedSpan) => boolean, timeoutMs?: number): Promise<ReceivedSpan>;
   close(): Promise<void>;
@@ -51,6 +53,7 @@ interface ExportRequest {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
+  const headers: Record<string, string | string[] | undefined>[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -60,6 +63,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       contentTypes.push(req.headers['content-type'] ?? '');
+      headers.push({ ...req.headers });
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest;
       for (const resourceSpans of body.resourceSpans ?? []) {
         const resource = plain(resourceSpans.resource?.attributes);
@@ -87,6 +91,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     contentTypes,
+    headers,
     async waitFor(match, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       while (Date.now() < until) {

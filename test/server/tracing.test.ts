@@ -39,7 +39,7 @@ beforeAll(async () => {
       '  rules:',
       '    - { tool: shop__refund, action: deny }',
       'telemetry:',
-      `  otlp: { endpoint: "${receiver.url}" }`,
+      `  otlp: { endpoint: "${receiver.url}", headers: { x-api-key: "otlp-key-for-the-test-42" } }`,
       'plugins:',
       `  - path: ${shop}`,
       `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
@@ -82,6 +82,9 @@ describe('traces over OTLP/HTTP', () => {
       expect(plugin.parentSpanId).toBe(span.spanId);
       expect(plugin.attributes).toMatchObject({ 'toolport.plugin.id': 'shop', 'toolport.plugin.kind': 'module' });
       expect(receiver.contentTypes[0]).toMatch(/^application\/json/);
+      // The configured headers go with every export, and stay out of the log.
+      expect(receiver.headers[0]?.['x-api-key']).toBe('otlp-key-for-the-test-42');
+      expect(server.stderr()).not.toContain('otlp-key-for-the-test-42');
     } finally {
       await client.close();
     }
@@ -134,7 +137,7 @@ describe('traces over OTLP/HTTP', () => {
 describe('traces configured by the standard OTEL_* variables', () => {
   it('OTEL_EXPORTER_OTLP_ENDPOINT turns them on without a telemetry block; OTEL_SDK_DISABLED=true turns them off', async () => {
     const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
-    const on = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'shop-gateway' } });
+    const on = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-env-key=from-the-environment', OTEL_SERVICE_NAME: 'shop-gateway' } });
     const off = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
     const traced = newTraceparent();
     const untraced = newTraceparent();
@@ -153,6 +156,7 @@ describe('traces configured by the standard OTEL_* variables', () => {
     }
     const span = await receiver.waitFor((s) => s.traceId === traced.traceId && s.kind === serverKind);
     expect(span.resource['service.name']).toBe('shop-gateway');
+    expect(receiver.headers.some((headers) => headers['x-env-key'] === 'from-the-environment')).toBe(true);
     expect(receiver.spans.filter((s) => s.traceId === untraced.traceId)).toEqual([]);
   });
 });
