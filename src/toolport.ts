@@ -36,6 +36,7 @@ import { createApprovalInbox, type ApprovalInbox } from './policy/inbox.js';
 import { createRateLimiter, createSharedRateLimiter, unmatchedLimits } from './policy/rate-limits.js';
 import { createFilePinStore } from './policy/pin-store.js';
 import { changedParts, createPinGuard, withPinDecision, type PinGuard } from './policy/pins.js';
+import { createTelemetry, type Telemetry } from './telemetry/index.js';
 
 export type { ToolCallOptions } from './pipeline/index.js';
 
@@ -56,6 +57,10 @@ export interface ToolportOptions {
   logDiagnostics?: boolean;
   /** The state to use instead of the one `state` in the config says (the caller closes it). */
   state?: SharedState;
+  /** Keep metrics and the live view of calls, and send traces when configured. Default true; one-shot commands turn it off. */
+  telemetry?: boolean;
+  /** toolport's version, for traces. */
+  version?: string;
 }
 
 export interface RegisterToolOptions {
@@ -82,6 +87,10 @@ export interface Toolport {
   readonly requestStateKey: Buffer;
   /** Skill folders (command skills) served through the MCP skills extension; undefined when there are none. */
   readonly skills: SkillsExtension | undefined;
+  /** Metrics and the live view (with `approvals.admin`), traces (with an OTLP endpoint). */
+  readonly telemetry: Telemetry;
+  /** The plugins served: from the config, then those of registerTool. */
+  readonly plugins: readonly RegisteredPlugin[];
   /** Plugins that failed to load, collisions, disabled tools, rules that match nothing. */
   readonly diagnostics: readonly Diagnostic[];
   /** Tools as this principal's clients see them, in tools/list order (denied and quarantined tools hidden). */
@@ -138,6 +147,7 @@ function collectConfigSecrets(config: Config, secrets: SecretSet): void {
       // Not a URL: the config check has said so already.
     }
   }
+  for (const value of Object.values(config.telemetry.otlp?.headers ?? {})) secrets.add(value);
 }
 
 /** The config's `state` block (a Config built in code may leave it out). */
@@ -195,6 +205,16 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
   const requestStateKey = (await state.sharedSecret('requestState')) ?? randomBytes(32);
   const inbox = config.approvals.admin ? createApprovalInbox(state, { logger }) : undefined;
   const hooks = createHookBus({ logger, secrets });
+  const watched = options.telemetry !== false;
+  const telemetry = await createTelemetry({
+    metrics: watched && inbox !== undefined,
+    live: watched && inbox !== undefined,
+    otlp: watched ? config.telemetry.otlp : undefined,
+    env: watched ? process.env : {},
+    serviceName: config.server.name,
+    version: options.version ?? '0.0.0',
+    logger,
+  });
   const shutdown = new AbortController();
   // Every call in flight listens on the shutdown signal (and removes itself when done).
   setMaxListeners(0, shutdown.signal);
@@ -242,6 +262,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     secrets,
     loadTimeoutSeconds: config.defaults.loadTimeoutSeconds,
     shutdown: shutdown.signal,
+    onPluginEvent: (pluginId, event) => telemetry.pluginEvent(pluginId, event),
     // A plugin that missed its load deadline joins when it is ready; clients hear list_changed.
     onLateLoad(plugin) {
       if (shutdown.signal.aborted || allPlugins().some((entry) => entry.id === plugin.id)) return false;
@@ -262,6 +283,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
   } catch (error) {
     // Without its hooks the server would run unguarded: close what was loaded and refuse to start.
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
+    await telemetry.shutdown();
     throw error;
   }
   // Before the pins are checked, so a change found at start reaches the event stream too.
@@ -363,6 +385,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     defaultTimeoutSeconds: config.defaults.timeoutSeconds,
     argumentLimits: { maxDepth: config.defaults.maxArgumentDepth, maxBytes: config.defaults.maxArgumentBytes },
     shutdown: shutdown.signal,
+    monitor: telemetry.monitor,
   });
   const prompts = createPrompts({
     plugins: () => loaded,
@@ -396,9 +419,13 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
     state,
     requestStateKey,
     skills,
+    telemetry,
     hooks,
     on: (event, handler, hookOptions) => hooks.on(event, handler, hookOptions),
     registerTool: (tool, registerOptions = {}) => registerTool(tool, registerOptions.plugin ?? 'host', 'registerTool'),
+    get plugins() {
+      return allPlugins();
+    },
     get diagnostics() {
       return [...loading.diagnostics, ...registry.diagnostics, ...skillDiagnostics, ...pinDiagnostics(), ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
@@ -465,6 +492,7 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
           await events?.close();
           stopRelay();
           inbox?.close();
+          await telemetry.shutdown();
           if (ownsState) await state.close();
         }
       })();

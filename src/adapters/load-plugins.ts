@@ -7,7 +7,7 @@ import { createDeadline } from '../core/abort.js';
 import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import type { Issue } from '../core/format.js';
 import { compileGlobs } from '../core/glob.js';
-import type { AdapterContext, LoadedPlugin, PluginBlock, PluginKind } from '../core/plugin.js';
+import type { AdapterContext, LoadedPlugin, PluginBlock, PluginEvent, PluginKind } from '../core/plugin.js';
 import type { Diagnostic, RegisteredPlugin } from '../core/registry.js';
 import type { SecretSet } from '../core/redact.js';
 import { detectPlugins } from './detect.js';
@@ -26,6 +26,8 @@ export interface LoadPluginsOptions extends AdapterContext {
    * returns false) the plugin is closed again.
    */
   readonly onLateLoad?: (plugin: RegisteredPlugin) => boolean;
+  /** A plugin's process was restarted or its sandbox refused something (for the metrics). */
+  readonly onPluginEvent?: (pluginId: string, event: PluginEvent) => void;
 }
 
 export interface LoadedPlugins {
@@ -51,7 +53,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const at = problem.at ? `:${problem.at.line}:${problem.at.column}` : '';
     byEntry[problem.index]?.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}${at}: ${problem.message}` });
   }
-  const { secrets, loadTimeoutSeconds, shutdown, onLateLoad, ...context } = options;
+  const { secrets, loadTimeoutSeconds, shutdown, onLateLoad, onPluginEvent, ...context } = options;
 
   // Every block must fit its kind before any plugin starts.
   const kindsOfEntry = new Map<number, PluginKind[]>();
@@ -77,7 +79,10 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const adapter = await adapters[entry.kind].load();
     const tooLate = `did not load within ${loadTimeoutSeconds} s (defaults.loadTimeoutSeconds); the other plugins are served without it`;
     const deadline = createDeadline(loadTimeoutSeconds * 1000, () => new ToolportError(ErrorCode.PluginLoadFailed, tooLate), shutdown);
-    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath });
+    // The plugin's id is known once it loaded (the config's, else its own).
+    let reportedId = spec.id ?? entry.path;
+    const report = onPluginEvent && ((event: PluginEvent): void => onPluginEvent(reportedId, event));
+    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) });
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),
@@ -86,7 +91,9 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       new Promise<LoadResult>((resolve) => deadline.signal.addEventListener('abort', () => resolve({ late: true }), { once: true })),
     ]);
     deadline.dispose();
-    const toRegistered = (plugin: LoadedPlugin): RegisteredPlugin => ({
+    const toRegistered = (plugin: LoadedPlugin): RegisteredPlugin => {
+      reportedId = spec.id ?? plugin.id;
+      return {
       id: spec.id ?? plugin.id,
       plugin,
       timeoutSeconds: spec.timeoutSeconds,
@@ -94,7 +101,8 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       grants: spec.grants,
       configPath,
       ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
-    });
+      };
+    };
     if ('late' in result) {
       // Changed in place when the plugin arrives, wherever the list has got to by then.
       const late: { level: Diagnostic['level']; message: string } = { level: 'error', message: `${where}: ${tooLate}` };

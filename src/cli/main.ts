@@ -127,7 +127,7 @@ async function startToolport(
       baseDir,
       ...(options.secrets && { secrets: options.secrets }),
       // One-shot commands print problems themselves (once) and publish no events.
-      ...(options.oneShot && { publishEvents: false, logDiagnostics: false }),
+      ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion() }),
     });
     return { toolport, config };
   } catch (error) {
@@ -194,7 +194,7 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
     const admin = config.approvals.admin;
     if (toolport.inbox && admin) {
       const { serveAdmin } = await import('../server/admin.js');
-      const handle = await serveAdmin(toolport.inbox, logger, admin).catch((error: unknown) => {
+      const handle = await serveAdmin(toolport, toolport.inbox, logger, admin).catch((error: unknown) => {
         throw listenFailure(error, 'start the approvals admin endpoint', admin.host, admin.port, 'set another approvals.admin.port in the config');
       });
       closeAdmin = () => handle.close();

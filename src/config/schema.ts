@@ -204,6 +204,19 @@ export const configSchema = z.strictObject({
   pins: pinsSchema.default(defaultPins),
   /** Listing every tool, or search for large catalogs. */
   discovery: discoverySchema.default(defaultDiscovery),
+  /** OpenTelemetry traces; off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT. */
+  telemetry: z
+    .strictObject({
+      otlp: z
+        .strictObject({
+          /** Base URL of an OTLP/HTTP receiver (a collector); traces go to ENDPOINT/v1/traces. */
+          endpoint: z.string().url('must be the base URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318').optional(),
+          /** Headers sent with each export (e.g. an API key; kept out of logs). */
+          headers: z.record(z.string().min(1), z.string()).optional(),
+        })
+        .optional(),
+    })
+    .default({}),
   /** Where state (and, in its `cache` folder, caches) is kept; default: the XDG folders of the user. */
   stateDir: z.string().min(1).optional(),
   /** State shared by several replicas behind one load balancer; without `redis`, each process keeps its own. */

@@ -71,7 +71,12 @@ export interface AdapterContext {
    * plugin keeps its state in `stateDir` as one process would.
    */
   readonly state?: SharedState;
+  /** Tells the server's metrics that the plugin's process was restarted, or its sandbox refused a request. */
+  readonly report?: (event: PluginEvent) => void;
 }
+
+/** What a running plugin reports for the metrics. */
+export type PluginEvent = 'restart' | 'sandbox_refusal';
 
 /** Something the adapter found while loading: a disabled tool, an ignored key, the sandbox in use. */
 export interface PluginDiagnostic {

@@ -63,6 +63,7 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           kind: tool.kind,
           principal: call.context.principal,
           sessionKey: options.approval?.sessionKey,
+          client: call.eventBase().client,
           args: call.input,
           permissions: tool.definition.permissions ?? [],
           digest: call.digest(),

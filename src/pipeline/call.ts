@@ -11,6 +11,19 @@ import type { RoundTrip, RoundTripChannel } from '../policy/round-trip.js';
 import { callDigest } from '../policy/digest.js';
 import type { CallEventBase } from '../policy/hooks.js';
 
+/**
+ * What a transport passes with a call for its request's telemetry: the trace context of the
+ * request's span (opaque here), and what the pipeline found out, filled in as the call ends.
+ */
+export interface CallScope {
+  /** The parent of the call's spans (an OpenTelemetry Context), when traces are on. */
+  readonly parent?: unknown;
+  /** Set by the pipeline: the plugin that served the call. */
+  plugin?: string | undefined;
+  /** Set by the pipeline: how the call ended (the audit outcome: ok, error, denied, …). */
+  outcome?: string | undefined;
+}
+
 /** What a transport or in-process caller passes with a call. */
 export interface ToolCallOptions {
   /** The client's cancellation of this request. */
@@ -31,6 +44,8 @@ export interface ToolCallOptions {
   /** The session or long-lived connection the call came over, for events and the audit log. */
   session?: string | undefined;
   context?: Partial<CallContext>;
+  /** The request's telemetry (trace parent; told the plugin and outcome), from the transport. */
+  scope?: CallScope | undefined;
 }
 
 export interface CallState {
@@ -55,6 +70,10 @@ export interface CallState {
   pinChange?: string;
   /** SHA-256 of the tool name and the arguments in canonical JSON; computed on first use. */
   digest(): string;
+  /** The digest if a step already needed it (approvals, hooks, audit), without computing it. */
+  knownDigest(): string | undefined;
+  /** Unique among the calls of this process (call ids are JSON-RPC ids, which clients reuse). */
+  readonly seq: number;
   /** The progress reporter of the call's next phase (approval wait, then the plugin). */
   progressPhase(): ProgressReporter;
   /** The fields every event about this call carries, stamped now. */
@@ -78,6 +97,8 @@ function toCallContext(options: ToolCallOptions): CallContext {
   };
 }
 
+let nextSeq = 1;
+
 export function startCall(name: string, args: unknown, options: ToolCallOptions): CallState {
   const context = toCallContext(options);
   let digest: string | undefined;
@@ -91,6 +112,8 @@ export function startCall(name: string, args: unknown, options: ToolCallOptions)
     session: options.session ?? context.sessionId ?? options.approval?.sessionKey,
     startedAt: performance.now(),
     digest: () => (digest ??= callDigest(name, args)),
+    knownDigest: () => digest,
+    seq: nextSeq++,
     progressPhase: phases,
     eventBase: () => ({
       time: new Date().toISOString(),

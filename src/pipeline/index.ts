@@ -26,6 +26,7 @@ import { checkResult } from './check-result.js';
 import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
 import { lookUpTool } from './look-up.js';
+import type { CallMonitor } from './monitor.js';
 import { recordEnd, recordStart } from './record.js';
 import { resumeRoundTrip } from './resume.js';
 import { runToolCallHooks, runToolResultHooks, wantsCallHooks } from './run-hooks.js';
@@ -52,6 +53,8 @@ export interface PipelineDeps {
   readonly argumentLimits: ArgumentLimits;
   /** Fires when the server shuts down: new calls are refused, running ones stopped. */
   readonly shutdown: AbortSignal;
+  /** Metrics, traces and the console's live view, when any is on. */
+  readonly monitor?: CallMonitor | undefined;
 }
 
 /** How long a plugin run that asked may go on after its call ended with the question (it is then stopped). */
@@ -66,7 +69,8 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   const { hooks, logger, shutdown } = deps;
   const approveDeps = { approvals: deps.approvals, channels: deps.approvalChannels, timeoutSeconds: deps.approvalTimeoutSeconds, shutdown, logger };
   const pluginDeps = { shutdown, hooks, logger, defaultTimeoutSeconds: deps.defaultTimeoutSeconds };
-  const recordDeps = { audit: deps.audit, hooks, logger };
+  const { monitor } = deps;
+  const recordDeps = { audit: deps.audit, hooks, logger, monitor };
 
   async function runSteps(call: CallState): Promise<CallEnding> {
     const tool = lookUpTool(call, deps.registry, shutdown);
@@ -77,7 +81,9 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     checkGrants(checked);
     await checkLimits(checked, deps.limiter);
     await resumeRoundTrip(checked, deps.singleUse);
-    const pending = await approveCall(checked, approveDeps);
+    const pending = await (monitor && checked.decision?.action === 'ask'
+      ? monitor.approval(checked, () => approveCall(checked, approveDeps))
+      : approveCall(checked, approveDeps));
     if (pending) return { type: 'input_required', result: pending };
 
     const release = await acquireLimits(checked, deps.limiter);
@@ -87,7 +93,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
       await recordStart(checked, recordDeps);
-      const asked = await runPlugin(checked);
+      const asked = await (monitor ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));
       if ('ending' in asked) return asked.ending;
       outcome = asked.outcome;
       checkResult(tool, outcome, logger);
@@ -134,6 +140,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   return {
     async run(name, args, options = {}) {
       const call = startCall(name, args, options);
+      monitor?.started(call);
       let ending: CallEnding;
       try {
         ending = await runSteps(call);
@@ -151,5 +158,6 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
 }
 
 export type { ToolCallOptions } from './call.js';
+export type { CallMonitor, CallScope } from './monitor.js';
 export { createToolDecider, type ToolDecider } from './decide-policy.js';
 export { timeoutMsOf } from './call-plugin.js';

@@ -8,11 +8,13 @@ import type { CallEnding } from '../core/tool.js';
 import type { AuditLog, AuditRecord } from '../policy/audit.js';
 import type { HookBus } from '../policy/hooks.js';
 import { elapsedMs, type CallState } from './call.js';
+import type { CallMonitor } from './monitor.js';
 
 export interface RecordDeps {
   readonly audit: AuditLog | undefined;
   readonly hooks: HookBus;
   readonly logger: Logger;
+  readonly monitor?: CallMonitor | undefined;
 }
 
 /** Refusals the caller can act on: logged at info; anything else that failed at warn (once). */
@@ -60,7 +62,7 @@ function messageOf(error: unknown): string {
 }
 
 /** The fields both lines of a call carry. */
-function baseRecord(call: CallState, audit: AuditLog, phase: AuditRecord['phase']): AuditRecord {
+function baseRecord(call: CallState, includeArguments: boolean, phase: AuditRecord['phase'], digest: string | undefined): AuditRecord {
   const { context, decision, answer } = call;
   return {
     time: new Date().toISOString(),
@@ -71,9 +73,9 @@ function baseRecord(call: CallState, audit: AuditLog, phase: AuditRecord['phase'
     client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
     tool: call.name,
     plugin: call.tool?.plugin.id,
-    argsDigest: call.digest(),
+    argsDigest: digest,
     // Arguments over the size or depth limits are never written, only their digest.
-    ...(audit.includeArguments && { args: call.argumentsWithinLimits ? call.args : '[not recorded: over the argument limits]' }),
+    ...(includeArguments && { args: call.argumentsWithinLimits ? call.args : '[not recorded: over the argument limits]' }),
     decision: decision?.action,
     rule: decision?.because,
     approver: answer?.approver,
@@ -86,7 +88,7 @@ export async function recordStart(call: CallState, deps: RecordDeps): Promise<vo
   const { audit } = deps;
   if (!audit) return;
   try {
-    await audit.write(baseRecord(call, audit, 'start'));
+    await audit.write(baseRecord(call, audit.includeArguments, 'start', call.digest()));
   } catch (error) {
     deps.logger.error({ err: error, tool: call.name, callId: call.context.callId }, 'could not write the audit record; the call is not run');
     throw new ToolportError(ErrorCode.AuditUnavailable, `${call.name} was not run: its audit record could not be written (see the server log)`, {
@@ -108,13 +110,19 @@ export async function recordEnd(call: CallState, ending: CallEnding, deps: Recor
       deps.hooks.notify({ type: 'tool_error', ...call.eventBase(), code, message: messageOf(error), durationMs: elapsedMs(call) });
     }
   }
-  const { audit } = deps;
+  const { audit, monitor } = deps;
+  if (!audit && !monitor) return;
+  // Without an audit log (the monitor alone), the digest is shown only if a step computed it.
+  const record = baseRecord(call, audit?.includeArguments === true, 'end', audit ? call.digest() : call.knownDigest());
+  // Added in place (not spread into a copy): this runs on every call.
+  record.durationMs = elapsedMs(call);
+  record.outcome = outcomeOf(ending, call);
+  if (ending.type === 'failed') record.message = messageOf(ending.error);
+  if (call.options.scope) {
+    call.options.scope.plugin = record.plugin;
+    call.options.scope.outcome = record.outcome;
+  }
+  monitor?.ended(call, ending, record);
   if (!audit) return;
-  const record: AuditRecord = {
-    ...baseRecord(call, audit, 'end'),
-    durationMs: elapsedMs(call),
-    outcome: outcomeOf(ending, call),
-    ...(ending.type === 'failed' && { message: messageOf(ending.error) }),
-  };
   await audit.write(record).catch((error: unknown) => deps.logger.error({ err: error }, 'could not write the audit record'));
 }

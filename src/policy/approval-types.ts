@@ -12,6 +12,8 @@ export interface ApprovalRequest {
   kind: string;
   principal: string;
   sessionKey: string | undefined;
+  /** `name/version` of the client, when it said. */
+  client?: string | undefined;
   args: Record<string, unknown>;
   permissions: readonly string[];
   digest: string;

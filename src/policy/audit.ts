@@ -16,7 +16,8 @@ export interface AuditRecord {
   client: string | undefined;
   tool: string;
   plugin: string | undefined;
-  argsDigest: string;
+  /** Always in the audit log; in the console's copy only when a step computed it. */
+  argsDigest: string | undefined;
   args?: unknown;
   decision: string | undefined;
   rule: string | undefined;

@@ -16,6 +16,7 @@ export interface PendingApprovalView {
   kind: string;
   principal: string;
   session: string | undefined;
+  client: string | undefined;
   arguments: unknown;
   permissions: readonly string[];
   because: string;
@@ -94,6 +95,7 @@ export function createApprovalInbox(state: SharedState = createMemoryState(), op
         kind: request.kind,
         principal: request.principal,
         session: request.sessionKey,
+        client: request.client,
         arguments: request.args,
         permissions: request.permissions,
         because: request.because,

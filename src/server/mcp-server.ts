@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   McpServer,
   ProtocolErrorCode,
@@ -31,6 +32,7 @@ import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
+import type { RequestScope } from '../telemetry/index.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
 import { createCatalogIndexCache, parseSearchArguments, searchResult, searchToolDefinition, searchToolName } from './tool-search.js';
 
@@ -289,8 +291,45 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     }
   };
 
+  const telemetry = toolport.telemetry;
+
+  /** Runs one request inside its telemetry scope (a SERVER span, the operation histogram); as it is when telemetry is off. */
+  function observed<R>(
+    method: string,
+    target: string | undefined,
+    server: Server,
+    ctx: ServerContext,
+    transport: SessionTransport,
+    run: (scope: RequestScope | undefined) => Promise<R> | R,
+  ): Promise<R> | R {
+    if (!telemetry.active) return run(undefined);
+    const scope = telemetry.request({
+      method,
+      target,
+      requestId: ctx.mcpReq.id,
+      protocolVersion: server.getNegotiatedProtocolVersion() ?? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY] as string | undefined),
+      // The MCP session id (2025-era HTTP sessions, SSE); stdio has none.
+      sessionId: ctx.sessionId,
+      transport,
+      meta: ctx.mcpReq._meta,
+      headers: ctx.http?.req?.headers,
+    });
+    if (!scope) return run(undefined);
+    return (async () => {
+      try {
+        const result = await run(scope);
+        scope.end({ result });
+        return result;
+      } catch (error) {
+        scope.end({ error });
+        throw error;
+      }
+    })();
+  }
+
   /** A long-lived connection's key (scopes its approvals), its start hook, and its session id for events. */
   interface Connection {
+    transport: SessionTransport;
     sessionKey: string;
     onRequest: () => void;
     session: () => string;
@@ -309,7 +348,12 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return toolport.listTools(principalOfAuth(authInfo)).find((tool) => tool.name === name)?.mcpTool.inputSchema;
     };
 
-  function createServer(connection?: Connection, instructions?: string, authInfo?: AuthInfo): McpServer {
+  function createServer(
+    connection?: Connection,
+    instructions?: string,
+    authInfo?: AuthInfo,
+    transport: SessionTransport = connection?.transport ?? 'http',
+  ): McpServer {
     const sessionKey = connection?.sessionKey;
     const onRequest = connection?.onRequest;
     const stop = connection?.signal;
@@ -329,32 +373,42 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     server.registerCapabilities({ tools: { listChanged: true }, prompts: {} });
     withSessionInstructions(server, (request, ctx) => instructionsFor(principalOf(ctx), ctx.sessionId, request.params.clientInfo, stop));
 
-    server.setRequestHandler('prompts/list', (request, ctx): ListPromptsResult => {
+    server.setRequestHandler('prompts/list', (request, ctx) => observed('prompts/list', undefined, server, ctx, transport, (): ListPromptsResult => {
       const prompts = toolport.listPrompts().filter((prompt) => isVisible(ctx, prompt.name));
       const { page, nextCursor } = paginate(prompts, request.params?.cursor, pageSize);
       return { prompts: page.map((prompt) => prompt.mcpPrompt), ...(nextCursor !== undefined && { nextCursor }) };
-    });
+    }));
 
-    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', (request, ctx) => observed('prompts/get', request.params.name, server, ctx, transport, async (): Promise<GetPromptResult> => {
       const { name } = request.params;
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
       return toolport.getPrompt(name, request.params.arguments ?? {}, { signal: ctx.mcpReq.signal, stop, context: callContextOf(server, ctx) });
+    }));
+
+    server.setRequestHandler('tools/list', (request, ctx) => {
+      onRequest?.();
+      return observed('tools/list', undefined, server, ctx, transport, (): ListToolsResult => {
+        const { page, nextCursor } = paginate(listFor(ctx), request.params?.cursor, pageSize);
+        return { tools: [...page], ...(nextCursor !== undefined && { nextCursor }) };
+      });
     });
 
-    server.setRequestHandler('tools/list', (request, ctx): ListToolsResult => {
+    server.setRequestHandler('tools/call', (request, ctx) => {
       onRequest?.();
-      const { page, nextCursor } = paginate(listFor(ctx), request.params?.cursor, pageSize);
-      return { tools: [...page], ...(nextCursor !== undefined && { nextCursor }) };
+      return observed('tools/call', request.params.name, server, ctx, transport, (scope) => callTool(request.params, ctx, scope));
     });
 
-    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
-      onRequest?.();
-      const { name } = request.params;
-      if (name === searchToolName && searchServed()) return searchTools(ctx, request.params.arguments);
+    async function callTool(
+      params: { name: string; arguments?: Record<string, unknown> | undefined },
+      ctx: ServerContext,
+      scope: RequestScope | undefined,
+    ): Promise<CallToolResult | InputRequiredResult> {
+      const { name } = params;
+      if (name === searchToolName && searchServed()) return searchTools(ctx, params.arguments);
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);
-      return toolport.callTool(name, request.params.arguments, {
+      return toolport.callTool(name, params.arguments, {
         signal: ctx.mcpReq.signal,
         stop,
         progress: createProgressReporter(ctx),
@@ -364,8 +418,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         roundTrip: roundTripChannel(server, ctx),
         session: connection?.session() ?? ctx.sessionId,
         context: callContextOf(server, ctx),
+        scope,
       });
-    });
+    }
     toolport.skills?.attach(mcp);
     return mcp;
   }
@@ -382,6 +437,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     const start = (): void => {
       if (startedAt !== undefined) return;
       startedAt = performance.now();
+      toolport.telemetry.sessionStarted(info.transport);
       session = server.transport?.sessionId ?? sessionKey;
       const client = server.getClientVersion();
       toolport.hooks.notify({
@@ -394,7 +450,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         protocolVersion: server.getNegotiatedProtocolVersion(),
       });
     };
-    const server = createServer({ sessionKey, onRequest: start, session: () => session, signal: info.signal }, instructions).server;
+    const server = createServer({ transport: info.transport, sessionKey, onRequest: start, session: () => session, signal: info.signal }, instructions).server;
     server.oninitialized = start;
     connections.add(server);
     const previous = server.onclose;
@@ -402,6 +458,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       connections.delete(server);
       toolport.endSession(sessionKey);
       if (startedAt !== undefined) {
+        toolport.telemetry.sessionEnded(info.transport, performance.now() - startedAt);
         toolport.hooks.notify({
           type: 'session_end',
           time: new Date().toISOString(),
@@ -427,8 +484,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     // stdio connection, made once) pays for computing them.
     factory: async (ctx) => {
       const http = ctx.requestInfo !== undefined;
-      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer(undefined, undefined, ctx.authInfo);
-      return createServer(undefined, await instructionsFor(http ? principalOfAuth(ctx.authInfo) : 'local', undefined, undefined), ctx.authInfo);
+      const transport: SessionTransport = http ? 'http' : 'stdio';
+      if (ctx.era !== 'modern' || (http && ctx.requestInfo?.headers.get('mcp-method') !== 'server/discover')) return createServer(undefined, undefined, ctx.authInfo, transport);
+      return createServer(undefined, await instructionsFor(http ? principalOfAuth(ctx.authInfo) : 'local', undefined, undefined), ctx.authInfo, transport);
     },
     createConnectionServer: (info) => connectionServer(info),
     async createStdioServer(ctx, info = { transport: 'stdio', principal: 'local' }) {

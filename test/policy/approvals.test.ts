@@ -11,6 +11,7 @@ import type { Client, ElicitRequest, ElicitResult } from '@modelcontextprotocol/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
+import { adminUrlOf, waitForPending as waitForPendingAt } from '../helpers/admin.js';
 
 const run = promisify(execFile);
 const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
@@ -166,22 +167,8 @@ describe.each<Era>(['stdio', 'http-2025', 'sse', 'http-2026'])('approvals by eli
 describe('the approval inbox, for clients without elicitation', () => {
   const cli = (args: string[]) =>
     run(process.execPath, [binPath, 'approvals', ...args, '--url', adminUrl()], { env: { ...process.env, TOOLPORT_ADMIN_TOKEN: adminToken } });
-  const adminUrl = (): string => {
-    const match = /"url":"(http:\/\/[^"]+)\/approvals"/.exec(http.stderr());
-    if (!match?.[1]) throw new Error('the admin endpoint did not log its address');
-    return match[1];
-  };
-
-  /** Polls the admin endpoint directly (cheaper than a CLI process per poll). */
-  async function waitForPending(): Promise<string> {
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const response = await fetch(`${adminUrl()}/approvals`, { headers: { authorization: `Bearer ${adminToken}` } });
-      const { pending } = (await response.json()) as { pending: { id: string }[] };
-      if (pending[0]) return pending[0].id;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error('the call never reached the inbox');
-  }
+  const adminUrl = (): string => adminUrlOf(http);
+  const waitForPending = (): Promise<string> => waitForPendingAt(adminUrl(), adminToken);
 
   it('the call waits, sends progress, and `toolport approvals approve ID` releases it', async () => {
     const { client } = await connect('http-2025', false);

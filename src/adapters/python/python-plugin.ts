@@ -147,6 +147,7 @@ export async function loadPythonPlugin(
   let host: HostProcess | undefined;
   let starting: Promise<HostProcess> | undefined;
   let consecutiveCrashes = 0;
+  let everStarted = false;
   const lifecycle = createPluginLifecycle(label);
   const inflight = new Map<string, CallOptions>();
   const stderrTail: string[] = [];
@@ -432,6 +433,8 @@ export async function loadPythonPlugin(
         throw new Error('closed');
       }
       host = started.host;
+      if (everStarted) context.report?.('restart');
+      everStarted = true;
       watch(started.host);
       applyLoad(started.result);
       remember(started.result);

@@ -21,6 +21,8 @@ export interface RunnerOptions {
   serve: (request: HostRequest) => Promise<HostReply>;
   /** JS heap limit of a worker (Wasm memory is capped separately). */
   heapLimitMb: number;
+  /** The sandbox refused the guest something (a write to a read-only folder, outgoing HTTP). */
+  onRefusal?: () => void;
 }
 
 export interface RunRequest {
@@ -135,6 +137,8 @@ export function createRunner(options: RunnerOptions): Runner {
       } else if (message.type === 'failed') {
         startFailure = message.message;
         void worker.terminate();
+      } else if (message.type === 'refused') {
+        options.onRefusal?.();
       } else if (message.type === 'reply' && slot.current?.id === message.id) {
         const { pending } = slot.current;
         slot.current = undefined;

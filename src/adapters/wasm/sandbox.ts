@@ -59,6 +59,14 @@ type Descriptor = Record<string, unknown> & {
 };
 
 const readOnlyDescriptors = new WeakSet<object>();
+/** Told of each refusal (the worker passes it on to the metrics); one sandbox per worker. */
+let onRefused: () => void = () => {};
+
+/** Refuses the guest's request with a WASI error, and says so. */
+function refuse(error: Parameters<typeof throwGuestError>[0]): never {
+  onRefused();
+  return throwGuestError(error);
+}
 const wrapped = new WeakSet<object>();
 
 /** Makes a descriptor (and everything opened through it) obey its grant. */
@@ -73,7 +81,7 @@ function guardDescriptor(descriptor: Descriptor, readOnly: boolean): void {
   Object.defineProperty(descriptor, 'openAt', {
     value(pathFlags: unknown, path: string, openFlags: OpenFlags, descriptorFlags: DescriptorFlags): Descriptor {
       if (readOnly && (openFlags.create || openFlags.truncate || openFlags.exclusive || descriptorFlags.write || descriptorFlags.mutateDirectory)) {
-        throwGuestError('read-only');
+        refuse('read-only');
       }
       const child = openAt(pathFlags, path, openFlags, descriptorFlags);
       guardDescriptor(child, readOnly);
@@ -91,7 +99,7 @@ function guardDescriptor(descriptor: Descriptor, readOnly: boolean): void {
     for (const method of writingMethods) {
       Object.defineProperty(descriptor, method, {
         value() {
-          throwGuestError('read-only');
+          refuse('read-only');
         },
       });
     }
@@ -100,20 +108,21 @@ function guardDescriptor(descriptor: Descriptor, readOnly: boolean): void {
   // A writable folder must not be the way to write into a read-only one.
   Object.defineProperty(descriptor, 'renameAt', {
     value(oldPath: string, target: object, newPath: string) {
-      if (readOnlyDescriptors.has(target)) throwGuestError('read-only');
+      if (readOnlyDescriptors.has(target)) refuse('read-only');
       return renameAt(oldPath, target, newPath);
     },
   });
   Object.defineProperty(descriptor, 'linkAt', {
     value(oldPathFlags: unknown, oldPath: string, target: object, newPath: string) {
-      if (readOnlyDescriptors.has(target)) throwGuestError('read-only');
+      if (readOnlyDescriptors.has(target)) refuse('read-only');
       return linkAt(oldPathFlags, oldPath, target, newPath);
     },
   });
 }
 
 /** The WASI part of the import map, keyed the way jco asks for it (unversioned). */
-export function createSandboxImports(options: SandboxOptions): ImportObject {
+export function createSandboxImports(options: SandboxOptions, refused?: () => void): ImportObject {
+  if (refused) onRefused = refused;
   const preopens: Record<string, string> = {};
   for (const grant of options.preopens) preopens[grant.guest] = grant.host;
   const shim = new WASIShim({
@@ -126,7 +135,7 @@ export function createSandboxImports(options: SandboxOptions): ImportObject {
     // (a variant) and would trap the guest; answer with the variant for "denied".
     imports['wasi:http/outgoing-handler'] = {
       handle() {
-        throwGuestError({ tag: 'HTTP-request-denied' });
+        refuse({ tag: 'HTTP-request-denied' });
       },
     };
   }

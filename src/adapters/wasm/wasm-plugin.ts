@@ -262,6 +262,7 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
       instances: spec.instances,
       heapLimitMb: 256,
       serve,
+      ...(context.report && { onRefusal: () => context.report?.('sandbox_refusal') }),
       async prepare() {
         const modules: Record<string, CompiledModule> = {};
         for (const name of cached.meta.coreModules) {

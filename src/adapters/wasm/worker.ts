@@ -38,6 +38,7 @@ export type CallReply =
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
+  | { type: 'refused' }
   | { type: 'reply'; id: number; reply: CallReply };
 
 type Instance = Record<string, unknown>;
@@ -76,7 +77,7 @@ function describeTrap(error: unknown): string {
 async function instantiate(): Promise<Instance> {
   const module = (await import(pathToFileURL(init.entry).href)) as { instantiate: InstantiateFn };
   const imports: Record<string, unknown> = {
-    ...createSandboxImports(init.sandbox),
+    ...createSandboxImports(init.sandbox, () => port.postMessage({ type: 'refused' } satisfies WorkerMessage)),
     'asterai:host/api': hostImports,
   };
   return module.instantiate((name) => {

@@ -83,6 +83,8 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
           ...sandboxForTests,
         },
       ],
+      // With an admin listener configured, the toolport keeps metrics (plugin restarts among them).
+      approvals: { admin: { token: 'python-admin-token-0001', port: 0 } },
     });
     toolport = await createToolport(config, { logger: captured.logger });
     expect(problemsOf(toolport)).toEqual([]);
@@ -224,8 +226,11 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
     expect(await hostPid()).not.toBe(before);
   });
 
-  it('a host killed mid-call fails that call cleanly, and the next call works', async () => {
+  it('a host killed mid-call fails that call cleanly, and the next call works (a restart the metrics count)', async () => {
+    const restarts = async (): Promise<number> =>
+      Number(/^toolport_plugin_restarts_total\{plugin="acme\.weather"\} (\d+)$/m.exec((await toolport.telemetry.metrics?.text()) ?? '')?.[1] ?? 0);
     expect((await settle(toolport, 'acme_weather__pid')).isError).toBeUndefined();
+    const restartsBefore = await restarts();
     const pid = await hostPid();
     const pending = settle(toolport, 'acme_weather__slow', { seconds: 10 });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -236,6 +241,7 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
     const next = await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo' });
     expect(next.isError).toBeUndefined();
     expect(textOf(next)).toContain('晴れ');
+    expect(await restarts()).toBe(restartsBefore + 1);
   });
 
   it('refuses a tool whose permissions are not granted, naming them and the config line', async () => {

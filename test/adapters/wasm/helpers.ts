@@ -62,12 +62,12 @@ export interface TestToolport {
 /** A toolport over the given plugin blocks, with its own state folder and a readable log. */
 export async function startToolport(
   plugins: Record<string, unknown>[],
-  options: { stateDir?: string; keepState?: boolean } = {},
+  options: { stateDir?: string; keepState?: boolean; config?: Record<string, unknown> } = {},
 ): Promise<TestToolport> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'toolport-wasm-state-')));
   const log = createCapturingLogger();
   // The fixtures change nothing outside toolport; the config says so (WIT cannot).
-  const config = parseConfig({ plugins: plugins.map((plugin) => ({ kind: 'wasm', cacheDir: sharedCacheDir, readOnly: ['*'], ...plugin })) });
+  const config = parseConfig({ ...options.config, plugins: plugins.map((plugin) => ({ kind: 'wasm', cacheDir: sharedCacheDir, readOnly: ['*'], ...plugin })) });
   const toolport = await createToolport(config, { logger: log.logger, stateDir });
   return {
     toolport,

@@ -29,7 +29,8 @@ beforeAll(async () => {
   process.env.TOOLPORT_SANDBOX_GRANTED = 'yes';
   process.env.TOOLPORT_SANDBOX_SECRET = 'hidden';
   [closed, open] = await Promise.all([
-    startToolport([{ path: kitchenWasm, timeoutSeconds: 60 }]),
+    // With an admin listener configured, the toolport keeps metrics (sandbox refusals among them).
+    startToolport([{ path: kitchenWasm, timeoutSeconds: 60 }], { config: { approvals: { admin: { token: 'sandbox-admin-token-01', port: 0 } } } }),
     startToolport([
       {
         path: kitchenWasm,
@@ -105,10 +106,16 @@ describe('wasm sandbox: files', () => {
 });
 
 describe('wasm sandbox: network', () => {
-  it('outgoing HTTP is denied without a grant', async () => {
+  it('outgoing HTTP is denied without a grant, and the metrics count the refusal', async () => {
+    const refusals = async (): Promise<string | undefined> =>
+      /^toolport_sandbox_refusals_total\{plugin="kitchen"\} (\d+)$/m.exec((await closed.toolport.telemetry.metrics?.text()) ?? '')?.[1];
+    expect(await refusals()).toBeUndefined();
     const result = await closed.call('kitchen__fetch-text', { url });
     expect(result.isError).toBe(true);
     expect(textOf(result)).not.toContain('hello from the host');
+    // The worker reports the refusal by message; it arrives with (or just after) the reply.
+    for (let attempt = 0; attempt < 100 && (await refusals()) === undefined; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await refusals()).toBe('1');
   });
 
   it('outgoing HTTP works with network: true', async () => {

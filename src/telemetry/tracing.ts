@@ -1,0 +1,74 @@
+// OpenTelemetry traces. Only @opentelemetry/api is loaded with toolport; the SDK and the
+// OTLP/HTTP exporter are imported when `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_*
+// endpoint variable is set, so a server without them pays nothing. Spans are made with
+// explicit parents (no context manager): the request's SERVER span, then the approval wait
+// and the plugin call under it.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import type { Logger } from '../core/logger.js';
+
+export interface OtlpSettings {
+  /** Base URL of the collector's OTLP/HTTP receiver; traces go to `<endpoint>/v1/traces`. */
+  endpoint?: string | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface Tracing {
+  /** The W3C trace context in a carrier (`_meta` or HTTP headers), as a parent context. */
+  extract(carrier: Readonly<Record<string, unknown>> | undefined): Context | undefined;
+  startSpan(name: string, kind: SpanKind, attributes: Attributes, parent: Context | undefined): Span;
+  /** The context a child of `span` is made in. */
+  contextOf(span: Span, parent: Context | undefined): Context;
+  /** Sends what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+export { SpanKind, SpanStatusCode };
+
+/** Whether traces are on: a configured endpoint, or an OTLP endpoint in the environment (and the SDK not disabled). */
+export function tracingWanted(settings: OtlpSettings | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none') return false;
+  return Boolean(settings?.endpoint || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get(carrier, key) {
+    const value = carrier[key];
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value;
+    return undefined;
+  },
+};
+
+export async function startTracing(options: { settings: OtlpSettings | undefined; serviceName: string; version: string; logger: Logger }): Promise<Tracing> {
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
+  ]);
+  const { settings } = options;
+  const exporter = new OTLPTraceExporter({
+    ...(settings?.endpoint && { url: `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` }),
+    ...(settings?.headers && { headers: { ...settings.headers } }),
+  });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? options.serviceName, 'service.version': options.version }),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+  const tracer: Tracer = provider.getTracer('toolport', options.version);
+  const propagator = new W3CTraceContextPropagator();
+  options.logger.info({ endpoint: settings?.endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'sending traces over OTLP/HTTP');
+  return {
+    extract(carrier) {
+      if (!carrier || typeof carrier.traceparent !== 'string') return undefined;
+      const context = propagator.extract(ROOT_CONTEXT, carrier, getter);
+      return trace.getSpanContext(context) ? context : undefined;
+    },
+    startSpan: (name, kind, attributes, parent) => tracer.startSpan(name, { kind, attributes }, parent ?? ROOT_CONTEXT),
+    contextOf: (span, parent) => trace.setSpan(parent ?? ROOT_CONTEXT, span),
+    async shutdown() {
+      await provider.shutdown().catch((error: unknown) => options.logger.warn({ err: error }, 'could not send the last traces'));
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// OpenTelemetry traces, received by a real OTLP/HTTP receiver the test starts: a SERVER span
+// per MCP request with the semantic-convention attributes, the approval wait and the plugin
+// call as its children, and the trace context a client sends in `_meta` or in HTTP headers.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
+import { textOf } from '../helpers/wait.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createSilentLogger } from '../../src/core/logger.js';
+import { createTelemetry } from '../../src/telemetry/index.js';
+import { createToolport } from '../../src/toolport.js';
+
+const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
+const adminToken = 'tracing-admin-token-0001';
+const serverKind = 2;
+const internalKind = 1;
+
+let receiver: OtlpReceiver;
+let server: ConfiguredServer;
+
+const newTraceparent = (): { traceId: string; parentId: string; header: string } => {
+  const traceId = randomBytes(16).toString('hex');
+  const parentId = randomBytes(8).toString('hex');
+  return { traceId, parentId, header: `00-${traceId}-${parentId}-01` };
+};
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  server = await serveConfig(
+    (dir) => [
+      'approvals:',
+      `  admin: { token: "${adminToken}", port: 0 }`,
+      'policy:',
+      '  rules:',
+      '    - { tool: shop__refund, action: deny }',
+      'telemetry:',
+      `  otlp: { endpoint: "${receiver.url}", headers: { x-api-key: "otlp-key-for-the-test-42" } }`,
+      'plugins:',
+      `  - path: ${shop}`,
+      `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
+    ],
+    // Export batches every 100 ms rather than every 5 s, so the test need not wait.
+    { env: { OTEL_BSP_SCHEDULE_DELAY: '100' } },
+  );
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await receiver?.close();
+});
+
+describe('traces over OTLP/HTTP', () => {
+  it('a tools/call is a SERVER span under the traceparent sent in _meta, with the plugin call as its child', async () => {
+    const client: Client = await connectClient('http-2026', { url: server.url });
+    try {
+      const trace = newTraceparent();
+      const result = await client.callTool({ name: 'shop__menu', arguments: {}, _meta: { traceparent: trace.header, tracestate: 'vendor=1' } });
+      expect(textOf(result)).toBe('burger, fries, shake');
+      const span = await receiver.waitFor((s) => s.traceId === trace.traceId && s.kind === serverKind);
+      expect(span.name).toBe('tools/call shop__menu');
+      expect(span.parentSpanId).toBe(trace.parentId);
+      expect(span.attributes).toMatchObject({
+        'mcp.method.name': 'tools/call',
+        'gen_ai.tool.name': 'shop__menu',
+        'gen_ai.operation.name': 'execute_tool',
+        'mcp.protocol.version': '2026-07-28',
+        'network.transport': 'tcp',
+        'toolport.plugin.id': 'shop',
+        'toolport.outcome': 'ok',
+      });
+      expect(typeof span.attributes['jsonrpc.request.id']).toBe('string');
+      expect(span.attributes['error.type']).toBeUndefined();
+      expect(span.resource['service.name']).toBe('toolport');
+
+      const plugin = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'plugin shop');
+      expect(plugin.kind).toBe(internalKind);
+      expect(plugin.parentSpanId).toBe(span.spanId);
+      expect(plugin.attributes).toMatchObject({ 'toolport.plugin.id': 'shop', 'toolport.plugin.kind': 'module' });
+      expect(receiver.contentTypes[0]).toMatch(/^application\/json/);
+      // The configured headers go with every export, and stay out of the log.
+      expect(receiver.headers[0]?.['x-api-key']).toBe('otlp-key-for-the-test-42');
+      expect(server.stderr()).not.toContain('otlp-key-for-the-test-42');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the approval wait is a child span that says who approved it over which channel', async () => {
+    const client = await connectClient('http-2026', { url: server.url });
+    try {
+      const trace = newTraceparent();
+      const call = client.callTool({ name: 'shop__order', arguments: { item: 'fries' }, _meta: { traceparent: trace.header } });
+      const admin = adminUrlOf(server);
+      const id = await waitForPending(admin, adminToken);
+      expect((await decideApproval(admin, adminToken, id, 'approve', { by: 'ops' })).status).toBe(200);
+      expect(textOf(await call)).toBe('ordered 1 fries');
+
+      const span = await receiver.waitFor((s) => s.traceId === trace.traceId && s.kind === serverKind);
+      expect(span.name).toBe('tools/call shop__order');
+      const approval = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'approval shop__order');
+      expect(approval.parentSpanId).toBe(span.spanId);
+      expect(approval.attributes).toMatchObject({ 'toolport.approval.channel': 'inbox', 'toolport.approval.approver': 'admin (ops)', 'toolport.approval.outcome': 'approved' });
+      const plugin = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'plugin shop');
+      expect(plugin.parentSpanId).toBe(span.spanId);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a refused call is a tool_error; a 2025 session takes its trace context from HTTP headers', async () => {
+    const trace = newTraceparent();
+    const client = await connectClient('http-2025', { url: server.url, headers: { traceparent: trace.header } });
+    try {
+      const refused = await client.callTool({ name: 'shop__refund', arguments: { id: 7 } });
+      expect(refused.isError).toBe(true);
+      const span = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'tools/call shop__refund');
+      expect(span.parentSpanId).toBe(trace.parentId);
+      expect(span.attributes).toMatchObject({ 'error.type': 'tool_error', 'toolport.outcome': 'denied', 'mcp.protocol.version': '2025-11-25' });
+      expect(span.status.code).toBe(2);
+      expect(typeof span.attributes['mcp.session.id']).toBe('string');
+
+      await client.listTools();
+      const list = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'tools/list');
+      expect(list.attributes['mcp.method.name']).toBe('tools/list');
+      expect(list.attributes['gen_ai.operation.name']).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('traces configured by the standard OTEL_* variables', () => {
+  it('OTEL_EXPORTER_OTLP_ENDPOINT turns them on without a telemetry block; OTEL_SDK_DISABLED=true turns them off', async () => {
+    const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
+    const on = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-env-key=from-the-environment', OTEL_SERVICE_NAME: 'shop-gateway' } });
+    const off = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
+    const traced = newTraceparent();
+    const untraced = newTraceparent();
+    try {
+      for (const [target, trace] of [[on, traced], [off, untraced]] as const) {
+        const client = await connectClient('http-2026', { url: target.url });
+        try {
+          await client.callTool({ name: 'shop__menu', arguments: {}, _meta: { traceparent: trace.header } });
+        } finally {
+          await client.close();
+        }
+      }
+    } finally {
+      // Stopping a server sends what it has buffered.
+      await Promise.all([on.stop(), off.stop()]);
+    }
+    const span = await receiver.waitFor((s) => s.traceId === traced.traceId && s.kind === serverKind);
+    expect(span.resource['service.name']).toBe('shop-gateway');
+    expect(receiver.headers.some((headers) => headers['x-env-key'] === 'from-the-environment')).toBe(true);
+    expect(receiver.spans.filter((s) => s.traceId === untraced.traceId)).toEqual([]);
+  });
+});
+
+describe('telemetry off (the default)', () => {
+  it('without an admin listener or an OTLP endpoint there is no monitor and no request scope: the call path pays nothing', async () => {
+    const telemetry = await createTelemetry({ metrics: false, live: false, otlp: undefined, env: {}, serviceName: 'toolport', version: '0', logger: createSilentLogger() });
+    expect(telemetry.tracing).toBe(false);
+    expect(telemetry.monitor).toBeUndefined();
+    expect(telemetry.request({ method: 'tools/call', target: 'x', requestId: 1, transport: 'stdio' })).toBeUndefined();
+    const toolport = await createToolport(parseConfig({ plugins: [{ path: shop, settings: { ledger: '/dev/null' } }] }));
+    try {
+      expect(toolport.telemetry.monitor).toBeUndefined();
+      expect(toolport.telemetry.metrics).toBeUndefined();
+    } finally {
+      await toolport.close();
+    }
+  });
+});
