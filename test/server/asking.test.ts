@@ -171,6 +171,32 @@ describe('a 2026-07-28 round trip over HTTP', () => {
   });
 });
 
+describe('limits of a 2026-07-28 call that asks', () => {
+  it('at most 16 questions per call', async () => {
+    const { client, asked } = await askedClient('http-2026', []);
+    try {
+      const result = await client.callTool({ name: 'asks__endless', arguments: {} });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toBe('asks__endless asked more than 16 questions in one call');
+      expect(asked).toHaveLength(16);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('the answers a state carries are capped (256 KiB)', async () => {
+    const { client } = await askedClient('http-2026', []);
+    client.setRequestHandler('sampling/createMessage', () => ({ model: 'test-model', role: 'assistant', content: { type: 'text', text: 'x'.repeat(300 * 1024) } }));
+    try {
+      const result = await client.callTool({ name: 'asks__chatty', arguments: {} });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain('larger than 256 KiB');
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!bwrapWorks && sandboxForTests.sandbox === undefined)(`a Python plugin asks${needsBwrap}`, () => {
   describe.each<Era>(['http-2025', 'http-2026'])('over %s', (era) => {
     it('elicits, samples and asks for approval', async () => {
