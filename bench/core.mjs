@@ -3,11 +3,11 @@
 // legacy SSE.
 // Reports p50/p90/p99 latency, calls/s with 16 in flight, and cold start to the first
 // tools/list, plus the toolport/bare ratios. Not part of CI: run `npm run bench`.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { startHttp } from './servers/start-http.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/toolport.js', import.meta.url));
@@ -48,19 +48,6 @@ const targets = [
 const only = process.env.BENCH_ONLY?.split(',');
 if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.name)));
 
-function startHttp(args) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      out += chunk;
-      const match = /serving at (http:\/\/\S+\/mcp)/.exec(out);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
 async function connect(target) {
   const spec = servers[target.server];
   const options = target.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {};
@@ -69,7 +56,7 @@ async function connect(target) {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: spec.stdio, cwd: root, stderr: 'ignore' }));
     return { client, stop: () => client.close() };
   }
-  const { child, url } = await startHttp(spec[target.transport]);
+  const { child, url } = await startHttp(spec[target.transport], { cwd: root });
   const transport =
     target.transport === 'sse'
       ? new SSEClientTransport(new URL(url.replace(/\/mcp$/, '/sse')))

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { parseConfig } from '../dist/config/load.js';
 import { createToolport } from '../dist/toolport.js';
+import { startHttp } from './servers/start-http.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/toolport.js', import.meta.url));
@@ -102,16 +103,7 @@ function startReplica(dir, redisUrl, index) {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--http', '--port', '0', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      out += chunk;
-      const match = /serving at (http:\/\/\S+\/mcp)/.exec(out);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.once('exit', (code) => reject(new Error(`replica exited with ${code}`)));
-  });
+  return startHttp([bin, 'serve', '--config', config, '--http', '--port', '0', '--log-level', 'warn'], { cwd: root, name: 'replica' });
 }
 
 async function partTwo(redis) {

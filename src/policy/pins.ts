@@ -242,10 +242,9 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
       { tool: tool.name, plugin: tool.plugin.id, pinned: verdict.pinned?.digest, current: verdict.current.digest },
       `${tool.name}: ${verdict.state === 'new' ? 'a new tool of a pinned plugin' : `its ${what} changed since it was pinned`}; ${consequence} (toolport pins diff ${tool.name}; toolport pins approve ${tool.name})`,
     );
-    const time = new Date().toISOString();
-    hooks.notify({
-      type: 'pin_changed',
-      time,
+    // What the hooks, the event stream and the audit are told: the same facts.
+    const change = {
+      time: new Date().toISOString(),
       tool: tool.name,
       plugin: tool.plugin.id,
       change: verdict.state,
@@ -253,19 +252,10 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
       changed: what,
       pinnedDigest: verdict.pinned?.digest,
       currentDigest: verdict.current.digest,
-    });
+    };
+    hooks.notify({ type: 'pin_changed', ...change });
     audit
-      ?.write({
-        time,
-        phase: 'pin',
-        tool: tool.name,
-        plugin: tool.plugin.id,
-        change: verdict.state,
-        action: verdict.action,
-        changed: what,
-        pinnedDigest: verdict.pinned?.digest,
-        currentDigest: verdict.current.digest,
-      })
+      ?.write({ ...change, phase: 'pin' })
       .catch((error: unknown) => logger.error({ err: error }, 'the audit record of a pin change could not be written'));
   };
 
