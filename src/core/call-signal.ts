@@ -11,6 +11,8 @@ export interface CallSignal {
   readonly hold: () => void;
   /** Starts the time limit again from now, whole (unless the signal already fired). */
   readonly restart: () => void;
+  /** Fires the signal now with `error` (the caller ends the call itself). */
+  readonly stop: (error: ToolportError) => void;
   dispose(): void;
 }
 
@@ -71,6 +73,7 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   return {
     signal: controller.signal,
     aborted,
+    stop: fire,
     hold: () => {
       clearTimeout(timer);
       timer = undefined;

@@ -27,7 +27,8 @@ export function timeoutMsOf(tool: ExposedTool, defaultTimeoutSeconds: number): n
 /** What the plugin runs with besides the call: how it asks the client, and a signal that ends it early. */
 export interface PluginRun {
   readonly client: CallOptions['client'];
-  readonly signal: AbortSignal;
+  /** Given the means to end this run early (its question was not answered here). */
+  readonly onStart?: (stop: (error: ToolportError) => void) => void;
 }
 
 export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: PluginRun): Promise<ToolOutcome> {
@@ -35,7 +36,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
   const loaded = tool.plugin.plugin;
   const timeoutMs = timeoutMsOf(tool, deps.defaultTimeoutSeconds);
   const callSignal = createCallSignal({
-    client: run.signal,
+    client: options.signal,
     connection: options.stop,
     shutdown: deps.shutdown,
     timeoutMs,
@@ -43,6 +44,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
     label: name,
     pluginId: tool.plugin.id,
   });
+  run.onStart?.(callSignal.stop);
   const clientLog = options.log ?? noop;
   const log: CallOptions['log'] = deps.hooks.wants('message')
     ? (level, data) => {

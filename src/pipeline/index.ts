@@ -13,7 +13,6 @@ import type { AuditLog } from '../policy/audit.js';
 import type { HookBus } from '../policy/hooks.js';
 import type { RateLimiter } from '../policy/rate-limits.js';
 import type { SingleUseStore } from '../policy/single-use.js';
-import { linkSignals } from '../core/abort.js';
 import { ErrorCode, ToolportError } from '../core/errors.js';
 import { approveCall } from './approve.js';
 import { createAsker } from './ask-client.js';
@@ -112,16 +111,16 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   /** Runs the plugin; a question it asks may end the call instead (input_required, or -32021). */
   async function runPlugin(call: Parameters<typeof callPlugin>[0]): Promise<{ outcome: ToolOutcome } | { ending: CallEnding }> {
     const asker = createAsker(call);
-    const stop = new AbortController();
-    const unlink = linkSignals(stop, [call.options.signal]);
-    const running = callPlugin(call, pluginDeps, { client: asker.client, signal: stop.signal });
+    // The call's own signal ends the run early when needed (no second signal per call).
+    let stop: (error: ToolportError) => void = () => {};
+    const running = callPlugin(call, pluginDeps, { client: asker.client, onStart: (stopRun) => (stop = stopRun) });
     try {
       const first = await Promise.race([running.then((outcome) => ({ outcome })), asker.ending.then((ending) => ({ ending }))]);
       if (!asker.interrupted && 'outcome' in first) return first;
       const ending = await asker.ending;
       // This run is over (the call goes on with the answers, in a new request). Its question
       // failed, so the plugin usually ends on its own; one that keeps going is stopped.
-      const timer = setTimeout(() => stop.abort(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
+      const timer = setTimeout(() => stop(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
       timer.unref();
       void running.then(
         () => clearTimeout(timer),
@@ -132,8 +131,6 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
       // The plugin failed after it asked: the question wins (it is what the client must answer).
       if (asker.interrupted) return { ending: await asker.ending };
       throw error;
-    } finally {
-      unlink();
     }
   }
 
