@@ -214,8 +214,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   });
   const scopeCache = new Map<string, GlobMatcher>();
 
-  const scopeMatcher = (ctx: ServerContext): GlobMatcher | undefined => {
-    const scope = toolScopeOf(ctx.http?.authInfo);
+  /** The caller's token scope as a matcher (compiled once per scope), or undefined for no scope. */
+  const scopeMatcherOf = (authInfo: AuthInfo | undefined): GlobMatcher | undefined => {
+    const scope = toolScopeOf(authInfo);
     if (!scope) return undefined;
     let match = scopeCache.get(scope.key);
     if (!match) {
@@ -224,6 +225,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     }
     return match;
   };
+  const scopeMatcher = (ctx: ServerContext): GlobMatcher | undefined => scopeMatcherOf(ctx.http?.authInfo);
   const visibleTools = (ctx: ServerContext): readonly ExposedTool[] => {
     const match = scopeMatcher(ctx);
     const all = toolport.listTools(principalOf(ctx));
@@ -343,9 +345,10 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   const schemaFor =
     (authInfo: AuthInfo | undefined) =>
     (name: string): Record<string, unknown> | undefined => {
-      const scope = toolScopeOf(authInfo);
-      if (scope && !compileGlobs(scope.patterns)(name)) return undefined;
-      return toolport.listTools(principalOfAuth(authInfo)).find((tool) => tool.name === name)?.mcpTool.inputSchema;
+      if (scopeMatcherOf(authInfo)?.(name) === false) return undefined;
+      // The same test as tools/list (not denied outright, not quarantined), by name: no list scan per call.
+      const tool = toolport.registry.get(name);
+      return tool && toolport.isListed(tool, principalOfAuth(authInfo)) ? tool.mcpTool.inputSchema : undefined;
     };
 
   function createServer(

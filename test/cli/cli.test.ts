@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/mqtt-broker.js';
-import { binPath, connectClient, repoRoot, runToolport } from '../helpers/toolport-process.js';
+import { binPath, connectClient, repoRoot, runToolport, waitForServing } from '../helpers/toolport-process.js';
 
 const exec = promisify(execFile);
 const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
@@ -24,15 +24,7 @@ async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ url
   const child = spawn(process.execPath, [binPath, 'serve', ...args, '--log-level', 'warn'], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const match = /serving at (http:\/\/\S+)\/mcp/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
+  const url = await waitForServing(child, () => stderr);
   return { url, child };
 }
 
@@ -218,14 +210,7 @@ describe('toolport CLI', () => {
     const child = spawn(process.execPath, [binPath, 'serve', e2e, '--http', '--port', '0', '--log-level', 'info'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = await new Promise<string>((resolve) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        const match = /serving at (http:\/\/\S+)\/mcp/.exec(out);
-        if (match?.[1]) resolve(match[1]);
-      });
-    });
+    const url = await waitForServing(child, () => stderr);
     const client = await connectClient('http-2025', { url });
     const running = client.callTool({ name: 'e2e__slow', arguments: { steps: 400, marker } }, { onprogress: () => child.kill('SIGTERM') });
     running.catch(() => {});

@@ -21,21 +21,17 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** Starts `toolport serve ARGS --http --port 0` and waits until it says where it listens. */
-export async function startHttpServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, [binPath, 'serve', ...args, '--http', '--port', '0', '--log-level', 'info'], {
-    cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; stderr:\n${stderr}`)), 20_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+/**
+ * Resolves with the base URL (without /mcp) once a `toolport serve --http` process says where
+ * it listens; rejects when it exits first or is silent for `timeoutMs`. `stderr` adds what it said.
+ */
+export function waitForServing(child: ChildProcess, stderr: () => string = () => '', timeoutMs = 20_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs / 1000} s; stderr:\n${stderr()}`)), timeoutMs);
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      const match = /serving at (http:\/\/[^\s]+)\/mcp/.exec(stdout);
+      const match = /serving at (http:\/\/\S+)\/mcp/.exec(stdout);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -43,9 +39,21 @@ export async function startHttpServer(args: readonly string[], options: { env?: 
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening; stderr:\n${stderr}`));
+      reject(new Error(`server exited with ${code} before listening; stderr:\n${stderr()}`));
     });
   });
+}
+
+/** Starts `toolport serve ARGS --http --port 0` and waits until it says where it listens. */
+export async function startHttpServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [binPath, 'serve', ...args, '--http', '--port', '0', '--log-level', 'info'], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const url = await waitForServing(child, () => stderr);
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.once('exit', (code) => resolve(code));

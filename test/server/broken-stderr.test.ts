@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { binPath, connectClient, repoRoot } from '../helpers/toolport-process.js';
+import { binPath, connectClient, repoRoot, waitForServing } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 
@@ -23,15 +23,7 @@ describe('a server whose stderr is gone', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          out += chunk;
-          const match = /serving at (http:\/\/\S+)\/mcp/.exec(out);
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-      });
+      const url = await waitForServing(child);
       // The reader of its stderr goes away, as when the parent dies.
       child.stderr.destroy();
       // Work that logs (debug level: every call writes lines).
