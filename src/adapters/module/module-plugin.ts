@@ -206,27 +206,26 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
     return toToolOutcome(value, tool, id);
   }
 
-  const promptsOf = (): PromptDefinition[] => {
-    if (typeof loaded.getPrompt !== 'function') return [];
-    return (manifest.prompts ?? []).map((prompt) => ({
-      name: prompt.name,
-      ...(prompt.title !== undefined && { title: prompt.title }),
-      ...(prompt.description !== undefined && { description: prompt.description }),
-      ...(prompt.arguments !== undefined && {
-        arguments: prompt.arguments.map((argument) => ({
-          name: argument.name,
-          ...(argument.description !== undefined && { description: argument.description }),
-          ...(argument.required !== undefined && { required: argument.required }),
-        })),
-      }),
-    }));
-  };
+  // The manifest is read once, so its prompts are too (only the keys MCP knows are kept).
+  const offered = typeof loaded.getPrompt === 'function' ? (manifest.prompts ?? []) : [];
+  const prompts: PromptDefinition[] = offered.map((prompt) => ({
+    name: prompt.name,
+    ...(prompt.title !== undefined && { title: prompt.title }),
+    ...(prompt.description !== undefined && { description: prompt.description }),
+    ...(prompt.arguments !== undefined && {
+      arguments: prompt.arguments.map((argument) => ({
+        name: argument.name,
+        ...(argument.description !== undefined && { description: argument.description }),
+        ...(argument.required !== undefined && { required: argument.required }),
+      })),
+    }),
+  }));
   if ((manifest.prompts?.length ?? 0) > 0 && typeof loaded.getPrompt !== 'function') {
     logger.warn('the manifest lists prompts, but the plugin has no getPrompt(name, args, ctx); no prompt is offered');
   }
 
   async function renderPrompt(name: string, args: Record<string, string>, options: PromptOptions): Promise<PromptOutcome> {
-    if (!promptsOf().some((prompt) => prompt.name === name)) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`, { pluginId: id });
+    if (!prompts.some((prompt) => prompt.name === name)) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown prompt: ${name}`, { pluginId: id });
     const ctx: ModulePromptContext = {
       signal: options.signal,
       principal: options.context.principal,
@@ -249,7 +248,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
     id,
     kind: 'module',
     get prompts() {
-      return promptsOf();
+      return prompts;
     },
     getPrompt: renderPrompt,
     ...(manifest.version !== undefined && { version: manifest.version }),
