@@ -3,7 +3,9 @@
 // what differs), interleaved rounds:
 //   off      no admin listener, no OTLP endpoint: telemetry is off (the default)
 //   metrics  approvals.admin configured: Prometheus metrics and the console's live view kept
-//   traces   metrics plus OTLP traces, batched (BatchSpanProcessor) to a local receiver
+//   traces   OTLP traces alone, batched (BatchSpanProcessor) to a local receiver, protobuf
+//   traces-json  the same in the JSON encoding (telemetry.otlp.protocol: http/json)
+//   all      metrics, live view and traces (protobuf) together
 //   baseline (with TOOLPORT_BASELINE=DIR, a checkout of main built with `npm run build`)
 // Reports p50 per variant, the median of per-round p50 differences against `off` (and `off`
 // against the baseline), in µs. Not part of CI. Tune with BENCH_ROUNDS, BENCH_CALLS, BENCH_WARMUP.
@@ -27,7 +29,8 @@ const sink = createServer((req, res) => {
   req.on('data', () => {});
   req.on('end', () => {
     exported += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    const protobuf = req.headers['content-type']?.startsWith('application/x-protobuf');
+    res.writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json' }).end(protobuf ? undefined : '{}');
   });
 });
 await new Promise((done) => sink.listen(0, '127.0.0.1', done));
@@ -69,12 +72,18 @@ const current = await load(root);
 const variants = [
   await start(current, 'off', {}),
   await start(current, 'metrics', admin),
-  await start(current, 'traces', { ...admin, telemetry: { otlp: { endpoint: sinkUrl } } }),
+  await start(current, 'traces', { telemetry: { otlp: { endpoint: sinkUrl } } }),
+  await start(current, 'traces-json', { telemetry: { otlp: { endpoint: sinkUrl, protocol: 'http/json' } } }),
+  await start(current, 'all', { ...admin, telemetry: { otlp: { endpoint: sinkUrl } } }),
 ];
 if (process.env.TOOLPORT_BASELINE) variants.push(await start(await load(resolve(process.env.TOOLPORT_BASELINE)), 'baseline', {}));
 
+// CPU time (user + system, µs) of the whole process per call in each timed block: it counts
+// what the p50 cannot see, such as the exporter's batches and the garbage they leave.
+const cpuPerCall = {};
 async function timeCalls(variant, count) {
   const times = new Float64Array(count);
+  const cpu = process.cpuUsage();
   for (let index = 0; index < count; index += 1) {
     const started = performance.now();
     const result = await variant.client.callTool({ name: 'bench__echo', arguments: { text } });
@@ -84,6 +93,8 @@ async function timeCalls(variant, count) {
     // batches) their turn between calls, as a real server's event loop would, untimed.
     await new Promise((resolve) => setImmediate(resolve));
   }
+  const used = process.cpuUsage(cpu);
+  (cpuPerCall[variant.name] ??= []).push((used.user + used.system) / count);
   return times.sort();
 }
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -91,6 +102,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
 
 for (const variant of variants) await timeCalls(variant, warmupCalls);
+for (const variant of variants) cpuPerCall[variant.name] = [];
 const p50s = Object.fromEntries(variants.map((v) => [v.name, []]));
 const all = Object.fromEntries(variants.map((v) => [v.name, []]));
 for (let round = 0; round < rounds; round += 1) {
@@ -106,15 +118,16 @@ for (let round = 0; round < rounds; round += 1) {
 const lines = [`telemetry bench: ${rounds} rounds × ${callsPerRound} calls, node ${process.version}, load ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`];
 for (const variant of variants) {
   const sorted = Float64Array.from(all[variant.name]).sort();
-  lines.push(`${variant.name.padEnd(8)} p50 ${us(pct(sorted, 50))}  p90 ${us(pct(sorted, 90))}  p99 ${us(pct(sorted, 99))}`);
+  lines.push(`${variant.name.padEnd(11)} p50 ${us(pct(sorted, 50))}  p90 ${us(pct(sorted, 90))}  p99 ${us(pct(sorted, 99))}  CPU per call ${median(cpuPerCall[variant.name]).toFixed(1)} µs`);
 }
 const diff = (a, b) => p50s[a].map((value, index) => value - p50s[b][index]);
 const describe = (a, b) => {
   const diffs = diff(a, b);
   const ratio = median(p50s[a].map((value, index) => value / p50s[b][index]));
-  return `${a} − ${b}: median of per-round p50 differences ${us(median(diffs))} (rounds ${us(Math.min(...diffs))} … ${us(Math.max(...diffs))}); ratio ${ratio.toFixed(3)}×`;
+  const cpuDiffs = cpuPerCall[a].map((value, index) => value - cpuPerCall[b][index]);
+  return `${a} − ${b}: median of per-round p50 differences ${us(median(diffs))} (rounds ${us(Math.min(...diffs))} … ${us(Math.max(...diffs))}); ratio ${ratio.toFixed(3)}×; CPU per call ${median(cpuDiffs).toFixed(1)} µs (rounds ${Math.min(...cpuDiffs).toFixed(1)} … ${Math.max(...cpuDiffs).toFixed(1)})`;
 };
-lines.push(describe('metrics', 'off'), describe('traces', 'off'), describe('traces', 'metrics'));
+lines.push(describe('metrics', 'off'), describe('traces', 'off'), describe('traces-json', 'off'), describe('all', 'off'));
 if (p50s.baseline) lines.push(describe('off', 'baseline'));
 lines.push(`OTLP exports received by the local receiver so far: ${exported}`);
 console.log(lines.join('\n'));

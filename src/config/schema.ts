@@ -213,6 +213,8 @@ export const configSchema = z.strictObject({
           endpoint: z.string().url('must be the base URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318').optional(),
           /** Headers sent with each export (e.g. an API key; kept out of logs). */
           headers: z.record(z.string().min(1), z.string()).optional(),
+          /** The OTLP/HTTP encoding; default OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else http/protobuf. */
+          protocol: z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json (toolport sends OTLP over HTTP)' }).optional(),
         })
         .optional(),
     })

@@ -92,7 +92,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
       await recordStart(checked, recordDeps);
-      const asked = await (monitor ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));
+      const asked = await (monitor?.plugin ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));
       if ('ending' in asked) return asked.ending;
       outcome = asked.outcome;
       checkResult(tool, outcome, logger);
@@ -137,7 +137,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   return {
     async run(name, args, options = {}) {
       const call = startCall(name, args, options);
-      monitor?.started(call);
+      monitor?.started?.(call);
       let ending: CallEnding;
       try {
         ending = await runSteps(call);

@@ -111,18 +111,20 @@ export async function recordEnd(call: CallState, ending: CallEnding, deps: Recor
     }
   }
   const { audit, monitor } = deps;
-  if (!audit && !monitor) return;
+  const outcome = outcomeOf(ending, call);
+  const { scope } = call.options;
+  if (scope) {
+    scope.plugin = call.tool?.plugin.id;
+    scope.outcome = outcome;
+  }
+  if (!audit && !monitor?.ended) return;
   // Without an audit log (the monitor alone), the digest is shown only if a step computed it.
   const record = baseRecord(call, audit?.includeArguments === true, 'end', audit ? call.digest() : call.knownDigest());
   // Added in place (not spread into a copy): this runs on every call.
   record.durationMs = elapsedMs(call);
-  record.outcome = outcomeOf(ending, call);
+  record.outcome = outcome;
   if (ending.type === 'failed') record.message = messageOf(ending.error);
-  if (call.options.scope) {
-    call.options.scope.plugin = record.plugin;
-    call.options.scope.outcome = record.outcome;
-  }
-  monitor?.ended(call, ending, record);
+  monitor?.ended?.(call, ending, record);
   if (!audit) return;
   await audit.write(record).catch((error: unknown) => deps.logger.error({ err: error }, 'could not write the audit record'));
 }

@@ -4,7 +4,10 @@
 // With all of it off, `request` answers undefined and `monitor` is undefined: no cost.
 import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from '../core/logger.js';
+import type { CallEnding } from '../core/tool.js';
+import type { CallState, ToolCall } from '../pipeline/call.js';
 import type { CallMonitor, CallScope } from '../pipeline/monitor.js';
+import type { AuditRecord } from '../policy/audit.js';
 import { createLiveCalls, type LiveCalls } from './live.js';
 import { createMetrics, type Metrics, type SessionTransportName } from './metrics.js';
 import { SpanKind, SpanStatusCode, startTracing, tracingWanted, type OtlpSettings, type Tracing } from './tracing.js';
@@ -84,12 +87,16 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
 
   const parentOf = (scope: CallScope | undefined): Context | undefined => scope?.parent as Context | undefined;
 
+  // Each part is there only for an observer that uses it: traces alone need neither the start
+  // of a call nor its end record; metrics alone need no wrapper around the plugin call.
   const monitor: CallMonitor | undefined = on
     ? {
-        started(call) {
-          // A call's start matters only to a page watching now; its end is kept for later ones.
-          if (live?.watched) live.push({ type: 'start', key: String(call.seq), callId: call.context.callId, time: new Date().toISOString(), tool: call.name, plugin: undefined, principal: call.context.principal, session: call.session });
-        },
+        ...(live && {
+          started(call) {
+            // A call's start matters only to a page watching now; its end is kept for later ones.
+            if (live.watched) live.push({ type: 'start', key: String(call.seq), callId: call.context.callId, time: new Date().toISOString(), tool: call.name, plugin: undefined, principal: call.context.principal, session: call.session });
+          },
+        }),
         async approval(call, wait) {
           metrics?.approvalWaiting(1);
           const span = tracing?.startSpan(`approval ${call.name}`, SpanKind.INTERNAL, { 'gen_ai.tool.name': call.name, 'toolport.approval.rule': call.decision?.because ?? '' }, parentOf(call.options.scope));
@@ -114,42 +121,45 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
             }
           }
         },
-        async plugin(call, run) {
-          if (!tracing) return run();
-          const { plugin, kind } = call.tool;
-          const span = tracing.startSpan(`plugin ${plugin.id}`, SpanKind.INTERNAL, { 'toolport.plugin.id': plugin.id, 'toolport.plugin.kind': kind, 'gen_ai.tool.name': call.name }, parentOf(call.options.scope));
-          try {
-            const outcome = await run();
-            if ((outcome as { isError?: unknown }).isError === true) span.setAttribute('error.type', 'tool_error');
-            return outcome;
-          } catch (error) {
-            span.setAttribute('error.type', errorType(error));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-            throw error;
-          } finally {
-            span.end();
-          }
-        },
-        ended(call, _ending, record) {
-          if (record.decision !== undefined) metrics?.decided(record.decision);
-          if (record.outcome === 'rate_limited') metrics?.rateLimited(call.name);
-          live?.push(
-            {
-              type: 'end',
-              key: String(call.seq),
-              callId: record.callId,
-              time: record.time,
-              tool: record.tool,
-              plugin: record.plugin,
-              principal: record.principal,
-              session: record.session,
-              decision: record.decision,
-              outcome: record.outcome,
-              durationMs: record.durationMs,
-            },
-            record,
-          );
-        },
+        ...(tracing && {
+          async plugin<T>(call: ToolCall, run: () => Promise<T>): Promise<T> {
+            const { plugin, kind } = call.tool;
+            const span = tracing.startSpan(`plugin ${plugin.id}`, SpanKind.INTERNAL, { 'toolport.plugin.id': plugin.id, 'toolport.plugin.kind': kind, 'gen_ai.tool.name': call.name }, parentOf(call.options.scope));
+            try {
+              const outcome = await run();
+              if ((outcome as { isError?: unknown }).isError === true) span.setAttribute('error.type', 'tool_error');
+              return outcome;
+            } catch (error) {
+              span.setAttribute('error.type', errorType(error));
+              span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+              throw error;
+            } finally {
+              span.end();
+            }
+          },
+        }),
+        ...((metrics || live) && {
+          ended(call: CallState, _ending: CallEnding, record: AuditRecord) {
+            if (record.decision !== undefined) metrics?.decided(record.decision);
+            if (record.outcome === 'rate_limited') metrics?.rateLimited(call.name);
+            live?.push(
+              {
+                type: 'end',
+                key: String(call.seq),
+                callId: record.callId,
+                time: record.time,
+                tool: record.tool,
+                plugin: record.plugin,
+                principal: record.principal,
+                session: record.session,
+                decision: record.decision,
+                outcome: record.outcome,
+                durationMs: record.durationMs,
+              },
+              record,
+            );
+          },
+        }),
       }
     : undefined;
 

@@ -1,5 +1,5 @@
 // OpenTelemetry traces. Only @opentelemetry/api is loaded with toolport; the SDK and the
-// OTLP/HTTP exporter are imported when `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_*
+// OTLP/HTTP exporter (protobuf by default, JSON on request) are imported when `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_*
 // endpoint variable is set, so a server without them pays nothing. Spans are made with
 // explicit parents (no context manager): the request's SERVER span, then the approval wait
 // and the plugin call under it.
@@ -10,7 +10,10 @@ export interface OtlpSettings {
   /** Base URL of the collector's OTLP/HTTP receiver; traces go to `<endpoint>/v1/traces`. */
   endpoint?: string | undefined;
   headers?: Readonly<Record<string, string>> | undefined;
+  protocol?: OtlpProtocol | undefined;
 }
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 export interface Tracing {
   /** The W3C trace context in a carrier (`_meta` or HTTP headers), as a parent context. */
@@ -30,6 +33,19 @@ export function tracingWanted(settings: OtlpSettings | undefined, env: NodeJS.Pr
   return Boolean(settings?.endpoint || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/**
+ * The encoding: the config's, else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL,
+ * else http/protobuf (the OTLP default, and half the CPU per span of JSON). `grpc` in the
+ * environment is not served: the warning says so and traces go over http/protobuf.
+ */
+export function tracesProtocol(settings: OtlpSettings | undefined, env: NodeJS.ProcessEnv, logger?: Logger): OtlpProtocol {
+  if (settings?.protocol) return settings.protocol;
+  const named = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim().toLowerCase();
+  if (!named || named === 'http/protobuf' || named === 'http/json') return (named as OtlpProtocol | undefined) ?? 'http/protobuf';
+  logger?.warn({ protocol: named }, 'OTLP protocol not supported (toolport sends OTLP over HTTP); using http/protobuf');
+  return 'http/protobuf';
+}
+
 const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
   keys: (carrier) => Object.keys(carrier),
   get(carrier, key) {
@@ -41,13 +57,14 @@ const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
 };
 
 export async function startTracing(options: { settings: OtlpSettings | undefined; serviceName: string; version: string; logger: Logger }): Promise<Tracing> {
+  const { settings } = options;
+  const protocol = tracesProtocol(settings, process.env, options.logger);
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
+    protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/core'),
   ]);
-  const { settings } = options;
   const exporter = new OTLPTraceExporter({
     ...(settings?.endpoint && { url: `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` }),
     ...(settings?.headers && { headers: { ...settings.headers } }),
@@ -58,7 +75,7 @@ export async function startTracing(options: { settings: OtlpSettings | undefined
   });
   const tracer: Tracer = provider.getTracer('toolport', options.version);
   const propagator = new W3CTraceContextPropagator();
-  options.logger.info({ endpoint: settings?.endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'sending traces over OTLP/HTTP');
+  options.logger.info({ endpoint: settings?.endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol }, 'sending traces over OTLP/HTTP');
   return {
     extract(carrier) {
       if (!carrier || typeof carrier.traceparent !== 'string') return undefined;

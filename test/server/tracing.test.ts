@@ -12,7 +12,9 @@ import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/to
 import { textOf } from '../helpers/wait.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createSilentLogger } from '../../src/core/logger.js';
+import type { Logger } from '../../src/core/logger.js';
 import { createTelemetry } from '../../src/telemetry/index.js';
+import { tracesProtocol } from '../../src/telemetry/tracing.js';
 import { createToolport } from '../../src/toolport.js';
 
 const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
@@ -81,7 +83,8 @@ describe('traces over OTLP/HTTP', () => {
       expect(plugin.kind).toBe(internalKind);
       expect(plugin.parentSpanId).toBe(span.spanId);
       expect(plugin.attributes).toMatchObject({ 'toolport.plugin.id': 'shop', 'toolport.plugin.kind': 'module' });
-      expect(receiver.contentTypes[0]).toMatch(/^application\/json/);
+      // Protobuf unless asked otherwise (the OTLP default, and half the CPU per span of JSON).
+      expect(receiver.contentTypes[0]).toMatch(/^application\/x-protobuf/);
       // The configured headers go with every export, and stay out of the log.
       expect(receiver.headers[0]?.['x-api-key']).toBe('otlp-key-for-the-test-42');
       expect(server.stderr()).not.toContain('otlp-key-for-the-test-42');
@@ -137,7 +140,9 @@ describe('traces over OTLP/HTTP', () => {
 describe('traces configured by the standard OTEL_* variables', () => {
   it('OTEL_EXPORTER_OTLP_ENDPOINT turns them on without a telemetry block; OTEL_SDK_DISABLED=true turns them off', async () => {
     const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
-    const on = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-env-key=from-the-environment', OTEL_SERVICE_NAME: 'shop-gateway' } });
+    const on = await serveConfig(lines, {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-env-key=from-the-environment', OTEL_SERVICE_NAME: 'shop-gateway', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    });
     const off = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
     const traced = newTraceparent();
     const untraced = newTraceparent();
@@ -156,7 +161,10 @@ describe('traces configured by the standard OTEL_* variables', () => {
     }
     const span = await receiver.waitFor((s) => s.traceId === traced.traceId && s.kind === serverKind);
     expect(span.resource['service.name']).toBe('shop-gateway');
-    expect(receiver.headers.some((headers) => headers['x-env-key'] === 'from-the-environment')).toBe(true);
+    const fromEnv = receiver.headers.findIndex((headers) => headers['x-env-key'] === 'from-the-environment');
+    expect(fromEnv).toBeGreaterThanOrEqual(0);
+    // OTEL_EXPORTER_OTLP_PROTOCOL=http/json picks the JSON encoding.
+    expect(receiver.contentTypes[fromEnv]).toMatch(/^application\/json/);
     expect(receiver.spans.filter((s) => s.traceId === untraced.traceId)).toEqual([]);
   });
 });
@@ -174,5 +182,19 @@ describe('telemetry off (the default)', () => {
     } finally {
       await toolport.close();
     }
+  });
+});
+
+describe('the OTLP encoding', () => {
+  it('is the config\'s protocol, else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf; grpc is refused in the config and falls back with a warning from the environment', () => {
+    expect(tracesProtocol(undefined, {})).toBe('http/protobuf');
+    expect(tracesProtocol(undefined, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toBe('http/json');
+    expect(tracesProtocol(undefined, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' })).toBe('http/protobuf');
+    expect(tracesProtocol({ protocol: 'http/json' }, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' })).toBe('http/json');
+    const warnings: unknown[] = [];
+    const logger = { ...createSilentLogger(), warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
+    expect(tracesProtocol(undefined, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, logger)).toBe('http/protobuf');
+    expect(JSON.stringify(warnings)).toContain('grpc');
+    expect(() => parseConfig({ telemetry: { otlp: { endpoint: 'http://127.0.0.1:4318', protocol: 'grpc' } } })).toThrow(/telemetry\.otlp\.protocol.*http\/protobuf or http\/json/s);
   });
 });
