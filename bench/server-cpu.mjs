@@ -1,9 +1,9 @@
 // Server CPU per call over stdio: the CPU time (user + system, from /proc) the server process
 // spends per echo call, toolport vs a bare SDK v2 server, in alternating rounds of the same run.
 // Wall-clock ratios on a shared 2-core machine move with the load; the CPU a server spends per
-// call moves much less. ERA=modern pins 2026-07-28; BASE=<checkout> measures another build of
-// toolport (e.g. the previous commit in a worktree) against the same bare server; N calls per
-// round (default 5,000), R rounds (default 4). Linux only.
+// call moves much less. ERA=modern pins 2026-07-28; BASE=<checkout> adds another build of
+// toolport (e.g. the previous commit in a worktree) to the same rounds; N calls per
+// round (default 5,000), R rounds (default 4), C calls in flight (default 1). Linux only.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
@@ -11,10 +11,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 const tick = 10_000; // µs per clock tick (CLK_TCK 100)
 const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * tick; };
 const root = fileURLToPath(new URL('..', import.meta.url));
-const base = process.env.BASE ?? root;
+const toolportAt = (dir) => ({ tool: 'bench__echo', args: [`${dir}/bin/toolport.js`, 'serve', `${dir}/bench/fixtures/echo.mjs`, '--stdio', '--log-level', 'silent'] });
 const targets = {
   bare: { tool: 'echo', args: [fileURLToPath(new URL('./servers/bare-echo.mjs', import.meta.url))] },
-  toolport: { tool: 'bench__echo', args: [`${base}/bin/toolport.js`, 'serve', `${base}/bench/fixtures/echo.mjs`, '--stdio', '--log-level', 'silent'] },
+  toolport: toolportAt(root),
+  ...(process.env.BASE && { base: toolportAt(process.env.BASE) }),
 };
 const n = Number(process.env.N ?? 5000);
 const era = process.env.ERA === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {};
@@ -23,15 +24,22 @@ for (const [k, t] of Object.entries(targets)) {
   const client = new Client({ name: 'p', version: '1' }, era);
   const transport = new StdioClientTransport({ command: process.execPath, args: t.args, cwd: root, stderr: 'inherit' });
   await client.connect(transport);
-  for (let i = 0; i < 500; i++) await client.callTool({ name: t.tool, arguments: { text: 'x'.repeat(64) } });
+  for (let i = 0; i < Number(process.env.WARMUP ?? 3000); i++) await client.callTool({ name: t.tool, arguments: { text: 'x'.repeat(64) } });
   conns[k] = { client, pid: transport.pid, tool: t.tool };
 }
-const res = { bare: [], toolport: [] };
+const res = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+const names = Object.keys(targets);
 for (let r = 0; r < Number(process.env.R ?? 4); r++) {
-  for (const k of r % 2 ? ['toolport', 'bare'] : ['bare', 'toolport']) {
+  // Rotate the order each round.
+  for (const k of names.map((_, i) => names[(i + r) % names.length])) {
     const { client, pid, tool } = conns[k];
     const c0 = cpuOf(pid); const t0 = performance.now();
-    for (let i = 0; i < n; i++) await client.callTool({ name: tool, arguments: { text: 'x'.repeat(64) } });
+    // C calls in flight (default 1): C workers, each calling in turn until n calls are done.
+    let next = 0;
+    const worker = async () => {
+      while (next++ < n) await client.callTool({ name: tool, arguments: { text: 'x'.repeat(64) } });
+    };
+    await Promise.all(Array.from({ length: Number(process.env.C ?? 1) }, worker));
     res[k].push({ cpu: (cpuOf(pid) - c0) / n, wall: (performance.now() - t0) * 1000 / n });
   }
 }

@@ -33,6 +33,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   ).finally(() => clearTimeout(timer));
 }
 
+const sharedListeners = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `listener` when the long-lived `signal` fires (it has not yet); returns what removes
+ * it again. Every such listener on one signal shares a single EventTarget listener, so adding
+ * and removing one per call (the shutdown signal, a connection's) is a Set operation rather
+ * than an EventTarget one (about 2.5 µs each on Node 20). A listener must not throw.
+ */
+export function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = sharedListeners.get(signal);
+  if (!listeners) {
+    const all = new Set<() => void>();
+    listeners = all;
+    sharedListeners.set(signal, all);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const each of [...all]) each();
+        all.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = listeners;
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
 /**
  * Makes `controller` abort (with the source's reason) when any of `sources` fires, and
  * returns the function that unlinks it again. Used instead of `AbortSignal.any` where a

@@ -1,12 +1,17 @@
 // One AbortSignal per call that fires on client cancellation, the call's time limit
 // or shutdown, and says which of them it was. Listeners are removed when the call ends,
-// so long-lived signals (shutdown) do not collect one listener per call.
+// so long-lived signals (shutdown, a connection's) do not collect one listener per call;
+// on those, the calls share one listener (`onAbort`).
+import { onAbort } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
 
 export interface CallSignal {
+  /** Made when first read (a call whose plugin never looks at it costs no AbortController). */
   readonly signal: AbortSignal;
   /** Resolves never; rejects with a ToolportError when the signal fires (after `graceMs`). */
   readonly aborted: Promise<never>;
+  /** Settles as `work` does, or rejects as `aborted` would, whichever comes first (one promise, no race). */
+  race<T>(work: Promise<T>): Promise<T>;
   /** Stops the clock of the time limit (the call waits in a plugin's queue). */
   readonly hold: () => void;
   /** Starts the time limit again from now, whole (unless the signal already fired). */
@@ -32,21 +37,33 @@ export interface CallSignalOptions {
 }
 
 export function createCallSignal(options: CallSignalOptions): CallSignal {
-  const controller = new AbortController();
-  let rejectAborted: (error: ToolportError) => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    rejectAborted = reject;
-  });
-  // Nobody may be listening when the call ends normally; never report that as unhandled.
-  aborted.catch(() => {});
+  // Made on demand: most calls end without anyone reading the signal (module tools), and the
+  // pipeline waits through `race`, so a call makes neither an AbortController nor a promise
+  // it does not need.
+  let controller: AbortController | undefined;
+  let reason: ToolportError | undefined;
+  /** Set once the call is over for its waiters (at once, or after the grace period of a timeout). */
+  let over: ToolportError | undefined;
+  let waiters: ((error: ToolportError) => void)[] | undefined;
+  const end = (error: ToolportError): void => {
+    over = error;
+    if (!waiters) return;
+    for (const reject of waiters) reject(error);
+    waiters = undefined;
+  };
+  const onOver = (reject: (error: ToolportError) => void): void => {
+    if (over) reject(over);
+    else (waiters ??= []).push(reject);
+  };
 
   let graceTimer: NodeJS.Timeout | undefined;
   const fire = (error: ToolportError): void => {
-    if (controller.signal.aborted) return;
-    controller.abort(error);
+    if (reason) return;
+    reason = error;
+    controller?.abort(error);
     // Past its deadline, the work may still report how it ended (a process stopped with SIGTERM).
-    if (options.graceMs && error.code === ErrorCode.CallTimeout) graceTimer = setTimeout(() => rejectAborted(error), options.graceMs);
-    else rejectAborted(error);
+    if (options.graceMs && error.code === ErrorCode.CallTimeout) graceTimer = setTimeout(() => end(error), options.graceMs);
+    else end(error);
   };
   const seconds = Math.round(options.timeoutMs / 100) / 10;
   const onTimeout = (): void =>
@@ -62,33 +79,56 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
 
   let timer: NodeJS.Timeout | undefined = setTimeout(onTimeout, options.timeoutMs);
   timer.unref();
-  if (options.client?.aborted || options.connection?.aborted) onClient();
+  const { client, connection, shutdown } = options;
+  let offConnection: (() => void) | undefined;
+  let offShutdown: (() => void) | undefined;
+  if (client?.aborted || connection?.aborted) onClient();
   else {
-    options.client?.addEventListener('abort', onClient, { once: true });
-    options.connection?.addEventListener('abort', onClient, { once: true });
+    client?.addEventListener('abort', onClient, { once: true });
+    if (connection) offConnection = onAbort(connection, onClient);
   }
-  if (options.shutdown?.aborted) onShutdown();
-  else options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  if (shutdown?.aborted) onShutdown();
+  else if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
 
+  let aborted: Promise<never> | undefined;
   return {
-    signal: controller.signal,
-    aborted,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (reason) controller.abort(reason);
+      }
+      return controller.signal;
+    },
+    get aborted() {
+      if (!aborted) {
+        aborted = new Promise<never>((_, reject) => onOver(reject));
+        // Nobody may be listening when the call ends normally; never report that as unhandled.
+        aborted.catch(() => {});
+      }
+      return aborted;
+    },
+    race<T>(work: Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        work.then(resolve, reject);
+        onOver(reject);
+      });
+    },
     stop: fire,
     hold: () => {
       clearTimeout(timer);
       timer = undefined;
     },
     restart: () => {
-      if (controller.signal.aborted) return;
+      if (reason) return;
       if (timer) timer.refresh();
       else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
     },
     dispose() {
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      options.client?.removeEventListener('abort', onClient);
-      options.connection?.removeEventListener('abort', onClient);
-      options.shutdown?.removeEventListener('abort', onShutdown);
+      client?.removeEventListener('abort', onClient);
+      offConnection?.();
+      offShutdown?.();
     },
   };
 }

@@ -11,9 +11,10 @@ export interface PluginLifecycle {
   readonly closeSignal: AbortSignal;
   /**
    * Runs one call of `label` (a tool name, for messages) with a signal that fires on the
-   * caller's `signal` or on close. Rejects at once when the plugin is closed.
+   * caller's `signal` or on close (`work` reads `signal` of what it is given, when it needs
+   * it). Rejects at once when the plugin is closed.
    */
-  run<T>(label: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  run<T>(label: string, call: LifecycleCall, work: (call: LifecycleCall) => Promise<T>): Promise<T>;
   /**
    * Closes once (later calls return the same promise): aborts the running calls, waits for
    * them to settle (at most `settleMs`: a call that ignores its signal is left behind), then
@@ -22,13 +23,20 @@ export interface PluginLifecycle {
   close(release?: () => Promise<void> | void): Promise<void>;
 }
 
+/** The caller's side of one call: its signal, and (from the pipeline) the handle that fires it. */
+export interface LifecycleCall {
+  readonly signal: AbortSignal;
+  /** When given, the call runs on `signal` itself and close() stops it through this handle. */
+  readonly stop?: ((reason: ToolportError) => void) | undefined;
+}
+
 export interface PluginLifecycleOptions {
   /** How long close() waits for aborted calls to settle. Default 10 s. */
   settleMs?: number;
 }
 
 interface RunningCall {
-  readonly controller: AbortController;
+  readonly stop: (reason: ToolportError) => void;
   settled: Promise<unknown>;
 }
 
@@ -45,28 +53,33 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
       return closer.signal.aborted;
     },
     closeSignal: closer.signal,
-    run<T>(label: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    run<T>(label: string, call: LifecycleCall, work: (call: LifecycleCall) => Promise<T>): Promise<T> {
       if (closer.signal.aborted) return Promise.reject(shutdownError(label));
-      // One controller per call, linked to the caller's signal only: close() aborts the running
-      // calls itself, so no per-call listener piles up on the long-lived close signal.
-      const controller = new AbortController();
-      const unlink = linkSignals(controller, [signal]);
-      const entry: RunningCall = { controller, settled: Promise.resolve() };
+      // The pipeline hands over the means to fire the call's own signal: no second signal per
+      // call (and `signal` is read only if the work needs it). Other callers get one controller
+      // per call, linked to their signal only. Either way close() stops the running calls
+      // itself, so no per-call listener piles up on the long-lived close signal.
+      let { stop } = call;
+      let unlink: (() => void) | undefined;
+      if (!stop) {
+        const controller = new AbortController();
+        unlink = linkSignals(controller, [call.signal]);
+        call = { signal: controller.signal };
+        stop = (reason) => controller.abort(reason);
+      }
       let promise: Promise<T>;
       try {
-        promise = work(controller.signal);
+        promise = work(call);
       } catch (error) {
-        unlink();
+        unlink?.();
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
-      entry.settled = promise.then(
-        () => undefined,
-        () => undefined,
-      );
-      void entry.settled.then(() => {
-        unlink();
+      const entry: RunningCall = { stop, settled: promise };
+      const settle = (): void => {
+        unlink?.();
         running.delete(entry);
-      });
+      };
+      entry.settled = promise.then(settle, settle);
       running.add(entry);
       return promise;
     },
@@ -75,7 +88,7 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
         const reason = new ToolportError(ErrorCode.ShuttingDown, `${pluginId}: the server is shutting down`, { pluginId });
         closer.abort(reason);
         const calls = [...running];
-        for (const call of calls) call.controller.abort(reason);
+        for (const call of calls) call.stop(reason);
         let timer: NodeJS.Timeout | undefined;
         try {
           if (calls.length > 0) {

@@ -1,5 +1,6 @@
 // The tool model every adapter produces and the server consumes: definitions as a
 // plugin declares them, outcomes as a plugin answered, and what a call carries.
+import type { ToolportError } from './errors.js';
 import type {
   ContentBlock,
   CreateMessageRequestParamsBase,
@@ -146,6 +147,12 @@ export interface CallDeadline {
 export interface CallOptions {
   /** Aborted on client cancellation, timeout (with a CallTimeout reason) or shutdown. */
   readonly signal: AbortSignal;
+  /**
+   * Fires `signal` now with `reason` (the call ends with it). The plugin lifecycle stops its
+   * running calls through it at close, without a signal of its own per call. Absent when the
+   * caller holds no such handle (then the lifecycle makes one).
+   */
+  readonly stop?: ((reason: ToolportError) => void) | undefined;
   /** The call's time limit, resolved once by the pipeline; `signal` fires when it passes. */
   readonly deadline: CallDeadline;
   readonly progress: ProgressReporter;

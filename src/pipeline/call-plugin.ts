@@ -54,17 +54,20 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
     : clientLog;
   const started = performance.now();
   try {
-    const outcome = await Promise.race([
+    const outcome = await callSignal.race(
       loaded.call(tool.definition.name, call.input, {
-        signal: callSignal.signal,
+        // Read when a plugin needs it: the call signal makes its AbortController only then.
+        get signal() {
+          return callSignal.signal;
+        },
+        stop: callSignal.stop,
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
         progress: call.progressPhase(),
         log,
         client: run.client,
         context,
       }),
-      callSignal.aborted,
-    ]);
+    );
     deps.logger.debug({ tool: name, callId: context.callId, ms: performance.now() - started, isError: outcome.isError === true }, 'call done');
     return outcome;
   } catch (error) {

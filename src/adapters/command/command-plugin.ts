@@ -321,7 +321,7 @@ export async function loadCommandPlugin(spec: CommandSpec, context: AdapterConte
     // Stopping a call takes SIGTERM, the kill grace period, then the wait for the group to go:
     // its report (timed out, with stderr) is worth waiting for.
     stopGraceMs: killGraceMs + backstopSeconds * 1000,
-    call: (name, args, options) => lifecycle.run(name, options.signal, (signal) => call(name, args, signal, options.deadline)),
+    call: (name, args, options) => lifecycle.run(name, options, ({ signal }) => call(name, args, signal, options.deadline)),
     // Every running process gets SIGTERM, then SIGKILL after the grace period; close waits for all.
     close: () => lifecycle.close(),
   };

@@ -181,7 +181,7 @@ export async function loadHttpPlugin(spec: HttpSpec, context: AdapterContext): P
     get tools() {
       return tools;
     },
-    call: (tool, args, options) => lifecycle.run(tool, options.signal, (signal) => send(tool, args, options, signal)),
+    call: (tool, args, options) => lifecycle.run(tool, options, ({ signal }) => send(tool, args, options, signal)),
     close: () => {
       clearInterval(timer);
       return lifecycle.close(() => client.close());

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { formatZodIssues } from '../../core/format.js';
 import { ModuleSyntaxError, importModule } from '../../core/import-module.js';
-import { createPluginLifecycle } from '../../core/lifecycle.js';
+import { createPluginLifecycle, type LifecycleCall } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/logger.js';
 import { toToolOutcome } from '../../core/outcome.js';
 import type { AdapterContext, LoadedPlugin, PromptCapability } from '../../core/plugin.js';
@@ -181,9 +181,12 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
   const lifecycle = createPluginLifecycle(id);
   const loaded = plugin;
 
-  async function runTool(tool: string, args: Record<string, unknown>, options: CallOptions, signal: AbortSignal): Promise<ToolOutcome> {
+  async function runTool(tool: string, args: Record<string, unknown>, options: CallOptions, running: LifecycleCall): Promise<ToolOutcome> {
     const ctx: ModuleToolContext = {
-      signal,
+      // Read only by a tool that looks at it (then the call's AbortController is made).
+      get signal() {
+        return running.signal;
+      },
       progress: options.progress,
       log: options.log,
       elicit: (params) => options.client.elicit(params),
@@ -199,7 +202,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
       value = await loaded.executeTool(tool, args, ctx);
     } catch (error) {
       // A throw is how a JS plugin reports failure: the model sees the message.
-      if (signal.aborted) throw signal.reason;
+      if (running.signal.aborted) throw running.signal.reason;
       logger.debug({ err: error, tool }, 'tool threw');
       return { content: [textContent(describeThrown(error))], isError: true };
     }
@@ -263,7 +266,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
       }
       return tools;
     },
-    call: (tool, args, options) => lifecycle.run(tool, options.signal, (signal) => runTool(tool, args, options, signal)),
+    call: (tool, args, options) => lifecycle.run(tool, options, (running) => runTool(tool, args, options, running)),
     close: () =>
       lifecycle.close(async () => {
         if (typeof plugin.close === 'function') await plugin.close();

@@ -571,7 +571,7 @@ export async function loadPythonPlugin(
       if (texts.length === 0) return undefined;
       return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
     },
-    call: (tool, args, callOptions) => lifecycle.run(tool, callOptions.signal, (signal) => callTool(tool, args, callOptions, signal)),
+    call: (tool, args, callOptions) => lifecycle.run(tool, callOptions, ({ signal }) => callTool(tool, args, callOptions, signal)),
     close: () =>
       lifecycle.close(async () => {
         try {

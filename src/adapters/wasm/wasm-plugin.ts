@@ -301,7 +301,7 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
     description: pluginDescription ?? `Asterai plugin ${pluginLabel} (Wasm component)`,
     tools: definitions,
     call: (tool, args, options) =>
-      lifecycle.run(tool, options.signal, async (signal) => {
+      lifecycle.run(tool, options, async ({ signal }) => {
         const entry = tools.get(tool);
         if (!entry) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId });
         const token = String(nextToken++);

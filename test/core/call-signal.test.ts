@@ -1,0 +1,94 @@
+// The call signal and the plugin lifecycle: one signal per call, made only when read; calls
+// share one listener on long-lived signals; close() stops running calls through the handle
+// the pipeline gives, or through a signal of the lifecycle's own for other callers.
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { onAbort } from '../../src/core/abort.js';
+import { createCallSignal } from '../../src/core/call-signal.js';
+import { ErrorCode, ToolportError } from '../../src/core/errors.js';
+import { createPluginLifecycle } from '../../src/core/lifecycle.js';
+
+const never = new Promise<never>(() => {});
+
+describe('the call signal', () => {
+  it('ends a call whose work ignores it at the time limit, and a signal read afterwards is already aborted with that reason', async () => {
+    const call = createCallSignal({ timeoutMs: 30, label: 'slow__tool' });
+    try {
+      await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+      await expect(call.race(never)).rejects.toThrow('slow__tool timed out');
+      expect(call.signal.aborted).toBe(true);
+      expect((call.signal.reason as ToolportError).code).toBe(ErrorCode.CallTimeout);
+    } finally {
+      call.dispose();
+    }
+  });
+
+  it('settles with the work when it ends first, and stop() fires a signal read before', async () => {
+    const first = createCallSignal({ timeoutMs: 5_000, label: 'echo' });
+    await expect(first.race(Promise.resolve('done'))).resolves.toBe('done');
+    first.dispose();
+
+    const second = createCallSignal({ timeoutMs: 5_000, label: 'echo' });
+    const { signal } = second;
+    const racing = second.race(never);
+    second.stop(new ToolportError(ErrorCode.CallCancelled, 'stopped here'));
+    await expect(racing).rejects.toThrow('stopped here');
+    expect(signal.aborted).toBe(true);
+    second.dispose();
+  });
+
+  it('calls share one listener on the shutdown and connection signals, removed per call, and all of them fire on shutdown', async () => {
+    const shutdown = new AbortController();
+    const connection = new AbortController();
+    for (let index = 0; index < 200; index += 1) createCallSignal({ timeoutMs: 5_000, label: 'done', shutdown: shutdown.signal, connection: connection.signal }).dispose();
+    const running = [1, 2, 3].map(() => createCallSignal({ timeoutMs: 5_000, label: 'busy', shutdown: shutdown.signal, connection: connection.signal }));
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
+    shutdown.abort();
+    for (const call of running) {
+      await expect(call.aborted).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+      call.dispose();
+    }
+  });
+
+  it('onAbort calls each listener still registered, once, and not one removed before', () => {
+    const source = new AbortController();
+    const heard: string[] = [];
+    onAbort(source.signal, () => heard.push('a'));
+    const off = onAbort(source.signal, () => heard.push('b'));
+    onAbort(source.signal, () => heard.push('c'));
+    off();
+    source.abort();
+    source.abort();
+    expect(heard).toEqual(['a', 'c']);
+  });
+});
+
+describe('the plugin lifecycle', () => {
+  it('close() stops a running call through the handle the caller gave, without a second signal', async () => {
+    const lifecycle = createPluginLifecycle('shop', { settleMs: 1_000 });
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'shop__order' });
+    let seen: AbortSignal | undefined;
+    const running = lifecycle.run('shop__order', { get signal() { return call.signal; }, stop: call.stop }, (given) => {
+      seen = given.signal;
+      return new Promise((_, reject) => given.signal.addEventListener('abort', () => reject(given.signal.reason as Error)));
+    });
+    await lifecycle.close();
+    await expect(running).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+    expect(seen).toBe(call.signal);
+    call.dispose();
+    await expect(lifecycle.run('shop__order', { signal: new AbortController().signal }, () => Promise.resolve(1))).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+  });
+
+  it('without a handle, the work gets a signal of the lifecycle that fires on the caller\'s signal and on close', async () => {
+    const lifecycle = createPluginLifecycle('shop', { settleMs: 1_000 });
+    const caller = new AbortController();
+    const waitForAbort = (given: { signal: AbortSignal }): Promise<never> => new Promise((_, reject) => given.signal.addEventListener('abort', () => reject(given.signal.reason as Error)));
+    const cancelled = lifecycle.run('a', { signal: caller.signal }, waitForAbort);
+    caller.abort(new Error('the client cancelled'));
+    await expect(cancelled).rejects.toThrow('the client cancelled');
+    const closing = lifecycle.run('b', { signal: new AbortController().signal }, waitForAbort);
+    await lifecycle.close();
+    await expect(closing).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+  });
+});
