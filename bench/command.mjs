@@ -6,6 +6,10 @@
 //   spawn             child_process.spawn('/bin/true'), pipes, await 'close'     (the baseline)
 //   spawn-bwrap       the same program under exactly the bwrap options toolport uses for the
 //                     skill (core/sandbox.ts), spawned directly: the cost of bubblewrap itself
+//   spawn-unshare     /bin/true under util-linux `unshare -Umpfn --mount-proc` (new user, mount,
+//                     PID and network namespaces, nothing bound): what the kernel's namespaces
+//                     alone cost per spawn, the floor under any per-call sandbox (when
+//                     `unshare` exists and user namespaces are allowed)
 //   toolport          toolport.call() of the skill in its sandbox (the default): registry, ajv,
 //                     policy, adapter, bwrap, the program
 //   toolport-off      the same skill with `sandbox: off` (no bwrap): toolport's own work
@@ -67,9 +71,11 @@ const call = (name) => async () => {
   const outcome = await toolport.call(name, {});
   if (outcome.isError) throw new Error(`call failed: ${JSON.stringify(outcome.content)}`);
 };
+const unshareWorks = spawnSync('unshare', ['-Umpfn', '--mount-proc', trueCommand]).status === 0;
 const targets = {
   spawn: () => spawnOnce(trueCommand, []),
   'spawn-bwrap': () => spawnOnce(sandbox.prefix[0], [...sandbox.prefix.slice(1), trueCommand], { cwd: skill, detached: true, env: minimalEnv }),
+  ...(unshareWorks && { 'spawn-unshare': () => spawnOnce('unshare', ['-Umpfn', '--mount-proc', trueCommand]) }),
   toolport: call('noop__noop'),
   'toolport-off': call('off__noop'),
   'mcp-stdio': async () => {
@@ -122,6 +128,7 @@ const comparisons = [
   ['toolport', 'spawn'],
   // What bubblewrap itself costs per spawn, and what toolport adds on top of it.
   ['spawn-bwrap', 'spawn'],
+  ...(unshareWorks ? [['spawn-unshare', 'spawn']] : []),
   ['toolport', 'spawn-bwrap'],
   ['toolport-off', 'spawn'],
   ['mcp-stdio', 'spawn'],
