@@ -9,6 +9,7 @@ import { inputRequired } from '@modelcontextprotocol/server';
 import type { ApprovalChannel, AskingChannel } from '../policy/approval-types.js';
 import type { ApprovalChain } from '../policy/approvals.js';
 import { approvalResponseKey, askRound } from '../policy/round-trip.js';
+import type { Decision } from '../policy/decide.js';
 import type { ToolCall } from './call.js';
 
 export interface ApproveDeps {
@@ -23,8 +24,14 @@ export interface ApproveDeps {
 
 
 /** Resolves when the call may run, or with the input_required result to send; throws when refused. */
-export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
-  if (call.decision?.action !== 'ask') return undefined;
+/** Answers at once (no promise) for a call the policy lets through without asking. */
+export function approveCall(call: ToolCall, deps: ApproveDeps): undefined | Promise<InputRequiredResult | undefined> {
+  const { decision } = call;
+  if (decision?.action !== 'ask') return undefined;
+  return askForApproval(call, decision, deps);
+}
+
+async function askForApproval(call: ToolCall, decision: Decision, deps: ApproveDeps): Promise<InputRequiredResult | undefined> {
   const { name, tool, options, trip } = call;
   if (trip?.approved) {
     // An earlier round of this very call was approved; its state was claimed then.
@@ -67,8 +74,8 @@ export async function approveCall(call: ToolCall, deps: ApproveDeps): Promise<In
           args: call.input,
           permissions: tool.definition.permissions ?? [],
           digest: call.digest(),
-          because: call.decision.because,
-          channels: call.decision.channels ?? deps.channels,
+          because: decision.because,
+          channels: decision.channels ?? deps.channels,
           ...(call.pinChange !== undefined && { change: call.pinChange }),
         },
         channel,

@@ -78,20 +78,25 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     decidePolicy(checked, deps.decideFor);
     checkPin(checked, deps.pins);
     checkGrants(checked);
-    await checkLimits(checked, deps.limiter);
-    await resumeRoundTrip(checked, deps.singleUse);
-    const pending = await (monitor && checked.decision?.action === 'ask'
-      ? monitor.approval(checked, () => approveCall(checked, approveDeps))
-      : approveCall(checked, approveDeps));
+    // A step with nothing to do answers at once, without a promise: most calls wait only
+    // for their plugin (an await per step would cost each call a promise and a turn).
+    const checking = checkLimits(checked, deps.limiter);
+    if (checking) await checking;
+    const resuming = resumeRoundTrip(checked, deps.singleUse);
+    if (resuming) await resuming;
+    const approving = monitor && checked.decision?.action === 'ask' ? monitor.approval(checked, async () => approveCall(checked, approveDeps)) : approveCall(checked, approveDeps);
+    const pending = approving && (await approving);
     if (pending) return { type: 'input_required', result: pending };
 
-    const release = await acquireLimits(checked, deps.limiter);
+    const acquiring = acquireLimits(checked, deps.limiter);
+    const release = typeof acquiring === 'function' ? acquiring : await acquiring;
     const hooked = wantsCallHooks(hooks);
     const started = performance.now();
     let outcome;
     try {
       if (hooked) await runToolCallHooks(checked, hooks);
-      await recordStart(checked, recordDeps);
+      const recording = recordStart(checked, recordDeps);
+      if (recording) await recording;
       const asked = await (monitor?.plugin ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));
       if ('ending' in asked) return asked.ending;
       outcome = asked.outcome;

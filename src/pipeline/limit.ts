@@ -4,11 +4,12 @@
 import type { RateLimiter } from '../policy/rate-limits.js';
 import type { ToolCall } from './call.js';
 
-export async function checkLimits(call: ToolCall, limiter: RateLimiter): Promise<void> {
-  await limiter.check({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
+// Both answer at once (no promise) when the limiter does: the limits of one process.
+export function checkLimits(call: ToolCall, limiter: RateLimiter): void | Promise<void> {
+  return limiter.check({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
 }
 
 /** Takes what the call needs; returns the function that gives the concurrency slots back. */
-export async function acquireLimits(call: ToolCall, limiter: RateLimiter): Promise<() => void> {
-  return await limiter.acquire({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
+export function acquireLimits(call: ToolCall, limiter: RateLimiter): (() => void) | Promise<() => void> {
+  return limiter.acquire({ tool: call.name, plugin: call.tool.plugin.id, principal: call.context.principal });
 }

@@ -84,9 +84,14 @@ function baseRecord(call: CallState, includeArguments: boolean, phase: AuditReco
 }
 
 /** Writes the line that says the plugin is about to run; throws (and the call does not run) when it cannot. */
-export async function recordStart(call: CallState, deps: RecordDeps): Promise<void> {
+export function recordStart(call: CallState, deps: RecordDeps): void | Promise<void> {
   const { audit } = deps;
+  // Without an audit log there is nothing to write, and no promise is made.
   if (!audit) return;
+  return writeStart(call, audit, deps);
+}
+
+async function writeStart(call: CallState, audit: AuditLog, deps: RecordDeps): Promise<void> {
   try {
     await audit.write(baseRecord(call, audit.includeArguments, 'start', call.digest()));
   } catch (error) {

@@ -6,9 +6,14 @@ import type { SingleUseStore } from '../policy/single-use.js';
 import { ReplayedStateError, openRoundTrip } from '../policy/round-trip.js';
 import type { ToolCall } from './call.js';
 
-export async function resumeRoundTrip(call: ToolCall, singleUse: SingleUseStore): Promise<void> {
+/** Answers at once (no promise) for a call that is not a 2026-07-28 retry. */
+export function resumeRoundTrip(call: ToolCall, singleUse: SingleUseStore): void | Promise<void> {
   const channel = call.options.roundTrip;
   if (!channel) return;
+  return openState(call, channel, singleUse);
+}
+
+async function openState(call: ToolCall, channel: NonNullable<ToolCall['options']['roundTrip']>, singleUse: SingleUseStore): Promise<void> {
   try {
     call.trip = await openRoundTrip(channel, call.digest(), singleUse);
   } catch (error) {

@@ -35,7 +35,7 @@ export function tracingWanted(settings: OtlpSettings | undefined, env: NodeJS.Pr
 
 /**
  * The encoding: the config's, else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL,
- * else http/protobuf (the OTLP default, and half the CPU per span of JSON). `grpc` in the
+ * else http/protobuf (the OTLP default; about half the CPU per span of JSON in bench/telemetry.mjs). `grpc` in the
  * environment is not served: the warning says so and traces go over http/protobuf.
  */
 export function tracesProtocol(settings: OtlpSettings | undefined, env: NodeJS.ProcessEnv, logger?: Logger): OtlpProtocol {
