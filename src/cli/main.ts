@@ -175,13 +175,6 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
   const secrets = createSecretSet();
   const logger = createLogger(settings.logLevel('info'), { secrets, ...(settings.logFormat && { format: settings.logFormat }) });
   guardProcess(logger);
-  // Transport modules load only when used (stdio never pays for the HTTP stack), and while the
-  // plugins load: their hosts start in other processes and threads, so the main thread has
-  // time between. A failed import is reported where it is awaited.
-  const hubModule = import('../server/mcp-server.js');
-  const httpModule = useHttp ? import('../server/http.js') : undefined;
-  const stdioModule = useHttp ? undefined : import('../server/stdio.js');
-  for (const loading of [hubModule, httpModule, stdioModule]) loading?.catch(() => {});
   const { toolport, config } = await startToolport(settings, paths, { logger, secrets, oneShot: false });
 
   let stopTransport: () => Promise<void> = async () => {};
@@ -206,14 +199,15 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
       });
       closeAdmin = () => handle.close();
     }
-    const { createServerHub } = await hubModule;
+    // Transport modules load only when used: stdio never pays for the HTTP stack.
+    const { createServerHub } = await import('../server/mcp-server.js');
     const hub = createServerHub(toolport, { name: config.server.name, version: await readVersion(), pageSize: config.server.pageSize });
     closeHub = () => hub.close();
     if (useHttp) {
       const http = config.server.http;
       const listenHost = host ?? http.host;
       const listenPort = port ?? http.port;
-      const { serveHttp } = await (httpModule ?? import('../server/http.js'));
+      const { serveHttp } = await import('../server/http.js');
       const handle = await serveHttp(hub, logger, {
         host: listenHost,
         port: listenPort,
@@ -232,7 +226,7 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
       io.out(connectionHelp(`http://${listenHost}:${handle.port}`, paths, settings.configFile));
       stopped = new Promise(() => {});
     } else {
-      const { serveOverStdio } = await (stdioModule ?? import('../server/stdio.js'));
+      const { serveOverStdio } = await import('../server/stdio.js');
       const handle = serveOverStdio(hub, logger, { ...(protocolOut && { stdout: protocolOut }) });
       stopTransport = () => handle.close();
       stopped = handle.closed;
