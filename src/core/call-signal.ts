@@ -16,8 +16,14 @@ export interface CallSignal {
   readonly hold: () => void;
   /** Starts the time limit again from now, whole (unless the signal already fired). */
   readonly restart: () => void;
-  /** Fires the signal now with `error` (the caller ends the call itself). */
+  /** Fires the signal now with `error` and ends the call (`race`, `aborted`) with it. */
   readonly stop: (error: ToolportError) => void;
+  /**
+   * Fires the signal now with `error`, as cancellation would reach the plugin, but leaves the
+   * call to end as the plugin answers it (or at its deadline): how a plugin closing stops its
+   * calls, so each still reports how it ended.
+   */
+  readonly interrupt: (error: ToolportError) => void;
   dispose(): void;
 }
 
@@ -41,7 +47,9 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   // pipeline waits through `race`, so a call makes neither an AbortController nor a promise
   // it does not need.
   let controller: AbortController | undefined;
+  /** Why the signal fired (set by `interrupt` as well as when the call ends). */
   let reason: ToolportError | undefined;
+  let fired = false;
   /** Set once the call is over for its waiters (at once, or after the grace period of a timeout). */
   let over: ToolportError | undefined;
   let waiters: ((error: ToolportError) => void)[] | undefined;
@@ -57,10 +65,15 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   };
 
   let graceTimer: NodeJS.Timeout | undefined;
-  const fire = (error: ToolportError): void => {
+  const interrupt = (error: ToolportError): void => {
     if (reason) return;
     reason = error;
     controller?.abort(error);
+  };
+  const fire = (error: ToolportError): void => {
+    if (fired) return;
+    fired = true;
+    interrupt(error);
     // Past its deadline, the work may still report how it ended (a process stopped with SIGTERM).
     if (options.graceMs && error.code === ErrorCode.CallTimeout) graceTimer = setTimeout(() => end(error), options.graceMs);
     else end(error);
@@ -114,12 +127,13 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
       });
     },
     stop: fire,
+    interrupt,
     hold: () => {
       clearTimeout(timer);
       timer = undefined;
     },
     restart: () => {
-      if (reason) return;
+      if (fired) return;
       if (timer) timer.refresh();
       else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
     },

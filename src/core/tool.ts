@@ -148,9 +148,10 @@ export interface CallOptions {
   /** Aborted on client cancellation, timeout (with a CallTimeout reason) or shutdown. */
   readonly signal: AbortSignal;
   /**
-   * Fires `signal` now with `reason` (the call ends with it). The plugin lifecycle stops its
-   * running calls through it at close, without a signal of its own per call. Absent when the
-   * caller holds no such handle (then the lifecycle makes one).
+   * Fires `signal` now with `reason`, as cancellation does (the call still ends as the plugin
+   * answers it). The plugin lifecycle stops its running calls through it at close, without a
+   * signal of its own per call. Absent when the caller holds no such handle (then the
+   * lifecycle makes one).
    */
   readonly stop?: ((reason: ToolportError) => void) | undefined;
   /** The call's time limit, resolved once by the pipeline; `signal` fires when it passes. */

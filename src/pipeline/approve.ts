@@ -22,9 +22,10 @@ export interface ApproveDeps {
   readonly logger: Logger;
 }
 
-
-/** Resolves when the call may run, or with the input_required result to send; throws when refused. */
-/** Answers at once (no promise) for a call the policy lets through without asking. */
+/**
+ * Resolves when the call may run, or with the input_required result to send; throws when
+ * refused. Answers at once (no promise) for a call the policy lets through without asking.
+ */
 export function approveCall(call: ToolCall, deps: ApproveDeps): undefined | Promise<InputRequiredResult | undefined> {
   const { decision } = call;
   if (decision?.action !== 'ask') return undefined;

@@ -60,7 +60,8 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
         get signal() {
           return callSignal.signal;
         },
-        stop: callSignal.stop,
+        // A plugin closing stops its running calls through this; each still ends with the plugin's answer.
+        stop: callSignal.interrupt,
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
         progress: call.progressPhase(),
         log,

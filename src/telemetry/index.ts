@@ -80,8 +80,9 @@ function errorType(error: unknown): string {
 export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const metrics = options.metrics ? createMetrics() : undefined;
   const live = options.live ? createLiveCalls() : undefined;
-  const tracing: Tracing | undefined = tracingWanted(options.otlp, options.env ?? process.env)
-    ? await startTracing({ settings: options.otlp, serviceName: options.serviceName, version: options.version, logger: options.logger })
+  const env = options.env ?? process.env;
+  const tracing: Tracing | undefined = tracingWanted(options.otlp, env)
+    ? await startTracing({ settings: options.otlp, serviceName: options.serviceName, version: options.version, logger: options.logger, env })
     : undefined;
   const on = metrics !== undefined || live !== undefined || tracing !== undefined;
 

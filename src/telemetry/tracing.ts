@@ -56,9 +56,9 @@ const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
   },
 };
 
-export async function startTracing(options: { settings: OtlpSettings | undefined; serviceName: string; version: string; logger: Logger }): Promise<Tracing> {
+export async function startTracing(options: { settings: OtlpSettings | undefined; serviceName: string; version: string; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<Tracing> {
   const { settings } = options;
-  const protocol = tracesProtocol(settings, process.env, options.logger);
+  const protocol = tracesProtocol(settings, options.env ?? process.env, options.logger);
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),

@@ -42,6 +42,8 @@ describe('the call signal', () => {
     const connection = new AbortController();
     for (let index = 0; index < 200; index += 1) createCallSignal({ timeoutMs: 5_000, label: 'done', shutdown: shutdown.signal, connection: connection.signal }).dispose();
     const running = [1, 2, 3].map(() => createCallSignal({ timeoutMs: 5_000, label: 'busy', shutdown: shutdown.signal, connection: connection.signal }));
+    const disposed = createCallSignal({ timeoutMs: 5_000, label: 'done', shutdown: shutdown.signal, connection: connection.signal });
+    disposed.dispose();
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
     expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
     shutdown.abort();
@@ -49,9 +51,11 @@ describe('the call signal', () => {
       await expect(call.aborted).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
       call.dispose();
     }
+    // A call that ended before is not told: its listener was removed.
+    expect(disposed.signal.aborted).toBe(false);
   });
 
-  it('onAbort calls each listener still registered, once, and not one removed before', () => {
+  it('onAbort calls each listener still registered, not one removed before, and at once on a signal that already fired', () => {
     const source = new AbortController();
     const heard: string[] = [];
     onAbort(source.signal, () => heard.push('a'));
@@ -59,8 +63,20 @@ describe('the call signal', () => {
     onAbort(source.signal, () => heard.push('c'));
     off();
     source.abort();
-    source.abort();
     expect(heard).toEqual(['a', 'c']);
+    onAbort(source.signal, () => heard.push('late'));
+    expect(heard).toEqual(['a', 'c', 'late']);
+  });
+
+  it('interrupt() fires a signal the work reads but leaves the call to end with the work\'s answer', async () => {
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'shop__order' });
+    let answer: (value: string) => void = () => {};
+    const racing = call.race(new Promise<string>((resolve) => (answer = resolve)));
+    call.interrupt(new ToolportError(ErrorCode.ShuttingDown, 'closing'));
+    expect(call.signal.aborted).toBe(true);
+    answer('stopped, with its report');
+    await expect(racing).resolves.toBe('stopped, with its report');
+    call.dispose();
   });
 });
 
@@ -69,10 +85,12 @@ describe('the plugin lifecycle', () => {
     const lifecycle = createPluginLifecycle('shop', { settleMs: 1_000 });
     const call = createCallSignal({ timeoutMs: 5_000, label: 'shop__order' });
     let seen: AbortSignal | undefined;
-    const running = lifecycle.run('shop__order', { get signal() { return call.signal; }, stop: call.stop }, (given) => {
-      seen = given.signal;
-      return new Promise((_, reject) => given.signal.addEventListener('abort', () => reject(given.signal.reason as Error)));
-    });
+    const running = call.race(
+      lifecycle.run('shop__order', { get signal() { return call.signal; }, stop: call.interrupt }, (given) => {
+        seen = given.signal;
+        return new Promise((_, reject) => given.signal.addEventListener('abort', () => reject(given.signal.reason as Error)));
+      }),
+    );
     await lifecycle.close();
     await expect(running).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
     expect(seen).toBe(call.signal);

@@ -140,6 +140,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
   const headers: Record<string, string | string[] | undefined>[] = [];
+  const problems: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -152,7 +153,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       contentTypes.push(contentType);
       headers.push({ ...req.headers });
       const raw = Buffer.concat(chunks);
-      const body = contentType.startsWith('application/x-protobuf') ? decodeProtobufExport(raw) : (JSON.parse(raw.toString('utf8')) as ExportRequest);
+      let body: ExportRequest;
+      try {
+        body = contentType.startsWith('application/x-protobuf') ? decodeProtobufExport(raw) : (JSON.parse(raw.toString('utf8')) as ExportRequest);
+      } catch (error) {
+        // A body that cannot be read fails the waiting test (with why), not the whole run.
+        problems.push(`export ${contentTypes.length} (${contentType}): ${(error as Error).message}`);
+        res.writeHead(400).end();
+        return;
+      }
       for (const resourceSpans of body.resourceSpans ?? []) {
         const resource = plain(resourceSpans.resource?.attributes);
         for (const scope of resourceSpans.scopeSpans ?? []) {
@@ -189,7 +198,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         if (found) return found;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      throw new Error(`no matching span within ${timeoutMs} ms; received: ${spans.map((span) => span.name).join(', ') || 'none'}`);
+      const unread = problems.length > 0 ? `; exports that could not be read: ${problems.join('; ')}` : '';
+      throw new Error(`no matching span within ${timeoutMs} ms; received: ${spans.map((span) => span.name).join(', ') || 'none'}${unread}`);
     },
     close: () =>
       new Promise<void>((resolve) => {
