@@ -26,8 +26,8 @@ export interface PluginLifecycle {
 /** The caller's side of one call: its signal, and (from the pipeline) the handle that fires it. */
 export interface LifecycleCall {
   readonly signal: AbortSignal;
-  /** When given, the call runs on `signal` itself and close() stops it through this handle. */
-  readonly stop?: ((reason: ToolportError) => void) | undefined;
+  /** When given, the call runs on `signal` itself and close() fires that signal through this handle. */
+  readonly interrupt?: ((reason: ToolportError) => void) | undefined;
 }
 
 export interface PluginLifecycleOptions {
@@ -36,7 +36,7 @@ export interface PluginLifecycleOptions {
 }
 
 interface RunningCall {
-  readonly stop: (reason: ToolportError) => void;
+  readonly interrupt: (reason: ToolportError) => void;
   settled: Promise<unknown>;
 }
 
@@ -59,13 +59,13 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
       // call (and `signal` is read only if the work needs it). Other callers get one controller
       // per call, linked to their signal only. Either way close() stops the running calls
       // itself, so no per-call listener piles up on the long-lived close signal.
-      let { stop } = call;
+      let { interrupt } = call;
       let unlink: (() => void) | undefined;
-      if (!stop) {
+      if (!interrupt) {
         const controller = new AbortController();
         unlink = linkSignals(controller, [call.signal]);
         call = { signal: controller.signal };
-        stop = (reason) => controller.abort(reason);
+        interrupt = (reason) => controller.abort(reason);
       }
       let promise: Promise<T>;
       try {
@@ -74,7 +74,7 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
         unlink?.();
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
-      const entry: RunningCall = { stop, settled: promise };
+      const entry: RunningCall = { interrupt, settled: promise };
       const settle = (): void => {
         unlink?.();
         running.delete(entry);
@@ -88,7 +88,7 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
         const reason = new ToolportError(ErrorCode.ShuttingDown, `${pluginId}: the server is shutting down`, { pluginId });
         closer.abort(reason);
         const calls = [...running];
-        for (const call of calls) call.stop(reason);
+        for (const call of calls) call.interrupt(reason);
         let timer: NodeJS.Timeout | undefined;
         try {
           if (calls.length > 0) {

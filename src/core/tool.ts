@@ -153,7 +153,7 @@ export interface CallOptions {
    * signal of its own per call. Absent when the caller holds no such handle (then the
    * lifecycle makes one).
    */
-  readonly stop?: ((reason: ToolportError) => void) | undefined;
+  readonly interrupt?: ((reason: ToolportError) => void) | undefined;
   /** The call's time limit, resolved once by the pipeline; `signal` fires when it passes. */
   readonly deadline: CallDeadline;
   readonly progress: ProgressReporter;

@@ -61,7 +61,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
           return callSignal.signal;
         },
         // A plugin closing stops its running calls through this; each still ends with the plugin's answer.
-        stop: callSignal.interrupt,
+        interrupt: callSignal.interrupt,
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
         progress: call.progressPhase(),
         log,
