@@ -189,10 +189,10 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   }
 }
 
-async function assemble(config: Config, options: ToolportOptions, state: SharedState, ownsState: boolean): Promise<Toolport> {
+async function assemble(config: Config, options: ToolportOptions & { secrets: SecretSet }, state: SharedState, ownsState: boolean): Promise<Toolport> {
   const logger = options.logger ?? createSilentLogger();
-  const secrets = options.secrets ?? createSecretSet();
-  collectConfigSecrets(config, secrets);
+  // Holds the config's secrets already (createToolport collected them before anything could log).
+  const { secrets } = options;
   const logDiagnostics = options.logDiagnostics !== false;
   // The registry logs collisions and disabled tools; a command that prints them does not need that.
   const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger: logDiagnostics ? logger : createSilentLogger() });
@@ -323,15 +323,15 @@ async function assemble(config: Config, options: ToolportOptions, state: SharedS
   registry.onChange(() => {
     pins.review(registry.tools);
     listChanged();
+    // With a shared state, a tool list that changed here is announced to the other replicas,
+    // whose clients then list the tools again (each replica serves its own plugins).
+    if (state.shared) {
+      state.publish(toolsChangedChannel, state.replica).catch((error: unknown) => logger.warn({ err: error }, 'could not tell the other replicas that the tool list changed'));
+    }
   });
   pins.onOutsideChange(listChanged);
-  // With a shared state, a tool list that changed here is announced to the other replicas,
-  // whose clients then list the tools again (each replica serves its own plugins).
   let stopRelay = (): void => {};
   if (state.shared) {
-    registry.onChange(() => {
-      state.publish(toolsChangedChannel, state.replica).catch((error: unknown) => logger.warn({ err: error }, 'could not tell the other replicas that the tool list changed'));
-    });
     stopRelay = state.subscribe(toolsChangedChannel, (from) => {
       if (from === state.replica || shutdown.signal.aborted) return;
       for (const listener of toolListeners) listener();

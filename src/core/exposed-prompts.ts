@@ -3,7 +3,7 @@
 import type { Prompt } from '@modelcontextprotocol/server';
 import { groupByExposedName, type NamingOptions } from './naming.js';
 import { offersPrompts, type PromptCapability } from './plugin.js';
-import type { PromptDefinition } from './prompt.js';
+import { promptShape, type PromptDefinition } from './prompt.js';
 import type { Diagnostic, RegisteredPlugin } from './registry.js';
 
 export interface ExposedPrompt {
@@ -46,18 +46,7 @@ export function toExposedPrompts(
       plugin,
       definition,
       owner,
-      mcpPrompt: {
-        name,
-        ...(definition.title !== undefined && { title: definition.title }),
-        ...(definition.description !== undefined && { description: definition.description }),
-        ...(definition.arguments !== undefined && {
-          arguments: definition.arguments.map((argument) => ({
-            name: argument.name,
-            ...(argument.description !== undefined && { description: argument.description }),
-            ...(argument.required !== undefined && { required: argument.required }),
-          })),
-        }),
-      },
+      mcpPrompt: promptShape(name, definition),
     });
   }
   prompts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

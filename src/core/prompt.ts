@@ -19,6 +19,22 @@ export interface PromptDefinition {
   readonly arguments?: readonly PromptArgumentDefinition[];
 }
 
+/** `prompt` under `name` with only the keys MCP knows (a manifest may hold more). */
+export function promptShape(name: string, prompt: PromptDefinition): PromptDefinition & { arguments?: PromptArgumentDefinition[] } {
+  return {
+    name,
+    ...(prompt.title !== undefined && { title: prompt.title }),
+    ...(prompt.description !== undefined && { description: prompt.description }),
+    ...(prompt.arguments !== undefined && {
+      arguments: prompt.arguments.map((argument) => ({
+        name: argument.name,
+        ...(argument.description !== undefined && { description: argument.description }),
+        ...(argument.required !== undefined && { required: argument.required }),
+      })),
+    }),
+  };
+}
+
 export interface PromptOutcome {
   description?: string;
   messages: PromptMessage[];

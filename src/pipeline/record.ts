@@ -28,7 +28,11 @@ const refusals: ReadonlySet<string> = new Set([
   ErrorCode.ShuttingDown,
 ]);
 
-function outcomeOf(ending: CallEnding, call: CallState): string {
+/** Every way a call can end, as the audit log, the metrics and the console name it. */
+export const callOutcomes = ['ok', 'error', 'denied', 'rejected', 'blocked', 'rate_limited', 'timeout', 'cancelled', 'invalid_arguments', 'unknown_tool', 'shutdown', 'state_unavailable', 'failed', 'input_required'] as const;
+export type CallOutcome = (typeof callOutcomes)[number];
+
+function outcomeOf(ending: CallEnding, call: CallState): CallOutcome {
   if (ending.type === 'answered') return ending.outcome.isError ? 'error' : 'ok';
   if (ending.type === 'input_required') return 'input_required';
   const { error } = ending;

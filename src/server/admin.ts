@@ -250,13 +250,14 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
         send(res, 403, { error: 'refused: a console request must come from the console page with its CSRF token' });
         return;
       }
-      await handleSigned(req, res, method, path, body, session);
+      await handleSigned(req, res, method, url, body, session);
       return;
     }
-    await handleSigned(req, res, method, path, method === 'POST' ? await readBody(req) : {}, session);
+    await handleSigned(req, res, method, url, method === 'POST' ? await readBody(req) : {}, session);
   }
 
-  async function handleSigned(req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Record<string, unknown>, session: ConsoleSession | undefined): Promise<void> {
+  async function handleSigned(req: IncomingMessage, res: ServerResponse, method: string, url: URL, body: Record<string, unknown>, session: ConsoleSession | undefined): Promise<void> {
+    const path = url.pathname;
     if (method === 'GET' && path === '/metrics') {
       if (!telemetry.metrics) {
         send(res, 404, { error: 'metrics are off' });
@@ -295,7 +296,7 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
     }
     if (session && method === 'GET') {
       if (path === '/') {
-        const notice = new URL(req.url ?? '/', 'http://admin.invalid').searchParams.has('gone') ? 'That call was already decided or has expired.' : undefined;
+        const notice = url.searchParams.has('gone') ? 'That call was already decided or has expired.' : undefined;
         sendHtml(res, 200, approvalsPage(await inbox.list(), session.csrf, secrets, notice));
         return;
       }

@@ -14,7 +14,7 @@ import { SpanKind, SpanStatusCode, startTracing, tracingWanted, type OtlpSetting
 
 export type { LiveCallEvent, LiveCalls } from './live.js';
 export type { Metrics } from './metrics.js';
-export { tracingWanted, type OtlpSettings } from './tracing.js';
+export type { OtlpSettings } from './tracing.js';
 
 /** One MCP request as the transport saw it. */
 export interface McpRequestInfo {

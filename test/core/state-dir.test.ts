@@ -1,7 +1,7 @@
 // Per-user state: the folders toolport keeps keys, data and caches in are its user's own
 // (0700); a folder another user owns, or one group or others may write, is refused before
 // anything is read from it; and a cached transpiled component is used only while its files
-// still have the hashes recorded when it was made.
+// are as recorded when it was made (device, inode, size and times; hashes for a file not seen).
 import { execFile } from 'node:child_process';
 import { appendFile, chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createToolport } from '../../src/toolport.js';
 import { brokerName, freePort, startBroker, type Broker } from '../helpers/mqtt-broker.js';
 import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { oneEndpointManifest } from '../helpers/carter-manifest.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
 const supplierKey = 'supplier-key-very-secret-1234';
@@ -172,20 +173,7 @@ describe('events from the library', () => {
 
   it('pin_changed: a tool whose definition changed since the last start', async () => {
     const manifestPath = join(dir, 'pinned-shop.json');
-    const manifest = (description: string): string =>
-      JSON.stringify({
-        manifest_version: '1',
-        developer_id: '0123456789abcdef01234567',
-        version: '1.0.0',
-        name: 'toolport-test-pinned',
-        name_for_human: 'Pinned',
-        name_for_machine: 'pinned',
-        description_for_human: 'A shop.',
-        description_for_machine: 'A shop for toolport tests.',
-        author_name: 'toolport tests',
-        contact_email: 'tests@example.com',
-        api: { base_url: 'http://127.0.0.1:9/api', endpoints: [{ name: 'order', description, path: '/order', input: [], output: [] }] },
-      });
+    const manifest = (description: string): string => oneEndpointManifest({ machineName: 'pinned', humanName: 'Pinned' }, { name: 'order', description });
     const config = parseConfig(
       { server: { name: 'pins' }, events: { mqtt: { url: broker.url } }, plugins: [{ path: manifestPath, kind: 'http' }] },
       { env: {} },

@@ -14,6 +14,7 @@ import { fixturesDir } from '../fixtures/wasm/build.js';
 import { bwrapWorks } from '../helpers/sandbox.js';
 import { connectClient, readLines, runToolport, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
+import { oneEndpointManifest } from '../helpers/carter-manifest.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -311,20 +312,7 @@ describe('pins.onChange: ask, in process', () => {
     await mkdir(dir, { recursive: true });
     const manifestPath = join(dir, 'shop.json');
     const events = join(dir, 'events.jsonl');
-    const manifest = (description: string): string =>
-      JSON.stringify({
-        manifest_version: '1',
-        developer_id: '0123456789abcdef01234567',
-        version: '1.0.0',
-        name: 'toolport-test-shop',
-        name_for_human: 'Shop',
-        name_for_machine: 'shop',
-        description_for_human: 'A shop.',
-        description_for_machine: 'A shop for toolport tests.',
-        author_name: 'toolport tests',
-        contact_email: 'tests@example.com',
-        api: { base_url: 'http://127.0.0.1:9/api', endpoints: [{ name: 'order', description, path: '/order', input: [], output: [] }] },
-      });
+    const manifest = (description: string): string => oneEndpointManifest({ machineName: 'shop', humanName: 'Shop' }, { name: 'order', description });
     await writeFile(join(dir, 'hook.mjs'), `import { appendFileSync } from 'node:fs';\nexport default (host) => host.on('pin_changed', (event) => appendFileSync(${JSON.stringify(events)}, JSON.stringify(event) + '\\n'));\n`);
     const configPath = join(dir, 'toolport.yaml');
     await writeFile(
@@ -343,14 +331,13 @@ describe('pins.onChange: ask, in process', () => {
       expect(toolport.listTools().map((tool) => tool.name)).toEqual(['shop__order']);
       expect(toolport.explain('shop__order', {}).decision).toMatchObject({ action: 'ask', because: 'pins.onChange (the definition changed since it was pinned)' });
       const prompts: string[] = [];
-      const answer = await toolport.callTool('shop__order', {}, {
-        approval: {
-          elicit: (params) => {
-            prompts.push(params.message);
-            return Promise.resolve({ action: 'accept', content: { decision: 'reject', reason: 'not reviewed' } });
-          },
+      const approval = {
+        elicit: (params: { message: string }) => {
+          prompts.push(params.message);
+          return Promise.resolve({ action: 'accept' as const, content: { decision: 'reject', reason: 'not reviewed' } });
         },
-      });
+      };
+      const answer = await toolport.callTool('shop__order', {}, { approval });
       expect(textOf(answer as { content?: unknown })).toContain('the user rejected the call: not reviewed');
       expect(prompts[0]).toContain('Asked because of pins.onChange (the definition changed since it was pinned).');
       expect(prompts[0]).toMatch(/\nDescription before: Orders one item\.\n/);
@@ -387,20 +374,7 @@ describe('pins.onChange: quarantine and warn, in process', () => {
     const manifestPath = join(dir, 'kit.json');
     const stateDir = join(dir, 'state');
     // A manifest file is read again at every start (a module would stay cached in this process).
-    const manifest = (description: string): string =>
-      JSON.stringify({
-        manifest_version: '1',
-        developer_id: '0123456789abcdef01234567',
-        version: '1.0.0',
-        name: 'toolport-test-kit',
-        name_for_human: 'Kit',
-        name_for_machine: 'kit',
-        description_for_human: 'Tools.',
-        description_for_machine: 'Tools for toolport tests.',
-        author_name: 'toolport tests',
-        contact_email: 'tests@example.com',
-        api: { base_url: 'http://127.0.0.1:9/api', endpoints: [{ name: 'sharpen', description, path: '/sharpen', input: [], output: [] }] },
-      });
+    const manifest = (description: string): string => oneEndpointManifest({ machineName: 'kit', humanName: 'Kit' }, { name: 'sharpen', description });
     const open = (onChange: 'quarantine' | 'warn') =>
       createToolport(parseConfig({ pins: { onChange }, plugins: [{ path: manifestPath, kind: 'http', readOnly: ['*'] }] }), { stateDir });
     await writeFile(manifestPath, manifest('Sharpens a saw blade.'));

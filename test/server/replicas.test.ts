@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { adminUrlOf } from '../helpers/admin.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCacheDir } from '../adapters/wasm/helpers.js';
 import { freePort } from '../helpers/mqtt-broker.js';
@@ -55,11 +56,6 @@ describe.skipIf(skipReason !== undefined)(`three replicas sharing state through 
   let scratch: string;
   let ledger: string;
 
-  const adminUrlOf = (replica: ConfiguredServer): string => {
-    const match = /"url":"(http:\/\/[^"]+)\/approvals"/.exec(replica.stderr());
-    if (!match?.[1]) throw new Error('the admin endpoint did not log its address');
-    return match[1];
-  };
   const auditOf = async (replica: ConfiguredServer): Promise<AuditRecord[]> =>
     (await readLines(join(replica.dir, 'audit.jsonl'))).map((line) => JSON.parse(line) as AuditRecord);
   const modernClient = (url: string, capabilities = {}): Promise<Client> => connectClient('http-2026', { url }, { capabilities });

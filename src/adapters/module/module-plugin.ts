@@ -9,7 +9,7 @@ import { createPluginLifecycle, type LifecycleCall } from '../../core/lifecycle.
 import type { Logger } from '../../core/logger.js';
 import { toToolOutcome } from '../../core/outcome.js';
 import type { AdapterContext, LoadedPlugin, PromptCapability } from '../../core/plugin.js';
-import type { PromptDefinition, PromptOptions, PromptOutcome } from '../../core/prompt.js';
+import { promptShape, type PromptDefinition, type PromptOptions, type PromptOutcome } from '../../core/prompt.js';
 import { isPlainObject, textContent, toToolDefinition, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import type { ModuleSpec } from './spec.js';
 
@@ -211,18 +211,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
 
   // The manifest is read once, so its prompts are too (only the keys MCP knows are kept).
   const offered = typeof loaded.getPrompt === 'function' ? (manifest.prompts ?? []) : [];
-  const prompts: PromptDefinition[] = offered.map((prompt) => ({
-    name: prompt.name,
-    ...(prompt.title !== undefined && { title: prompt.title }),
-    ...(prompt.description !== undefined && { description: prompt.description }),
-    ...(prompt.arguments !== undefined && {
-      arguments: prompt.arguments.map((argument) => ({
-        name: argument.name,
-        ...(argument.description !== undefined && { description: argument.description }),
-        ...(argument.required !== undefined && { required: argument.required }),
-      })),
-    }),
-  }));
+  const prompts: PromptDefinition[] = offered.map((prompt) => promptShape(prompt.name, prompt));
   if ((manifest.prompts?.length ?? 0) > 0 && typeof loaded.getPrompt !== 'function') {
     logger.warn('the manifest lists prompts, but the plugin has no getPrompt(name, args, ctx); no prompt is offered');
   }

@@ -28,6 +28,9 @@ const transpilerVersion = ((): string => {
   }
 })();
 
+/** The folder of one component's cache entry: its hash, the transpiler and the cache format. */
+const entryDirOf = (cacheDir: string, sha256: string): string => join(cacheDir, `${sha256}-jco${transpilerVersion}-f${cacheFormat}`);
+
 export interface CacheEntry {
   readonly format: number;
   readonly sha256: string;
@@ -93,7 +96,7 @@ async function transpileInWorker(bytes: Uint8Array): Promise<{ description: Comp
 /** Returns the cached transpile of `bytes`, making it first (in a worker) if needed. */
 export async function loadCachedComponent(bytes: Uint8Array, cacheDir: string): Promise<CachedComponent> {
   const sha256 = sha256Of(bytes);
-  const dir = join(cacheDir, `${sha256}-jco${transpilerVersion}-f${cacheFormat}`);
+  const dir = entryDirOf(cacheDir, sha256);
   const existing = await readEntry(dir, sha256);
   if (existing) return { dir, meta: existing, hit: true };
 
@@ -156,7 +159,7 @@ export async function loadCachedComponentFile(path: string, cacheDir: string, re
   try {
     const known = JSON.parse(await readFile(indexFile, 'utf8')) as FileIndexRecord;
     if (known.fingerprint === fingerprint) {
-      const dir = join(cacheDir, `${known.sha256}-jco${transpilerVersion}-f${cacheFormat}`);
+      const dir = entryDirOf(cacheDir, known.sha256);
       const existing = await readEntry(dir, known.sha256);
       if (existing) return { dir, meta: existing, hit: true };
     }

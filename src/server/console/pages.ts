@@ -6,6 +6,7 @@ import type { SecretSet } from '../../core/redact.js';
 import type { Decision } from '../../policy/decide.js';
 import type { PendingApprovalView } from '../../policy/inbox.js';
 import type { LiveCallEvent } from '../../telemetry/index.js';
+import { callOutcomes } from '../../pipeline/record.js';
 
 export type Page = 'approvals' | 'calls' | 'plugins';
 
@@ -76,7 +77,7 @@ ${view.session ? `<form method="post" action="${action('approve')}" class="inlin
   );
 }
 
-const outcomes = ['running', 'ok', 'error', 'denied', 'rejected', 'rate_limited', 'timeout', 'cancelled', 'invalid_arguments', 'unknown_tool', 'blocked', 'failed', 'input_required'];
+const outcomes = ['running', ...callOutcomes];
 
 export function callsPage(csrf: string): string {
   return layout(
