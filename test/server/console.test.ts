@@ -117,13 +117,21 @@ describe('console requests without a browser', () => {
     }
   });
 
-  it('arguments are shown escaped: markup in them is text, not HTML', async () => {
+  it('arguments are shown escaped (markup in them is text, not HTML) and redacted, under a policy that allows no other origin', async () => {
     const { cookie } = await signIn();
     const client = await connectClient('http-2025', { url: server.url });
     try {
-      const call = client.callTool({ name: 'shop__order', arguments: { item: '<script>alert(1)</script><img src=x onerror=alert(2)>' } });
+      const call = client.callTool({ name: 'shop__order', arguments: { item: '<script>alert(1)</script><img src=x onerror=alert(2)>', api_key: 'sk-never-on-the-page' } });
       const id = await waitForPending(admin, adminToken);
-      const page = await (await fetch(`${admin}/`, { headers: { cookie } })).text();
+      const response = await fetch(`${admin}/`, { headers: { cookie } });
+      // Nothing but the listener's own scripts, styles and requests, and no framing.
+      expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+      expect(response.headers.get('content-security-policy')).not.toMatch(/https?:|\*|'unsafe-inline'|'unsafe-eval'/);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      const page = await response.text();
+      // A value under a secret-looking key is redacted, without a browser too.
+      expect(page).toContain('[redacted]');
+      expect(page).not.toContain('sk-never-on-the-page');
       expect(page).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
       expect(page).not.toContain('<script>alert');
       expect(page).not.toContain('<img src=x');

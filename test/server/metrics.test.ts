@@ -116,7 +116,6 @@ describe('/metrics', () => {
       expect(valueOf(samples, 'toolport_approvals_answered_total', { outcome: 'rejected', channel: 'inbox' })).toBe(1);
       expect(valueOf(samples, 'toolport_approvals_pending')).toBe(0);
       expect(valueOf(samples, 'toolport_sessions_total', { transport: 'http' })).toBe(1);
-      expect(valueOf(samples, 'toolport_plugin_restarts_total')).toBe(0);
 
       // Ending the session closes it in the gauge and records how long it lasted.
       await (client.transport as StreamableHTTPClientTransport).terminateSession();

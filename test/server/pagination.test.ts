@@ -8,14 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type Era } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/many-tools.mjs', import.meta.url));
-const allNames = Array.from({ length: 150 }, (_, index) => `many__tool_${String(index).padStart(3, '0')}`);
+const namesOf = (count: number): string[] => Array.from({ length: count }, (_, index) => `many__tool_${String(index).padStart(4, '0')}`);
+const allNames = namesOf(150);
 
 let dir: string;
 let config: string;
+let thousandAndOne: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'toolport-pages-'));
   config = join(dir, 'toolport.yaml');
   await writeFile(config, `server: { pageSize: 100 }\nplugins:\n  - path: ${fixture}\n`);
+  thousandAndOne = join(dir, 'thousand-and-one.yaml');
+  // A state folder of its own: under the file's, the 851 tools more than before would be new tools of a pinned plugin (held back).
+  await writeFile(thousandAndOne, `stateDir: ${join(dir, 'state')}\nplugins:\n  - path: ${fixture}\n    settings: { count: 1001 }\n`);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,6 +51,21 @@ describe.each<Era>(['stdio', 'stdio-modern'])('tools/list pages over %s', (era) 
       const only = await client.request({ method: 'tools/list', params: {} });
       expect(only.tools.map((tool) => tool.name)).toEqual(allNames);
       expect(only.nextCursor).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('holds 1,000 tools in a page by default: the 1,001st comes by cursor', async () => {
+    const client = await connectClient(era, { serveArgs: ['--config', thousandAndOne] });
+    try {
+      const first = await client.request({ method: 'tools/list', params: {} });
+      expect(first.tools).toHaveLength(1000);
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const second = await client.request({ method: 'tools/list', params: { cursor: first.nextCursor } });
+      expect(second.tools).toHaveLength(1);
+      expect(second.nextCursor).toBeUndefined();
+      expect([...first.tools, ...second.tools].map((tool) => tool.name)).toEqual(namesOf(1001));
     } finally {
       await client.close();
     }

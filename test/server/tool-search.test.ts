@@ -1,5 +1,5 @@
 // Tool search over a generated catalog of 1,000 tools in 20 plugins: 100 queries written in
-// other words than the descriptions find their tool (top-3 ≥ 90 %, top-1 ≥ 70 %); through
+// other words than the descriptions find their tool (top-3 ≥ 96 %, top-1 ≥ 82 %); through
 // real SDK clients of both eras, tools/list in search mode shows search_tools (described
 // from the catalog) and the always-visible tools, every tool stays callable by name, and a
 // principal never finds a tool its scope or the policy keeps from it.
@@ -31,7 +31,7 @@ describe('search quality over the generated catalog', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  it('1,000 tools in 20 plugins; 100 paraphrased queries: top-3 recall ≥ 90 %, top-1 ≥ 70 %', () => {
+  it('1,000 tools in 20 plugins; 100 paraphrased queries: top-3 recall ≥ 96 %, top-1 ≥ 82 % (the README\'s figures)', () => {
     expect(toolport.registry.tools).toHaveLength(1000);
     expect(new Set(toolport.registry.tools.map((tool) => tool.plugin.id)).size).toBe(20);
     expect(queries).toHaveLength(100);
@@ -49,8 +49,9 @@ describe('search quality over the generated catalog', () => {
     // The free-form requests (often without the operation) are reported, not held to a bar.
     const requestHits = requests.filter(([query, expected]) => index.search(query, 3, () => true).some((tool) => tool.name === expected)).length;
     console.log(`tool search: top-1 ${top1}/100, top-3 ${top3}/100; free-form requests top-3 ${requestHits}/${requests.length}; misses:\n  ${misses.join('\n  ')}`);
-    expect(top3).toBeGreaterThanOrEqual(90);
-    expect(top1).toBeGreaterThanOrEqual(70);
+    // The search is deterministic: these are the figures the README states.
+    expect(top3).toBeGreaterThanOrEqual(96);
+    expect(top1).toBeGreaterThanOrEqual(82);
   });
 
   it('the search tool description names the plugins behind it and what their tools are about', () => {
