@@ -195,7 +195,11 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   const { secrets } = options;
   const logDiagnostics = options.logDiagnostics !== false;
   // The registry logs collisions and disabled tools; a command that prints them does not need that.
-  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler(), logger: logDiagnostics ? logger : createSilentLogger() });
+  const dirs = toStateDirs(options.stateDir ?? config.stateDir);
+  await assertPrivateDir(dirs.state, 'state folder');
+  await assertPrivateDir(dirs.cache, 'cache folder');
+  // Generated validation code is kept in the cache folder: a restart does not compile again.
+  const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler({ cacheDir: dirs.cache }), logger: logDiagnostics ? logger : createSilentLogger() });
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);
   // tools/list per principal, for the current catalogue (see listTools).
@@ -248,9 +252,6 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     });
   };
 
-  const dirs = toStateDirs(options.stateDir ?? config.stateDir);
-  await assertPrivateDir(dirs.state, 'state folder');
-  await assertPrivateDir(dirs.cache, 'cache folder');
   logger.info({ plugins: config.plugins.length }, 'loading plugins');
   const loading = await loadPlugins(config.plugins, {
     baseDir: options.baseDir ?? process.cwd(),

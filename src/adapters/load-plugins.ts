@@ -82,6 +82,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     // The plugin's id is known once it loaded (the config's, else its own).
     let reportedId = spec.id ?? entry.path;
     const report = onPluginEvent && ((event: PluginEvent): void => onPluginEvent(reportedId, event));
+    const loadStarted = performance.now();
     const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) });
     const result = await Promise.race<LoadResult>([
       loading.then(
@@ -132,6 +133,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       return { index, diagnostics: found };
     }
     const loaded = toRegistered(result.plugin);
+    context.logger.debug({ plugin: loaded.id, kind: entry.kind, ms: Math.round(performance.now() - loadStarted) }, 'plugin loaded');
     for (const diagnostic of result.plugin.diagnostics ?? []) {
       found.push({
         level: diagnostic.level,
