@@ -3,7 +3,8 @@
 // a remote Carter manifest that changes while a server is serving (a real HTTP server on
 // loopback), a new tool of a pinned plugin under each pins.onNewTool setting, a tool added
 // while serving under the default pins, what the pin covers (annotations, permissions, side
-// effects), the warnings of `toolport check`, and tools registered in code (not pinned).
+// effects), the warnings of `toolport check`, tools registered in code (not pinned), and a
+// Carter manifest file read again every refreshSeconds.
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -551,4 +552,60 @@ describe('tools registered in code', () => {
       await second.close();
     }
   });
+});
+
+describe('a Carter manifest file with refreshSeconds', () => {
+  let server: RunningServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('is read again on that schedule: a changed file changes the tools without a restart (list_changed), held back by pinning until approved; an unreadable one is ignored', async () => {
+    const { dir, config } = await project('carter-file', ['  - path: ./catalog.json', '    refreshSeconds: 1', '    readOnly: ["*"]']);
+    const manifestPath = join(dir, 'catalog.json');
+    const manifest = (endpoints: readonly { name: string; description: string }[]): string => {
+      const base = JSON.parse(oneEndpointManifest({ machineName: 'catalog', humanName: 'Catalog' }, endpoints[0] as { name: string; description: string })) as { api: { endpoints: unknown[] } };
+      base.api.endpoints = endpoints.map((endpoint) => ({ ...endpoint, path: `/${endpoint.name}`, input: [], output: [] }));
+      return JSON.stringify(base);
+    };
+    await writeFile(manifestPath, manifest([{ name: 'lookup', description: 'Finds a product by its code.' }]));
+    server = await startHttpServer(['--config', config]);
+    let notify: () => void = () => {};
+    const client = await connectClient('http-2025', { url: server.url }, { listChanged: { tools: { debounceMs: 0, onChanged: () => notify() } } });
+    const changed = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no tools/list_changed within 10 s')), 10_000);
+        notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['catalog__lookup']);
+
+      const refreshed = changed();
+      await writeFile(manifestPath, manifest([{ name: 'lookup', description: 'Finds a product by its code and its price.' }, { name: 'stock', description: 'How many are in stock.' }]));
+      await refreshed;
+      // Read again: the changed tool and the new one are there, and held back (the default pins).
+      expect((await client.listTools()).tools).toEqual([]);
+      expect(textOf(await client.callTool({ name: 'catalog__lookup', arguments: {} }))).toContain('catalog__lookup is quarantined and was not run: its description changed since it was pinned');
+      expect(textOf(await client.callTool({ name: 'catalog__stock', arguments: {} }))).toContain('catalog__stock is quarantined and was not run: it is a new tool of a plugin whose tools were pinned');
+
+      const approved = changed();
+      expect((await runToolport(['pins', 'approve', '--plugin', 'catalog', '--config', config])).code).toBe(0);
+      await approved;
+      const tools = (await client.listTools()).tools;
+      expect(tools.map((tool) => [tool.name, tool.description])).toEqual([
+        ['catalog__lookup', expect.stringContaining('Finds a product by its code and its price.')],
+        ['catalog__stock', expect.stringContaining('How many are in stock.')],
+      ]);
+
+      // A file that no longer reads as a manifest is logged and ignored: the tools stay.
+      await writeFile(manifestPath, '{"manifest_version": "1", ');
+      await expect.poll(() => server?.stderr().includes('the manifest could not be refreshed; the tools read before are kept'), { timeout: 10_000 }).toBe(true);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['catalog__lookup', 'catalog__stock']);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 });
