@@ -3,7 +3,7 @@
 // anything is read from it; and a cached transpiled component is used only while its files
 // are as recorded when it was made (device, inode, size and times; hashes for a file not seen).
 import { execFile } from 'node:child_process';
-import { appendFile, chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCachedComponent, loadCachedComponentFile } from '../../src/adapters/wasm/cache.js';
 import { toStateDirs } from '../../src/core/state-dir.js';
 import { buildWatFixture } from '../fixtures/wasm/build.js';
+import { bwrapWorks } from '../helpers/sandbox.js';
 import { binPath } from '../helpers/toolport-process.js';
 
 const run = promisify(execFile);
@@ -53,6 +54,24 @@ describe('state folders', () => {
     expect((await check([notebook], { TOOLPORT_STATE_DIR: chosen })).code).toBe(0);
     expect(((await stat(join(chosen, 'cache'))).mode & 0o777).toString(8)).toBe('700');
   });
+
+  it('with TOOLPORT_STATE_DIR, TOOLPORT_CACHE_DIR puts the caches (transpiled components, Python load answers) elsewhere', async () => {
+    const { wasm } = await buildWatFixture('contract');
+    const python = fileURLToPath(new URL('../fixtures/python/contract.py', import.meta.url));
+    const config = join(scratch, 'cache-dir.yaml');
+    await writeFile(config, ['plugins:', `  - path: ${wasm}`, `  - path: ${python}`, ...(bwrapWorks ? [] : ['    sandbox: "off"'])].join('\n') + '\n');
+    const state = join(scratch, 'cache-dir-state');
+    const cache = join(scratch, 'cache-dir-elsewhere');
+    const result = await check(['--config', config], { TOOLPORT_STATE_DIR: state, TOOLPORT_CACHE_DIR: cache });
+    expect(result.code, result.stderr).toBe(0);
+    expect(((await stat(cache)).mode & 0o777).toString(8)).toBe('700');
+    expect((await readdir(join(cache, 'wasm'))).filter((name) => !name.startsWith('.') && name !== 'by-file')).toHaveLength(1);
+    expect((await readdir(join(cache, 'python'))).filter((name) => name.endsWith('.json'))).toHaveLength(1);
+    // Nothing of them beside the state.
+    await expect(stat(join(state, 'cache'))).rejects.toThrow(/ENOENT/);
+    expect(await readdir(state)).not.toContain('wasm');
+    expect(await readdir(state)).not.toContain('python');
+  }, 60_000);
 
   it('a folder group or others may write is refused, naming it and the fix', async () => {
     const open = join(scratch, 'world-writable');

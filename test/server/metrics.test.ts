@@ -1,11 +1,15 @@
 // Prometheus metrics at /metrics on the admin listener: a real server, a real SDK client
 // making a known set of calls (allowed, rate-limited, denied, approved, rejected), then the
-// exposition scraped and parsed; the counts must match what was done.
+// exposition scraped and parsed; the counts must match what was done. Then the labels the
+// README lists that those calls do not reach: stdio and sse sessions, timeout, failed and
+// input_required approvals.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
+import { freePort } from '../helpers/mqtt-broker.js';
 import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
@@ -122,6 +126,114 @@ describe('/metrics', () => {
       const after = await scrape();
       expect(valueOf(after, 'toolport_sessions_active', { transport: 'http' })).toBe(0);
       expect(valueOf(after, 'mcp_server_session_duration_seconds_count', { transport: 'http' })).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('/metrics labels on every transport and outcome', () => {
+  // A server of its own, so its counts start at zero: sessions over SSE and stdio, a call that
+  // times out, an approval wait that failed (the call was cancelled while it waited) and one
+  // that ended with input_required (a 2026-07-28 client approving in a second round).
+  let http: ConfiguredServer;
+  let httpAdmin: string;
+  const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
+  const lines = (dir: string, adminPort: number): string[] => [
+    'approvals:',
+    '  timeoutSeconds: 30',
+    `  admin: { token: "${adminToken}", port: ${adminPort} }`,
+    'plugins:',
+    `  - path: ${shop}`,
+    `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
+    `  - path: ${e2e}`,
+    '    timeoutSeconds: 1',
+  ];
+  const scrapeAt = async (url: string): Promise<Sample[]> => {
+    const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(response.status).toBe(200);
+    return parseExposition(await response.text());
+  };
+
+  beforeAll(async () => {
+    http = await serveConfig((dir) => lines(dir, 0));
+    httpAdmin = adminUrlOf(http);
+  });
+  afterAll(async () => {
+    await http?.stop();
+  });
+
+  it('an SSE session is counted under transport="sse"', async () => {
+    const client = await connectClient('sse', { url: http.url });
+    try {
+      expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {} }))).toBe('burger, fries, shake');
+      const open = await scrapeAt(httpAdmin);
+      expect(valueOf(open, 'toolport_sessions_active', { transport: 'sse' })).toBe(1);
+      expect(valueOf(open, 'toolport_sessions_total', { transport: 'sse' })).toBe(1);
+      expect(valueOf(open, 'toolport_sessions_total', { transport: 'http' })).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a stdio connection is counted under transport="stdio"', async () => {
+    const port = await freePort();
+    const config = join(http.dir, 'stdio.yaml');
+    await writeFile(config, `${lines(http.dir, port).join('\n')}\n`);
+    const client = await connectClient('stdio', { serveArgs: ['--config', config] });
+    try {
+      expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {} }))).toBe('burger, fries, shake');
+      const samples = await scrapeAt(`http://127.0.0.1:${port}`);
+      expect(valueOf(samples, 'toolport_sessions_active', { transport: 'stdio' })).toBe(1);
+      expect(valueOf(samples, 'toolport_sessions_total', { transport: 'stdio' })).toBe(1);
+      expect(valueOf(samples, 'mcp_server_operation_duration_seconds_count', { method: 'tools/call', tool: 'shop__menu', outcome: 'ok' })).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a call that runs out of time has outcome="timeout"', async () => {
+    const client = await connectClient('http-2026', { url: http.url });
+    try {
+      const slow = await client.callTool({ name: 'e2e__slow', arguments: { steps: 100 } });
+      expect(slow.isError).toBe(true);
+      const samples = await scrapeAt(httpAdmin);
+      expect(valueOf(samples, 'mcp_server_operation_duration_seconds_count', { method: 'tools/call', tool: 'e2e__slow', outcome: 'timeout' })).toBe(1);
+      expect(valueOf(samples, 'mcp_server_operation_duration_seconds_count', { method: 'tools/call', tool: 'e2e__slow', outcome: 'error' })).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an approval wait the caller cancelled is answered outcome="failed"', async () => {
+    const client = await connectClient('http-2025', { url: http.url });
+    try {
+      const cancel = new AbortController();
+      const call = client.callTool({ name: 'shop__order', arguments: { item: 'fries' } }, { signal: cancel.signal }).then(
+        () => 'answered',
+        () => 'cancelled',
+      );
+      await waitForPending(httpAdmin, adminToken);
+      expect(valueOf(await scrapeAt(httpAdmin), 'toolport_approvals_pending')).toBe(1);
+      cancel.abort();
+      expect(await call).toBe('cancelled');
+      await expect
+        .poll(async () => valueOf(await scrapeAt(httpAdmin), 'toolport_approvals_answered_total', { outcome: 'failed' }), { timeout: 5_000 })
+        .toBe(1);
+      expect(valueOf(await scrapeAt(httpAdmin), 'toolport_approvals_pending')).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an approval asked of a 2026-07-28 client ends its first round with outcome="input_required"', async () => {
+    const client = await connectClient('http-2026', { url: http.url }, { capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { decision: 'once' } }));
+    try {
+      expect(textOf(await client.callTool({ name: 'shop__order', arguments: { item: 'shake' } }))).toBe('ordered 1 shake');
+      const samples = await scrapeAt(httpAdmin);
+      expect(valueOf(samples, 'toolport_approvals_answered_total', { outcome: 'input_required' })).toBe(1);
+      expect(samples.filter((sample) => sample.name === 'toolport_approvals_answered_total' && sample.labels.outcome === 'approved').reduce((sum, sample) => sum + sample.value, 0)).toBe(1);
     } finally {
       await client.close();
     }

@@ -2,13 +2,17 @@
 // a real redis-server: approvals answered on another replica, input_required retries that
 // land elsewhere, replays refused everywhere, one rate limit for all, the wasm key-value
 // store, tool-list changes, misrouted 2025-era sessions, Redis going away and coming back,
-// and a replica killed under load.
+// and a replica killed under load. Then one promise at a time: the 30 s slot lease, an emptied
+// Redis losing pending approvals, `prefix` keeping deployments apart, /healthz naming the
+// replica, and reconnect attempts every 2 s at most.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { adminUrlOf } from '../helpers/admin.js';
+import { Redis } from 'ioredis';
+import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCacheDir } from '../adapters/wasm/helpers.js';
 import { freePort } from '../helpers/mqtt-broker.js';
@@ -326,3 +330,193 @@ describe('a replica whose Redis is not there', () => {
     expect(failure).not.toContain('s3cret-pass');
   });
 });
+
+describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise at a time${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let redis: RedisProcess;
+  let scratch: string;
+  const servers: ConfiguredServer[] = [];
+  /** One command to the test's Redis, over a connection of its own (keys may hold NUL bytes). */
+  const redisCall = async (command: string, ...args: (string | number)[]): Promise<unknown> => {
+    const connection = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await connection.connect();
+      return await connection.call(command, ...args);
+    } finally {
+      connection.disconnect();
+    }
+  };
+  /** Redis's own clock, in ms (the limits run on it). */
+  const redisNowMs = async (): Promise<number> => {
+    const [seconds, micros] = ((await redisCall('TIME')) as string[]).map(Number) as [number, number];
+    return seconds * 1000 + Math.floor(micros / 1000);
+  };
+  /** A replica with the given prefix and name; no `prefix` line keeps the default. */
+  const serve = async (replica: string, prefix?: string): Promise<ConfiguredServer> => {
+    const server = await serveConfig(
+      [
+        'state:',
+        `  redis: { url: "\${REDIS_URL}"${prefix === undefined ? '' : `, prefix: "${prefix}"`} }`,
+        `  replica: ${replica}`,
+        'policy:',
+        '  rules:',
+        '    - { tool: shop__order, action: ask, channels: [inbox] }',
+        'approvals:',
+        '  timeoutSeconds: 3',
+        `  admin: { token: "${adminToken}", port: 0 }`,
+        'limits:',
+        '  - { tool: e2e__weather, perMinute: 2, per: all }',
+        '  - { tool: e2e__slow, concurrency: 1 }',
+        'plugins:',
+        `  - path: ${shop}`,
+        `    settings: { ledger: ${JSON.stringify(join(scratch, `${replica}-ledger.txt`))} }`,
+        `  - path: ${e2e}`,
+        '    timeoutSeconds: 60',
+      ],
+      { env: { REDIS_URL: redis.url } },
+    );
+    servers.push(server);
+    return server;
+  };
+  const pendingAt = async (server: ConfiguredServer): Promise<{ id: string }[]> => {
+    const response = await fetch(`${adminUrlOf(server)}/approvals`, { headers: { authorization: `Bearer ${adminToken}` } });
+    return ((await response.json()) as { pending: { id: string }[] }).pending;
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'toolport-redis-promises-'));
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    await redis?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('a concurrency slot is leased for 30 s: a replica killed while holding one frees it within 30 s', async () => {
+    await redisCall('FLUSHALL');
+    const holder = await serve('lease-a');
+    const other = await serve('lease-b');
+    const client = await modernClientOf(holder.url);
+    const running = client.callTool({ name: 'e2e__slow', arguments: { steps: 400 } }).catch((error: unknown) => error);
+    try {
+      const keys = await waitFor(async () => (await redisCall('KEYS', 'toolport:limit:*')) as string[], (found) => found.length > 0, 10_000);
+      expect(keys).toHaveLength(1);
+      // The slot is shared: the other replica's call is refused while it is held.
+      const otherClient = await modernClientOf(other.url);
+      try {
+        const refused = await otherClient.callTool({ name: 'e2e__slow', arguments: { steps: 1 } });
+        expect(refused.isError).toBe(true);
+        expect(textOf(refused)).toMatch(/^e2e__slow was not run: 1 call is already running/);
+      } finally {
+        await otherClient.close();
+      }
+      holder.process.kill('SIGKILL');
+      await running;
+      // Nobody renews it now: it runs out when its lease does, at most 30 s from now (the last renewal).
+      const [member, score] = (await redisCall('ZRANGE', keys[0] as string, 0, -1, 'WITHSCORES')) as [string, string];
+      expect(member).toBeTruthy();
+      const leftMs = Number(score) - (await redisNowMs());
+      expect(leftMs).toBeGreaterThan(0);
+      expect(leftMs).toBeLessThanOrEqual(30_000);
+      // A lease of 30 s, renewed every 10 s: more than 19 s are left when the holder dies.
+      expect(leftMs).toBeGreaterThan(19_000);
+      expect(await redisCall('PTTL', keys[0] as string)).toBeLessThanOrEqual(30_000);
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  it('an emptied Redis (FLUSHALL) has lost the pending approvals: nobody can approve them, and their calls are rejected at their timeout', async () => {
+    await redisCall('FLUSHALL');
+    const server = await serve('flushed');
+    const client = await modernClientOf(server.url);
+    try {
+      const started = Date.now();
+      const call = client.callTool({ name: 'shop__order', arguments: { item: 'fries' } });
+      const id = await waitForPending(adminUrlOf(server), adminToken);
+      await redisCall('FLUSHALL');
+      expect(await pendingAt(server)).toEqual([]);
+      expect((await decideApproval(adminUrlOf(server), adminToken, id, 'approve')).status).toBe(404);
+      const result = await call;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain(`nobody approved the call within 3 s (approval ${id} expired)`);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+      expect(await readLines(join(scratch, 'flushed-ledger.txt'))).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('state.redis.prefix keeps two deployments on one Redis apart: limits, approvals and keys', async () => {
+    await redisCall('FLUSHALL');
+    const blue = await serve('blue-1', 'blue:');
+    const green = await serve('green-1', 'green:');
+    const blueClient = await modernClientOf(blue.url);
+    const greenClient = await modernClientOf(green.url);
+    try {
+      // Two calls a minute for everyone: each deployment has its own two.
+      for (const client of [blueClient, greenClient]) {
+        for (let index = 0; index < 2; index += 1) expect(textOf(await client.callTool({ name: 'e2e__weather', arguments: { city: 'Oslo' } }))).toContain('sun in Oslo');
+      }
+      expect(textOf(await blueClient.callTool({ name: 'e2e__weather', arguments: { city: 'Oslo' } }))).toMatch(/rate limit reached/);
+      // A call waiting on blue is not in green's inbox, and green cannot decide it.
+      const waiting = blueClient.callTool({ name: 'shop__order', arguments: { item: 'tea' } });
+      const id = await waitForPending(adminUrlOf(blue), adminToken);
+      expect(await pendingAt(green)).toEqual([]);
+      expect((await decideApproval(adminUrlOf(green), adminToken, id, 'approve')).status).toBe(404);
+      expect((await decideApproval(adminUrlOf(blue), adminToken, id, 'approve')).status).toBe(200);
+      expect(textOf(await waiting)).toBe('ordered 1 tea');
+      const keys = (await redisCall('KEYS', '*')) as string[];
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.filter((key) => !key.startsWith('blue:') && !key.startsWith('green:'))).toEqual([]);
+      expect(keys.some((key) => key.startsWith('blue:'))).toBe(true);
+      expect(keys.some((key) => key.startsWith('green:'))).toBe(true);
+    } finally {
+      await Promise.all([blueClient.close(), greenClient.close()]);
+    }
+  });
+
+  it('/healthz names the replica; while Redis is away the replica tries to reconnect every 2 s at most, and is back by itself', async () => {
+    const server = await serve('r7');
+    const health = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const response = await fetch(`${server.url}/healthz`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await health()).toEqual({ status: 200, body: { status: 'ok', replica: 'r7', state: { kind: 'redis', ok: true } } });
+    await redis.stop();
+    // In Redis's place, a listener that notes each connection attempt and hangs up at once.
+    const attempts: number[] = [];
+    const stand = createNetServer((socket) => {
+      attempts.push(Date.now());
+      socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => stand.once('error', reject).listen(redis.port, '127.0.0.1', () => resolve()));
+    const down = Date.now();
+    try {
+      const degraded = await waitFor(health, (answer) => answer.status === 503, 10_000);
+      expect(degraded.body).toMatchObject({ status: 'degraded', replica: 'r7', state: { kind: 'redis', ok: false } });
+      // The interval grows by 100 ms an attempt, so it reaches its longest after about 21 s; watch well past that.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 30_000 - (Date.now() - down))));
+    } finally {
+      await new Promise<void>((resolve) => stand.close(() => resolve()));
+    }
+    await redis.start();
+    const back = Date.now();
+    const healthy = await waitFor(health, (answer) => answer.status === 200, 10_000);
+    expect(healthy.body).toEqual({ status: 'ok', replica: 'r7', state: { kind: 'redis', ok: true } });
+    expect(Date.now() - back).toBeLessThanOrEqual(2_750);
+
+    // Two connections (commands, messages) retry side by side: attempts within 500 ms of each other are one round.
+    const late = attempts.filter((time) => time - down > 15_000);
+    const rounds = late.filter((time, index) => index === 0 || time - (late[index - 1] as number) > 500);
+    const gaps = rounds.slice(1).map((time, index) => time - (rounds[index] as number));
+    expect(gaps.length, `attempts after 15 s: ${late.map((time) => time - down).join(', ')}`).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...gaps), `gaps: ${gaps.join(', ')}`).toBeLessThanOrEqual(2_200);
+    // And it kept trying: the last round is at most 2 s before the listener went away.
+    expect(down + 30_000 - (rounds.at(-1) as number)).toBeLessThanOrEqual(2_300);
+  }, 60_000);
+});
+
+function modernClientOf(url: string): Promise<Client> {
+  return connectClient('http-2026', { url });
+}

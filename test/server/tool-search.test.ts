@@ -2,8 +2,9 @@
 // other words than the descriptions find their tool (top-3 ≥ 96 %, top-1 ≥ 82 %); through
 // real SDK clients of both eras, tools/list in search mode shows search_tools (described
 // from the catalog) and the always-visible tools, every tool stays callable by name, and a
-// principal never finds a tool its scope or the policy keeps from it.
-import { mkdtemp, rm } from 'node:fs/promises';
+// principal never finds a tool its scope or the policy keeps from it; `limit` takes 1 to 50;
+// a question that names no operation ranks read-only tools first among equal matches.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +142,18 @@ describe('search mode through real SDK clients', () => {
     await expect(client.callTool({ name: 'payments__create_refund', arguments: { name: 'x' } })).rejects.toThrow(/Unknown tool/);
   }, 60_000);
 
+  it('limit takes 1 to 50 (50 returns 50 tools); 0, 51, a fraction or a string is an isError result saying so', async () => {
+    const client = await connect('http-2026', tokens.full);
+    // A query many tools match, so the limit is what stops the list.
+    expect(await search(client, 'get list create update delete', 50)).toHaveLength(50);
+    expect(await search(client, 'order', 1)).toHaveLength(1);
+    for (const limit of [0, 51, 2.5, '5']) {
+      const refused = await client.callTool({ name: 'search_tools', arguments: { query: 'order', limit } });
+      expect(refused.isError, `limit ${JSON.stringify(limit)}`).toBe(true);
+      expect(textOf(refused)).toBe('search_tools: "limit" must be a whole number from 1 to 50');
+    }
+  });
+
   it('a principal the policy denies a plugin finds none of its tools, and the description leaves the plugin out', async () => {
     const client = await connect('http-2026', tokens.intern);
     const searchTool = (await client.listTools()).tools[0];
@@ -152,6 +165,55 @@ describe('search mode through real SDK clients', () => {
     expect(found.filter((name) => name.startsWith('finance__'))).toEqual([]);
     const full = await connect('http-2026', tokens.full);
     expect(await search(full, 'how much money is in my bank account', 10)).toContain('finance__get_account_balance');
+  });
+});
+
+describe('ranking of read-only tools', () => {
+  // Two plugins with the same tool (same name, description, schema); only one says it reads.
+  // The one with side effects comes first in the config, so equal scores alone would rank it first.
+  let server: ConfiguredServer;
+  beforeAll(async () => {
+    server = await serveConfig(
+      (dir) => [
+        'policy: { sideEffects: allow }',
+        'discovery: { mode: search }',
+        'plugins:',
+        `  - { path: ${join(dir, 'lots.mjs')}, id: depot, settings: { readOnly: false } }`,
+        `  - { path: ${join(dir, 'lots.mjs')}, id: ledger, settings: { readOnly: true } }`,
+      ],
+      {
+        prepare: (dir) =>
+          writeFile(
+            join(dir, 'lots.mjs'),
+            [
+              'export default (host) => ({',
+              '  manifest: { tools: [{ name: "expiring_lots", description: "Stock lots and their expiry dates.", parameters: { type: "object", properties: {} },',
+              '    ...(host.settings.readOnly ? { annotations: { readOnlyHint: true } } : { sideEffects: true }) }] },',
+              '  executeTool: () => "ok",',
+              '});',
+            ].join('\n'),
+          ),
+      },
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a question that names no operation ranks the read-only tool first among equal matches', async () => {
+    const client = await connectClient('http-2026', { url: server.url });
+    try {
+      const found = async (query: string): Promise<string[]> => {
+        const result = await client.callTool({ name: 'search_tools', arguments: { query } });
+        return (result.structuredContent as { tools: { name: string }[] }).tools.map((tool) => tool.name);
+      };
+      expect(await found('which lots expire soon?')).toEqual(['ledger__expiring_lots', 'depot__expiring_lots']);
+      expect(await found('what stock lots have an expiry date')).toEqual(['ledger__expiring_lots', 'depot__expiring_lots']);
+      // Both are found either way; the order is the question's doing.
+      expect((await found('expiring lots')).sort()).toEqual(['depot__expiring_lots', 'ledger__expiring_lots']);
+    } finally {
+      await client.close();
+    }
   });
 });
 

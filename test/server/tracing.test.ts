@@ -1,9 +1,12 @@
 // OpenTelemetry traces, received by a real OTLP/HTTP receiver the test starts: a SERVER span
 // per MCP request with the semantic-convention attributes, the approval wait and the plugin
-// call as its children, and the trace context a client sends in `_meta` or in HTTP headers.
+// call as its children, and the trace context a client sends in `_meta` or in HTTP headers;
+// the OTEL_* variables; and, from a real server's own import record, no SDK without an endpoint.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
@@ -167,6 +170,86 @@ describe('traces configured by the standard OTEL_* variables', () => {
     expect(receiver.contentTypes[fromEnv]).toMatch(/^application\/json/);
     expect(receiver.spans.filter((s) => s.traceId === untraced.traceId)).toEqual([]);
   });
+});
+
+describe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', () => {
+  it('turns traces on without a telemetry block, and is used as the full URL of the traces (as OTLP defines it)', async () => {
+    const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
+    // The receiver answers 404 anywhere but /v1/traces: a URL changed on the way would lose the spans.
+    const traced = await serveConfig(lines, { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '100' } });
+    const trace = newTraceparent();
+    try {
+      const client = await connectClient('http-2026', { url: traced.url });
+      try {
+        expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {}, _meta: { traceparent: trace.header } }))).toBe('burger, fries, shake');
+      } finally {
+        await client.close();
+      }
+      const span = await receiver.waitFor((s) => s.traceId === trace.traceId && s.kind === serverKind);
+      expect(span.name).toBe('tools/call shop__menu');
+      expect(traced.stderr()).toContain('sending traces over OTLP/HTTP');
+    } finally {
+      await traced.stop();
+    }
+  });
+});
+
+describe('the OpenTelemetry SDK without an endpoint', () => {
+  // What a real server process imports is recorded by a module resolve hook (node:module
+  // register) loaded with --import: the record of the process itself, not of this test's.
+  let hooks: string;
+  beforeAll(async () => {
+    hooks = await mkdtemp(join(tmpdir(), 'toolport-imports-'));
+    await writeFile(
+      join(hooks, 'hooks.mjs'),
+      [
+        "import { appendFileSync } from 'node:fs';",
+        'let log;',
+        'export function initialize(data) { log = data.log; }',
+        'export async function resolve(specifier, context, next) {',
+        '  const resolved = await next(specifier, context);',
+        "  if (resolved.url.includes('/@opentelemetry/')) appendFileSync(log, resolved.url + '\\n');",
+        '  return resolved;',
+        '}',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(hooks, 'register.mjs'),
+      "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url, { data: { log: process.env.TOOLPORT_TEST_IMPORT_LOG } });\n",
+    );
+  });
+  afterAll(async () => {
+    await rm(hooks, { recursive: true, force: true });
+  });
+
+  /** The @opentelemetry packages a server imported while serving one call. */
+  const importsOf = async (name: string, env: Record<string, string>): Promise<string[]> => {
+    const log = join(hooks, `${name}.log`);
+    await writeFile(log, '');
+    const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
+    const server = await serveConfig(lines, { env: { NODE_OPTIONS: `--import ${pathToFileURL(join(hooks, 'register.mjs')).href}`, TOOLPORT_TEST_IMPORT_LOG: log, ...env } });
+    try {
+      const client = await connectClient('http-2026', { url: server.url });
+      try {
+        expect(textOf(await client.callTool({ name: 'shop__menu', arguments: {} }))).toBe('burger, fries, shake');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await server.stop();
+    }
+    const packages = (await readFile(log, 'utf8')).split('\n').flatMap((url) => /\/node_modules\/(@opentelemetry\/[^/]+)\//.exec(url)?.[1] ?? []);
+    return [...new Set(packages)].sort();
+  };
+
+  it('is not loaded: the server imports only @opentelemetry/api; with an endpoint, the same record shows the SDK and exporter', async () => {
+    const noEndpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' };
+    const without = await importsOf('without', noEndpoint);
+    const withEndpoint = await importsOf('with', { ...noEndpoint, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    // The hook works: with an endpoint it sees the SDK being loaded.
+    expect(withEndpoint).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto']));
+    expect(without.filter((name) => name !== '@opentelemetry/api')).toEqual([]);
+  }, 60_000);
 });
 
 describe('telemetry off (the default)', () => {
