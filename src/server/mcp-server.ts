@@ -457,7 +457,12 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     server.oninitialized = start;
     connections.add(server);
     const previous = server.onclose;
+    let ended = false;
     server.onclose = () => {
+      // A transport may report its close more than once (the legacy SSE one does, when the
+      // response closes and again when the server is closed); the session ends once.
+      if (ended) return;
+      ended = true;
       connections.delete(server);
       toolport.endSession(sessionKey);
       if (startedAt !== undefined) {

@@ -174,6 +174,17 @@ describe('/metrics labels on every transport and outcome', () => {
     } finally {
       await client.close();
     }
+    // The stream's end closes the session once: the gauge back at 0, one duration recorded.
+    const deadline = Date.now() + 5_000;
+    let closed = await scrapeAt(httpAdmin);
+    while (valueOf(closed, 'mcp_server_session_duration_seconds_count', { transport: 'sse' }) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      closed = await scrapeAt(httpAdmin);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    closed = await scrapeAt(httpAdmin);
+    expect(valueOf(closed, 'toolport_sessions_active', { transport: 'sse' })).toBe(0);
+    expect(valueOf(closed, 'mcp_server_session_duration_seconds_count', { transport: 'sse' })).toBe(1);
   });
 
   it('a stdio connection is counted under transport="stdio"', async () => {

@@ -1,4 +1,4 @@
-// The last load answer of a Python plugin, kept in the state folder and keyed by a
+// The last load answer of a Python plugin, kept in the cache folder and keyed by a
 // fingerprint of its sources and config, so a restarted toolport can list the tools at
 // once and start the Python host in the background (a host start costs 0.1 s or more).
 import { createHash } from 'node:crypto';
@@ -48,9 +48,9 @@ export async function fingerprintSources(pluginPath: string, isPackage: boolean,
   return hash.digest('hex');
 }
 
-export function cacheFileFor(stateDir: string, pluginPath: string, python: string): string {
+export function cacheFileFor(cacheDir: string, pluginPath: string, python: string): string {
   const key = createHash('sha256').update(`${pluginPath}\0${python}`).digest('hex').slice(0, 32);
-  return join(stateDir, 'python', `${key}.json`);
+  return join(cacheDir, 'python', `${key}.json`);
 }
 
 export async function readLoadCache(file: string, fingerprint: string): Promise<LoadResult | undefined> {
