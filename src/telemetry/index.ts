@@ -9,12 +9,13 @@ import type { CallState, ToolCall } from '../pipeline/call.js';
 import type { CallMonitor, CallScope } from '../pipeline/monitor.js';
 import type { AuditRecord } from '../policy/audit.js';
 import { createLiveCalls, type LiveCalls } from './live.js';
-import { createMetrics, type Metrics, type SessionTransportName } from './metrics.js';
-import { SpanKind, SpanStatusCode, startTracing, tracingWanted, type OtlpSettings, type Tracing } from './tracing.js';
+import type { Metrics, SessionTransportName } from './metrics.js';
+import { tracingWanted, type OtlpSettings } from './otlp.js';
+import type { Tracing } from './tracing.js';
 
 export type { LiveCallEvent, LiveCalls } from './live.js';
 export type { Metrics } from './metrics.js';
-export type { OtlpSettings } from './tracing.js';
+export type { OtlpSettings } from './otlp.js';
 
 /** One MCP request as the transport saw it. */
 export interface McpRequestInfo {
@@ -78,11 +79,12 @@ function errorType(error: unknown): string {
 }
 
 export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const metrics = options.metrics ? createMetrics() : undefined;
+  // prom-client and OpenTelemetry load only for a server that uses them.
+  const metrics = options.metrics ? (await import('./metrics.js')).createMetrics() : undefined;
   const live = options.live ? createLiveCalls() : undefined;
   const env = options.env ?? process.env;
   const tracing: Tracing | undefined = tracingWanted(options.otlp, env)
-    ? await startTracing({ settings: options.otlp, serviceName: options.serviceName, version: options.version, logger: options.logger, env })
+    ? await (await import('./tracing.js')).startTracing({ settings: options.otlp, serviceName: options.serviceName, version: options.version, logger: options.logger, env })
     : undefined;
   const on = metrics !== undefined || live !== undefined || tracing !== undefined;
 
@@ -100,7 +102,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
         }),
         async approval(call, wait) {
           metrics?.approvalWaiting(1);
-          const span = tracing?.startSpan(`approval ${call.name}`, SpanKind.INTERNAL, { 'gen_ai.tool.name': call.name, 'toolport.approval.rule': call.decision?.because ?? '' }, parentOf(call.options.scope));
+          const span = tracing?.startSpan(`approval ${call.name}`, 'internal', { 'gen_ai.tool.name': call.name, 'toolport.approval.rule': call.decision?.because ?? '' }, parentOf(call.options.scope));
           let failed = false;
           try {
             return await wait();
@@ -125,14 +127,14 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
         ...(tracing && {
           async plugin<T>(call: ToolCall, run: () => Promise<T>): Promise<T> {
             const { plugin, kind } = call.tool;
-            const span = tracing.startSpan(`plugin ${plugin.id}`, SpanKind.INTERNAL, { 'toolport.plugin.id': plugin.id, 'toolport.plugin.kind': kind, 'gen_ai.tool.name': call.name }, parentOf(call.options.scope));
+            const span = tracing.startSpan(`plugin ${plugin.id}`, 'internal', { 'toolport.plugin.id': plugin.id, 'toolport.plugin.kind': kind, 'gen_ai.tool.name': call.name }, parentOf(call.options.scope));
             try {
               const outcome = await run();
               if ((outcome as { isError?: unknown }).isError === true) span.setAttribute('error.type', 'tool_error');
               return outcome;
             } catch (error) {
               span.setAttribute('error.type', errorType(error));
-              span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+              tracing.fail(span, error instanceof Error ? error.message : String(error));
               throw error;
             } finally {
               span.end();
@@ -178,7 +180,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
       let parent: Context | undefined;
       if (tracing) {
         const remote = tracing.extract(info.meta) ?? tracing.extract(headerCarrier(info.headers));
-        span = tracing.startSpan(info.target ? `${info.method} ${info.target}` : info.method, SpanKind.SERVER, {
+        span = tracing.startSpan(info.target ? `${info.method} ${info.target}` : info.method, 'server', {
           'mcp.method.name': info.method,
           'jsonrpc.request.id': String(info.requestId),
           'network.transport': info.transport === 'stdio' ? 'pipe' : 'tcp',
@@ -201,7 +203,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
             if (scope.outcome !== undefined) span.setAttribute('toolport.outcome', scope.outcome);
             if (failure !== undefined) {
               span.setAttribute('error.type', failure);
-              span.setStatus({ code: SpanStatusCode.ERROR, ...(error instanceof Error && { message: error.message }) });
+              tracing?.fail(span, error instanceof Error ? error.message : undefined);
             }
             span.end();
           }

@@ -1,49 +1,25 @@
-// OpenTelemetry traces. Only @opentelemetry/api is loaded with toolport; the SDK and the
+// OpenTelemetry traces. This module (with @opentelemetry/api) is loaded only when traces are
+// wanted (see otlp.ts); the SDK and the
 // OTLP/HTTP exporter (protobuf by default, JSON on request) are imported when `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_*
 // endpoint variable is set, so a server without them pays nothing. Spans are made with
 // explicit parents (no context manager): the request's SERVER span, then the approval wait
 // and the plugin call under it.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '../core/logger.js';
+import { tracesProtocol, type OtlpSettings } from './otlp.js';
 
-export interface OtlpSettings {
-  /** Base URL of the collector's OTLP/HTTP receiver; traces go to `<endpoint>/v1/traces`. */
-  endpoint?: string | undefined;
-  headers?: Readonly<Record<string, string>> | undefined;
-  protocol?: OtlpProtocol | undefined;
-}
-
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export { tracesProtocol, tracingWanted, type OtlpProtocol, type OtlpSettings } from './otlp.js';
 
 export interface Tracing {
   /** The W3C trace context in a carrier (`_meta` or HTTP headers), as a parent context. */
   extract(carrier: Readonly<Record<string, unknown>> | undefined): Context | undefined;
-  startSpan(name: string, kind: SpanKind, attributes: Attributes, parent: Context | undefined): Span;
+  startSpan(name: string, kind: 'server' | 'internal', attributes: Attributes, parent: Context | undefined): Span;
+  /** Marks the span as failed, with the error's message. */
+  fail(span: Span, message?: string): void;
   /** The context a child of `span` is made in. */
   contextOf(span: Span, parent: Context | undefined): Context;
   /** Sends what is buffered and stops. */
   shutdown(): Promise<void>;
-}
-
-export { SpanKind, SpanStatusCode };
-
-/** Whether traces are on: a configured endpoint, or an OTLP endpoint in the environment (and the SDK not disabled). */
-export function tracingWanted(settings: OtlpSettings | undefined, env: NodeJS.ProcessEnv): boolean {
-  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none') return false;
-  return Boolean(settings?.endpoint || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-}
-
-/**
- * The encoding: the config's, else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL,
- * else http/protobuf (the OTLP default; about half the CPU per span of JSON in bench/telemetry.mjs). `grpc` in the
- * environment is not served: the warning says so and traces go over http/protobuf.
- */
-export function tracesProtocol(settings: OtlpSettings | undefined, env: NodeJS.ProcessEnv, logger?: Logger): OtlpProtocol {
-  if (settings?.protocol) return settings.protocol;
-  const named = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim().toLowerCase();
-  if (!named || named === 'http/protobuf' || named === 'http/json') return (named as OtlpProtocol | undefined) ?? 'http/protobuf';
-  logger?.warn({ protocol: named }, 'OTLP protocol not supported (toolport sends OTLP over HTTP); using http/protobuf');
-  return 'http/protobuf';
 }
 
 const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
@@ -82,7 +58,8 @@ export async function startTracing(options: { settings: OtlpSettings | undefined
       const context = propagator.extract(ROOT_CONTEXT, carrier, getter);
       return trace.getSpanContext(context) ? context : undefined;
     },
-    startSpan: (name, kind, attributes, parent) => tracer.startSpan(name, { kind, attributes }, parent ?? ROOT_CONTEXT),
+    startSpan: (name, kind, attributes, parent) => tracer.startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.INTERNAL, attributes }, parent ?? ROOT_CONTEXT),
+    fail: (span, message) => span.setStatus({ code: SpanStatusCode.ERROR, ...(message !== undefined && { message }) }),
     contextOf: (span, parent) => trace.setSpan(parent ?? ROOT_CONTEXT, span),
     async shutdown() {
       await provider.shutdown().catch((error: unknown) => options.logger.warn({ err: error }, 'could not send the last traces'));
