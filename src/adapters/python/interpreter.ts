@@ -2,7 +2,17 @@
 // wrapper script would not run inside) and its installation folders (prefix, base prefix:
 // the standard library and site-packages). Asked once per interpreter, outside the sandbox,
 // with -I -S so that no site hook or environment variable runs anything but the question.
+//
+// Asking starts the interpreter, which behind a version manager's shim (pyenv) costs ~0.3 s of
+// every start. So the answer is kept in the cache folder, keyed by the name, PATH, the working
+// folder and the program PATH finds (its inode, size and times); a start with a kept answer uses
+// it at once and asks again behind it. Should the fresh answer differ (a shim now pointing at
+// another version), it is kept for next time and reported, so the plugin restarts its host.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { findOnPath } from '../../core/file-paths.js';
 
 export interface Interpreter {
   /** The program to run inside the sandbox (sys.executable). */
@@ -36,7 +46,7 @@ function ask(python: string): Promise<Interpreter> {
 }
 
 /** The interpreter `python` names (a path, or a name on PATH); asked once per process. */
-export function loadInterpreter(python: string): Promise<Interpreter> {
+export function askInterpreter(python: string): Promise<Interpreter> {
   let answer = asked.get(python);
   if (!answer) {
     answer = ask(python);
@@ -45,4 +55,76 @@ export function loadInterpreter(python: string): Promise<Interpreter> {
     answer.catch(() => asked.delete(python));
   }
   return answer;
+}
+
+export interface KnownInterpreter {
+  readonly interpreter: Interpreter;
+  /**
+   * Set when `interpreter` is the answer kept from an earlier start: resolves with the fresh
+   * answer if it differs (the kept one was stale), else with undefined.
+   */
+  readonly changed?: Promise<Interpreter | undefined>;
+}
+
+/** Changes whenever what is kept, or how it is keyed, changes. */
+const cacheFormat = 1;
+
+/** The interpreter `python` names: the answer kept from an earlier start when there is one, else asked. */
+export async function loadInterpreter(python: string, cacheDir?: string): Promise<KnownInterpreter> {
+  const file = cacheDir === undefined ? undefined : await cacheFileOf(python, cacheDir).catch(() => undefined);
+  const kept = file === undefined ? undefined : await readKept(file);
+  const asking = askInterpreter(python);
+  const keep = (fresh: Interpreter): void => {
+    if (file !== undefined && !sameInterpreter(fresh, kept)) void writeKept(file, fresh).catch(() => {});
+  };
+  if (!kept) {
+    const fresh = await asking;
+    keep(fresh);
+    return { interpreter: fresh };
+  }
+  const changed = asking.then(
+    (fresh) => {
+      keep(fresh);
+      return sameInterpreter(fresh, kept) ? undefined : fresh;
+    },
+    // The kept answer stays in use; starting the host will say what is wrong, if anything.
+    () => undefined,
+  );
+  return { interpreter: kept, changed };
+}
+
+function sameInterpreter(a: Interpreter, b: Interpreter | undefined): boolean {
+  return b !== undefined && a.executable === b.executable && a.folders.join('\0') === b.folders.join('\0');
+}
+
+async function cacheFileOf(python: string, cacheDir: string): Promise<string | undefined> {
+  const searchPath = process.env.PATH ?? '/usr/bin:/bin';
+  const program = python.includes('/') ? resolve(python) : await findOnPath(python, searchPath);
+  if (program === undefined) return undefined;
+  const info = await stat(program);
+  const key = createHash('sha256')
+    .update(JSON.stringify([cacheFormat, python, searchPath, process.cwd(), program, info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs]))
+    .digest('hex')
+    .slice(0, 32);
+  return join(cacheDir, 'python', `interpreter-${key}.json`);
+}
+
+async function readKept(file: string): Promise<Interpreter | undefined> {
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { executable?: unknown; folders?: unknown };
+    if (typeof kept.executable !== 'string' || !kept.executable.startsWith('/')) return undefined;
+    if (!Array.isArray(kept.folders) || !kept.folders.every((folder) => typeof folder === 'string' && folder.startsWith('/'))) return undefined;
+    // A kept program that is gone (uninstalled) is not used: the question says what is there now.
+    if (!(await stat(kept.executable)).isFile()) return undefined;
+    return { executable: kept.executable, folders: kept.folders as string[] };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeKept(file: string, interpreter: Interpreter): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(interpreter), { mode: 0o600 });
+  await rename(temporary, file);
 }

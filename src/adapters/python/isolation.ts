@@ -4,8 +4,8 @@
 import { dirname } from 'node:path';
 import { describeThrown, ErrorCode, ToolportError } from '../../core/errors.js';
 import type { PluginDiagnostic } from '../../core/plugin.js';
-import { describeMissingSandbox, detectSandbox, sandboxOffWarning, toSandbox, type FileAccess, type Sandbox, type SandboxSetting } from '../../core/sandbox.js';
-import { loadInterpreter } from './interpreter.js';
+import { describeMissingSandbox, detectSandbox, sandboxOffWarning, toSandbox, type FileAccess, type Sandbox, type SandboxSetting, type SandboxSupport } from '../../core/sandbox.js';
+import { loadInterpreter, type Interpreter } from './interpreter.js';
 
 export interface IsolationRequest {
   readonly setting: SandboxSetting;
@@ -16,6 +16,8 @@ export interface IsolationRequest {
   readonly files: Readonly<Record<string, FileAccess>>;
   readonly network: boolean;
   readonly subprocess: boolean;
+  /** Where the interpreter's answer is kept across starts (see interpreter.ts). */
+  readonly cacheDir?: string;
 }
 
 export interface Isolation {
@@ -23,6 +25,11 @@ export interface Isolation {
   readonly command: readonly [string, ...string[]];
   readonly sandbox: Sandbox | undefined;
   readonly diagnostics: readonly PluginDiagnostic[];
+  /**
+   * Set when the interpreter's answer came from an earlier start: resolves with the isolation
+   * for the interpreter there is now if that differs (its host must be started again), else undefined.
+   */
+  readonly changed?: Promise<Isolation | undefined>;
 }
 
 /** The message for an interpreter that cannot be started. */
@@ -35,16 +42,22 @@ export function describeMissingPython(python: string, error: unknown): string {
 export async function loadIsolation(request: IsolationRequest): Promise<Isolation> {
   if (request.setting === 'off') return { command: [request.python], sandbox: undefined, diagnostics: [{ level: 'warning', message: sandboxOffWarning }] };
   // Both ask a process; they run side by side.
-  const asking = loadInterpreter(request.python);
+  const asking = loadInterpreter(request.python, request.cacheDir);
   asking.catch(() => {});
   const support = await detectSandbox();
   if (!support.available) throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(support.reason, 'Python plugins'));
-  let interpreter;
+  let known;
   try {
-    interpreter = await asking;
+    known = await asking;
   } catch (error) {
     throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingPython(request.python, error), { cause: error });
   }
+  const isolation = isolate(request, support, known.interpreter);
+  if (!known.changed) return isolation;
+  return { ...isolation, changed: known.changed.then((fresh) => (fresh ? isolate(request, support, fresh) : undefined)) };
+}
+
+function isolate(request: IsolationRequest, support: Extract<SandboxSupport, { available: true }>, interpreter: Interpreter): Isolation {
   const sandbox = toSandbox(support, {
     cwd: request.cwd,
     readOnly: [

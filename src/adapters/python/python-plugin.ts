@@ -121,7 +121,8 @@ export async function loadPythonPlugin(
 
   const isPackage = extname(options.path) !== '.py';
   const cwd = isPackage ? options.path : dirname(options.path);
-  const isolation = await loadIsolation({
+  let isolation = await loadIsolation({
+    cacheDir: context.cacheDir,
     setting: options.sandbox,
     python: options.python,
     hostScript: options.hostScript,
@@ -131,7 +132,13 @@ export async function loadPythonPlugin(
     subprocess: options.guard.subprocess,
   });
   // The allowlist and the granted variables; nothing else of toolport's environment.
-  const env = { ...toPluginEnvironment(process.env, options.grantedEnv, isolation.sandbox), PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' };
+  const environmentFor = (sandbox: typeof isolation.sandbox): Record<string, string> => ({
+    ...toPluginEnvironment(process.env, options.grantedEnv, sandbox),
+    PYTHONUNBUFFERED: '1',
+    PYTHONIOENCODING: 'utf-8',
+    PYTHONDONTWRITEBYTECODE: '1',
+  });
+  let env = environmentFor(isolation.sandbox);
   for (const name of options.grantedEnv) {
     if (process.env[name] === undefined) logger.warn({ variable: name }, 'granted environment variable is not set');
   }
@@ -445,6 +452,17 @@ export async function loadPythonPlugin(
     });
     return raceSignal(starting, signal);
   };
+
+  // The interpreter's answer kept from the last start was used; if the fresh one differs (a
+  // shim now pointing at another Python), later hosts start with it and a running one is replaced.
+  void isolation.changed?.then(async (next) => {
+    if (!next || lifecycle.closed) return;
+    isolation = next;
+    env = environmentFor(next.sandbox);
+    logger.warn({ command: next.command.at(-1) }, 'the Python interpreter changed since the last start; the host restarts with it');
+    const current = starting ? await starting.catch(() => undefined) : host;
+    if (current?.alive && !lifecycle.closed) await current.close(closeGraceMs);
+  });
 
   const cacheFile = cacheFileFor(context.cacheDir, options.path, options.python);
   const sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {

@@ -1,9 +1,9 @@
 // The python kind in-process, with a real python3: manifest mapping, calls, errors,
 // cancellation, crashes, permissions, context fields, packages and dynamic tools.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { Logger } from '../../../src/core/logger.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { hostRootPid, liveInterpreters, livePythonHosts, sandboxForTests } from './python-hosts.js';
+import { bwrapWorks, needsBwrap } from '../../helpers/sandbox.js';
 import { pidsWithMarker, waitFor as waitForProcesses } from '../../helpers/processes.js';
 
 /** Diagnostics that are problems: not the info line saying how a plugin runs, nor the warning of sandbox: off. */
@@ -433,6 +434,42 @@ describe('python adapter: loading', () => {
       await rm(stateDir, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(!bwrapWorks)(`the interpreter's answer is kept across starts; a kept answer gone stale is corrected, and the host restarts with the real interpreter${needsBwrap}`, async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'toolport-python-interpreter-'));
+    try {
+      // Asking this interpreter takes a second (as a version manager's shim takes ~0.3 s).
+      const python = join(stateDir, 'slow-python');
+      await writeFile(python, '#!/bin/sh\nsleep 1\nexec python3 "$@"\n', { mode: 0o755 });
+      const config = parseConfig({ plugins: [{ path: fixture('contract.py'), python }] });
+      const first = await createToolport(config, { stateDir });
+      await first.close();
+      const keptDir = join(stateDir, 'cache', 'python');
+      const [keptName] = (await readdir(keptDir)).filter((name) => /^interpreter-.*\.json$/.test(name));
+      expect(keptName).toBeDefined();
+      const kept = join(keptDir, keptName as string);
+      const real = JSON.parse(await readFile(kept, 'utf8')) as { executable: string; folders: string[] };
+      expect(real.executable).toMatch(/^\//);
+      expect(real.executable).not.toBe(python);
+
+      // Make the kept answer stale: a program outside every folder the sandbox shows, so a host
+      // started with it cannot run. The fresh answer, asked behind it, must put things right.
+      const stale = join(stateDir, 'elsewhere', 'python3');
+      await mkdir(dirname(stale), { recursive: true });
+      await symlink(real.executable, stale);
+      await writeFile(kept, JSON.stringify({ ...real, executable: stale }));
+      const captured = createCapturingLogger();
+      const second = await createToolport(config, { stateDir, logger: captured.logger });
+      hosts.push(second);
+      expect(second.listTools().map((tool) => tool.name)).toContain('contract__echo');
+      const warned = await waitFor(() => captured.lines.find((line) => line.includes('the Python interpreter changed since the last start')), 10_000);
+      expect(warned).toBeDefined();
+      expect(textOf(await settle(second, 'contract__echo', { text: 'fixed' }))).toBe('echo: fixed');
+      expect(JSON.parse(await readFile(kept, 'utf8'))).toEqual(real);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('an edited plugin file is loaded again, not taken from the cache', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'toolport-python-edit-'));
