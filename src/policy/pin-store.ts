@@ -3,10 +3,10 @@
 // a temporary file and renamed over the old one (readers never see half a file), read again
 // before every change (another process, `toolport pins approve`, may have changed it), and
 // watched so a running server hears about approvals made elsewhere.
-import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../core/files.js';
 
 /** What a tool's pin is computed over: what a model reads and what the policy goes by. */
 export interface PinnedDefinition {
@@ -107,14 +107,7 @@ export function createFilePinStore(stateDir: string): PinStore {
       const next = tail.then(async () => {
         const file = await read();
         change(file);
-        const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-        try {
-          await writeFile(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-          await rename(temporary, path);
-        } catch (error) {
-          await rm(temporary, { force: true });
-          throw error;
-        }
+        await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
         return file;
       });
       tail = next.catch(() => {});

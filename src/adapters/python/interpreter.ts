@@ -10,9 +10,10 @@
 // another version), it is kept for next time and reported, so the plugin restarts its host.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { findOnPath } from '../../core/file-paths.js';
+import { writeFileAtomic } from '../../core/files.js';
 
 export interface Interpreter {
   /** The program to run inside the sandbox (sys.executable). */
@@ -75,7 +76,7 @@ export async function loadInterpreter(python: string, cacheDir?: string): Promis
   const kept = file === undefined ? undefined : await readKept(file);
   const asking = askInterpreter(python);
   const keep = (fresh: Interpreter): void => {
-    if (file !== undefined && !sameInterpreter(fresh, kept)) void writeKept(file, fresh).catch(() => {});
+    if (file !== undefined && !sameInterpreter(fresh, kept)) void writeFileAtomic(file, JSON.stringify(fresh)).catch(() => {});
   };
   if (!kept) {
     const fresh = await asking;
@@ -120,11 +121,4 @@ async function readKept(file: string): Promise<Interpreter | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function writeKept(file: string, interpreter: Interpreter): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(interpreter), { mode: 0o600 });
-  await rename(temporary, file);
 }

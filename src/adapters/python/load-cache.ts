@@ -2,8 +2,9 @@
 // fingerprint of its sources and config, so a restarted toolport can list the tools at
 // once and start the Python host in the background (a host start costs 0.1 s or more).
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../core/files.js';
 import { loadResultSchema, type LoadResult } from './manifest.js';
 
 const maxFiles = 2_000;
@@ -65,6 +66,5 @@ export async function readLoadCache(file: string, fingerprint: string): Promise<
 }
 
 export async function writeLoadCache(file: string, fingerprint: string, result: LoadResult): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, JSON.stringify({ fingerprint, result }), { mode: 0o600 });
+  await writeFileAtomic(file, JSON.stringify({ fingerprint, result }));
 }

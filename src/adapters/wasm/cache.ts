@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { ComponentDescription } from './describe.js';
 import type { TranspileReply, TranspileRequest } from './transpile-worker.js';
 import { workerEntry } from './worker-entry.js';
+import { writeFileAtomic } from '../../core/files.js';
 
 /** Bump when the cached shape or the transpile options change. */
 const cacheFormat = 3;
@@ -171,14 +172,8 @@ export async function loadCachedComponentFile(path: string, cacheDir: string, re
   // Recorded only if the file did not change while it was read.
   if ((await fingerprintOf(path)) === fingerprint) {
     const record: FileIndexRecord = { fingerprint, sha256: cached.meta.sha256 };
-    const staging = `${indexFile}.${randomUUID()}`;
-    try {
-      await mkdir(dirname(indexFile), { recursive: true, mode: 0o700 });
-      await writeFile(staging, JSON.stringify(record));
-      await rename(staging, indexFile);
-    } catch {
-      await rm(staging, { force: true });
-    }
+    // A record that cannot be written only costs the next start a read of the file.
+    await writeFileAtomic(indexFile, JSON.stringify(record)).catch(() => {});
   }
   return cached;
 }

@@ -1,10 +1,9 @@
 // The persistent stores behind the Asterai host API: a key-value store (app-wide, or per
 // user when the plugin passes a user id) and a local embedding store. Each plugin has its
 // own files; writes are atomic (temporary file, then rename) and run one at a time.
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { SharedState } from '../../core/shared-state.js';
+import { writeFileAtomic } from '../../core/files.js';
 import type { EmbeddingScore } from './host-api.js';
 
 /** Bounds that keep one plugin from filling the disk. */
@@ -55,10 +54,7 @@ class JsonFile<T> {
       throw new Error(`the store would grow past ${maxStoreBytes / 1024 / 1024} MiB`);
     }
     const write = this.writing.then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      const temporary = `${this.path}.${randomUUID()}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, this.path);
+      await writeFileAtomic(this.path, text);
     });
     this.writing = write.catch(() => {});
     try {

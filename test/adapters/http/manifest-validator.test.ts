@@ -42,8 +42,9 @@ const cases: Record<string, unknown> = {
   'unknown keys': { ...base(), colour: 'blue' },
 };
 
+const expectedOf = (schema: unknown): unknown => (typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>)['x-expected'] : undefined);
 const comparable = (errors: readonly ErrorObject[] | null | undefined): unknown[] =>
-  (errors ?? []).map(({ instancePath, schemaPath, keyword, params, message, parentSchema }) => ({ instancePath, schemaPath, keyword, params, message, expected: parentSchema?.['x-expected'] }));
+  (errors ?? []).map(({ instancePath, schemaPath, keyword, params, message, parentSchema }) => ({ instancePath, schemaPath, keyword, params, message, expected: expectedOf(parentSchema) }));
 
 describe('the precompiled Carter manifest validator', () => {
   it.each(Object.entries(cases))('agrees with the schema compiled at run time: %s', (_name, manifest) => {
