@@ -5,6 +5,9 @@
 // the same run. Caches are warm (one unmeasured start first). BENCH_COLD starts (default 7).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -26,7 +29,9 @@ const origin = await new Promise((resolve) => {
     if (match) resolve(match[1]);
   });
 });
-const env = { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret };
+// A state folder of its own: warm caches from the warm-up start, and no pins file grown by other runs.
+const stateDir = mkdtempSync(join(tmpdir(), 'toolport-cold-start-'));
+const env = { ...process.env, TRAILHEAD_MANIFEST_URL: `${origin}/carterplugin.json`, TRAILHEAD_SECRET: secret, TOOLPORT_STATE_DIR: stateDir, TOOLPORT_CACHE_DIR: join(stateDir, 'cache') };
 
 async function coldStart(args, fullCount) {
   const started = performance.now();
@@ -61,6 +66,7 @@ for (let index = 0; index < starts; index += 1) {
   rows.toolport.push(await coldStart(toolportArgs, full));
 }
 apiProcess.kill();
+rmSync(stateDir, { recursive: true, force: true });
 const b = median(rows.bare.map((r) => r.firstMs));
 const t = median(rows.toolport.map((r) => r.firstMs));
 const tFull = median(rows.toolport.map((r) => r.fullMs));
