@@ -19,6 +19,8 @@ export interface Asker {
   readonly interrupted: boolean;
   /** How the call ends instead of with the plugin's answer; resolves only if `interrupted`. */
   readonly ending: Promise<CallEnding>;
+  /** Hears that ending when there is one (at once if there is already). Most calls never ask, so nothing waits on a promise. */
+  onEnding(listener: (ending: CallEnding) => void): void;
 }
 
 type Capability = 'elicitation' | 'sampling';
@@ -45,10 +47,20 @@ export function createAsker(call: ToolCall): Asker {
   let interrupted = false;
   // Set when the round is sealed: a question asked after that is not sent.
   let sealed = false;
-  let settle: (ending: CallEnding) => void = () => {};
-  const ending = new Promise<CallEnding>((resolve) => {
-    settle = resolve;
-  });
+  // The ending is kept plainly, and a promise of it made only for a caller that reads `ending`.
+  let settled: CallEnding | undefined;
+  let listeners: ((ending: CallEnding) => void)[] | undefined;
+  let ending: Promise<CallEnding> | undefined;
+  const settle = (result: CallEnding): void => {
+    settled = result;
+    for (const listener of listeners ?? []) listener(result);
+    listeners = undefined;
+  };
+  const onEnding = (listener: (ending: CallEnding) => void): void => {
+    if (settled) listener(settled);
+    else (listeners ??= []).push(listener);
+  };
+  const endingPromise = (): Promise<CallEnding> => (ending ??= new Promise((resolve) => onEnding(resolve)));
   const waiting: ((error: unknown) => void)[] = [];
   const interrupt = (end: () => Promise<CallEnding>): void => {
     if (interrupted) return;
@@ -88,7 +100,10 @@ export function createAsker(call: ToolCall): Asker {
       get interrupted() {
         return interrupted;
       },
-      ending,
+      get ending() {
+        return endingPromise();
+      },
+      onEnding,
     };
   }
 
@@ -130,6 +145,9 @@ export function createAsker(call: ToolCall): Asker {
     get interrupted() {
       return interrupted;
     },
-    ending,
+    get ending() {
+      return endingPromise();
+    },
+    onEnding,
   };
 }

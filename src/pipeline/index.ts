@@ -120,7 +120,11 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     let stop: (error: ToolportError) => void = () => {};
     const running = callPlugin(call, pluginDeps, { client: asker.client, onStart: (stopRun) => (stop = stopRun) });
     try {
-      const first = await Promise.race([running.then((outcome) => ({ outcome })), asker.ending.then((ending) => ({ ending }))]);
+      // Whichever comes first: the plugin's answer, or the ending its question forces.
+      const first = await new Promise<{ outcome: ToolOutcome } | { ending: CallEnding }>((resolve, reject) => {
+        running.then((outcome) => resolve({ outcome }), reject);
+        asker.onEnding((ending) => resolve({ ending }));
+      });
       if (!asker.interrupted && 'outcome' in first) return first;
       const ending = await asker.ending;
       // This run is over (the call goes on with the answers, in a new request). Its question

@@ -55,7 +55,7 @@ describe('state folders', () => {
     expect(((await stat(join(chosen, 'cache'))).mode & 0o777).toString(8)).toBe('700');
   });
 
-  it('with TOOLPORT_STATE_DIR, TOOLPORT_CACHE_DIR puts the caches (transpiled components, Python load answers) elsewhere', async () => {
+  it('with TOOLPORT_STATE_DIR, TOOLPORT_CACHE_DIR puts the caches (transpiled components, Python load and interpreter answers, validators) elsewhere', async () => {
     const { wasm } = await buildWatFixture('contract');
     const python = fileURLToPath(new URL('../fixtures/python/contract.py', import.meta.url));
     const config = join(scratch, 'cache-dir.yaml');
@@ -66,11 +66,17 @@ describe('state folders', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(((await stat(cache)).mode & 0o777).toString(8)).toBe('700');
     expect((await readdir(join(cache, 'wasm'))).filter((name) => !name.startsWith('.') && name !== 'by-file')).toHaveLength(1);
-    expect((await readdir(join(cache, 'python'))).filter((name) => name.endsWith('.json'))).toHaveLength(1);
+    const pythonFiles = (await readdir(join(cache, 'python'))).filter((name) => name.endsWith('.json'));
+    // The plugin's load answer, and the interpreter's answer (only with the sandbox: it is asked for the binds).
+    expect(pythonFiles.filter((name) => !name.startsWith('interpreter-'))).toHaveLength(1);
+    expect(pythonFiles.filter((name) => name.startsWith('interpreter-'))).toHaveLength(bwrapWorks ? 1 : 0);
+    // The validation code compiled from the tools' schemas.
+    expect((await readdir(join(cache, 'validators'))).filter((name) => name.endsWith('.cjs')).length).toBeGreaterThan(0);
     // Nothing of them beside the state.
     await expect(stat(join(state, 'cache'))).rejects.toThrow(/ENOENT/);
     expect(await readdir(state)).not.toContain('wasm');
     expect(await readdir(state)).not.toContain('python');
+    expect(await readdir(state)).not.toContain('validators');
   }, 60_000);
 
   it('a folder group or others may write is refused, naming it and the fix', async () => {
