@@ -154,7 +154,8 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
         ending = { type: 'failed', error };
       }
       try {
-        await recordEnd(call, ending, recordDeps);
+        const writing = recordEnd(call, ending, recordDeps);
+        if (writing) await writing;
       } catch (error) {
         ending = { type: 'failed', error };
       }

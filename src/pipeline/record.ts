@@ -107,7 +107,8 @@ async function writeStart(call: CallState, audit: AuditLog, deps: RecordDeps): P
   }
 }
 
-export async function recordEnd(call: CallState, ending: CallEnding, deps: RecordDeps): Promise<void> {
+/** Logs and reports how the call ended; returns a promise only when an audit record is written. */
+export function recordEnd(call: CallState, ending: CallEnding, deps: RecordDeps): void | Promise<void> {
   if (ending.type === 'failed') {
     const { error } = ending;
     const code = isToolportError(error) ? error.code : 'INTERNAL';
@@ -135,5 +136,5 @@ export async function recordEnd(call: CallState, ending: CallEnding, deps: Recor
   if (ending.type === 'failed') record.message = messageOf(ending.error);
   monitor?.ended?.(call, ending, record);
   if (!audit) return;
-  await audit.write(record).catch((error: unknown) => deps.logger.error({ err: error }, 'could not write the audit record'));
+  return audit.write(record).catch((error: unknown) => deps.logger.error({ err: error }, 'could not write the audit record'));
 }
