@@ -4,6 +4,7 @@
 // on those, the calls share one listener (`onAbort`).
 import { onAbort } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
+import type { OnStop } from './tool.js';
 
 export interface CallSignal {
   /** Made when first read (a call whose plugin never looks at it costs no AbortController). */
@@ -24,8 +25,12 @@ export interface CallSignal {
    * calls, so each still reports how it ended.
    */
   readonly interrupt: (error: ToolportError) => void;
+  /** Tells `listener` once when the signal fires (at once if it has), without making the signal. */
+  readonly onStop: OnStop;
   dispose(): void;
 }
+
+const noop = (): void => {};
 
 export interface CallSignalOptions {
   client?: AbortSignal | undefined;
@@ -65,10 +70,14 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   };
 
   let graceTimer: NodeJS.Timeout | undefined;
+  let stopListeners: ((reason: ToolportError) => void)[] | undefined;
   const interrupt = (error: ToolportError): void => {
     if (reason) return;
     reason = error;
     controller?.abort(error);
+    const listeners = stopListeners;
+    stopListeners = undefined;
+    for (const listener of listeners ?? []) listener(error);
   };
   const fire = (error: ToolportError): void => {
     if (fired) return;
@@ -128,6 +137,17 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
     },
     stop: fire,
     interrupt,
+    onStop(listener) {
+      if (reason) {
+        listener(reason);
+        return noop;
+      }
+      (stopListeners ??= []).push(listener);
+      return () => {
+        const index = stopListeners?.indexOf(listener) ?? -1;
+        if (index !== -1) stopListeners?.splice(index, 1);
+      };
+    },
     hold: () => {
       clearTimeout(timer);
       timer = undefined;

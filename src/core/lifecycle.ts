@@ -3,6 +3,7 @@
 // still running, waits for them, then releases the plugin's resources, once.
 import { linkSignals } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
+import type { OnStop } from './tool.js';
 
 export interface PluginLifecycle {
   /** True from the moment close() is called. */
@@ -28,6 +29,8 @@ export interface LifecycleCall {
   readonly signal: AbortSignal;
   /** When given, the call runs on `signal` itself and close() fires that signal through this handle. */
   readonly interrupt?: ((reason: ToolportError) => void) | undefined;
+  /** Comes with `interrupt`: hears the signal fire without making it (see CallOptions.onStop). */
+  readonly onStop?: OnStop | undefined;
 }
 
 export interface PluginLifecycleOptions {

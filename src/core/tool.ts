@@ -144,6 +144,9 @@ export interface CallDeadline {
   restart(): void;
 }
 
+/** Registers a listener for the moment a call is stopped; returns the function that unregisters it. */
+export type OnStop = (listener: (reason: ToolportError) => void) => () => void;
+
 export interface CallOptions {
   /** Aborted on client cancellation, timeout (with a CallTimeout reason) or shutdown. */
   readonly signal: AbortSignal;
@@ -154,6 +157,12 @@ export interface CallOptions {
    * lifecycle makes one).
    */
   readonly interrupt?: ((reason: ToolportError) => void) | undefined;
+  /**
+   * Tells a listener once when `signal` fires (at once if it has), with the same reason. For a
+   * plugin that only needs to be told, it costs less than listening on `signal` (which is made
+   * when first read). Absent when the caller has no such hook: then listen on `signal`.
+   */
+  readonly onStop?: OnStop | undefined;
   /** The call's time limit, resolved once by the pipeline; `signal` fires when it passes. */
   readonly deadline: CallDeadline;
   readonly progress: ProgressReporter;

@@ -62,6 +62,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
         },
         // A plugin closing stops its running calls through this; each still ends with the plugin's answer.
         interrupt: callSignal.interrupt,
+        onStop: callSignal.onStop,
         deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
         progress: call.progressPhase(),
         log,

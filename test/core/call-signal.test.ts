@@ -37,6 +37,19 @@ describe('the call signal', () => {
     second.dispose();
   });
 
+  it('onStop tells a listener once, with the reason (at once when already stopped), and off() keeps it from being told', () => {
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'echo' });
+    const heard: string[] = [];
+    call.onStop((reason) => heard.push(`first: ${reason.message}`));
+    const off = call.onStop(() => heard.push('removed'));
+    off();
+    call.interrupt(new ToolportError(ErrorCode.CallCancelled, 'cancelled here'));
+    call.interrupt(new ToolportError(ErrorCode.CallCancelled, 'again'));
+    call.onStop((reason) => heard.push(`late: ${reason.message}`));
+    expect(heard).toEqual(['first: cancelled here', 'late: cancelled here']);
+    call.dispose();
+  });
+
   it('calls share one listener on the shutdown and connection signals, removed per call, and all of them fire on shutdown', async () => {
     const shutdown = new AbortController();
     const connection = new AbortController();

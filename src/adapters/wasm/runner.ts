@@ -6,6 +6,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { createLineSplitter } from '../../core/line-splitter.js';
 import type { Logger } from '../../core/logger.js';
+import type { OnStop } from '../../core/tool.js';
 import type { CallContextForGuest, HostReply, HostRequest } from './host-api.js';
 import type { CallReply, WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
 import { workerEntry } from './worker-entry.js';
@@ -31,14 +32,21 @@ export interface RunRequest {
   context: CallContextForGuest;
 }
 
+/** How a run hears that its call was stopped: the pipeline's hook when there is one, else the signal. */
+export interface RunStop {
+  readonly signal: AbortSignal;
+  readonly onStop?: OnStop | undefined;
+}
+
 export interface Runner {
-  run(request: RunRequest, signal: AbortSignal): Promise<CallReply>;
+  run(request: RunRequest, stop: RunStop): Promise<CallReply>;
   close(): Promise<void>;
 }
 
 interface Pending {
   request: RunRequest;
-  signal: AbortSignal;
+  /** Why the call was stopped, once it was. */
+  reason: () => unknown;
   resolve: (reply: CallReply) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
@@ -222,24 +230,37 @@ export function createRunner(options: RunnerOptions): Runner {
       }
     }
     pending.cleanup();
-    pending.reject(pending.signal.reason);
+    pending.reject(pending.reason());
     dispatch();
   }
 
   return {
-    run(request, signal) {
+    run(request, stop) {
       if (closed) return Promise.reject(new ToolportError(ErrorCode.ShuttingDown, `${pluginId} is closed`, { pluginId }));
-      if (signal.aborted) return Promise.reject(signal.reason as Error);
       return new Promise<CallReply>((resolve, reject) => {
-        const onAbort = (): void => abort(pending);
-        const pending: Pending = {
-          request,
-          signal,
-          resolve,
-          reject,
-          cleanup: () => signal.removeEventListener('abort', onAbort),
+        let stopped: { reason: Error } | undefined;
+        let queued = false;
+        const pending: Pending = { request, reason: () => stopped?.reason, resolve, reject, cleanup: () => {} };
+        const onStopped = (reason: unknown): void => {
+          stopped = { reason: reason instanceof Error ? reason : new Error(String(reason)) };
+          if (queued) abort(pending);
         };
-        signal.addEventListener('abort', onAbort, { once: true });
+        if (stop.onStop) {
+          // Told by the call itself: no AbortSignal is made for it (the common case, through the pipeline).
+          pending.cleanup = stop.onStop(onStopped);
+        } else {
+          const { signal } = stop;
+          const onAbort = (): void => onStopped(signal.reason);
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+          pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+        }
+        if (stopped) {
+          pending.cleanup();
+          reject(stopped.reason);
+          return;
+        }
+        queued = true;
         queue.push(pending);
         dispatch();
       });

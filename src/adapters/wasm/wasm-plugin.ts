@@ -301,14 +301,14 @@ export async function loadWasmPlugin(spec: WasmSpec, context: AdapterContext): P
     description: pluginDescription ?? `Asterai plugin ${pluginLabel} (Wasm component)`,
     tools: definitions,
     call: (tool, args, options) =>
-      lifecycle.run(tool, options, async ({ signal }) => {
+      lifecycle.run(tool, options, async (call) => {
         const entry = tools.get(tool);
         if (!entry) throw new ToolportError(ErrorCode.ToolNotFound, `Unknown tool: ${tool}`, { pluginId });
         const token = String(nextToken++);
         running.set(token, options);
         let reply: CallReply;
         try {
-          reply = await getRunner().run({ tool, args, context: { callId: token, userId: options.context.principal, appId } }, signal);
+          reply = await getRunner().run({ tool, args, context: { callId: token, userId: options.context.principal, appId } }, call);
         } finally {
           running.delete(token);
         }
