@@ -41,7 +41,40 @@ function suspended(name: string): ToolportError {
   return new ToolportError(ErrorCode.CallCancelled, `${name} stops here and runs again when the client answers (input_required)`);
 }
 
+/**
+ * The asker of one call. Most tools never ask, so what asking needs (the round's questions,
+ * its ending) is set up when the plugin first asks; until then this is a small shell.
+ */
 export function createAsker(call: ToolCall): Asker {
+  let inner: Asker | undefined;
+  let listeners: ((ending: CallEnding) => void)[] | undefined;
+  const real = (): Asker => {
+    if (!inner) {
+      inner = buildAsker(call);
+      for (const listener of listeners ?? []) inner.onEnding(listener);
+      listeners = undefined;
+    }
+    return inner;
+  };
+  return {
+    client: {
+      elicit: (params) => real().client.elicit(params),
+      sample: (params) => real().client.sample(params),
+    },
+    get interrupted() {
+      return inner?.interrupted ?? false;
+    },
+    get ending() {
+      return real().ending;
+    },
+    onEnding(listener) {
+      if (inner) inner.onEnding(listener);
+      else (listeners ??= []).push(listener);
+    },
+  };
+}
+
+function buildAsker(call: ToolCall): Asker {
   const direct = call.options.client ?? {};
   const trip = call.trip;
   let interrupted = false;
