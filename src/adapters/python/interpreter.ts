@@ -6,7 +6,7 @@
 // Asking starts the interpreter, which behind a version manager's shim (pyenv) costs ~0.3 s of
 // every start. So the answer is kept in the cache folder, keyed by the name, PATH, the working
 // folder and the program PATH finds (its inode, size and times); a start with a kept answer uses
-// it at once and asks again behind it. Should the fresh answer differ (a shim now pointing at
+// it at once and asks again a second later. Should the fresh answer differ (a shim now pointing at
 // another version), it is kept for next time and reported, so the plugin restarts its host.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -69,20 +69,24 @@ export interface KnownInterpreter {
 
 /** Changes whenever what is kept, or how it is keyed, changes. */
 const cacheFormat = 1;
+/** How long after a start that used a kept answer the interpreter is asked again. */
+const recheckAfterMs = 1_000;
 
 /** The interpreter `python` names: the answer kept from an earlier start when there is one, else asked. */
 export async function loadInterpreter(python: string, cacheDir?: string): Promise<KnownInterpreter> {
   const file = cacheDir === undefined ? undefined : await cacheFileOf(python, cacheDir).catch(() => undefined);
   const kept = file === undefined ? undefined : await readKept(file);
-  const asking = askInterpreter(python);
   const keep = (fresh: Interpreter): void => {
     if (file !== undefined && !sameInterpreter(fresh, kept)) void writeFileAtomic(file, JSON.stringify(fresh)).catch(() => {});
   };
   if (!kept) {
-    const fresh = await asking;
+    const fresh = await askInterpreter(python);
     keep(fresh);
     return { interpreter: fresh };
   }
+  // Asked again once the start is over, so the question does not compete with it for the CPU
+  // (a shim is a shell script); a process that ends sooner (a one-shot command) does not ask.
+  const asking = new Promise<void>((resolve) => setTimeout(resolve, recheckAfterMs).unref()).then(() => askInterpreter(python));
   const changed = asking.then(
     (fresh) => {
       keep(fresh);
