@@ -29,18 +29,26 @@ const external = [
   'typescript',
 ];
 
+// Every bundled file (ours and the packages') that asks for its own URL gets the URL of the
+// file it came from, not the bundle's.
 const ownUrls = {
   name: 'own-file-urls',
   setup(builder) {
-    // yaml's Node entry is CommonJS, and a dynamic import of CommonJS in a split bundle only
-    // has a default export; its ES module build is the same code.
-    builder.onResolve({ filter: /^yaml$/ }, () => ({ path: fileURLToPath(new URL('../node_modules/yaml/browser/index.js', import.meta.url)) }));
-    builder.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
+    builder.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const fromBundle = relative(outdir, args.path).split('\\').join('/');
       return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`), loader: 'js' };
     });
+  },
+};
+
+// yaml's Node entry is CommonJS, and a dynamic import of CommonJS in a split bundle only has a
+// default export; its ES module build is the same code.
+const yamlAsModule = {
+  name: 'yaml-as-module',
+  setup(builder) {
+    builder.onResolve({ filter: /^yaml$/ }, () => ({ path: fileURLToPath(new URL('../node_modules/yaml/browser/index.js', import.meta.url)) }));
   },
 };
 
@@ -55,7 +63,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [ownUrls],
+  plugins: [ownUrls, yamlAsModule],
   // CommonJS packages inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __toolportRequire } from 'node:module'; const require = __toolportRequire(import.meta.url);" },
   logLevel: 'warning',

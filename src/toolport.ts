@@ -194,11 +194,11 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   // Holds the config's secrets already (createToolport collected them before anything could log).
   const { secrets } = options;
   const logDiagnostics = options.logDiagnostics !== false;
-  // The registry logs collisions and disabled tools; a command that prints them does not need that.
   const dirs = toStateDirs(options.stateDir ?? config.stateDir);
   await assertPrivateDir(dirs.state, 'state folder');
   await assertPrivateDir(dirs.cache, 'cache folder');
-  // Generated validation code is kept in the cache folder: a restart does not compile again.
+  // The registry logs collisions and disabled tools; a command that prints them does not need
+  // that. Its schemas' validation code is kept in the cache folder (a restart does not compile).
   const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler({ cacheDir: dirs.cache }), logger: logDiagnostics ? logger : createSilentLogger() });
   const policy = compilePolicy(config.policy);
   const decideFor = createToolDecider(policy);

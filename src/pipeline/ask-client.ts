@@ -41,46 +41,18 @@ function suspended(name: string): ToolportError {
   return new ToolportError(ErrorCode.CallCancelled, `${name} stops here and runs again when the client answers (input_required)`);
 }
 
-/**
- * The asker of one call. Most tools never ask, so what asking needs (the round's questions,
- * its ending) is set up when the plugin first asks; until then this is a small shell.
- */
-export function createAsker(call: ToolCall): Asker {
-  let inner: Asker | undefined;
-  let listeners: ((ending: CallEnding) => void)[] | undefined;
-  const real = (): Asker => {
-    if (!inner) {
-      inner = buildAsker(call);
-      for (const listener of listeners ?? []) inner.onEnding(listener);
-      listeners = undefined;
-    }
-    return inner;
-  };
-  return {
-    client: {
-      elicit: (params) => real().client.elicit(params),
-      sample: (params) => real().client.sample(params),
-    },
-    get interrupted() {
-      return inner?.interrupted ?? false;
-    },
-    get ending() {
-      return real().ending;
-    },
-    onEnding(listener) {
-      if (inner) inner.onEnding(listener);
-      else (listeners ??= []).push(listener);
-    },
-  };
+/** What asking needs once the plugin asks: the client it asks through, and whether the call must end instead. */
+interface Questions {
+  readonly client: ClientRequests;
+  readonly interrupted: boolean;
 }
 
-function buildAsker(call: ToolCall): Asker {
-  const direct = call.options.client ?? {};
-  const trip = call.trip;
-  let interrupted = false;
-  // Set when the round is sealed: a question asked after that is not sent.
-  let sealed = false;
-  // The ending is kept plainly, and a promise of it made only for a caller that reads `ending`.
+/**
+ * The asker of one call. Most tools never ask, so the questions are set up when the plugin
+ * first asks, and the ending is kept plainly (a promise of it is made only for a caller that
+ * reads `ending`); until then this is a small shell.
+ */
+export function createAsker(call: ToolCall): Asker {
   let settled: CallEnding | undefined;
   let listeners: ((ending: CallEnding) => void)[] | undefined;
   let ending: Promise<CallEnding> | undefined;
@@ -93,7 +65,30 @@ function buildAsker(call: ToolCall): Asker {
     if (settled) listener(settled);
     else (listeners ??= []).push(listener);
   };
-  const endingPromise = (): Promise<CallEnding> => (ending ??= new Promise((resolve) => onEnding(resolve)));
+  let questions: Questions | undefined;
+  const asking = (): Questions => (questions ??= buildQuestions(call, settle));
+  return {
+    client: {
+      elicit: (params) => asking().client.elicit(params),
+      sample: (params) => asking().client.sample(params),
+    },
+    get interrupted() {
+      return questions?.interrupted ?? false;
+    },
+    get ending() {
+      return (ending ??= new Promise((resolve) => onEnding(resolve)));
+    },
+    onEnding,
+  };
+}
+
+/** Asks as the call's era says; ends the call through `settle` when a round (or a refusal) must end it. */
+function buildQuestions(call: ToolCall, settle: (ending: CallEnding) => void): Questions {
+  const direct = call.options.client ?? {};
+  const trip = call.trip;
+  let interrupted = false;
+  // Set when the round is sealed: a question asked after that is not sent.
+  let sealed = false;
   const waiting: ((error: unknown) => void)[] = [];
   const interrupt = (end: () => Promise<CallEnding>): void => {
     if (interrupted) return;
@@ -133,10 +128,6 @@ function buildAsker(call: ToolCall): Asker {
       get interrupted() {
         return interrupted;
       },
-      get ending() {
-        return endingPromise();
-      },
-      onEnding,
     };
   }
 
@@ -178,9 +169,5 @@ function buildAsker(call: ToolCall): Asker {
     get interrupted() {
       return interrupted;
     },
-    get ending() {
-      return endingPromise();
-    },
-    onEnding,
   };
 }

@@ -29,4 +29,3 @@ export function tracesProtocol(settings: OtlpSettings | undefined, env: NodeJS.P
   logger?.warn({ protocol: named }, 'OTLP protocol not supported (toolport sends OTLP over HTTP); using http/protobuf');
   return 'http/protobuf';
 }
-

@@ -1,14 +1,11 @@
-// OpenTelemetry traces. This module (with @opentelemetry/api) is loaded only when traces are
-// wanted (see otlp.ts); the SDK and the
-// OTLP/HTTP exporter (protobuf by default, JSON on request) are imported when `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_*
-// endpoint variable is set, so a server without them pays nothing. Spans are made with
-// explicit parents (no context manager): the request's SERVER span, then the approval wait
-// and the plugin call under it.
+// OpenTelemetry traces. This module, the API, the SDK and the OTLP/HTTP exporter (protobuf by
+// default, JSON on request) are loaded only when traces are wanted (otlp.ts says whether:
+// `telemetry.otlp.endpoint` or an OTEL_EXPORTER_OTLP_* endpoint variable), so a server without
+// them pays nothing. Spans are made with explicit parents (no context manager): the request's
+// SERVER span, then the approval wait and the plugin call under it.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '../core/logger.js';
 import { tracesProtocol, type OtlpSettings } from './otlp.js';
-
-export { tracesProtocol, tracingWanted, type OtlpProtocol, type OtlpSettings } from './otlp.js';
 
 export interface Tracing {
   /** The W3C trace context in a carrier (`_meta` or HTTP headers), as a parent context. */
@@ -34,7 +31,8 @@ const getter: TextMapGetter<Readonly<Record<string, unknown>>> = {
 
 export async function startTracing(options: { settings: OtlpSettings | undefined; serviceName: string; version: string; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<Tracing> {
   const { settings } = options;
-  const protocol = tracesProtocol(settings, options.env ?? process.env, options.logger);
+  const env = options.env ?? process.env;
+  const protocol = tracesProtocol(settings, env, options.logger);
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
@@ -46,12 +44,12 @@ export async function startTracing(options: { settings: OtlpSettings | undefined
     ...(settings?.headers && { headers: { ...settings.headers } }),
   });
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? options.serviceName, 'service.version': options.version }),
+    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName, 'service.version': options.version }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   const tracer: Tracer = provider.getTracer('toolport', options.version);
   const propagator = new W3CTraceContextPropagator();
-  options.logger.info({ endpoint: settings?.endpoint ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol }, 'sending traces over OTLP/HTTP');
+  options.logger.info({ endpoint: settings?.endpoint ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol }, 'sending traces over OTLP/HTTP');
   return {
     extract(carrier) {
       if (!carrier || typeof carrier.traceparent !== 'string') return undefined;

@@ -1,4 +1,4 @@
-// Small shared test helpers: reading result text, and waiting for a file a plugin writes or a condition.
+// Small shared test helpers: reading result text, and waiting for a file a plugin writes.
 import { readFile } from 'node:fs/promises';
 
 /** The text blocks of a tool result, joined by newlines. */
@@ -17,14 +17,4 @@ export async function waitForFile(path: string, timeoutMs: number): Promise<stri
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return undefined;
-}
-
-/** Whether `condition` came true within `timeoutMs` (checked every 25 ms). */
-export async function eventually(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return true;
 }

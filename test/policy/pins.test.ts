@@ -410,6 +410,22 @@ describe('pins.onChange: quarantine and warn, in process', () => {
   });
 });
 
+/** A server on `config`, and a client whose `changed()` waits for the next tools/list_changed (at most 10 s). */
+async function serveWatched(config: string): Promise<{ server: RunningServer; client: Awaited<ReturnType<typeof connectClient>>; changed: () => Promise<void> }> {
+  const server = await startHttpServer(['--config', config]);
+  let notify: () => void = () => {};
+  const client = await connectClient('http-2025', { url: server.url }, { listChanged: { tools: { debounceMs: 0, onChanged: () => notify() } } });
+  const changed = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no tools/list_changed within 10 s')), 10_000);
+      notify = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  return { server, client, changed };
+}
+
 describe('a tool a plugin adds while serving, under the default pins', () => {
   let server: RunningServer | undefined;
   afterAll(async () => {
@@ -420,17 +436,9 @@ describe('a tool a plugin adds while serving, under the default pins', () => {
     // No `pins` key: the defaults. (test/server/list-changed.test.ts serves such tools with onNewTool: warn.)
     const e2e = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
     const { config, audit } = await project('runtime-default', [`  - path: ${e2e}`]);
-    server = await startHttpServer(['--config', config]);
-    let notify: () => void = () => {};
-    const client = await connectClient('http-2025', { url: server.url }, { listChanged: { tools: { debounceMs: 0, onChanged: () => notify() } } });
-    const changed = (): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no tools/list_changed within 10 s')), 10_000);
-        notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    const watched = await serveWatched(config);
+    server = watched.server;
+    const { client, changed } = watched;
     try {
       const pinned = ['e2e__fail', 'e2e__grow', 'e2e__slow', 'e2e__weather'];
       expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(pinned);
@@ -569,17 +577,9 @@ describe('a Carter manifest file with refreshSeconds', () => {
       return JSON.stringify(base);
     };
     await writeFile(manifestPath, manifest([{ name: 'lookup', description: 'Finds a product by its code.' }]));
-    server = await startHttpServer(['--config', config]);
-    let notify: () => void = () => {};
-    const client = await connectClient('http-2025', { url: server.url }, { listChanged: { tools: { debounceMs: 0, onChanged: () => notify() } } });
-    const changed = (): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no tools/list_changed within 10 s')), 10_000);
-        notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    const watched = await serveWatched(config);
+    server = watched.server;
+    const { client, changed } = watched;
     try {
       expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['catalog__lookup']);
 

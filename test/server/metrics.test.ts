@@ -174,15 +174,11 @@ describe('/metrics labels on every transport and outcome', () => {
     } finally {
       await client.close();
     }
-    // The stream's end closes the session once: the gauge back at 0, one duration recorded.
-    const deadline = Date.now() + 5_000;
-    let closed = await scrapeAt(httpAdmin);
-    while (valueOf(closed, 'mcp_server_session_duration_seconds_count', { transport: 'sse' }) === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      closed = await scrapeAt(httpAdmin);
-    }
+    // The stream's end closes the session once: the gauge back at 0, one duration recorded
+    // (and still one a moment later: a second close would have counted it again).
+    await expect.poll(async () => valueOf(await scrapeAt(httpAdmin), 'mcp_server_session_duration_seconds_count', { transport: 'sse' }), { timeout: 5_000 }).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    closed = await scrapeAt(httpAdmin);
+    const closed = await scrapeAt(httpAdmin);
     expect(valueOf(closed, 'toolport_sessions_active', { transport: 'sse' })).toBe(0);
     expect(valueOf(closed, 'mcp_server_session_duration_seconds_count', { transport: 'sse' })).toBe(1);
   });

@@ -7,7 +7,6 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
-import { eventually } from '../helpers/wait.js';
 
 const noisy = fileURLToPath(new URL('../fixtures/module/noisy.mjs', import.meta.url));
 
@@ -58,8 +57,7 @@ describe('stdout in stdio mode', () => {
       expect(await client.callTool({ name: 'noisy__shout', arguments: { text: 'again' } })).toMatchObject({ content: [{ type: 'text', text: 'AGAIN' }] });
       expect(errors).toEqual([]);
       // stderr is another pipe than the answer's: its text may arrive a moment after the answer.
-      await eventually(() => stderr.includes('noisy: written by the tool: again'), 5_000);
-      expect(stderr).toContain('noisy: written by the tool: again');
+      await expect.poll(() => stderr, { timeout: 5_000 }).toContain('noisy: written by the tool: again');
     } finally {
       await client.close();
     }

@@ -17,7 +17,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createSilentLogger } from '../../src/core/logger.js';
 import type { Logger } from '../../src/core/logger.js';
 import { createTelemetry } from '../../src/telemetry/index.js';
-import { tracesProtocol } from '../../src/telemetry/tracing.js';
+import { tracesProtocol } from '../../src/telemetry/otlp.js';
 import { createToolport } from '../../src/toolport.js';
 
 const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
