@@ -46,7 +46,7 @@ export interface Runner {
 interface Pending {
   request: RunRequest;
   /** Why the call was stopped, once it was. */
-  stopped?: Error;
+  reason: () => unknown;
   resolve: (reply: CallReply) => void;
   reject: (error: unknown) => void;
   cleanup: () => void;
@@ -61,21 +61,6 @@ interface Slot {
 }
 
 const maxLogLine = 2000;
-
-const noop = (): void => {};
-
-/** A signal as a stop hook like the pipeline's, for a caller that has only the signal. */
-function listenOn(signal: AbortSignal): (listener: (reason: unknown) => void) => () => void {
-  return (listener) => {
-    if (signal.aborted) {
-      listener(signal.reason);
-      return noop;
-    }
-    const onAbort = (): void => listener(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    return () => signal.removeEventListener('abort', onAbort);
-  };
-}
 
 export function createRunner(options: RunnerOptions): Runner {
   const { logger, pluginId } = options;
@@ -245,7 +230,7 @@ export function createRunner(options: RunnerOptions): Runner {
       }
     }
     pending.cleanup();
-    pending.reject(pending.stopped);
+    pending.reject(pending.reason());
     dispatch();
   }
 
@@ -253,14 +238,30 @@ export function createRunner(options: RunnerOptions): Runner {
     run(request, stop) {
       if (closed) return Promise.reject(new ToolportError(ErrorCode.ShuttingDown, `${pluginId} is closed`, { pluginId }));
       return new Promise<CallReply>((resolve, reject) => {
-        const pending: Pending = { request, resolve, reject, cleanup: noop };
+        let stopped: { reason: Error } | undefined;
+        let queued = false;
+        const pending: Pending = { request, reason: () => stopped?.reason, resolve, reject, cleanup: () => {} };
+        const onStopped = (reason: unknown): void => {
+          stopped = { reason: reason instanceof Error ? reason : new Error(String(reason)) };
+          if (queued) abort(pending);
+        };
+        if (stop.onStop) {
+          // Told by the call itself: no AbortSignal is made for it (the common case, through the pipeline).
+          pending.cleanup = stop.onStop(onStopped);
+        } else {
+          const { signal } = stop;
+          const onAbort = (): void => onStopped(signal.reason);
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+          pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+        }
+        if (stopped) {
+          pending.cleanup();
+          reject(stopped.reason);
+          return;
+        }
+        queued = true;
         queue.push(pending);
-        // Told by the call itself when the pipeline gives the hook (no AbortSignal is made for
-        // it), else by the signal. A call stopped already is taken out of the queue at once.
-        pending.cleanup = (stop.onStop ?? listenOn(stop.signal))((reason) => {
-          pending.stopped = reason instanceof Error ? reason : new Error(String(reason));
-          abort(pending);
-        });
         dispatch();
       });
     },
