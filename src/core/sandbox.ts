@@ -5,7 +5,7 @@
 // runs in a new session with no capabilities and no new privileges. Also the environment
 // allowlist every such process starts from.
 import { spawn } from 'node:child_process';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { z } from 'zod';
 import { findOnPath, isInside } from './file-paths.js';
 
@@ -73,18 +73,24 @@ const etcEntries = [
   'ca-certificates.conf', 'pki', 'crypto-policies', 'locale.alias', 'locale.conf', 'mime.types', 'os-release', 'debian_version',
 ];
 
-async function systemLayout(): Promise<{ args: string[]; folders: string[] }> {
+/** What the sandbox binds of the system (synchronous, as file-paths.ts says why). */
+function systemLayout(): { args: string[]; folders: string[] } {
   const args: string[] = [];
   const folders: string[] = [];
   for (const folder of systemFolders) {
-    const info = await lstat(folder).catch(() => undefined);
+    const info = lstatSync(folder, { throwIfNoEntry: false });
     if (!info) continue;
-    if (info.isSymbolicLink()) args.push('--symlink', await readlink(folder), folder);
+    if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(folder), folder);
     else if (info.isDirectory()) args.push('--ro-bind', folder, folder);
     else continue;
     folders.push(folder);
   }
-  const etc = await readdir('/etc').catch(() => [] as string[]);
+  let etc: string[];
+  try {
+    etc = readdirSync('/etc');
+  } catch {
+    etc = [];
+  }
   for (const name of etc) {
     if (etcEntries.includes(name) || /^python\d/.test(name)) {
       args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`);
@@ -127,27 +133,48 @@ function runProbe(argv: readonly string[]): Promise<{ code: number | null; stder
   });
 }
 
-async function probe(searchPath: string | undefined): Promise<SandboxSupport> {
+function locate(searchPath: string | undefined): SandboxSupport {
   if (process.platform !== 'linux') return { available: false, reason: `bubblewrap (bwrap) needs Linux, and this is ${process.platform}` };
-  const bwrap = await findOnPath('bwrap', searchPath);
+  const bwrap = findOnPath('bwrap', searchPath);
   if (!bwrap) return { available: false, reason: 'bubblewrap (bwrap) is not installed here (not found on PATH)' };
-  const layout = await systemLayout();
-  const trueProgram = ['/usr/bin/true', '/bin/true'].find((path) => layout.folders.some((folder) => isInside(folder, path)));
-  const result = await runProbe([bwrap, ...isolationArgs(false), ...layout.args, '--', trueProgram ?? '/usr/bin/true']);
-  if (result.code !== 0) {
-    return { available: false, reason: `bubblewrap (${bwrap}) cannot create a sandbox here (${firstLine(result.stderr) || `exit code ${result.code}`})` };
-  }
+  const layout = systemLayout();
   return { available: true, bwrap, systemArgs: layout.args, systemFolders: layout.folders };
 }
 
+async function probe(located: SandboxSupport): Promise<SandboxSupport> {
+  if (!located.available) return located;
+  const { bwrap, systemArgs, systemFolders } = located;
+  const trueProgram = ['/usr/bin/true', '/bin/true'].find((path) => systemFolders.some((folder) => isInside(folder, path)));
+  const result = await runProbe([bwrap, ...isolationArgs(false), ...systemArgs, '--', trueProgram ?? '/usr/bin/true']);
+  if (result.code !== 0) {
+    return { available: false, reason: `bubblewrap (${bwrap}) cannot create a sandbox here (${firstLine(result.stderr) || `exit code ${result.code}`})` };
+  }
+  return located;
+}
+
+const located = new Map<string, SandboxSupport>();
 const detected = new Map<string, Promise<SandboxSupport>>();
+
+/**
+ * Where bwrap is on `searchPath` and what it binds of the system, without running it
+ * (synchronous): enough to build a sandbox's command while detectSandbox() confirms bwrap works.
+ */
+export function locateSandbox(searchPath: string | undefined = process.env.PATH): SandboxSupport {
+  const key = searchPath ?? '';
+  let found = located.get(key);
+  if (!found) {
+    found = locate(searchPath);
+    located.set(key, found);
+  }
+  return found;
+}
 
 /** Whether bwrap works here, found on `searchPath`; probed once per PATH (a few ms). */
 export function detectSandbox(searchPath: string | undefined = process.env.PATH): Promise<SandboxSupport> {
   const key = searchPath ?? '';
   let support = detected.get(key);
   if (!support) {
-    support = probe(searchPath);
+    support = probe(locateSandbox(searchPath));
     detected.set(key, support);
   }
   return support;

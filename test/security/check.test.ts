@@ -1,14 +1,16 @@
 // What `toolport check` says about isolation: a line per command skill and Python plugin
 // saying which namespaces, which folders and whether it has network; a refusal with what to
-// install when bwrap is missing (simulated with a PATH without it); and a loud warning for
+// install when bwrap is missing (simulated with a PATH without it), in bwrap's words when it
+// cannot make a sandbox (with no Python host left behind); and a loud warning for
 // a plugin whose config says `sandbox: off`.
-import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSkill } from '../adapters/command/helpers.js';
+import { binPath, repoRoot } from '../helpers/toolport-process.js';
 import { needsBwrap, bwrapWorks, runCli } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/security/attacker.py', import.meta.url));
@@ -104,5 +106,64 @@ describe('toolport check: without bubblewrap', () => {
     expect(call.stdout.trim()).toBe('ok');
     // One-shot commands print each load problem and warning once (not as a log line too).
     expect(call.stderr).toContain(`warning: plugins[0] ${skill}: ${warning}`);
+  });
+});
+
+describe('a bubblewrap that cannot make a sandbox', () => {
+  it('refuses a Python plugin with bwrap\'s own words, and a host started meanwhile does not stay', async () => {
+    // The host starts while bwrap's first run (of `true`) checks that it works. This bwrap
+    // refuses that run, as one without user namespaces would, and runs anything else unsandboxed
+    // (noting its pid), so a host it started would live on unless toolport stops it.
+    const bin = join(root, 'broken-bwrap');
+    const hosts = join(root, 'broken-bwrap-hosts');
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, 'bwrap'),
+      [
+        '#!/bin/sh',
+        'for last; do :; done',
+        'case "$last" in */true) echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac',
+        `echo $$ >> '${hosts}'`,
+        'while [ "$1" != "--" ]; do shift; done; shift',
+        'exec "$@"',
+        '',
+      ].join('\n'),
+    );
+    await chmod(join(bin, 'bwrap'), 0o755);
+    const config = await writeConfig('broken-bwrap.json', [{ path: plugin, python }]);
+    const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const refusal = `plugins[0] ${plugin}: bubblewrap (${join(bin, 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace); toolport runs Python plugins inside it`;
+
+    const { code, stdout, stderr } = await runCli(['check', '--config', config], env);
+    expect(code).toBe(1);
+    expect(stdout).toBe('1 error; 0 tools usable\n');
+    expect(stderr).toContain(`error: ${refusal}`);
+
+    // A server goes on running without the plugin: the host must be gone while it does.
+    await rm(hosts, { force: true });
+    const server = spawn(process.execPath, [binPath, 'serve', '--config', config, '--stdio', '--log-level', 'info'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    try {
+      let log = '';
+      server.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+      await expect.poll(() => log, { timeout: 15_000 }).toContain('"msg":"plugins loaded"');
+      expect(log).toContain(refusal);
+      const pids = (await readFile(hosts, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);
+      expect(server.exitCode).toBeNull();
+    } finally {
+      server.kill();
+    }
   });
 });

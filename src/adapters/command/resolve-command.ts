@@ -10,11 +10,11 @@ export type ResolvedCommand = { readonly file: string } | { readonly problem: st
 
 
 /** A hint for the common case of a skill written for ~/.evoclaw/skills/NAME but kept elsewhere. */
-async function homeHint(command: string, skillDir: string): Promise<string> {
+function homeHint(command: string, skillDir: string): string {
   const match = /^~\/\.evoclaw\/skills\/[^/]+\/(.+)$/.exec(command);
   if (!match?.[1]) return '';
   const local = resolve(skillDir, match[1]);
-  if (isInside(skillDir, local) && (await checkExecutable(local)) === 'ok') {
+  if (isInside(skillDir, local) && checkExecutable(local) === 'ok') {
     return `; this skill folder has ${match[1]}: write command = "${match[1]}" to run it from here`;
   }
   return '';
@@ -44,18 +44,18 @@ export async function resolveCommand(command: string, skillDir: string, path: st
       }
     }
   } else {
-    const found = await findOnPath(command, path);
+    const found = findOnPath(command, path);
     if (found) return { file: found };
     let hint = '';
     if (/\s/.test(command)) hint = ' (the command is one program, run without a shell: put its arguments in `args`)';
-    else if ((await checkExecutable(join(skillDir, command))) !== 'missing') hint = `; the skill folder has ${command}: write "./${command}" to run it`;
+    else if (checkExecutable(join(skillDir, command)) !== 'missing') hint = `; the skill folder has ${command}: write "./${command}" to run it`;
     return { problem: `"${command}" was not found on PATH${hint}` };
   }
-  switch (await checkExecutable(file)) {
+  switch (checkExecutable(file)) {
     case 'ok':
       return { file };
     case 'missing':
-      return { problem: `"${command}" does not exist (${file})${await homeHint(command, skillDir)}` };
+      return { problem: `"${command}" does not exist (${file})${homeHint(command, skillDir)}` };
     case 'not-a-file':
       return { problem: `"${command}" is not a file (${file})` };
     case 'not-executable':

@@ -10,7 +10,7 @@
 // another version), it is kept for next time and reported, so the plugin restarts its host.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findOnPath } from '../../core/file-paths.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -74,8 +74,8 @@ const recheckAfterMs = 1_000;
 
 /** The interpreter `python` names: the answer kept from an earlier start when there is one, else asked. */
 export async function loadInterpreter(python: string, cacheDir?: string): Promise<KnownInterpreter> {
-  const file = cacheDir === undefined ? undefined : await cacheFileOf(python, cacheDir).catch(() => undefined);
-  const kept = file === undefined ? undefined : await readKept(file);
+  const file = cacheDir === undefined ? undefined : cacheFileOf(python, cacheDir);
+  const kept = file === undefined ? undefined : readKept(file);
   const keep = (fresh: Interpreter): void => {
     if (file !== undefined && !sameInterpreter(fresh, kept)) void writeFileAtomic(file, JSON.stringify(fresh)).catch(() => {});
   };
@@ -102,11 +102,18 @@ function sameInterpreter(a: Interpreter, b: Interpreter | undefined): boolean {
   return b !== undefined && a.executable === b.executable && a.folders.join('\0') === b.folders.join('\0');
 }
 
-async function cacheFileOf(python: string, cacheDir: string): Promise<string | undefined> {
+// The kept answer is found and read synchronously (a stat and a small file, read at load), for
+// the reason file-paths.ts gives.
+function cacheFileOf(python: string, cacheDir: string): string | undefined {
   const searchPath = process.env.PATH ?? '/usr/bin:/bin';
-  const program = python.includes('/') ? resolve(python) : await findOnPath(python, searchPath);
+  const program = python.includes('/') ? resolve(python) : findOnPath(python, searchPath);
   if (program === undefined) return undefined;
-  const info = await stat(program);
+  let info;
+  try {
+    info = statSync(program);
+  } catch {
+    return undefined;
+  }
   const key = createHash('sha256')
     .update(JSON.stringify([cacheFormat, python, searchPath, process.cwd(), program, info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs]))
     .digest('hex')
@@ -114,13 +121,13 @@ async function cacheFileOf(python: string, cacheDir: string): Promise<string | u
   return join(cacheDir, 'python', `interpreter-${key}.json`);
 }
 
-async function readKept(file: string): Promise<Interpreter | undefined> {
+function readKept(file: string): Interpreter | undefined {
   try {
-    const kept = JSON.parse(await readFile(file, 'utf8')) as { executable?: unknown; folders?: unknown };
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { executable?: unknown; folders?: unknown };
     if (typeof kept.executable !== 'string' || !kept.executable.startsWith('/')) return undefined;
     if (!Array.isArray(kept.folders) || !kept.folders.every((folder) => typeof folder === 'string' && folder.startsWith('/'))) return undefined;
     // A kept program that is gone (uninstalled) is not used: the question says what is there now.
-    if (!(await stat(kept.executable)).isFile()) return undefined;
+    if (!statSync(kept.executable).isFile()) return undefined;
     return { executable: kept.executable, folders: kept.folders as string[] };
   } catch {
     return undefined;

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { describeThrown, ErrorCode, ToolportError } from '../../core/errors.js';
 import type { PluginDiagnostic } from '../../core/plugin.js';
-import { describeMissingSandbox, detectSandbox, sandboxOffWarning, toSandbox, type FileAccess, type Sandbox, type SandboxSetting, type SandboxSupport } from '../../core/sandbox.js';
+import { describeMissingSandbox, detectSandbox, locateSandbox, sandboxOffWarning, toSandbox, type FileAccess, type Sandbox, type SandboxSetting, type SandboxSupport } from '../../core/sandbox.js';
 import { loadInterpreter, type Interpreter } from './interpreter.js';
 
 export interface IsolationRequest {
@@ -30,6 +30,12 @@ export interface Isolation {
    * for the interpreter there is now if that differs (its host must be started again), else undefined.
    */
   readonly changed?: Promise<Isolation | undefined>;
+  /**
+   * With a sandbox: settles once bwrap has been run and seen to work here; rejects with the
+   * plugin's load error when it cannot make a sandbox. The command is known before that, so a
+   * host can start meanwhile; the plugin's load waits for this.
+   */
+  readonly confirmed?: Promise<void>;
 }
 
 /** The message for an interpreter that cannot be started. */
@@ -41,20 +47,26 @@ export function describeMissingPython(python: string, error: unknown): string {
 
 export async function loadIsolation(request: IsolationRequest): Promise<Isolation> {
   if (request.setting === 'off') return { command: [request.python], sandbox: undefined, diagnostics: [{ level: 'warning', message: sandboxOffWarning }] };
-  // Both ask a process; they run side by side.
-  const asking = loadInterpreter(request.python, request.cacheDir);
-  asking.catch(() => {});
-  const support = await detectSandbox();
-  if (!support.available) throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(support.reason, 'Python plugins'));
+  const missing = (reason: string): ToolportError => new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(reason, 'Python plugins'));
+  const support = locateSandbox();
+  if (!support.available) throw missing(support.reason);
+  // Running bwrap once and asking the interpreter (when no answer is kept) both start a
+  // process; they run side by side.
+  const confirmed = detectSandbox().then((probed) => {
+    if (!probed.available) throw missing(probed.reason);
+  });
+  confirmed.catch(() => {});
   let known;
   try {
-    known = await asking;
+    known = await loadInterpreter(request.python, request.cacheDir);
   } catch (error) {
+    // A sandbox that cannot work is the first thing to fix.
+    await confirmed;
     throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingPython(request.python, error), { cause: error });
   }
-  const isolation = isolate(request, support, known.interpreter);
+  const isolation = { ...isolate(request, support, known.interpreter), confirmed };
   if (!known.changed) return isolation;
-  return { ...isolation, changed: known.changed.then((fresh) => (fresh ? isolate(request, support, fresh) : undefined)) };
+  return { ...isolation, changed: known.changed.then((fresh) => (fresh ? { ...isolate(request, support, fresh), confirmed } : undefined)) };
 }
 
 function isolate(request: IsolationRequest, support: Extract<SandboxSupport, { available: true }>, interpreter: Interpreter): Isolation {

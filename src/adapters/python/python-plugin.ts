@@ -347,8 +347,8 @@ export async function loadPythonPlugin(
     }
   };
 
-  /** Starts a host and loads the plugin in it; `signal` (the first load's deadline) also stops it. */
-  const launch = async (signal?: AbortSignal): Promise<Started> => {
+  /** Starts a host and loads the plugin in it; `signals` (the first load's deadline) also stop it. */
+  const launch = async (...signals: (AbortSignal | undefined)[]): Promise<Started> => {
     stderrTail.length = 0;
     let started: HostProcess;
     try {
@@ -365,7 +365,7 @@ export async function loadPythonPlugin(
       throw new Error(describeMissingPython(options.python, error), { cause: error });
     }
     let raw: unknown;
-    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, signal);
+    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, ...signals);
     try {
       raw = await started.request(
         'load',
@@ -418,7 +418,8 @@ export async function loadPythonPlugin(
     });
   };
 
-  const ensureHost = (signal?: AbortSignal): Promise<HostProcess> => {
+  /** The running host, else one started (or `launched`, the first one, already starting). */
+  const ensureHost = (signal?: AbortSignal, launched?: Promise<Started>): Promise<HostProcess> => {
     if (host?.alive) return Promise.resolve(host);
     starting ??= (async () => {
       // First restart at once; a host that keeps dying waits longer each time.
@@ -430,7 +431,7 @@ export async function loadPythonPlugin(
       if (lifecycle.closed) throw new Error('closed');
       let started: Started;
       try {
-        started = await launch();
+        started = await (launched ?? launch());
       } catch (error) {
         consecutiveCrashes += 1;
         throw error;
@@ -464,21 +465,38 @@ export async function loadPythonPlugin(
     if (current?.alive && !lifecycle.closed) await current.close(closeGraceMs);
   });
 
+  // The host's start is the longest part of a load, so it begins now, while the load cache is
+  // read (with a kept answer the host starts behind the tools read from there; without one its
+  // answer is the load) and while bwrap's first run confirms that the sandbox works.
+  const refused = new AbortController();
+  const launching = launch(context.signal, refused.signal);
+  launching.catch(() => {});
+
   const cacheFile = cacheFileFor(context.cacheDir, options.path, options.python);
-  const sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
-    python: options.python,
-    settings: options.settings,
-    tenant: options.tenant,
-    services: options.services,
-    guard: options.guard,
-    sandbox: options.sandbox,
-    env: options.grantedEnv.map((name) => [name, process.env[name]]),
-    userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
-  });
+  let sourceFingerprint: string;
+  let cached: LoadResult | undefined;
+  try {
+    sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
+      python: options.python,
+      settings: options.settings,
+      tenant: options.tenant,
+      services: options.services,
+      guard: options.guard,
+      sandbox: options.sandbox,
+      env: options.grantedEnv.map((name) => [name, process.env[name]]),
+      userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
+    });
+    cached = await readLoadCache(cacheFile, sourceFingerprint);
+    await isolation.confirmed;
+  } catch (error) {
+    // Not loaded after all: the host that began starting is stopped, however far it got.
+    refused.abort(error);
+    launching.then((started) => started.host.kill('the plugin did not load'), () => {});
+    throw error;
+  }
   const remember = (result: LoadResult): void => {
     writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
   };
-  const cached = await readLoadCache(cacheFile, sourceFingerprint);
   let applied = false;
   if (cached) {
     // Same sources and config as last time: list the tools now, start the host behind them.
@@ -486,7 +504,7 @@ export async function loadPythonPlugin(
       applyLoad(cached);
       applied = true;
       logger.debug('tools read from the load cache; the Python host starts in the background');
-      ensureHost().catch((error: unknown) => {
+      ensureHost(undefined, launching).catch((error: unknown) => {
         // Closed before it was up (a command that only lists tools): nothing went wrong.
         const closed = error instanceof ToolportError && error.code === ErrorCode.ShuttingDown;
         logger[closed ? 'debug' : 'error']({ err: error }, `the Python host did not start: ${(error as Error).message}`);
@@ -499,7 +517,7 @@ export async function loadPythonPlugin(
     // The first start happens now: its failure is this plugin's load error.
     let first: Started;
     try {
-      first = await launch(context.signal);
+      first = await launching;
     } catch (error) {
       throw new ToolportError(ErrorCode.PluginLoadFailed, (error as Error).message, { cause: error });
     }
