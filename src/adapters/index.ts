@@ -16,6 +16,11 @@ export interface AdapterEntry {
   /** The kind's config block, including the base keys (a strict object: no other keys). */
   readonly spec: z.ZodObject<z.core.$ZodShape, z.core.$strict>;
   readonly load: () => Promise<PluginAdapter<PluginSpec>>;
+  /**
+   * Imported before the other kinds' adapters, which wait for it: its plugins start a process
+   * at load whose start is the longest part of a cold start (the Python host).
+   */
+  readonly first?: true;
 }
 
 const as = (adapter: unknown): PluginAdapter<PluginSpec> => adapter as PluginAdapter<PluginSpec>;
@@ -23,7 +28,7 @@ const as = (adapter: unknown): PluginAdapter<PluginSpec> => adapter as PluginAda
 export const adapters: Readonly<Record<PluginKind, AdapterEntry>> = {
   module: { spec: moduleSpecSchema, load: async () => as((await import('./module/index.js')).moduleAdapter) },
   wasm: { spec: wasmSpecSchema, load: async () => as((await import('./wasm/index.js')).wasmAdapter) },
-  python: { spec: pythonSpecSchema, load: async () => as((await import('./python/index.js')).pythonAdapter) },
+  python: { spec: pythonSpecSchema, load: async () => as((await import('./python/index.js')).pythonAdapter), first: true },
   command: { spec: commandSpecSchema, load: async () => as((await import('./command/index.js')).commandAdapter) },
   http: { spec: httpSpecSchema, load: async () => as((await import('./http/index.js')).httpAdapter) },
 };

@@ -1,6 +1,7 @@
 // Loads the configured plugins: each block's kind is detected and its block validated by the
 // kind's spec (a block that does not fit is a config error, before anything loads), then
-// each adapter is imported and asked to load its plugins, all at once, each within
+// each adapter is imported (those marked `first` before the others) and asked to load its
+// plugins, all at once, each within
 // defaults.loadTimeoutSeconds. A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
 import { createDeadline } from '../core/abort.js';
@@ -71,12 +72,18 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   });
   if (issues.length > 0) throw new ConfigError(issues);
 
+  // Each kind's adapter is imported once, the kinds marked `first` before the others.
+  const kinds = [...new Set(specs.map(({ entry }) => entry.kind))];
+  const imports = new Map(kinds.filter((kind) => adapters[kind].first).map((kind) => [kind, adapters[kind].load()]));
+  const firstsIn = Promise.allSettled(imports.values());
+  for (const kind of kinds) if (!imports.has(kind)) imports.set(kind, firstsIn.then(() => adapters[kind].load()));
+
   const loads = specs.map(async ({ entry, index, spec }): Promise<{ index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] }> => {
     const found: Diagnostic[] = [];
     const where = `plugins[${index}] ${entry.path}`;
     const configPath = `plugins[${index}]`;
     secrets.add(...secretsOf(spec, process.env));
-    const adapter = await adapters[entry.kind].load();
+    const adapter = await imports.get(entry.kind)!;
     const tooLate = `did not load within ${loadTimeoutSeconds} s (defaults.loadTimeoutSeconds); the other plugins are served without it`;
     const deadline = createDeadline(loadTimeoutSeconds * 1000, () => new ToolportError(ErrorCode.PluginLoadFailed, tooLate), shutdown);
     // The plugin's id is known once it loaded (the config's, else its own).
