@@ -106,9 +106,25 @@ export class ReplayedStateError extends ToolportError {
  * starts afresh; a state used before is refused (ReplayedStateError). Answers are taken
  * only for what the state says was asked, in order; the first missing one is asked again.
  */
-export async function openRoundTrip(channel: RoundTripChannel, digest: string, singleUse: SingleUseStore): Promise<RoundTrip> {
+/**
+ * The round trip of a request that brings no state of this call: nothing asked or answered
+ * yet. The call's digest is computed only if read, i.e. when a round is asked.
+ */
+export function freshRoundTrip(channel: RoundTripChannel, digestOf: () => string): RoundTrip {
+  return {
+    channel,
+    get digest() {
+      return digestOf();
+    },
+    approved: false,
+    approvalResponse: undefined,
+    answers: [],
+  };
+}
+
+export async function openRoundTrip(channel: RoundTripChannel, digestOf: () => string, singleUse: SingleUseStore): Promise<RoundTrip> {
   const { state, responses } = channel;
-  if (!isRoundTripState(state) || state.digest !== digest) return { channel, digest, approved: false, approvalResponse: undefined, answers: [] };
+  if (!isRoundTripState(state) || state.digest !== digestOf()) return freshRoundTrip(channel, digestOf);
   const askedApproval = state.asked.some((question) => question.key === approvalResponseKey);
   if (!(await singleUse.claim(state.nonce, roundTripStateTtlSeconds * 1000))) throw new ReplayedStateError(askedApproval || state.approved === true);
   const answers: RecordedAnswer[] = state.answers.filter((answer): answer is RecordedAnswer => typeof answer?.h === 'string');
@@ -121,7 +137,7 @@ export async function openRoundTrip(channel: RoundTripChannel, digest: string, s
   }
   return {
     channel,
-    digest,
+    digest: state.digest,
     approved: state.approved === true,
     approvalResponse: askedApproval ? responses?.[approvalResponseKey] : undefined,
     answers,

@@ -1,0 +1,12 @@
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+const which = process.argv[2];
+const args = which.startsWith('bare') ? ['bench/servers/bare-echo.mjs'] : ['bin/toolport.js', 'serve', 'bench/fixtures/echo.mjs', '--stdio', '--log-level', 'silent'];
+const tool = which.startsWith('bare') ? 'echo' : 'bench__echo';
+const era = process.env.ERA === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {};
+const c = new Client({ name: 'x', version: '1' }, era);
+await c.connect(new StdioClientTransport({ command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=/tmp/p16-${which}`, '--cpu-prof-interval', '100', ...args], cwd: '/work/main' }));
+let next = 0; const n = 30000;
+const worker = async () => { while (next++ < n) await c.callTool({ name: tool, arguments: { text: 'x'.repeat(64) } }); };
+await Promise.all(Array.from({ length: 16 }, worker));
+await c.close();
