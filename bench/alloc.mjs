@@ -1,19 +1,23 @@
-// Allocation and garbage collection per call: one echo call of the module fixture through
-// toolport's pipeline, in process (createToolport + callTool), after a warm-up: the time per
-// call, the GC pause time per call (PerformanceObserver `gc` entries), and with HEAP=1 the bytes
-// allocated per call by function (V8's sampling heap profiler, objects collected by either GC
-// included). GC time follows the bytes and how long objects live, so a change to the hot path can
-// be judged by those as well as by the time.
-// Run after a build: `npm run build && node bench/alloc.mjs [calls]`; BASE=<checkout> measures
-// another build (e.g. the previous commit in a worktree) in the same run.
+// Time, garbage collection and allocation per echo call, in one process (no pipe, no socket):
+//   pipeline   toolport's call pipeline alone (createToolport + callTool of the module fixture)
+//   mcp        the same through toolport's MCP server, an SDK v2 client over the SDK's in-memory transport
+//   bare       a bare SDK v2 server (low-level Server, one echo tool) behind the same client and transport
+// Reports µs per call and the GC pause per call (PerformanceObserver `gc`); with HEAP=1 also the
+// bytes allocated per call and the functions that allocate most (V8's sampling heap profiler,
+// objects either GC collected included). mcp − bare is what toolport's server adds per call with
+// the client's cost the same on both sides; bytes and GC move much less with the machine's load
+// than times do. Run after a build: `npm run build && node bench/alloc.mjs [calls]`;
+// BASE=<checkout> adds another build's pipeline and server (e.g. the previous commit in a worktree).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { Server } from '@modelcontextprotocol/server';
 
-const calls = Number(process.argv[2] ?? 50_000);
+const calls = Number(process.argv[2] ?? 30_000);
 const fixture = fileURLToPath(new URL('./fixtures/echo.mjs', import.meta.url));
 const builds = { toolport: fileURLToPath(new URL('..', import.meta.url)), ...(process.env.BASE && { base: process.env.BASE }) };
 const text = 'x'.repeat(64);
@@ -22,41 +26,78 @@ let gcMs = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMs += entry.duration;
 }).observe({ entryTypes: ['gc'] });
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-for (const [name, root] of Object.entries(builds)) {
-  const { createToolport, parseConfig } = await import(join(root, 'dist/index.js'));
+async function connected(server) {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
+}
+
+async function toolportTargets(name, root) {
+  const dist = pathToFileURL(join(root, 'dist/')).href;
+  const [{ createToolport, parseConfig }, { createServerHub }] = await Promise.all([import(`${dist}index.js`), import(`${dist}server/mcp-server.js`)]);
   const stateDir = mkdtempSync(join(tmpdir(), 'toolport-alloc-'));
   const toolport = await createToolport(parseConfig({ plugins: [{ path: fixture }] }), { stateDir });
-  for (let index = 0; index < 5_000; index++) await toolport.callTool('bench__echo', { text });
-  // Let the warm-up's GC entries arrive before counting.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const hub = createServerHub(toolport, { name: 'toolport', version: 'bench' });
+  const client = await connected(hub.createConnectionServer({ transport: 'stdio', principal: 'local' }));
+  return [
+    { name: `${name} pipeline`, call: () => toolport.callTool('bench__echo', { text }) },
+    {
+      name: `${name} mcp`,
+      call: () => client.callTool({ name: 'bench__echo', arguments: { text } }),
+      async close() {
+        await client.close();
+        await hub.close();
+        await toolport.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    },
+  ];
+}
+
+async function bareTarget() {
+  const server = new Server({ name: 'bare-echo', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler('tools/list', () => ({ tools: [{ name: 'echo', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } }] }));
+  server.setRequestHandler('tools/call', (request) => ({ content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }] }));
+  const client = await connected(server);
+  return { name: 'bare mcp', call: () => client.callTool({ name: 'echo', arguments: { text } }), close: () => client.close() };
+}
+
+async function measure(target) {
+  for (let index = 0; index < 5_000; index++) await target.call();
+  await settle();
   gcMs = 0;
   const started = performance.now();
-  for (let index = 0; index < calls; index++) await toolport.callTool('bench__echo', { text });
+  for (let index = 0; index < calls; index++) await target.call();
   const elapsed = performance.now() - started;
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  process.stdout.write(`${name.padEnd(9)} ${((elapsed * 1000) / calls).toFixed(1)} µs per call, GC ${((gcMs * 1000) / calls).toFixed(1)} µs per call\n`);
-  if (process.env.HEAP) {
-    const session = new Session();
-    session.connect();
-    await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-    const sampled = 20_000;
-    for (let index = 0; index < sampled; index++) await toolport.callTool('bench__echo', { text });
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    session.disconnect();
-    const byFunction = new Map();
-    let total = 0;
-    const walk = (node) => {
-      const frame = node.callFrame;
-      const where = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
-      if (node.selfSize) byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
-      total += node.selfSize;
-      for (const child of node.children) walk(child);
-    };
-    walk(profile.head);
-    process.stdout.write(`          ${Math.round(total / sampled)} bytes per call; the most by function:\n`);
-    for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 12)) process.stdout.write(`${String(Math.round(bytes / sampled)).padStart(14)}  ${where}\n`);
-  }
-  await toolport.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  await settle();
+  process.stdout.write(`${target.name.padEnd(18)} ${((elapsed * 1000) / calls).toFixed(1).padStart(6)} µs per call, GC ${((gcMs * 1000) / calls).toFixed(1).padStart(5)} µs per call\n`);
+  if (!process.env.HEAP) return;
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  const sampled = 10_000;
+  for (let index = 0; index < sampled; index++) await target.call();
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  session.disconnect();
+  const byFunction = new Map();
+  let total = 0;
+  const walk = (node) => {
+    const frame = node.callFrame;
+    const where = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
+    if (node.selfSize) byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  process.stdout.write(`${''.padEnd(18)} ${Math.round(total / sampled)} bytes per call; the most by function:\n`);
+  for (const [where, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 10)) process.stdout.write(`${String(Math.round(bytes / sampled)).padStart(26)}  ${where}\n`);
 }
+
+const targets = [await bareTarget()];
+for (const [name, root] of Object.entries(builds)) targets.push(...(await toolportTargets(name, root)));
+for (const target of targets) await measure(target);
+for (const target of targets) await target.close?.();
