@@ -49,15 +49,16 @@ export interface PolicyCall {
   sideEffects: SideEffects;
 }
 
+/** Made once per rule and default when the policy is compiled, and shared by every call it decides. */
 export interface Decision {
-  action: Action;
+  readonly action: Action;
   /** Index of the rule in policy.rules, or undefined for a default. */
-  ruleIndex?: number;
+  readonly ruleIndex?: number;
   /** `policy.rules[2] (tool: "*__delete_*")`, or `policy.sideEffects (the tool has side effects)`. */
-  because: string;
-  reason?: string;
+  readonly because: string;
+  readonly reason?: string;
   /** For `ask` by a rule that names them: who may approve. */
-  channels?: readonly AskingChannel[];
+  readonly channels?: readonly AskingChannel[];
 }
 
 interface CompiledRule {
@@ -68,11 +69,15 @@ interface CompiledRule {
   kind?: GlobMatcher;
   principal?: GlobMatcher;
   when?: [string, (value: unknown) => boolean][];
+  /** What the rule decides when it is the one that applies. */
+  decision: Decision;
 }
 
 export interface CompiledPolicy {
   readonly config: PolicyConfig;
   readonly rules: readonly CompiledRule[];
+  /** The decision when no rule matches, by the tool's side effects. */
+  readonly byDefault: Readonly<Record<SideEffects, Decision>>;
 }
 
 function compileCondition(expected: unknown): (value: unknown) => boolean {
@@ -91,9 +96,21 @@ function compileCondition(expected: unknown): (value: unknown) => boolean {
 export function compilePolicy(config: PolicyConfig): CompiledPolicy {
   return {
     config,
+    byDefault: {
+      some: { action: config.sideEffects, because: `policy.sideEffects: ${config.sideEffects} (the tool has side effects)` },
+      unknown: { action: config.unknownSideEffects, because: `policy.unknownSideEffects: ${config.unknownSideEffects} (the tool does not say whether it changes anything)` },
+      none: { action: config.default, because: `policy.default: ${config.default} (the tool is read-only)` },
+    },
     rules: config.rules.map((rule, index) => ({
       rule,
       index,
+      decision: {
+        action: rule.action,
+        ruleIndex: index,
+        because: describeRule(rule, index),
+        ...(rule.reason !== undefined && { reason: rule.reason }),
+        ...(rule.channels !== undefined && { channels: rule.channels }),
+      },
       ...(rule.tool !== undefined && { tool: compileGlob(rule.tool) }),
       ...(rule.plugin !== undefined && { plugin: compileGlob(rule.plugin) }),
       ...(rule.kind !== undefined && { kind: compileGlob(rule.kind) }),
@@ -133,30 +150,19 @@ function matches(compiled: CompiledRule, call: PolicyCall): boolean {
   return true;
 }
 
-const precedence: readonly Action[] = ['deny', 'ask', 'allow'];
+/** Deny before ask before allow. */
+const precedence: Readonly<Record<Action, number>> = { deny: 0, ask: 1, allow: 2 };
 
+/** Of the matching rules, the first (in config order) of the strongest action; else the default for the tool's side effects. */
 export function decide(policy: CompiledPolicy, call: PolicyCall): Decision {
-  const matching = policy.rules.filter((compiled) => matches(compiled, call));
-  for (const action of precedence) {
-    const first = matching.find((compiled) => compiled.rule.action === action);
-    if (first) {
-      return {
-        action,
-        ruleIndex: first.index,
-        because: describeRule(first.rule, first.index),
-        ...(first.rule.reason !== undefined && { reason: first.rule.reason }),
-        ...(first.rule.channels !== undefined && { channels: first.rule.channels }),
-      };
-    }
+  let applies: CompiledRule | undefined;
+  for (const compiled of policy.rules) {
+    if (applies && precedence[compiled.rule.action] >= precedence[applies.rule.action]) continue;
+    if (!matches(compiled, call)) continue;
+    applies = compiled;
+    if (compiled.rule.action === 'deny') break;
   }
-  if (call.sideEffects === 'some') {
-    return { action: policy.config.sideEffects, because: `policy.sideEffects: ${policy.config.sideEffects} (the tool has side effects)` };
-  }
-  if (call.sideEffects === 'unknown') {
-    const action = policy.config.unknownSideEffects;
-    return { action, because: `policy.unknownSideEffects: ${action} (the tool does not say whether it changes anything)` };
-  }
-  return { action: policy.config.default, because: `policy.default: ${policy.config.default} (the tool is read-only)` };
+  return applies ? applies.decision : policy.byDefault[call.sideEffects];
 }
 
 /** Whether a rule can match any of the given tools (for `toolport check`). */

@@ -146,7 +146,15 @@ const matchesCall = (limit: CompiledLimit, call: LimitedCall): boolean =>
 /** What the bucket is of: the principal when per principal, and the tool (tool limits) or plugin. */
 const subjectOf = (limit: CompiledLimit, call: LimitedCall): string[] => [limit.perPrincipal ? call.principal : '', limit.tool ? call.tool : call.plugin];
 
+/** The limiter without limits: it looks at nothing and makes nothing per call. */
+const unlimited: LocalRateLimiter = {
+  check() {},
+  acquire: () => nothingHeld,
+};
+const nothingHeld = (): void => {};
+
 export function createRateLimiter(limits: readonly LimitConfig[], options: { now?: () => number } = {}): LocalRateLimiter {
+  if (limits.length === 0) return unlimited;
   const now = options.now ?? (() => performance.now());
   const compiled = limits.map(compile);
   const buckets = new Map<string, Bucket>();
