@@ -57,6 +57,9 @@ export function definitionDigest(definition: PinnedDefinition): string {
 }
 
 /** The key a plugin's pins are kept under: its id and where it comes from. */
+/** The verdict of most calls, one object for all of them. */
+const pinned: PinVerdict = { state: 'pinned' };
+
 export function pluginKeyOf(tool: Pick<ExposedTool, 'plugin'>): string {
   return `${tool.plugin.id} ${tool.plugin.source}`;
 }
@@ -216,13 +219,13 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
   };
 
   const verdictIn = (file: PinFile, tool: ExposedTool): PinVerdict => {
-    if (options.exempt(tool)) return { state: 'pinned' };
+    if (options.exempt(tool)) return pinned;
     const plugin = file.plugins[pluginKeyOf(tool)];
-    if (!plugin) return { state: 'pinned' };
+    if (!plugin) return pinned;
     const pin = plugin.tools[tool.definition.name];
     const current = currentOf(tool);
     if (!pin) return { state: 'new', action: config.onNewTool, pinned: undefined, current };
-    if (pin.digest === current.digest) return { state: 'pinned' };
+    if (pin.digest === current.digest) return pinned;
     return { state: 'changed', action: config.onChange, pinned: pin, current };
   };
 
