@@ -110,19 +110,22 @@ describe('toolport check: without bubblewrap', () => {
 });
 
 describe('a bubblewrap that cannot make a sandbox', () => {
-  it('refuses a Python plugin with bwrap\'s own words, and a host started meanwhile does not stay', async () => {
+  it('refuses a Python plugin with bwrap\'s own words, before the plugin is imported, and stops the host started meanwhile', async () => {
     // The host starts while bwrap's first run (of `true`) checks that it works. This bwrap
     // refuses that run, as one without user namespaces would, and runs anything else unsandboxed
-    // (noting its pid), so a host it started would live on unless toolport stops it.
+    // (noting its pid), so a host it started would live on unless toolport stops it, and a
+    // plugin it imported would run outside any sandbox.
     const bin = join(root, 'broken-bwrap');
     const hosts = join(root, 'broken-bwrap-hosts');
+    const imported = 'marking-py-was-imported';
     await mkdir(bin, { recursive: true });
     await writeFile(
       join(bin, 'bwrap'),
       [
         '#!/bin/sh',
         'for last; do :; done',
-        'case "$last" in */true) echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac',
+        // Slow to refuse, so that a host started meanwhile would have imported the plugin by then.
+        'case "$last" in */true) sleep 1; echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac',
         `echo $$ >> '${hosts}'`,
         'while [ "$1" != "--" ]; do shift; done; shift',
         'exec "$@"',
@@ -130,16 +133,29 @@ describe('a bubblewrap that cannot make a sandbox', () => {
       ].join('\n'),
     );
     await chmod(join(bin, 'bwrap'), 0o755);
-    const config = await writeConfig('broken-bwrap.json', [{ path: plugin, python }]);
+    // Its import alone leaves a mark in the log (its stderr is logged; writing a file would be refused by the host's file guard).
+    await mkdir(join(root, 'marking'), { recursive: true });
+    const marking = join(root, 'marking', 'marking.py');
+    await writeFile(marking, `import sys\nsys.stderr.write(${JSON.stringify(`${imported}\n`)})\n`);
+    const config = await writeConfig('broken-bwrap.json', [{ path: marking, python }]);
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
-    const refusal = `plugins[0] ${plugin}: bubblewrap (${join(bin, 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace); toolport runs Python plugins inside it`;
+    const refusal = `plugins[0] ${marking}: bubblewrap (${join(bin, 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace); toolport runs Python plugins inside it`;
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const started = async (): Promise<number[]> => (await readFile(hosts, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
 
     const { code, stdout, stderr } = await runCli(['check', '--config', config], env);
     expect(code).toBe(1);
     expect(stdout).toBe('1 error; 0 tools usable\n');
     expect(stderr).toContain(`error: ${refusal}`);
 
-    // A server goes on running without the plugin: the host must be gone while it does.
+    // A server goes on running without the plugin: the host it started must be gone while it does.
     await rm(hosts, { force: true });
     const server = spawn(process.execPath, [binPath, 'serve', '--config', config, '--stdio', '--log-level', 'info'], {
       cwd: repoRoot,
@@ -151,17 +167,12 @@ describe('a bubblewrap that cannot make a sandbox', () => {
       server.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
       await expect.poll(() => log, { timeout: 15_000 }).toContain('"msg":"plugins loaded"');
       expect(log).toContain(refusal);
-      const pids = (await readFile(hosts, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
-      const alive = (pid: number): boolean => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);
+      // The host was started (before bwrap's answer), and is stopped.
+      await expect.poll(started, { timeout: 5_000 }).not.toEqual([]);
+      await expect.poll(async () => (await started()).filter(alive), { timeout: 5_000 }).toEqual([]);
       expect(server.exitCode).toBeNull();
+      // The plugin was never imported.
+      expect(log).not.toContain(imported);
     } finally {
       server.kill();
     }

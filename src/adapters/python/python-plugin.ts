@@ -364,6 +364,13 @@ export async function loadPythonPlugin(
     } catch (error) {
       throw new Error(describeMissingPython(options.python, error), { cause: error });
     }
+    // The plugin is imported only once bwrap is known to work here; the interpreter starts meanwhile.
+    try {
+      await isolation.confirmed;
+    } catch (error) {
+      started.kill('the sandbox cannot be made here');
+      throw error;
+    }
     let raw: unknown;
     const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, ...signals);
     try {
@@ -467,7 +474,8 @@ export async function loadPythonPlugin(
 
   // The host's start is the longest part of a load, so it begins now, while the load cache is
   // read (with a kept answer the host starts behind the tools read from there; without one its
-  // answer is the load) and while bwrap's first run confirms that the sandbox works.
+  // answer is the load) and while bwrap's first run confirms that the sandbox works (the plugin
+  // is imported only after that).
   const refused = new AbortController();
   const launching = launch(context.signal, refused.signal);
   launching.catch(() => {});
