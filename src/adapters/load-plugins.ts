@@ -83,14 +83,14 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const where = `plugins[${index}] ${entry.path}`;
     const configPath = `plugins[${index}]`;
     secrets.add(...secretsOf(spec, process.env));
-    const adapter = await imports.get(entry.kind)!;
     const tooLate = `did not load within ${loadTimeoutSeconds} s (defaults.loadTimeoutSeconds); the other plugins are served without it`;
     const deadline = createDeadline(loadTimeoutSeconds * 1000, () => new ToolportError(ErrorCode.PluginLoadFailed, tooLate), shutdown);
     // The plugin's id is known once it loaded (the config's, else its own).
     let reportedId = spec.id ?? entry.path;
     const report = onPluginEvent && ((event: PluginEvent): void => onPluginEvent(reportedId, event));
     const loadStarted = performance.now();
-    const loading = adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) });
+    // An adapter that cannot be imported is this plugin's load error, like any other.
+    const loading = imports.get(entry.kind)!.then((adapter) => adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) }));
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),

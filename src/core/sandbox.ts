@@ -78,11 +78,15 @@ function systemLayout(): { args: string[]; folders: string[] } {
   const args: string[] = [];
   const folders: string[] = [];
   for (const folder of systemFolders) {
-    const info = lstatSync(folder, { throwIfNoEntry: false });
-    if (!info) continue;
-    if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(folder), folder);
-    else if (info.isDirectory()) args.push('--ro-bind', folder, folder);
-    else continue;
+    // A folder that cannot be looked at (missing, unreadable) is not bound.
+    try {
+      const info = lstatSync(folder);
+      if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(folder), folder);
+      else if (info.isDirectory()) args.push('--ro-bind', folder, folder);
+      else continue;
+    } catch {
+      continue;
+    }
     folders.push(folder);
   }
   let etc: string[];

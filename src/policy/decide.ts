@@ -96,21 +96,22 @@ function compileCondition(expected: unknown): (value: unknown) => boolean {
 export function compilePolicy(config: PolicyConfig): CompiledPolicy {
   return {
     config,
-    byDefault: {
-      some: { action: config.sideEffects, because: `policy.sideEffects: ${config.sideEffects} (the tool has side effects)` },
-      unknown: { action: config.unknownSideEffects, because: `policy.unknownSideEffects: ${config.unknownSideEffects} (the tool does not say whether it changes anything)` },
-      none: { action: config.default, because: `policy.default: ${config.default} (the tool is read-only)` },
-    },
+    // Frozen: shared by every call, and handed to library callers (explain()).
+    byDefault: Object.freeze({
+      some: Object.freeze({ action: config.sideEffects, because: `policy.sideEffects: ${config.sideEffects} (the tool has side effects)` }),
+      unknown: Object.freeze({ action: config.unknownSideEffects, because: `policy.unknownSideEffects: ${config.unknownSideEffects} (the tool does not say whether it changes anything)` }),
+      none: Object.freeze({ action: config.default, because: `policy.default: ${config.default} (the tool is read-only)` }),
+    }),
     rules: config.rules.map((rule, index) => ({
       rule,
       index,
-      decision: {
+      decision: Object.freeze({
         action: rule.action,
         ruleIndex: index,
         because: describeRule(rule, index),
         ...(rule.reason !== undefined && { reason: rule.reason }),
         ...(rule.channels !== undefined && { channels: rule.channels }),
-      },
+      }),
       ...(rule.tool !== undefined && { tool: compileGlob(rule.tool) }),
       ...(rule.plugin !== undefined && { plugin: compileGlob(rule.plugin) }),
       ...(rule.kind !== undefined && { kind: compileGlob(rule.kind) }),

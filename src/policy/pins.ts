@@ -56,10 +56,10 @@ export function definitionDigest(definition: PinnedDefinition): string {
   return createHash('sha256').update(canonicalJson(definition)).digest('hex');
 }
 
-/** The key a plugin's pins are kept under: its id and where it comes from. */
 /** The verdict of most calls, one object for all of them. */
-const pinned: PinVerdict = { state: 'pinned' };
+const pinned: PinVerdict = Object.freeze({ state: 'pinned' });
 
+/** The key a plugin's pins are kept under: its id and where it comes from. */
 export function pluginKeyOf(tool: Pick<ExposedTool, 'plugin'>): string {
   return `${tool.plugin.id} ${tool.plugin.source}`;
 }

@@ -102,11 +102,6 @@ export class ReplayedStateError extends ToolportError {
 }
 
 /**
- * Reads what a retried request brings for this call: a state for another call (or none)
- * starts afresh; a state used before is refused (ReplayedStateError). Answers are taken
- * only for what the state says was asked, in order; the first missing one is asked again.
- */
-/**
  * The round trip of a request that brings no state of this call: nothing asked or answered
  * yet. The call's digest is computed only if read, i.e. when a round is asked.
  */
@@ -122,6 +117,11 @@ export function freshRoundTrip(channel: RoundTripChannel, digestOf: () => string
   };
 }
 
+/**
+ * Reads what a retried request brings for this call: a state for another call (or none)
+ * starts afresh; a state used before is refused (ReplayedStateError). Answers are taken
+ * only for what the state says was asked, in order; the first missing one is asked again.
+ */
 export async function openRoundTrip(channel: RoundTripChannel, digestOf: () => string, singleUse: SingleUseStore): Promise<RoundTrip> {
   const { state, responses } = channel;
   if (!isRoundTripState(state) || state.digest !== digestOf()) return freshRoundTrip(channel, digestOf);

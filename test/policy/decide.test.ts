@@ -53,4 +53,16 @@ describe('decide', () => {
     expect(decision.because).toBe('policy.rules[0] (tool: "*__order", principal: "*", action: deny)');
     expect(decision.reason).toBe('orders are closed today');
   });
+
+  it('makes each decision once, shared by every call, and nobody it is given to can change it', () => {
+    const compiled = policy([{ tool: '*__order', action: 'ask' }]);
+    for (const call of [base, { ...base, tool: 'shop__list' }, { ...base, tool: 'shop__list', sideEffects: 'some' as const }]) {
+      const decision = decide(compiled, call);
+      expect(decide(compiled, call)).toBe(decision);
+      expect(() => {
+        (decision as { action: string }).action = 'allow';
+      }).toThrow(TypeError);
+      expect(decide(compiled, call).action).toBe(decision.action);
+    }
+  });
 });

@@ -74,7 +74,13 @@ const recheckAfterMs = 1_000;
 
 /** The interpreter `python` names: the answer kept from an earlier start when there is one, else asked. */
 export async function loadInterpreter(python: string, cacheDir?: string): Promise<KnownInterpreter> {
-  const file = cacheDir === undefined ? undefined : cacheFileOf(python, cacheDir);
+  let file: string | undefined;
+  try {
+    file = cacheDir === undefined ? undefined : cacheFileOf(python, cacheDir);
+  } catch {
+    // Nothing kept can be found (the working folder is gone, say): the interpreter is asked.
+    file = undefined;
+  }
   const kept = file === undefined ? undefined : readKept(file);
   const keep = (fresh: Interpreter): void => {
     if (file !== undefined && !sameInterpreter(fresh, kept)) void writeFileAtomic(file, JSON.stringify(fresh)).catch(() => {});
@@ -108,12 +114,8 @@ function cacheFileOf(python: string, cacheDir: string): string | undefined {
   const searchPath = process.env.PATH ?? '/usr/bin:/bin';
   const program = python.includes('/') ? resolve(python) : findOnPath(python, searchPath);
   if (program === undefined) return undefined;
-  let info;
-  try {
-    info = statSync(program);
-  } catch {
-    return undefined;
-  }
+  const info = statSync(program, { throwIfNoEntry: false });
+  if (!info) return undefined;
   const key = createHash('sha256')
     .update(JSON.stringify([cacheFormat, python, searchPath, process.cwd(), program, info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs]))
     .digest('hex')
