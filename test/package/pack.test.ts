@@ -65,7 +65,7 @@ describe('the npm package', () => {
   it('ships dist (built by prepack), bin, templates, examples and the config schema; no tests or sources', async () => {
     const { stdout } = await exec('tar', ['tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean).map((file) => file.replace(/^package\//, ''));
-    for (const file of ['bin/toolport.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bundle/main.js', 'dist/config/toolport.schema.json', 'dist/adapters/python/host/main.py', 'templates/init/wasm/hello.wat', 'examples/notebook.mjs', 'README.md']) {
+    for (const file of ['bin/toolport.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bundle/main.js', 'dist/config/toolport.schema.json', 'dist/adapters/python/host/main.py', 'dist/adapters/python/host/_toolport_host.py', 'templates/init/wasm/hello.wat', 'examples/notebook.mjs', 'README.md']) {
       expect(files).toContain(file);
     }
     expect(files.filter((file) => file.startsWith('test/') || file.startsWith('src/') || file.endsWith('.map'))).toEqual([]);

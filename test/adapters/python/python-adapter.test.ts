@@ -504,6 +504,33 @@ describe('python adapter: loading', () => {
     }
   });
 
+  it("a plugin finds neither the host's folder on sys.path nor its module among the imported ones", async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'toolport-python-host-hidden-'));
+    const plugin = join(folder, 'looker.py');
+    await writeFile(
+      plugin,
+      [
+        'import json, os, sys',
+        'from app.plugins.base import BasePlugin',
+        'from app.plugins.protocol import PluginManifest, ToolDefinition',
+        'class Looker(BasePlugin):',
+        '    @property',
+        '    def manifest(self):',
+        '        return PluginManifest(id="t.looker", name="l", version="1", description="d", tools=[ToolDefinition(name="look", description="d")])',
+        '    async def execute_tool(self, tool_name, args, ctx):',
+        '        paths = [os.path.abspath(entry or os.curdir) for entry in sys.path]',
+        '        return json.dumps({"hostFolders": [p for p in paths if p.endswith(os.path.join("python", "host"))], "hostModule": "_toolport_host" in sys.modules})',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const toolport = await load([{ path: plugin }]);
+      expect(JSON.parse(textOf(await settle(toolport, 't_looker__look')))).toEqual({ hostFolders: [], hostModule: false });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('user_token is passed only when configured', async () => {
     const toolport = await load([{ path: fixture('weather.py'), userToken: 'jwt-for-the-plugin', settings: { locale: 'en' } }]);
     expect(JSON.parse(textOf(await settle(toolport, 'acme_weather__whoami')))).toMatchObject({ user_token: 'jwt-for-the-plugin', tenant_id: 'toolport' });

@@ -1,6 +1,6 @@
 """toolport's Python host, as toolport starts it: checks the Python version (this file is kept
 parseable by old Pythons, so that they get a clear message instead of a SyntaxError) and runs the
-host's code in toolport_host.py beside it."""
+host's code in _toolport_host.py beside it."""
 from __future__ import annotations
 
 import sys
@@ -12,7 +12,15 @@ if sys.version_info < (3, 9):
     )
     sys.exit(3)
 
-# The host's code is the module beside this file (this folder is sys.path[0] here).
-from toolport_host import main  # noqa: E402
+import os  # noqa: E402
 
-main()
+# The host's code is the module beside this file: Python reads a module from bytecode, and a
+# started script from source. Found through this folder whatever sys.path holds (-P, -I);
+# afterwards neither the folder nor the module is where a plugin's imports would find them.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import _toolport_host  # noqa: E402
+
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != HERE]
+del sys.modules["_toolport_host"]
+_toolport_host.main()

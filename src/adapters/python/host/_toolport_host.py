@@ -1,4 +1,4 @@
-"""The code of toolport's Python host (main.py starts it): imports one ScaiWave plugin file or
+"""The code of toolport's Python host (main.py runs it): imports one ScaiWave plugin file or
 package unmodified and answers toolport's JSON-lines RPC on file descriptor 3. stdout and stderr
 stay free for whatever the plugin prints; toolport logs them. Standard library only, Python >= 3.9.
 A module rather than the script itself so that Python can read it compiled: the build writes
@@ -948,9 +948,8 @@ class Host:
 
 
 def main():
-    # Our own folder is not a place plugins import from; the shim's `app` package is.
-    if sys.path and os.path.abspath(sys.path[0] or ".") == HOST_DIR:
-        sys.path.pop(0)
+    # The shim's `app` package is where plugins import ScaiWave's classes from (main.py has
+    # taken this folder off sys.path).
     sys.path.insert(0, SHIM_DIR)
     sys.dont_write_bytecode = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
