@@ -7,7 +7,10 @@
 // objects either GC collected included). mcp − bare is what toolport's server adds per call with
 // the client's cost the same on both sides; bytes and GC move much less with the machine's load
 // than times do. Run after a build: `npm run build && node bench/alloc.mjs [calls]`;
-// BASE=<checkout> adds another build's pipeline and server (e.g. the previous commit in a worktree).
+// BASE=<checkout> adds another build's pipeline and server (e.g. the previous commit in a worktree);
+// ROUNDS (default 3) rounds in a rotating order, medians reported. All targets share one heap, so
+// each one's garbage is collected in the others' rounds too: between builds compare the bytes,
+// which do not depend on that, more than the times.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -66,16 +69,18 @@ async function bareTarget() {
   return { name: 'bare mcp', call: () => client.callTool({ name: 'echo', arguments: { text } }), close: () => client.close() };
 }
 
-async function measure(target) {
-  for (let index = 0; index < 5_000; index++) await target.call();
+/** One round of `count` calls: µs and GC µs per call. */
+async function round(target, count) {
   await settle();
   gcMs = 0;
   const started = performance.now();
-  for (let index = 0; index < calls; index++) await target.call();
+  for (let index = 0; index < count; index++) await target.call();
   const elapsed = performance.now() - started;
   await settle();
-  process.stdout.write(`${target.name.padEnd(18)} ${((elapsed * 1000) / calls).toFixed(1).padStart(6)} µs per call, GC ${((gcMs * 1000) / calls).toFixed(1).padStart(5)} µs per call\n`);
-  if (!process.env.HEAP) return;
+  return { us: (elapsed * 1000) / count, gc: (gcMs * 1000) / count };
+}
+
+async function allocations(target) {
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
@@ -99,5 +104,19 @@ async function measure(target) {
 
 const targets = [await bareTarget()];
 for (const [name, root] of Object.entries(builds)) targets.push(...(await toolportTargets(name, root)));
-for (const target of targets) await measure(target);
+for (const target of targets) for (let index = 0; index < 5_000; index++) await target.call();
+// Rounds in a rotating order, so that no target always runs first or after the same one.
+const rounds = Number(process.env.ROUNDS ?? 3);
+const results = new Map(targets.map((target) => [target, []]));
+for (let index = 0; index < rounds; index++) {
+  for (const target of targets.map((_, at) => targets[(at + index) % targets.length])) results.get(target).push(await round(target, Math.ceil(calls / rounds)));
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+for (const target of targets) {
+  const measured = results.get(target);
+  process.stdout.write(
+    `${target.name.padEnd(18)} ${median(measured.map((r) => r.us)).toFixed(1).padStart(6)} µs per call, GC ${median(measured.map((r) => r.gc)).toFixed(1).padStart(5)} µs per call (medians of ${rounds} rounds)\n`,
+  );
+  if (process.env.HEAP) await allocations(target);
+}
 for (const target of targets) await target.close?.();
