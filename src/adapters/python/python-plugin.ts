@@ -468,7 +468,8 @@ export async function loadPythonPlugin(
     isolation = next;
     env = environmentFor(next.sandbox);
     logger.warn({ command: next.command.at(-1) }, 'the Python interpreter changed since the last start; the host restarts with it');
-    const current = starting ? await starting.catch(() => undefined) : host;
+    // The host to replace: one starting again, the running one, or the first, still loading the plugin.
+    const current = starting ? await starting.catch(() => undefined) : (host ?? (await launching.then((started) => started.host, () => undefined)));
     if (current?.alive && !lifecycle.closed) await current.close(closeGraceMs);
   });
 

@@ -471,6 +471,54 @@ describe('python adapter: loading', () => {
     }
   }, 30_000);
 
+  it.skipIf(!bwrapWorks)(`an interpreter changed since the last start also replaces a host that is still loading its plugin${needsBwrap}`, async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'toolport-python-interpreter-load-'));
+    try {
+      // A plugin whose import takes longer than the second after which the interpreter is asked again.
+      const plugin = join(stateDir, 'plugin', 'slow_import.py');
+      await mkdir(dirname(plugin), { recursive: true });
+      await writeFile(
+        plugin,
+        [
+          'import sys, time',
+          'from app.plugins.base import BasePlugin',
+          'from app.plugins.protocol import PluginManifest, ToolDefinition',
+          'time.sleep(2)',
+          'class SlowImport(BasePlugin):',
+          '    @property',
+          '    def manifest(self):',
+          '        return PluginManifest(id="t.slow", name="s", version="1", description="d", tools=[ToolDefinition(name="python", description="d")])',
+          '    async def execute_tool(self, tool_name, args, ctx):',
+          '        return sys.executable',
+          '',
+        ].join('\n'),
+      );
+      const config = parseConfig({ plugins: [{ path: plugin }] });
+      const first = await createToolport(config, { stateDir });
+      await first.close();
+      const keptDir = join(stateDir, 'cache', 'python');
+      const names = await readdir(keptDir);
+      const keptName = names.find((name) => /^interpreter-.*\.json$/.test(name));
+      expect(keptName).toBeDefined();
+      const kept = join(keptDir, keptName as string);
+      const real = JSON.parse(await readFile(kept, 'utf8')) as { executable: string; folders: string[] };
+      // The kept answer now names another program that works (a link to the same interpreter, in
+      // a folder the sandbox shows), so the fresh answer differs; and no load answer is kept, so
+      // the plugin is loaded afresh, past the moment the fresh answer arrives.
+      const other = join(stateDir, 'other');
+      await mkdir(other);
+      await symlink(real.executable, join(other, 'python3'));
+      await writeFile(kept, JSON.stringify({ executable: join(other, 'python3'), folders: [...real.folders, other] }));
+      for (const name of names) if (name !== keptName) await rm(join(keptDir, name), { recursive: true, force: true });
+
+      const second = await createToolport(config, { stateDir });
+      hosts.push(second);
+      await expect.poll(async () => textOf(await settle(second, 't_slow__python')), { timeout: 15_000, interval: 250 }).toBe(real.executable);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 40_000);
+
   it('an edited plugin file is loaded again, not taken from the cache', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'toolport-python-edit-'));
     const stateDir = join(folder, 'state');
