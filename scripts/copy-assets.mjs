@@ -1,7 +1,7 @@
 // Build step after tsc: copies the files under src/ that tsc does not compile (such as
 // the Python host of the python adapter) to the same place under dist/.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -9,6 +9,8 @@ const source = `${root}src`;
 const target = `${root}dist`;
 const compiled = /\.(?:[cm]?ts)$/;
 
+// The Python host is only copied files: made afresh, so a file gone from src/ does not linger.
+rmSync(`${target}/adapters/python/host`, { recursive: true, force: true });
 if (existsSync(source)) {
   cpSync(source, target, {
     recursive: true,

@@ -110,7 +110,7 @@ export function compilePolicy(config: PolicyConfig): CompiledPolicy {
         ruleIndex: index,
         because: describeRule(rule, index),
         ...(rule.reason !== undefined && { reason: rule.reason }),
-        ...(rule.channels !== undefined && { channels: rule.channels }),
+        ...(rule.channels !== undefined && { channels: Object.freeze([...rule.channels]) }),
       }),
       ...(rule.tool !== undefined && { tool: compileGlob(rule.tool) }),
       ...(rule.plugin !== undefined && { plugin: compileGlob(rule.plugin) }),

@@ -55,7 +55,7 @@ describe('decide', () => {
   });
 
   it('makes each decision once, shared by every call, and nobody it is given to can change it', () => {
-    const compiled = policy([{ tool: '*__order', action: 'ask' }]);
+    const compiled = policy([{ tool: '*__order', action: 'ask', channels: ['inbox'] }]);
     for (const call of [base, { ...base, tool: 'shop__list' }, { ...base, tool: 'shop__list', sideEffects: 'some' as const }]) {
       const decision = decide(compiled, call);
       expect(decide(compiled, call)).toBe(decision);
@@ -64,5 +64,8 @@ describe('decide', () => {
       }).toThrow(TypeError);
       expect(decide(compiled, call).action).toBe(decision.action);
     }
+    // Nor the approvers a rule names.
+    expect(() => (decide(compiled, base).channels as string[]).push('elicitation')).toThrow(TypeError);
+    expect(decide(compiled, base).channels).toEqual(['inbox']);
   });
 });

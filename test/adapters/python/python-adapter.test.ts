@@ -552,13 +552,13 @@ describe('python adapter: loading', () => {
     }
   });
 
-  it("a plugin finds neither the host's folder on sys.path nor its module among the imported ones", async () => {
+  it("a plugin does not find the host's folder on sys.path, and can pickle what it is given", async () => {
     const folder = await mkdtemp(join(tmpdir(), 'toolport-python-host-hidden-'));
     const plugin = join(folder, 'looker.py');
     await writeFile(
       plugin,
       [
-        'import json, os, sys',
+        'import json, os, pickle, sys',
         'from app.plugins.base import BasePlugin',
         'from app.plugins.protocol import PluginManifest, ToolDefinition',
         'class Looker(BasePlugin):',
@@ -567,13 +567,13 @@ describe('python adapter: loading', () => {
         '        return PluginManifest(id="t.looker", name="l", version="1", description="d", tools=[ToolDefinition(name="look", description="d")])',
         '    async def execute_tool(self, tool_name, args, ctx):',
         '        paths = [os.path.abspath(entry or os.curdir) for entry in sys.path]',
-        '        return json.dumps({"hostFolders": [p for p in paths if p.endswith(os.path.join("python", "host"))], "hostModule": "_toolport_host" in sys.modules})',
+        '        return json.dumps({"hostFolders": [p for p in paths if p.endswith(os.path.join("python", "host"))], "settings": pickle.loads(pickle.dumps(ctx.settings))})',
         '',
       ].join('\n'),
     );
     try {
-      const toolport = await load([{ path: plugin }]);
-      expect(JSON.parse(textOf(await settle(toolport, 't_looker__look')))).toEqual({ hostFolders: [], hostModule: false });
+      const toolport = await load([{ path: plugin, settings: { region: 'north' } }]);
+      expect(JSON.parse(textOf(await settle(toolport, 't_looker__look')))).toEqual({ hostFolders: [], settings: { region: 'north' } });
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

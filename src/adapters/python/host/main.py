@@ -16,11 +16,12 @@ import os  # noqa: E402
 
 # The host's code is the module beside this file: Python reads a module from bytecode, and a
 # started script from source. Found through this folder whatever sys.path holds (-P, -I);
-# afterwards neither the folder nor the module is where a plugin's imports would find them.
-HERE = os.path.dirname(os.path.abspath(__file__))
+# afterwards the folder is no place a plugin's imports look in (compared as real paths: Python
+# puts a script's real folder on sys.path). The module stays registered, so that what plugins
+# are given (ctx.settings, say) can be pickled.
+HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 import _toolport_host  # noqa: E402
 
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != HERE]
-del sys.modules["_toolport_host"]
+sys.path[:] = [entry for entry in sys.path if os.path.realpath(entry or os.curdir) != HERE]
 _toolport_host.main()
