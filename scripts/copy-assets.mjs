@@ -8,9 +8,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const source = `${root}src`;
 const target = `${root}dist`;
 const compiled = /\.(?:[cm]?ts)$/;
+const host = `${target}/adapters/python/host`;
 
 // The Python host is only copied files: made afresh, so a file gone from src/ does not linger.
-rmSync(`${target}/adapters/python/host`, { recursive: true, force: true });
+rmSync(host, { recursive: true, force: true });
 if (existsSync(source)) {
   cpSync(source, target, {
     recursive: true,
@@ -22,7 +23,6 @@ if (existsSync(source)) {
 // hash-checked, so Python uses it only while the source is the same, whatever the file times
 // (npm packs every file with one date), and only an interpreter of the same version reads it.
 // Without a python3 here the host is compiled when it starts, as before.
-const host = `${target}/adapters/python/host`;
 if (existsSync(host)) {
   const python = process.env.TOOLPORT_PYTHON ?? 'python3';
   const result = spawnSync(python, ['-m', 'compileall', '-q', '--invalidation-mode', 'checked-hash', host], { encoding: 'utf8' });

@@ -1,8 +1,8 @@
 // Loads the configured plugins: each block's kind is detected and its block validated by the
 // kind's spec (a block that does not fit is a config error, before anything loads), then
 // each adapter is imported (those marked `first` before the others) and asked to load its
-// plugins, all at once, each within (the adapter's import included)
-// defaults.loadTimeoutSeconds. A plugin that fails or misses its deadline is a diagnostic that
+// plugins, all at once, each within defaults.loadTimeoutSeconds (its adapter's import
+// included). A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
 import { createDeadline } from '../core/abort.js';
 import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';

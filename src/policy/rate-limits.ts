@@ -147,11 +147,11 @@ const matchesCall = (limit: CompiledLimit, call: LimitedCall): boolean =>
 const subjectOf = (limit: CompiledLimit, call: LimitedCall): string[] => [limit.perPrincipal ? call.principal : '', limit.tool ? call.tool : call.plugin];
 
 /** The limiter without limits: it looks at nothing and makes nothing per call. */
+const nothingHeld = (): void => {};
 const unlimited: LocalRateLimiter = {
   check() {},
   acquire: () => nothingHeld,
 };
-const nothingHeld = (): void => {};
 
 export function createRateLimiter(limits: readonly LimitConfig[], options: { now?: () => number } = {}): LocalRateLimiter {
   if (limits.length === 0) return unlimited;

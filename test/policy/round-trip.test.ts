@@ -6,7 +6,7 @@ import { freshRoundTrip, type RoundTripChannel } from '../../src/policy/round-tr
 const channel: RoundTripChannel = {
   responses: undefined,
   state: undefined,
-  mint: async () => 'state',
+  mint: () => Promise.resolve('state'),
   capabilities: { elicitation: true, sampling: false },
 };
 
