@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/toolport-process.js';
 
@@ -48,6 +48,14 @@ function lineAfter(label: string): string {
   return line.slice(line.indexOf(label) + label.length).trim();
 }
 
+/**
+ * What a desktop client passes a server it launches (HOME, PATH, USER, …) and the test's own
+ * state folder, so the launched toolport's pins stay out of the real home's state folder.
+ */
+function clientEnvironment(): Record<string, string> {
+  return { ...getDefaultEnvironment(), TOOLPORT_STATE_DIR: process.env.TOOLPORT_STATE_DIR ?? '' };
+}
+
 async function listAndCall(transport: Transport): Promise<void> {
   const client = new Client({ name: 'toolport-start-test', version: '1.0.0' });
   await client.connect(transport);
@@ -79,12 +87,12 @@ describe('the connection lines npm start prints', () => {
     const lines = printed.split('\n');
     const desktop = lines[lines.findIndex((line) => line.includes('Claude Desktop (stdio')) + 1]?.trim() ?? '';
     const { command, args } = (JSON.parse(desktop) as { mcpServers: { toolport: { command: string; args: string[] } } }).mcpServers.toolport;
-    await listAndCall(new StdioClientTransport({ command, args, stderr: 'pipe' }));
+    await listAndCall(new StdioClientTransport({ command, args, env: clientEnvironment(), stderr: 'pipe' }));
   });
 
   it('Claude Code over stdio: the command line after `--`, run by a shell as written', async () => {
     const commandLine = /^claude mcp add toolport -- (.+)$/.exec(lineAfter('Claude Code (stdio):'))?.[1];
     expect(commandLine).toBeDefined();
-    await listAndCall(new StdioClientTransport({ command: 'sh', args: ['-c', `exec ${commandLine ?? ''}`], stderr: 'pipe' }));
+    await listAndCall(new StdioClientTransport({ command: 'sh', args: ['-c', `exec ${commandLine ?? ''}`], env: clientEnvironment(), stderr: 'pipe' }));
   });
 });

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
 import { repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
@@ -52,7 +52,13 @@ describe('toolport init', () => {
 
         const entry = printedDesktopEntry(init.stdout);
         const client = new Client({ name: 'toolport-init-test', version: '1.0.0' });
-        await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, stderr: 'pipe' }));
+        await client.connect(new StdioClientTransport({
+            command: entry.command,
+            args: entry.args,
+            // A client's environment, with this test's state folder (pins stay out of the real home).
+            env: { ...getDefaultEnvironment(), TOOLPORT_STATE_DIR: process.env.TOOLPORT_STATE_DIR ?? '' },
+            stderr: 'pipe',
+          }));
         try {
           expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['hello__greet']);
           const result = await client.callTool({ name: 'hello__greet', arguments: { name: 'Ada' } });

@@ -44,6 +44,7 @@ describe('stdout in stdio mode', () => {
       command: process.execPath,
       args: [binPath, 'serve', noisy, '--stdio', '--log-level', 'warn'],
       cwd: repoRoot,
+      env: { ...(process.env as Record<string, string>) },
       stderr: 'pipe',
     });
     let stderr = '';
