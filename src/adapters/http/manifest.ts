@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
-import { Agent, interceptors } from 'undici';
+import { Agent, redirect, request } from './undici.js';
 import { formatPath, isUrl } from '../../core/format.js';
 import { addFormats, ajv2020 } from '../../core/schema.js';
 import type { ToolDefinition } from '../../core/tool.js';
@@ -285,11 +285,11 @@ async function readManifestFile(path: string): Promise<string> {
 async function fetchManifest(url: string, timeouts: HttpTimeouts, signal?: AbortSignal): Promise<string> {
   // Following a few redirects is safe here: no secret travels with the manifest request.
   const agent = new Agent({ connectTimeout: timeouts.connectMs, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.bodyMs }).compose(
-    interceptors.redirect({ maxRedirections: 5 }),
+    redirect({ maxRedirections: 5 }),
   );
   const target = new URL(url);
   try {
-    const response = await agent.request({
+    const response = await request(agent, {
       origin: target.origin,
       path: `${target.pathname}${target.search}`,
       method: 'GET',

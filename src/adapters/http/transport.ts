@@ -1,6 +1,7 @@
 // The HTTP side of the http kind: one keep-alive undici pool per plugin origin, the
 // response body read with a byte cap, and short, safe words for network failures.
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool, request } from './undici.js';
 
 export interface HttpTimeouts {
   readonly connectMs: number;
@@ -40,13 +41,13 @@ export function createEndpointClient(origin: string, timeouts: HttpTimeouts, max
   });
   let closing: Promise<void> | undefined;
   return {
-    async send(request) {
-      const response = await pool.request({
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
+    async send(call) {
+      const response = await request(pool, {
+        method: call.method,
+        path: call.path,
+        headers: call.headers,
+        body: call.body,
+        signal: call.signal,
       });
       const body = await readCappedBody(response, maxBodyBytes);
       const contentType = response.headers['content-type'];
