@@ -47,6 +47,17 @@ interface Questions {
   readonly interrupted: boolean;
 }
 
+/** Questions whose `interrupted` is read through a getter on a class (see AskerHandle). */
+class QuestionsOf implements Questions {
+  constructor(
+    readonly client: ClientRequests,
+    private readonly interruptedOf: () => boolean,
+  ) {}
+  get interrupted(): boolean {
+    return this.interruptedOf();
+  }
+}
+
 /**
  * The asker of one call. Most tools never ask, so the questions are set up when the plugin
  * first asks, and the ending is kept plainly (a promise of it is made only for a caller that
@@ -67,19 +78,31 @@ export function createAsker(call: ToolCall): Asker {
   };
   let questions: Questions | undefined;
   const asking = (): Questions => (questions ??= buildQuestions(call, settle));
-  return {
-    client: {
+  return new AskerHandle(
+    {
       elicit: (params) => asking().client.elicit(params),
       sample: (params) => asking().client.sample(params),
     },
-    get interrupted() {
-      return questions?.interrupted ?? false;
-    },
-    get ending() {
-      return (ending ??= new Promise((resolve) => onEnding(resolve)));
-    },
+    () => questions?.interrupted ?? false,
+    () => (ending ??= new Promise((resolve) => onEnding(resolve))),
     onEnding,
-  };
+  );
+}
+
+/** A class for the two getters: an object literal with getters costs each call far more (see core/call-signal.ts). */
+class AskerHandle implements Asker {
+  constructor(
+    readonly client: ClientRequests,
+    private readonly interruptedOf: () => boolean,
+    private readonly endingOf: () => Promise<CallEnding>,
+    readonly onEnding: Asker['onEnding'],
+  ) {}
+  get interrupted(): boolean {
+    return this.interruptedOf();
+  }
+  get ending(): Promise<CallEnding> {
+    return this.endingOf();
+  }
 }
 
 /** Asks as the call's era says; ends the call through `settle` when a round (or a refusal) must end it. */
@@ -120,15 +143,13 @@ function buildQuestions(call: ToolCall, settle: (ending: CallEnding) => void): Q
 
   if (!trip) {
     // 2025-era (or in-process): ask directly when the client can be asked.
-    return {
-      client: {
+    return new QuestionsOf(
+      {
         elicit: (params) => (direct.elicit ? direct.elicit(params) : missing('elicitation')),
         sample: (params) => (direct.sample ? direct.sample(params) : missing('sampling')),
       },
-      get interrupted() {
-        return interrupted;
-      },
-    };
+      () => interrupted,
+    );
   }
 
   const questions: RoundQuestion[] = [];
@@ -161,13 +182,11 @@ function buildQuestions(call: ToolCall, settle: (ending: CallEnding) => void): Q
     interrupt(async () => ({ type: 'input_required', result: await askRound(trip, questions) }));
     return later();
   };
-  return {
-    client: {
+  return new QuestionsOf(
+    {
       elicit: (params) => ask('elicit', params, 'elicitation'),
       sample: (params) => ask('sample', params, 'sampling'),
     },
-    get interrupted() {
-      return interrupted;
-    },
-  };
+    () => interrupted,
+  );
 }

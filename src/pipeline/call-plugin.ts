@@ -5,7 +5,8 @@ import { createCallSignal } from '../core/call-signal.js';
 import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ExposedTool } from '../core/registry.js';
-import type { CallOptions, ToolOutcome } from '../core/tool.js';
+import type { CallSignal } from '../core/call-signal.js';
+import type { CallContext, CallDeadline, CallOptions, ToolOutcome } from '../core/tool.js';
 import type { HookBus } from '../policy/hooks.js';
 import type { ToolCall } from './call.js';
 
@@ -55,20 +56,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
   const started = performance.now();
   try {
     const outcome = await callSignal.race(
-      loaded.call(tool.definition.name, call.input, {
-        // Read when a plugin needs it: the call signal makes its AbortController only then.
-        get signal() {
-          return callSignal.signal;
-        },
-        // A plugin closing stops its running calls through this; each still ends with the plugin's answer.
-        interrupt: callSignal.interrupt,
-        onStop: callSignal.onStop,
-        deadline: { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart },
-        progress: call.progressPhase(),
-        log,
-        client: run.client,
-        context,
-      }),
+      loaded.call(tool.definition.name, call.input, new PluginCallOptions(callSignal, timeoutMs, call.progressPhase(), log, run.client, context)),
     );
     deps.logger.debug({ tool: name, callId: context.callId, ms: performance.now() - started, isError: outcome.isError === true }, 'call done');
     return outcome;
@@ -85,5 +73,32 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
     throw failure;
   } finally {
     callSignal.dispose();
+  }
+}
+
+/**
+ * What the plugin is given for one call. `signal` is read through a getter, so the call
+ * signal makes its AbortController only for a plugin that reads it; a getter on a class, since
+ * an object literal with a getter costs each call far more (see core/call-signal.ts).
+ */
+class PluginCallOptions implements CallOptions {
+  // A plugin closing stops its running calls through this; each still ends with the plugin's answer.
+  readonly interrupt: CallOptions['interrupt'];
+  readonly onStop: CallOptions['onStop'];
+  readonly deadline: CallDeadline;
+  constructor(
+    private readonly callSignal: CallSignal,
+    timeoutMs: number,
+    readonly progress: CallOptions['progress'],
+    readonly log: CallOptions['log'],
+    readonly client: CallOptions['client'],
+    readonly context: CallContext,
+  ) {
+    this.interrupt = callSignal.interrupt;
+    this.onStop = callSignal.onStop;
+    this.deadline = { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart };
+  }
+  get signal(): AbortSignal {
+    return this.callSignal.signal;
   }
 }

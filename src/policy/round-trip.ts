@@ -106,15 +106,21 @@ export class ReplayedStateError extends ToolportError {
  * yet. The call's digest is computed only if read, i.e. when a round is asked.
  */
 export function freshRoundTrip(channel: RoundTripChannel, digestOf: () => string): RoundTrip {
-  return {
-    channel,
-    get digest() {
-      return digestOf();
-    },
-    approved: false,
-    approvalResponse: undefined,
-    answers: [],
-  };
+  return new FreshRoundTrip(channel, digestOf);
+}
+
+/** A class for the lazy `digest`: an object literal with a getter costs each call far more (see core/call-signal.ts). */
+class FreshRoundTrip implements RoundTrip {
+  approved = false;
+  readonly approvalResponse = undefined;
+  readonly answers: readonly RecordedAnswer[] = [];
+  constructor(
+    readonly channel: RoundTripChannel,
+    private readonly digestOf: () => string,
+  ) {}
+  get digest(): string {
+    return this.digestOf();
+  }
 }
 
 /**

@@ -69,6 +69,48 @@ export interface ModuleToolContext {
   readonly logger: Logger;
 }
 
+/**
+ * The `ctx` a tool gets. What costs something is made when the tool reads it, through getters
+ * on this class: `signal` (the call's AbortController), `elicit` and `sample` (a function bound
+ * to this call, so a tool may also pass it on unbound). Getters on a class, since an object
+ * literal with getters costs each call far more (see core/call-signal.ts); and measured, the
+ * two closures this context used to hold from every call kept each call's garbage alive
+ * through the young generation's collections as well (an echo call, 16 in flight: garbage
+ * collection 10 → 0.3 µs per call).
+ */
+class ToolContext implements ModuleToolContext {
+  readonly progress: CallOptions['progress'];
+  readonly log: CallOptions['log'];
+  readonly principal: string;
+  readonly sessionId: string | undefined;
+  readonly callId: string;
+  private readonly client: CallOptions['client'];
+  constructor(
+    private readonly running: LifecycleCall,
+    options: CallOptions,
+    readonly settings: Readonly<Record<string, unknown>>,
+    readonly logger: Logger,
+  ) {
+    this.progress = options.progress;
+    this.log = options.log;
+    this.client = options.client;
+    this.principal = options.context.principal;
+    this.sessionId = options.context.sessionId;
+    this.callId = options.context.callId;
+  }
+  get signal(): AbortSignal {
+    return this.running.signal;
+  }
+  get elicit(): ModuleToolContext['elicit'] {
+    const { client } = this;
+    return (params) => client.elicit(params);
+  }
+  get sample(): ModuleToolContext['sample'] {
+    const { client } = this;
+    return (params) => client.sample(params);
+  }
+}
+
 /** What a plugin's optional `init(host)` receives. */
 export interface ModulePluginHost {
   readonly settings: Readonly<Record<string, unknown>>;
@@ -182,21 +224,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
   const loaded = plugin;
 
   async function runTool(tool: string, args: Record<string, unknown>, options: CallOptions, running: LifecycleCall): Promise<ToolOutcome> {
-    const ctx: ModuleToolContext = {
-      // Read only by a tool that looks at it (then the call's AbortController is made).
-      get signal() {
-        return running.signal;
-      },
-      progress: options.progress,
-      log: options.log,
-      elicit: (params) => options.client.elicit(params),
-      sample: (params) => options.client.sample(params),
-      principal: options.context.principal,
-      sessionId: options.context.sessionId,
-      callId: options.context.callId,
-      settings: spec.settings,
-      logger,
-    };
+    const ctx = new ToolContext(running, options, spec.settings, logger);
     let value: unknown;
     try {
       value = await loaded.executeTool(tool, args, ctx);
