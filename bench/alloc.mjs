@@ -8,9 +8,10 @@
 // the client's cost the same on both sides; bytes and GC move much less with the machine's load
 // than times do. Run after a build: `npm run build && node bench/alloc.mjs [calls]`;
 // BASE=<checkout> adds another build's pipeline and server (e.g. the previous commit in a worktree);
-// ROUNDS (default 3) rounds in a rotating order, medians reported. All targets share one heap, so
-// each one's garbage is collected in the others' rounds too: between builds compare the bytes,
-// which do not depend on that, more than the times.
+// ROUNDS (default 3) rounds in a rotating order, medians reported; IN_FLIGHT=16 runs 16 calls
+// at once (garbage that outlives its call shows there: see bench/README.md). All targets
+// share one heap, so each one's garbage is collected in the others' rounds too: between
+// builds compare the bytes, which do not depend on that, more than the times.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -69,12 +70,21 @@ async function bareTarget() {
   return { name: 'bare mcp', call: () => client.callTool({ name: 'echo', arguments: { text } }), close: () => client.close() };
 }
 
+/** Calls at once (IN_FLIGHT, default 1): with several, a call's garbage lives while the others run. */
+const inFlight = Number(process.env.IN_FLIGHT ?? 1);
+
 /** One round of `count` calls: µs and GC µs per call. */
 async function round(target, count) {
   await settle();
   gcMs = 0;
   const started = performance.now();
-  for (let index = 0; index < count; index++) await target.call();
+  const each = Math.ceil(count / inFlight);
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let index = 0; index < each; index++) await target.call();
+    }),
+  );
+  count = each * inFlight;
   const elapsed = performance.now() - started;
   await settle();
   return { us: (elapsed * 1000) / count, gc: (gcMs * 1000) / count };
