@@ -84,29 +84,32 @@ class ToolContext implements ModuleToolContext {
   readonly principal: string;
   readonly sessionId: string | undefined;
   readonly callId: string;
-  private readonly client: CallOptions['client'];
+  // Private to the class (#): not the plugin's to read or copy.
+  readonly #running: LifecycleCall;
+  readonly #client: CallOptions['client'];
   constructor(
-    private readonly running: LifecycleCall,
+    running: LifecycleCall,
     options: CallOptions,
     readonly settings: Readonly<Record<string, unknown>>,
     readonly logger: Logger,
   ) {
+    this.#running = running;
+    this.#client = options.client;
     this.progress = options.progress;
     this.log = options.log;
-    this.client = options.client;
     this.principal = options.context.principal;
     this.sessionId = options.context.sessionId;
     this.callId = options.context.callId;
   }
   get signal(): AbortSignal {
-    return this.running.signal;
+    return this.#running.signal;
   }
   get elicit(): ModuleToolContext['elicit'] {
-    const { client } = this;
+    const client = this.#client;
     return (params) => client.elicit(params);
   }
   get sample(): ModuleToolContext['sample'] {
-    const { client } = this;
+    const client = this.#client;
     return (params) => client.sample(params);
   }
 }

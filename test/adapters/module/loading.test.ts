@@ -60,3 +60,32 @@ describe('module plugins from files', () => {
     }
   });
 });
+
+describe("a module tool's ctx", () => {
+  it('has its call fields as its own, and signal, elicit and sample read through getters (left out of a spread copy, callable off ctx)', async () => {
+    const path = join(dir, 'ctx.mjs');
+    await writeFile(
+      path,
+      `export default {
+  manifest: { id: 'ctx', tools: [{ name: 'look', parameters: { type: 'object', properties: {} }, annotations: { readOnlyHint: true } }] },
+  executeTool(_tool, _args, ctx) {
+    const { signal, elicit, sample } = ctx;
+    return { own: Object.keys({ ...ctx }).sort(), signal: signal instanceof AbortSignal && !signal.aborted, elicit: typeof elicit, sample: typeof sample };
+  },
+};
+`,
+    );
+    const toolport = await createToolport(parseConfig({ plugins: [{ path }] }));
+    try {
+      const result = await toolport.call('ctx__look', {});
+      expect(result.structuredContent).toEqual({
+        own: ['callId', 'log', 'logger', 'principal', 'progress', 'sessionId', 'settings'],
+        signal: true,
+        elicit: 'function',
+        sample: 'function',
+      });
+    } finally {
+      await toolport.close();
+    }
+  });
+});
