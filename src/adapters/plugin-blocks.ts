@@ -2,7 +2,7 @@
 // without `kind` must fit at least one kind (unknown keys get a "did you mean"); once its
 // kind is known, it must fit that kind. Both are config errors, with the key's path.
 import { z } from 'zod';
-import { didYouMean, toIssues, type Issue } from '../core/format.js';
+import { didYouMean, parsedOnce, toIssues, type Issue } from '../core/format.js';
 import { pluginKinds, type PluginBlock, type PluginKind } from '../core/plugin.js';
 import { adapters, type AnyPluginSpec } from './index.js';
 
@@ -58,7 +58,7 @@ export function blockIssues(block: unknown, at: readonly PropertyKey[]): Issue[]
 /** The problems of a block as a block of `kind`; none when it fits. */
 function specIssues(kind: PluginKind, entry: Record<string, unknown>, at: readonly PropertyKey[]): Issue[] {
   const schema = adapters[kind].spec;
-  const parsed = schema.safeParse({ ...entry, kind });
+  const parsed = schema.safeParse({ ...entry, kind }, parsedOnce);
   if (parsed.success) return [];
   return toIssues(parsed.error.issues, at, schema).map((issue) => {
     if (issue.key === undefined || issue.path.length !== at.length) return issue;
@@ -80,7 +80,7 @@ export function toPluginSpec(
   const own = new Set(keysOf(entry.kind));
   const shared = new Set(folderKinds.flatMap(keysOf));
   const block = Object.fromEntries(Object.entries(entry).filter(([key]) => own.has(key) || !shared.has(key)));
-  const parsed = adapters[entry.kind].spec.safeParse(block);
+  const parsed = adapters[entry.kind].spec.safeParse(block, parsedOnce);
   // The kind's own spec accepted it, so it is that kind's spec type.
   if (parsed.success) return { spec: parsed.data as AnyPluginSpec };
   return { issues: specIssues(entry.kind, block, at) };

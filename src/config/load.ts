@@ -6,7 +6,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { blockIssues } from '../adapters/plugin-blocks.js';
 import { ConfigError, ErrorCode, ToolportError } from '../core/errors.js';
-import { isUrl, toIssues, type Issue, type Position } from '../core/format.js';
+import { isUrl, parsedOnce, toIssues, type Issue, type Position } from '../core/format.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { PluginBlock } from '../core/plugin.js';
 import { configSchema, type Config, type PluginEntry } from './schema.js';
@@ -76,7 +76,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): Config {
   const issues: Issue[] = [];
   const interpolated = interpolateEnv(raw ?? {}, options.env ?? process.env, [], issues);
   if (issues.length > 0) throw fail(issues);
-  const parsed = configSchema.safeParse(interpolated);
+  const parsed = configSchema.safeParse(interpolated, parsedOnce);
   if (!parsed.success) throw fail(configIssues(parsed.error, interpolated));
   const baseDir = options.baseDir ?? (options.file ? dirname(options.file) : process.cwd());
   const { audit } = parsed.data;
@@ -95,14 +95,21 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): Config {
 /** Finds config paths in a YAML (or JSON) text: the node at a path, or the key of an unknown key. */
 async function createLocator(text: string): Promise<LoadedConfig['locate']> {
   const { LineCounter, isMap, isSeq, isScalar, parseDocument } = await import('yaml');
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter });
+  // Parsed with positions only when a problem must be placed: a valid config never is.
+  let parsed: { document: ReturnType<typeof parseDocument>; lineCounter: InstanceType<typeof LineCounter> } | undefined;
+  const positions = (): NonNullable<typeof parsed> => {
+    if (!parsed) {
+      const lineCounter = new LineCounter();
+      parsed = { document: parseDocument(text, { lineCounter }), lineCounter };
+    }
+    return parsed;
+  };
   const toPosition = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
+    const { line, col } = positions().lineCounter.linePos(offset);
     return { line, column: col };
   };
   return ({ path, key }) => {
-    let node: unknown = document.contents;
+    let node: unknown = positions().document.contents;
     let found: Position | undefined = undefined;
     const rangeOf = (value: unknown): Position | undefined => {
       const range = (value as { range?: [number, number, number] } | null)?.range;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssues } from '../../core/format.js';
+import { formatZodIssues, parsedOnce } from '../../core/format.js';
 import { describeThrown } from '../../core/errors.js';
 import { isPlainObject } from '../../core/tool.js';
 
@@ -111,7 +111,7 @@ export async function readSkillManifest(dir: string): Promise<{ manifest: SkillM
   }
   if (raw === null || raw === undefined || raw === '') raw = {};
   if (!isPlainObject(raw)) throw new SkillFileError('SKILL.md: the frontmatter must be a mapping of keys (name, version, description, ...)');
-  const parsed = frontmatterSchema.safeParse(raw);
+  const parsed = frontmatterSchema.safeParse(raw, parsedOnce);
   if (!parsed.success) {
     throw new SkillFileError(`SKILL.md: invalid frontmatter:\n  ${formatZodIssues(parsed.error.issues).join('\n  ')}`);
   }
@@ -178,7 +178,7 @@ export async function readAgentTools(dir: string): Promise<{ tools: AgentToolEnt
       findings.push({ level: 'error', tool: name, message: `agent.toml: tools.${name} must be a table with command, args, description; the tool is skipped` });
       continue;
     }
-    const parsed = agentToolSchema.safeParse(value);
+    const parsed = agentToolSchema.safeParse(value, parsedOnce);
     if (!parsed.success) {
       for (const line of formatZodIssues(parsed.error.issues, ['tools', name], agentToolSchema)) {
         findings.push({ level: 'error', tool: name, message: `agent.toml: ${line}; the tool is skipped` });
@@ -236,7 +236,7 @@ export async function readSkillToolDocs(dir: string): Promise<{ docs: Map<string
     return { docs, findings };
   }
   for (const [index, value] of raw.tools.entries()) {
-    const parsed = skillTomlToolSchema.safeParse(value);
+    const parsed = skillTomlToolSchema.safeParse(value, parsedOnce);
     if (!parsed.success) {
       for (const line of formatZodIssues(parsed.error.issues, ['tools', index])) {
         findings.push({ level: 'warning', message: `skill.toml: ${line}; this entry is not used` });

@@ -3,7 +3,7 @@
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
-import { formatZodIssues } from '../../core/format.js';
+import { formatZodIssues, parsedOnce } from '../../core/format.js';
 import { ModuleSyntaxError, importModule } from '../../core/import-module.js';
 import { createPluginLifecycle, type LifecycleCall } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/logger.js';
@@ -209,7 +209,7 @@ export async function loadModulePlugin(spec: ModuleSpec, context: AdapterContext
     throw fail('exports no plugin: export default (or `plugin`) an object, class or factory with `manifest` and `executeTool(name, args, ctx)`');
   }
   const readManifest = (): Manifest => {
-    const parsed = manifestSchema.safeParse(plugin.manifest);
+    const parsed = manifestSchema.safeParse(plugin.manifest, parsedOnce);
     if (!parsed.success) throw fail(`invalid manifest:\n  ${formatZodIssues(parsed.error.issues, ['manifest']).join('\n  ')}`);
     return parsed.data;
   };

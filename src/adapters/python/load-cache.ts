@@ -2,18 +2,20 @@
 // fingerprint of its sources and config, so a restarted toolport can list the tools at
 // once and start the Python host in the background (a host start costs 0.1 s or more).
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
+import { parsedOnce } from '../../core/format.js';
 import { loadResultSchema, type LoadResult } from './manifest.js';
 
 const maxFiles = 2_000;
 const skippedFolders = new Set(['__pycache__', 'node_modules', '.git', '.venv', 'venv']);
 
-async function listSources(folder: string, recursive: boolean, out: string[]): Promise<void> {
+function listSources(folder: string, recursive: boolean, out: string[]): void {
   let entries;
   try {
-    entries = await readdir(folder, { withFileTypes: true });
+    entries = readdirSync(folder, { withFileTypes: true });
   } catch {
     return;
   }
@@ -21,7 +23,7 @@ async function listSources(folder: string, recursive: boolean, out: string[]): P
     if (out.length >= maxFiles) return;
     const path = join(folder, entry.name);
     if (entry.isDirectory()) {
-      if (recursive && !entry.name.startsWith('.') && !skippedFolders.has(entry.name)) await listSources(path, true, out);
+      if (recursive && !entry.name.startsWith('.') && !skippedFolders.has(entry.name)) listSources(path, true, out);
     } else if (entry.name.endsWith('.py')) {
       out.push(path);
     }
@@ -30,17 +32,19 @@ async function listSources(folder: string, recursive: boolean, out: string[]): P
 
 /**
  * A digest of everything the load answer may depend on: the plugin's Python files (the
- * package, or the file's folder), toolport's own host files, and the config given.
+ * package, or the file's folder), toolport's own host files, and the config given. Read
+ * synchronously: at start the main thread is busy loading the other plugins, and each awaited
+ * `stat` would wait for it (a few microseconds each this way, for at most 2,000 files).
  */
-export async function fingerprintSources(pluginPath: string, isPackage: boolean, hostScript: string, config: unknown): Promise<string> {
+export function fingerprintSources(pluginPath: string, isPackage: boolean, hostScript: string, config: unknown): string {
   const files: string[] = [];
-  await listSources(isPackage ? pluginPath : dirname(pluginPath), isPackage, files);
-  await listSources(dirname(hostScript), true, files);
+  listSources(isPackage ? pluginPath : dirname(pluginPath), isPackage, files);
+  listSources(dirname(hostScript), true, files);
   files.sort();
   const hash = createHash('sha256').update(JSON.stringify(config));
   for (const file of files) {
     try {
-      const info = await stat(file);
+      const info = statSync(file);
       hash.update(`\n${file}\t${info.size}\t${info.mtimeMs}`);
     } catch {
       hash.update(`\n${file}\tgone`);
@@ -58,7 +62,7 @@ export async function readLoadCache(file: string, fingerprint: string): Promise<
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as { fingerprint?: unknown; result?: unknown };
     if (parsed.fingerprint !== fingerprint) return undefined;
-    const result = loadResultSchema.safeParse(parsed.result);
+    const result = loadResultSchema.safeParse(parsed.result, parsedOnce);
     return result.success ? result.data : undefined;
   } catch {
     return undefined;

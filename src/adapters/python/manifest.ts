@@ -2,7 +2,7 @@
 // toolport tool definitions: parameters → inputSchema, side_effects → annotations and
 // "needs approval", permissions → declared permissions, usage → a slash-command prompt.
 import { z } from 'zod';
-import { formatZodIssues } from '../../core/format.js';
+import { formatZodIssues, parsedOnce } from '../../core/format.js';
 import type { JsonSchemaObject, ToolAnnotations, ToolDefinition } from '../../core/tool.js';
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
@@ -46,7 +46,7 @@ export type LoadResult = z.output<typeof loadResultSchema>;
 
 /** Reads one manifest; throws an Error whose message lists each problem with its path. */
 export function toManifest(value: unknown, className: string): ReportedManifest {
-  const parsed = reportedManifestSchema.safeParse(value);
+  const parsed = reportedManifestSchema.safeParse(value, parsedOnce);
   if (parsed.success) return parsed.data;
   throw new Error(`invalid manifest of ${className}:\n  ${formatZodIssues(parsed.error.issues, ['manifest']).join('\n  ')}`);
 }
@@ -55,7 +55,7 @@ export function toManifest(value: unknown, className: string): ReportedManifest 
 export function toDynamicTools(values: readonly unknown[], report: (message: string) => void): ReportedTool[] {
   const tools: ReportedTool[] = [];
   for (const [index, value] of values.entries()) {
-    const parsed = reportedToolSchema.safeParse(value);
+    const parsed = reportedToolSchema.safeParse(value, parsedOnce);
     if (parsed.success) tools.push(parsed.data);
     else report(`get_dynamic_tools()[${index}] is skipped: ${formatZodIssues(parsed.error.issues, []).join('; ')}`);
   }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
+import { parsedOnce } from '../../core/format.js';
 import type { Logger } from '../../core/logger.js';
 import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
 import type { ElicitRequestFormParams } from '@modelcontextprotocol/server';
@@ -407,7 +408,7 @@ export async function loadPythonPlugin(
     } finally {
       deadline.dispose();
     }
-    const parsed = loadResultSchema.safeParse(raw);
+    const parsed = loadResultSchema.safeParse(raw, parsedOnce);
     if (!parsed.success) {
       started.kill('unreadable load answer');
       throw new Error('the Python host answered the load request with something toolport cannot read');
@@ -485,7 +486,7 @@ export async function loadPythonPlugin(
   let sourceFingerprint: string;
   let cached: LoadResult | undefined;
   try {
-    sourceFingerprint = await fingerprintSources(options.path, isPackage, options.hostScript, {
+    sourceFingerprint = fingerprintSources(options.path, isPackage, options.hostScript, {
       python: options.python,
       settings: options.settings,
       tenant: options.tenant,
