@@ -59,9 +59,17 @@ export function definitionDigest(definition: PinnedDefinition): string {
 /** The verdict of most calls, one object for all of them. */
 const pinned: PinVerdict = Object.freeze({ state: 'pinned' });
 
+/** Each plugin's key, made once: the verdict of every call looks it up. */
+const pluginKeys = new WeakMap<ExposedTool['plugin'], string>();
+
 /** The key a plugin's pins are kept under: its id and where it comes from (`pinnedSourceOf`). */
 export function pluginKeyOf(tool: Pick<ExposedTool, 'plugin'>): string {
-  return pinKeyOf(tool.plugin.id, tool.plugin.source);
+  let key = pluginKeys.get(tool.plugin);
+  if (key === undefined) {
+    key = pinKeyOf(tool.plugin.id, tool.plugin.source);
+    pluginKeys.set(tool.plugin, key);
+  }
+  return key;
 }
 
 /** What changed, in a few words: "description, input schema". */
