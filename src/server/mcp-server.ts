@@ -174,11 +174,13 @@ function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> |
 function createClientRequests(server: Server, ctx: ServerContext): Partial<CallOptions['client']> {
   if (isModern(server)) return {};
   const capabilities = server.getClientCapabilities();
-  const signal = ctx.mcpReq.signal;
+  // On the call's own stream: over HTTP with sessions, a request not tied to the call goes to
+  // the optional GET stream, and without one the SDK drops it (the prompt was lost).
+  const options = { signal: ctx.mcpReq.signal, relatedRequestId: ctx.mcpReq.id };
   return {
-    ...(capabilities?.elicitation && { elicit: (params) => ctx.mcpReq.elicitInput(params, { signal }) }),
+    ...(capabilities?.elicitation && { elicit: (params) => ctx.mcpReq.elicitInput(params, options) }),
     ...(capabilities?.sampling && {
-      sample: async (params) => (await ctx.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
+      sample: async (params) => (await ctx.mcpReq.requestSampling(params, options)) as CreateMessageResult,
     }),
   };
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { Client, ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
@@ -162,6 +162,34 @@ describe.each<Era>(['stdio', 'http-2025', 'sse', 'http-2026'])('approvals by eli
       await second.client.close();
     }
   });
+});
+
+describe('approvals over HTTP with sessions, to a client that opens no standalone stream', () => {
+  // The GET stream is optional for a client, and opens after initialize when it does: a prompt
+  // sent there was lost (the SDK drops a message with no stream for it), and the call waited for
+  // the approval timeout. It goes on the call's own response stream.
+  it('the prompt arrives on the call\'s own stream, and the call runs', async () => {
+    const prompts: string[] = [];
+    const noStandaloneStream: typeof fetch = (input, init) =>
+      (init?.method ?? 'GET') === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(input, init);
+    const client = new Client({ name: 'no-get-stream', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler('elicitation/create', (request) => {
+      prompts.push(request.params.message);
+      return approve('once');
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${sessionSecret}` } }, fetch: noStandaloneStream }),
+    );
+    try {
+      const started = Date.now();
+      const result = await client.callTool({ name: 'shop__order', arguments: { item: 'no-get-stream' } });
+      expect(textOf(result)).toBe('ordered 1 no-get-stream');
+      expect(prompts).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
 
 describe('the approval inbox, for clients without elicitation', () => {
