@@ -13,7 +13,7 @@ import { ConfigError, ErrorCode, ToolportError, isToolportError } from '../core/
 import { didYouMean } from '../core/format.js';
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../core/logger.js';
 import { createSecretSet, type SecretSet } from '../core/redact.js';
-import { changedParts, isToolOf, pluginKeyOf, renderDefinitionDiff } from '../policy/pins.js';
+import { changedParts, pluginKeyOf, renderDefinitionDiff } from '../policy/pins.js';
 import { createToolport, type Toolport } from '../toolport.js';
 import { absoluteServeArgs, clientConfigLines, toStdioLaunch } from './client-configs.js';
 import { commandHelp, commands, optionSpecs, overview, type Command } from './usage.js';
@@ -481,7 +481,7 @@ async function runPins(settings: Settings, positionals: string[], io: Io): Promi
         return 0;
       }
       for (const entry of approved) {
-        const exposed = tools.find((candidate) => isToolOf(entry, candidate));
+        const exposed = tools.find((candidate) => candidate.plugin.id === entry.plugin && candidate.plugin.source === entry.source && candidate.definition.name === entry.tool);
         io.out(`approved ${exposed?.name ?? `${entry.plugin}/${entry.tool}`} (pin ${entry.digest.slice(0, 12)})\n`);
       }
       return 0;

@@ -41,7 +41,7 @@ export interface SeenDefinition {
 export interface PluginPins {
   /** The plugin's id (the prefix of its tools). */
   readonly id: string;
-  /** The plugin's file, folder or URL, as the config names it (a local API's URL with `:*` for its port: `pinnedSourceOf`). */
+  /** The plugin's file, folder or URL, as the config names it. */
   readonly source: string;
   tools: Record<string, ToolPin>;
   pending: Record<string, SeenDefinition>;
@@ -66,37 +66,6 @@ export interface PinStore {
 
 export const emptyPinFile = (): PinFile => ({ version: 1, plugins: {} });
 
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * Where a plugin comes from, as its pins are kept: the config's path or URL, except that an
- * API on this machine (localhost, 127.0.0.1, ::1) is kept without its port, written `:*`.
- * Local APIs (the Trailhead example's, a test's, a developer's) often start on a free port,
- * and each port would otherwise pin the plugin anew: at first sight, so a change went
- * unnoticed, and with one more entry in pins.json every start.
- */
-export function pinnedSourceOf(source: string): string {
-  if (!source.startsWith('http://') && !source.startsWith('https://')) return source;
-  let url: URL;
-  try {
-    url = new URL(source);
-  } catch {
-    return source;
-  }
-  if (!loopbackHosts.has(url.hostname)) return source;
-  return `${url.protocol}//${url.hostname}:*${url.pathname}${url.search}`;
-}
-
-/** The key a plugin's pins are kept under: its id and where it comes from. */
-export const pinKeyOf = (id: string, source: string): string => `${id} ${pinnedSourceOf(source)}`;
-
-/** When the entry's newest pin was taken or accepted (ISO time; "" without pins). */
-function newestPin(plugin: PluginPins): string {
-  let newest = '';
-  for (const pin of Object.values(plugin.tools)) if (pin.pinnedAt > newest) newest = pin.pinnedAt;
-  return newest;
-}
-
 function parsePinFile(text: string, path: string): PinFile {
   let parsed: unknown;
   try {
@@ -108,18 +77,10 @@ function parsePinFile(text: string, path: string): PinFile {
   if (typeof file !== 'object' || file === null || file.version !== 1 || typeof file.plugins !== 'object' || file.plugins === null) {
     throw new Error(`${path} is not a toolport pin file (expected {"version": 1, "plugins": {...}})`);
   }
-  // Entries kept under an older key (a local API's port, before ports were left out) become
-  // one entry under today's key: the most recently pinned, so a change is still measured
-  // against what was accepted last; the file is written that way at its next change.
-  const plugins: Record<string, PluginPins> = {};
   for (const plugin of Object.values(file.plugins)) {
     plugin.tools ??= {};
     plugin.pending ??= {};
-    const key = pinKeyOf(plugin.id, plugin.source);
-    const kept = plugins[key];
-    if (!kept || newestPin(plugin) > newestPin(kept)) plugins[key] = { ...plugin, source: pinnedSourceOf(plugin.source) };
   }
-  file.plugins = plugins;
   return file as PinFile;
 }
 

@@ -13,7 +13,7 @@ import type { ExposedTool } from '../core/registry.js';
 import type { AuditLog } from './audit.js';
 import { canonicalJson } from './digest.js';
 import type { HookBus } from './hooks.js';
-import { pinKeyOf, pinnedSourceOf, type PinFile, type PinnedDefinition, type PinStore, type PluginPins, type SeenDefinition } from './pin-store.js';
+import type { PinFile, PinnedDefinition, PinStore, PluginPins, SeenDefinition } from './pin-store.js';
 
 export const pinActions = ['quarantine', 'ask', 'warn'] as const;
 export type PinAction = (typeof pinActions)[number];
@@ -59,17 +59,9 @@ export function definitionDigest(definition: PinnedDefinition): string {
 /** The verdict of most calls, one object for all of them. */
 const pinned: PinVerdict = Object.freeze({ state: 'pinned' });
 
-/** Each plugin's key, made once: the verdict of every call looks it up. */
-const pluginKeys = new WeakMap<ExposedTool['plugin'], string>();
-
-/** The key a plugin's pins are kept under: its id and where it comes from (`pinnedSourceOf`). */
+/** The key a plugin's pins are kept under: its id and where it comes from. */
 export function pluginKeyOf(tool: Pick<ExposedTool, 'plugin'>): string {
-  let key = pluginKeys.get(tool.plugin);
-  if (key === undefined) {
-    key = pinKeyOf(tool.plugin.id, tool.plugin.source);
-    pluginKeys.set(tool.plugin, key);
-  }
-  return key;
+  return `${tool.plugin.id} ${tool.plugin.source}`;
 }
 
 /** What changed, in a few words: "description, input schema". */
@@ -202,15 +194,9 @@ export interface PinGuard {
 
 export interface ApprovedPin {
   readonly plugin: string;
-  /** As the pins keep it (`pinnedSourceOf`). */
   readonly source: string;
   readonly tool: string;
   readonly digest: string;
-}
-
-/** Whether `tool` is the tool an approved pin is for. */
-export function isToolOf(approved: ApprovedPin, tool: ExposedTool): boolean {
-  return tool.plugin.id === approved.plugin && tool.definition.name === approved.tool && pinnedSourceOf(tool.plugin.source) === approved.source;
 }
 
 export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard> {
@@ -304,7 +290,7 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
       for (const [key, group] of firstSight) {
         if (file.plugins[key]) continue;
         const first = group[0] as ExposedTool;
-        const plugin: PluginPins = { id: first.plugin.id, source: pinnedSourceOf(first.plugin.source), tools: {}, pending: {} };
+        const plugin: PluginPins = { id: first.plugin.id, source: first.plugin.source, tools: {}, pending: {} };
         for (const tool of group) {
           const { digest, definition } = currentOf(tool);
           plugin.tools[tool.definition.name] = { digest, definition, pinnedAt };
@@ -393,7 +379,7 @@ export async function createPinGuard(options: PinGuardOptions): Promise<PinGuard
       // The audit line here; hooks and the event stream hear it from every process watching the pins (see above).
       const time = new Date().toISOString();
       for (const entry of approved) {
-        const exposed = options.tools().find((tool) => isToolOf(entry, tool));
+        const exposed = options.tools().find((tool) => tool.plugin.id === entry.plugin && tool.plugin.source === entry.source && tool.definition.name === entry.tool);
         const name = exposed?.name ?? `${entry.plugin}/${entry.tool}`;
         await audit?.write({ time, phase: 'pin', tool: name, plugin: entry.plugin, change: 'approved', action: 'pinned', changed: `approved by ${by}`, pinnedDigest: entry.digest, currentDigest: entry.digest });
       }
