@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers/toolport-process.js';
+import { isolatedStateEnv, repoRoot } from './helpers/toolport-process.js';
 
 let start: ChildProcess;
 let printed = '';
@@ -53,7 +53,7 @@ function lineAfter(label: string): string {
  * state folder, so the launched toolport's pins stay out of the real home's state folder.
  */
 function clientEnvironment(): Record<string, string> {
-  return { ...getDefaultEnvironment(), TOOLPORT_STATE_DIR: process.env.TOOLPORT_STATE_DIR ?? '' };
+  return { ...getDefaultEnvironment(), ...isolatedStateEnv() };
 }
 
 async function listAndCall(transport: Transport): Promise<void> {

@@ -127,9 +127,10 @@ export interface CallContext {
  * again with the answer (asked before, answered at once); a client that did not declare the
  * capability ends the call with -32021 (MissingRequiredClientCapability).
  */
+/** What a plugin may ask the caller. Functions that need no `this`: a plugin may pass them on. */
 export interface ClientRequests {
-  elicit(params: ElicitRequestFormParams): Promise<ElicitResult>;
-  sample(params: CreateMessageRequestParamsBase): Promise<CreateMessageResult>;
+  readonly elicit: (params: ElicitRequestFormParams) => Promise<ElicitResult>;
+  readonly sample: (params: CreateMessageRequestParamsBase) => Promise<CreateMessageResult>;
 }
 
 export interface CallDeadline {

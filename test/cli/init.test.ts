@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
-import { repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
+import { isolatedStateEnv, repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
 
 const kinds = ['module', 'python', 'command', 'http', 'wasm'] as const;
 
@@ -56,7 +56,7 @@ describe('toolport init', () => {
             command: entry.command,
             args: entry.args,
             // A client's environment, with this test's state folder (pins stay out of the real home).
-            env: { ...getDefaultEnvironment(), TOOLPORT_STATE_DIR: process.env.TOOLPORT_STATE_DIR ?? '' },
+            env: { ...getDefaultEnvironment(), ...isolatedStateEnv() },
             stderr: 'pipe',
           }));
         try {

@@ -168,6 +168,18 @@ export function runToEnd(command: string, args: readonly string[], options: { cw
 }
 
 /** `toolport ARGS` with the built CLI, with extra environment variables. */
+/**
+ * The test file's own state and cache folders (test/helpers/isolated-state.ts), for a toolport
+ * launched with an environment of its own (as a desktop client does): without them it would
+ * use the real home's state folder.
+ */
+export function isolatedStateEnv(): Record<string, string> {
+  const state = process.env.TOOLPORT_STATE_DIR;
+  const cache = process.env.TOOLPORT_CACHE_DIR;
+  if (!state || !cache) throw new Error('no TOOLPORT_STATE_DIR/TOOLPORT_CACHE_DIR: the test setup (test/helpers/isolated-state.ts) did not run');
+  return { TOOLPORT_STATE_DIR: state, TOOLPORT_CACHE_DIR: cache };
+}
+
 export function runToolport(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return runToEnd(process.execPath, [binPath, ...args], { ...options, env: { ...process.env, ...options.env } });
 }

@@ -289,4 +289,20 @@ describe('registerTool', () => {
     expect(changes.some((tools) => tools.includes('app__check_price'))).toBe(true);
     expect(() => tp.registerTool({ name: 'x', execute: () => 1 }, { plugin: 'kitchen' })).toThrow(/id of a loaded plugin/);
   });
+
+  it("a registered tool's ctx has its fields as its own but signal, read through a getter (also through a Proxy)", async () => {
+    const tp = await open({});
+    tp.registerTool(
+      {
+        name: 'peek',
+        annotations: { readOnlyHint: true },
+        execute: (_args, ctx) => ({
+          own: Object.keys({ ...ctx }).sort(),
+          signal: ctx.signal instanceof AbortSignal && new Proxy(ctx, {}).signal === ctx.signal,
+        }),
+      },
+      { plugin: 'app' },
+    );
+    expect((await tp.call('app__peek', {})).structuredContent).toEqual({ own: ['callId', 'log', 'principal', 'progress', 'sessionId'], signal: true });
+  });
 });

@@ -62,7 +62,7 @@ describe('module plugins from files', () => {
 });
 
 describe("a module tool's ctx", () => {
-  it('has its call fields as its own, and signal, elicit and sample read through getters (left out of a spread copy, callable off ctx)', async () => {
+  it('has its fields as its own but signal, read through a getter; it works through a Proxy and Object.create, and elicit and sample can be taken off it', async () => {
     const path = join(dir, 'ctx.mjs');
     await writeFile(
       path,
@@ -70,7 +70,15 @@ describe("a module tool's ctx", () => {
   manifest: { id: 'ctx', tools: [{ name: 'look', parameters: { type: 'object', properties: {} }, annotations: { readOnlyHint: true } }] },
   executeTool(_tool, _args, ctx) {
     const { signal, elicit, sample } = ctx;
-    return { own: Object.keys({ ...ctx }).sort(), signal: signal instanceof AbortSignal && !signal.aborted, elicit: typeof elicit, sample: typeof sample };
+    const traced = new Proxy(ctx, {});
+    return {
+      own: Object.keys({ ...ctx }).sort(),
+      signal: signal instanceof AbortSignal && !signal.aborted,
+      throughProxy: traced.signal === signal && traced.elicit === elicit,
+      throughPrototype: Object.create(ctx).signal === signal,
+      stable: ctx.elicit === ctx.elicit && ctx.sample === ctx.sample,
+      functions: typeof elicit + ' ' + typeof sample,
+    };
   },
 };
 `,
@@ -79,10 +87,12 @@ describe("a module tool's ctx", () => {
     try {
       const result = await toolport.call('ctx__look', {});
       expect(result.structuredContent).toEqual({
-        own: ['callId', 'log', 'logger', 'principal', 'progress', 'sessionId', 'settings'],
+        own: ['callId', 'elicit', 'log', 'logger', 'principal', 'progress', 'sample', 'sessionId', 'settings'],
         signal: true,
-        elicit: 'function',
-        sample: 'function',
+        throughProxy: true,
+        throughPrototype: true,
+        stable: true,
+        functions: 'function function',
       });
     } finally {
       await toolport.close();
