@@ -61,7 +61,7 @@ export function createHostPlugin(id: string, changed: () => void): HostPlugin {
       if (!tool) throw new ToolportError(ErrorCode.PluginCrashed, `${name} is no longer registered`, { pluginId: id });
       let value: unknown;
       try {
-        value = await tool.execute(args, new RegisteredToolContext(options));
+        value = await tool.execute(args, new ToolRunContext(options));
       } catch (error) {
         if (options.signal.aborted) throw options.signal.reason;
         return { content: [textContent(error instanceof Error ? error.message : describeThrown(error))], isError: true };
@@ -72,22 +72,25 @@ export function createHostPlugin(id: string, changed: () => void): HostPlugin {
   };
 }
 
-/** Where a registered tool's context keeps its call options: a symbol, so keys, JSON and a Proxy of the context behave. */
-const optionsOfContext = Symbol('toolport.options');
+/** Where a tool's context keeps what `signal` comes from: a symbol, so keys, JSON and a Proxy of the context behave. */
+const signalSource = Symbol('toolport.signal');
 
 /**
- * What a registered tool runs with. `signal` is read through a getter on this class, so the
- * call's AbortController (a few µs each on Node 20) is made only for a tool that reads it.
+ * What a tool run in this process gets (a registered tool's context; a module tool's `ctx`
+ * adds to it). `signal` is read through a getter on this class, so the call's AbortController
+ * (a few µs each on Node 20) is made only for a tool that reads it; not an object literal with
+ * a getter, which costs each call far more (see core/call-signal.ts).
  */
-class RegisteredToolContext implements HostToolContext {
+export class ToolRunContext implements HostToolContext {
   readonly progress: CallOptions['progress'];
   readonly log: CallOptions['log'];
   readonly principal: string;
   readonly sessionId: string | undefined;
   readonly callId: string;
-  readonly [optionsOfContext]: CallOptions;
-  constructor(options: CallOptions) {
-    this[optionsOfContext] = options;
+  readonly [signalSource]: { readonly signal: AbortSignal };
+  /** `running`: where the signal comes from when not `options` (a plugin lifecycle's own call). */
+  constructor(options: CallOptions, running: { readonly signal: AbortSignal } = options) {
+    this[signalSource] = running;
     this.progress = options.progress;
     this.log = options.log;
     this.principal = options.context.principal;
@@ -95,6 +98,6 @@ class RegisteredToolContext implements HostToolContext {
     this.callId = options.context.callId;
   }
   get signal(): AbortSignal {
-    return this[optionsOfContext].signal;
+    return this[signalSource].signal;
   }
 }

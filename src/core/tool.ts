@@ -125,9 +125,9 @@ export interface CallContext {
  * What a running tool may ask its caller, in every era: on a 2025-era connection a
  * server→client request; on a 2026-07-28 request the call ends with input_required and runs
  * again with the answer (asked before, answered at once); a client that did not declare the
- * capability ends the call with -32021 (MissingRequiredClientCapability).
+ * capability ends the call with -32021 (MissingRequiredClientCapability). Functions that need
+ * no `this`: a plugin may pass them on.
  */
-/** What a plugin may ask the caller. Functions that need no `this`: a plugin may pass them on. */
 export interface ClientRequests {
   readonly elicit: (params: ElicitRequestFormParams) => Promise<ElicitResult>;
   readonly sample: (params: CreateMessageRequestParamsBase) => Promise<CreateMessageResult>;

@@ -44,18 +44,8 @@ function suspended(name: string): ToolportError {
 /** What asking needs once the plugin asks: the client it asks through, and whether the call must end instead. */
 interface Questions {
   readonly client: ClientRequests;
-  readonly interrupted: boolean;
-}
-
-/** Questions whose `interrupted` is read through a getter on a class (see AskerHandle). */
-class QuestionsOf implements Questions {
-  constructor(
-    readonly client: ClientRequests,
-    private readonly interruptedOf: () => boolean,
-  ) {}
-  get interrupted(): boolean {
-    return this.interruptedOf();
-  }
+  /** Whether the call has to end without the plugin's answer. */
+  readonly interrupted: () => boolean;
 }
 
 /**
@@ -83,7 +73,7 @@ export function createAsker(call: ToolCall): Asker {
       elicit: (params) => asking().client.elicit(params),
       sample: (params) => asking().client.sample(params),
     },
-    () => questions?.interrupted ?? false,
+    () => questions?.interrupted() ?? false,
     () => (ending ??= new Promise((resolve) => onEnding(resolve))),
     onEnding,
   );
@@ -143,13 +133,13 @@ function buildQuestions(call: ToolCall, settle: (ending: CallEnding) => void): Q
 
   if (!trip) {
     // 2025-era (or in-process): ask directly when the client can be asked.
-    return new QuestionsOf(
-      {
+    return {
+      client: {
         elicit: (params) => (direct.elicit ? direct.elicit(params) : missing('elicitation')),
         sample: (params) => (direct.sample ? direct.sample(params) : missing('sampling')),
       },
-      () => interrupted,
-    );
+      interrupted: () => interrupted,
+    };
   }
 
   const questions: RoundQuestion[] = [];
@@ -182,11 +172,11 @@ function buildQuestions(call: ToolCall, settle: (ending: CallEnding) => void): Q
     interrupt(async () => ({ type: 'input_required', result: await askRound(trip, questions) }));
     return later();
   };
-  return new QuestionsOf(
-    {
+  return {
+    client: {
       elicit: (params) => ask('elicit', params, 'elicitation'),
       sample: (params) => ask('sample', params, 'sampling'),
     },
-    () => interrupted,
-  );
+    interrupted: () => interrupted,
+  };
 }

@@ -169,6 +169,16 @@ export function runToEnd(command: string, args: readonly string[], options: { cw
 
 /** `toolport ARGS` with the built CLI, with extra environment variables. */
 /**
+ * Connects `client` over HTTP with sessions without ever opening the standalone GET stream
+ * (optional for a client: server requests then reach it only on a call's own response stream).
+ */
+export async function connectWithoutStandaloneStream(client: Client, baseUrl: string, headers?: Record<string, string>): Promise<void> {
+  const noStandaloneStream: typeof fetch = (input, init) =>
+    (init?.method ?? 'GET') === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(input, init);
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { ...(headers && { requestInit: { headers } }), fetch: noStandaloneStream }));
+}
+
+/**
  * The test file's own state and cache folders (test/helpers/isolated-state.ts), for a toolport
  * launched with an environment of its own (as a desktop client does): without them it would
  * use the real home's state folder.

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Client, StreamableHTTPClientTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
+import { Client, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
+import { binPath, connectClient, connectWithoutStandaloneStream, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 import { adminUrlOf, waitForPending as waitForPendingAt } from '../helpers/admin.js';
 
@@ -170,16 +170,12 @@ describe('approvals over HTTP with sessions, to a client that opens no standalon
   // the approval timeout. It goes on the call's own response stream.
   it('the prompt arrives on the call\'s own stream, and the call runs', async () => {
     const prompts: string[] = [];
-    const noStandaloneStream: typeof fetch = (input, init) =>
-      (init?.method ?? 'GET') === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(input, init);
     const client = new Client({ name: 'no-get-stream', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
     client.setRequestHandler('elicitation/create', (request) => {
       prompts.push(request.params.message);
       return approve('once');
     });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${sessionSecret}` } }, fetch: noStandaloneStream }),
-    );
+    await connectWithoutStandaloneStream(client, http.url, { authorization: `Bearer ${sessionSecret}` });
     try {
       const started = Date.now();
       const result = await client.callTool({ name: 'shop__order', arguments: { item: 'no-get-stream' } });

@@ -2,15 +2,12 @@
 // fetch, web sockets, caches, proxies and mocks (the bundle's http chunk 1.12 → 0.53 MB, its
 // import 145 → 98 ms, while the Python host waits for the main thread). These paths are
 // undici's own files, not an exported API: package.json pins undici's exact version for them.
-import AgentClass from 'undici/lib/dispatcher/agent.js';
-import PoolClass from 'undici/lib/dispatcher/pool.js';
-import redirectInterceptor from 'undici/lib/interceptor/redirect.js';
 import requestOf from 'undici/lib/api/api-request.js';
 import type { Dispatcher } from 'undici';
 
-export const Agent = AgentClass;
-export const Pool = PoolClass;
-export const redirect = redirectInterceptor;
+export { default as Agent } from 'undici/lib/dispatcher/agent.js';
+export { default as Pool } from 'undici/lib/dispatcher/pool.js';
+export { default as redirect } from 'undici/lib/interceptor/redirect.js';
 
 /** `dispatcher.request(options)`: the index adds it to every dispatcher; here it is called on one. */
 export function request(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {

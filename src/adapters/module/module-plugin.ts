@@ -4,6 +4,7 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { formatZodIssues, parsedOnce } from '../../core/format.js';
+import { ToolRunContext } from '../../core/host-tools.js';
 import { ModuleSyntaxError, importModule } from '../../core/import-module.js';
 import { createPluginLifecycle, type LifecycleCall } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/logger.js';
@@ -69,44 +70,26 @@ export interface ModuleToolContext {
   readonly logger: Logger;
 }
 
-/** Where a tool's ctx keeps its call: a symbol, so `Object.keys`, JSON and a Proxy or `Object.create` of ctx all behave. */
-const callOfContext = Symbol('toolport.call');
-
 /**
- * The `ctx` a tool gets. `signal` is read through a getter on this class, so the call's
- * AbortController is made only for a tool that reads it; not an object literal with a getter,
- * which costs each call far more (see core/call-signal.ts). `elicit` and `sample` are the
- * call's own functions, not closures made here: two closures made for every call kept each
- * call's garbage alive through the young generation's collections (in the bisect, an echo call
- * with 16 in flight spent 10.9 µs in garbage collection with them and 0.3 µs without).
+ * The `ctx` a tool gets: a tool run's context (`signal` through a getter, see ToolRunContext)
+ * and more. `elicit` and `sample` are the call's own functions, not closures made here: two
+ * closures made for every call kept each call's garbage alive through the young generation's
+ * collections (in the bisect, an echo call with 16 in flight spent 10.9 µs in garbage
+ * collection with them and 0.3 µs without).
  */
-class ToolContext implements ModuleToolContext {
-  readonly progress: CallOptions['progress'];
-  readonly log: CallOptions['log'];
+class ToolContext extends ToolRunContext implements ModuleToolContext {
   readonly elicit: ModuleToolContext['elicit'];
   readonly sample: ModuleToolContext['sample'];
-  readonly principal: string;
-  readonly sessionId: string | undefined;
-  readonly callId: string;
-  readonly [callOfContext]: LifecycleCall;
   constructor(
     running: LifecycleCall,
     options: CallOptions,
     readonly settings: Readonly<Record<string, unknown>>,
     readonly logger: Logger,
   ) {
-    this[callOfContext] = running;
-    this.progress = options.progress;
-    this.log = options.log;
+    super(options, running);
     // The asker's functions: they need no `this`, so a tool may pass them on.
     this.elicit = options.client.elicit;
     this.sample = options.client.sample;
-    this.principal = options.context.principal;
-    this.sessionId = options.context.sessionId;
-    this.callId = options.context.callId;
-  }
-  get signal(): AbortSignal {
-    return this[callOfContext].signal;
   }
 }
 
