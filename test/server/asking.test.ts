@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport, type ClientCapabilities } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapWorks, needsBwrap, sandboxForTests } from '../helpers/sandbox.js';
-import { connectClient, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
+import { connectClient, connectWithoutStandaloneStream, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
 const asks = fileURLToPath(new URL('../fixtures/module/asks.mjs', import.meta.url));
@@ -85,6 +85,28 @@ describe.each<Era>(['stdio', 'http-2025', 'sse', 'http-2026', 'stdio-modern'])('
     try {
       await expect(client.callTool({ name: 'asks__greet', arguments: {} })).rejects.toMatchObject({ code: -32021 });
       await expect(client.callTool({ name: 'asks__summarize', arguments: { text: 'x' } })).rejects.toMatchObject({ code: -32021 });
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
+
+describe('a module tool asks over HTTP with sessions, a client that opens no standalone stream', () => {
+  it('the questions arrive on the call\'s own stream, both at once, and the tool answers', async () => {
+    const asked: string[] = [];
+    const client = new Client({ name: 'no-get-stream', version: '1.0.0' }, { capabilities: everyone });
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: { name: 'Di' } };
+    });
+    client.setRequestHandler('sampling/createMessage', () => {
+      asked.push('sampling');
+      return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'short' } };
+    });
+    await connectWithoutStandaloneStream(client, http.url);
+    try {
+      expect(textOf(await client.callTool({ name: 'asks__both', arguments: {} }))).toBe('Di / short');
+      expect(asked.sort()).toEqual(['Who asks?', 'sampling']);
     } finally {
       await client.close();
     }
