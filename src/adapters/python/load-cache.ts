@@ -2,8 +2,7 @@
 // fingerprint of its sources and config, so a restarted toolport can list the tools at
 // once and start the Python host in the background (a host start costs 0.1 s or more).
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { parsedOnce } from '../../core/format.js';
@@ -58,9 +57,10 @@ export function cacheFileFor(cacheDir: string, pluginPath: string, python: strin
   return join(cacheDir, 'python', `${key}.json`);
 }
 
-export async function readLoadCache(file: string, fingerprint: string): Promise<LoadResult | undefined> {
+/** The kept answer for `fingerprint`, read synchronously beside the fingerprint (one small file). */
+export function readLoadCache(file: string, fingerprint: string): LoadResult | undefined {
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { fingerprint?: unknown; result?: unknown };
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: unknown; result?: unknown };
     if (parsed.fingerprint !== fingerprint) return undefined;
     const result = loadResultSchema.safeParse(parsed.result, parsedOnce);
     return result.success ? result.data : undefined;

@@ -496,7 +496,7 @@ export async function loadPythonPlugin(
       env: options.grantedEnv.map((name) => [name, process.env[name]]),
       userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
     });
-    cached = await readLoadCache(cacheFile, sourceFingerprint);
+    cached = readLoadCache(cacheFile, sourceFingerprint);
     await isolation.confirmed;
   } catch (error) {
     // Not loaded after all: the host that began starting is stopped, however far it got.
