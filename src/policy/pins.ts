@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { AuditLog } from './audit.js';
-import { canonicalJson } from './digest.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { HookBus } from './hooks.js';
 import type { PinFile, PinnedDefinition, PinStore, PluginPins, SeenDefinition } from './pin-store.js';
 

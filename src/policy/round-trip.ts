@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { inputRequired, type InputRequest, type InputRequiredResult } from '@modelcontextprotocol/server';
 import { ErrorCode, ToolportError } from '../core/errors.js';
-import { canonicalJson } from './digest.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { SingleUseStore } from './single-use.js';
 
 /** What the signed requestState of a round trip carries. The client can read it (signed, not encrypted). */
