@@ -52,6 +52,22 @@ const yamlAsModule = {
   },
 };
 
+// zod's namespace object carries every locale (~0.37 MB of message tables); only English is
+// used (zod's default), so the others are left out.
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(builder) {
+    builder.onResolve({ filter: /locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/zod/') ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(fileURLToPath(new URL('../node_modules/zod/v4/locales/en.js', import.meta.url)))};`,
+      loader: 'js',
+      resolveDir: dist,
+    }));
+  },
+};
+
 // Chunk names change with their content: last build's chunks must not linger.
 await rm(outdir, { recursive: true, force: true });
 await build({
@@ -63,7 +79,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [ownUrls, yamlAsModule],
+  plugins: [ownUrls, yamlAsModule, englishOnly],
   // CommonJS packages inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __toolportRequire } from 'node:module'; const require = __toolportRequire(import.meta.url);" },
   logLevel: 'warning',
