@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { CallToolResult, GetPromptResult, InputRequiredResult } from '@modelcontextprotocol/server';
-import { loadPlugins } from './adapters/load-plugins.js';
+import { loadPlugins, type KeptCatalogueOptions } from './adapters/load-plugins.js';
 import type { Config } from './config/schema.js';
 import { ErrorCode, ToolportError } from './core/errors.js';
 import type { ExposedPrompt } from './core/exposed-prompts.js';
@@ -61,6 +61,12 @@ export interface ToolportOptions {
   telemetry?: boolean;
   /** toolport's version, for traces. */
   version?: string;
+  /**
+   * List tools before the plugins have loaded, from what each offered at the last start (kept
+   * in the cache folder): the plugins then load once the first tools/list was answered, a call
+   * needs one, or 0.25 s have passed. Default false; `toolport serve` turns it on.
+   */
+  keptCatalogue?: boolean;
 }
 
 export interface RegisterToolOptions {
@@ -189,6 +195,9 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   }
 }
 
+/** How long plugins listed from the kept catalogue wait for a first tools/list before loading anyway. */
+const keptLoadDelayMs = 250;
+
 async function assemble(config: Config, options: ToolportOptions & { secrets: SecretSet }, state: SharedState, ownsState: boolean): Promise<Toolport> {
   const logger = options.logger ?? createSilentLogger();
   // Holds the config's secrets already (createToolport collected them before anything could log).
@@ -252,8 +261,44 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     });
   };
 
+  // Served from the kept catalogue, plugins load after the first answer: the first tools/list
+  // (listTools), a call or prompt that needs one, or a short while after start.
+  let releaseLoads = (): void => {};
+  let loadsReleased = options.keptCatalogue !== true;
+  const lateDiagnostics: Diagnostic[] = [];
+  let settlesHeld: (() => void)[] | undefined = [];
+  const kept: KeptCatalogueOptions | undefined = options.keptCatalogue
+    ? {
+        version: options.version ?? '0.0.0',
+        until: new Promise<void>((resolve) => {
+          releaseLoads = () => {
+            loadsReleased = true;
+            resolve();
+          };
+        }),
+        settled(provisional, real, diagnostics) {
+          // One that loads at once (it gives instructions) may finish before the others are listed.
+          if (settlesHeld) {
+            settlesHeld.push(() => kept?.settled(provisional, real, diagnostics));
+            return;
+          }
+          // Once stopping, the provisional plugin stays: its close() closes whatever arrived.
+          if (shutdown.signal.aborted) return;
+          const at = loaded.indexOf(provisional);
+          if (at === -1) void real?.plugin.close().catch(() => {});
+          else if (real) loaded[at] = real;
+          else loaded.splice(at, 1);
+          lateDiagnostics.push(...diagnostics);
+          if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
+          logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
+          syncRegistry();
+        },
+      }
+    : undefined;
+
   logger.info({ plugins: config.plugins.length }, 'loading plugins');
   const loading = await loadPlugins(config.plugins, {
+    ...(kept && { kept }),
     baseDir: options.baseDir ?? process.cwd(),
     logger,
     stateDir: dirs.state,
@@ -274,6 +319,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     },
   });
   loaded.push(...loading.plugins);
+  const held = settlesHeld;
+  settlesHeld = undefined;
+  for (const settle of held) settle();
   try {
     await loadHookModules(config.hooks, {
       bus: hooks,
@@ -283,6 +331,8 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     });
   } catch (error) {
     // Without its hooks the server would run unguarded: close what was loaded and refuse to start.
+    // Loads still held back or running stop too (a provisional plugin's close waits for its load).
+    shutdown.abort();
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
     await telemetry.shutdown();
     throw error;
@@ -308,6 +358,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       announce: options.publishEvents !== false,
     });
   } catch (error) {
+    shutdown.abort();
     await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
     throw new ToolportError(ErrorCode.ConfigInvalid, `cannot read the tool pins: ${(error as Error).message}`, { cause: error });
   }
@@ -411,6 +462,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       return [{ level: 'warning', pluginId: tool.plugin.id, tool: tool.name, message: `${tool.name} ${what}: ${doing} (toolport pins diff ${tool.name}; toolport pins approve ${tool.name})` }];
     });
 
+  // A server nobody lists tools from yet (HTTP) still loads its plugins soon after start.
+  if (!loadsReleased) setTimeout(releaseLoads, keptLoadDelayMs).unref();
+
   return {
     config,
     registry,
@@ -428,9 +482,14 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       return allPlugins();
     },
     get diagnostics() {
-      return [...loading.diagnostics, ...registry.diagnostics, ...skillDiagnostics, ...pinDiagnostics(), ...policyDiagnostics(), ...prompts.list().diagnostics];
+      return [...loading.diagnostics, ...lateDiagnostics, ...registry.diagnostics, ...skillDiagnostics, ...pinDiagnostics(), ...policyDiagnostics(), ...prompts.list().diagnostics];
     },
     listTools(principal = 'local') {
+      // The first list is answered before the held-back plugin loads begin.
+      if (!loadsReleased) {
+        loadsReleased = true;
+        setImmediate(releaseLoads);
+      }
       // The same decision as the call path, on the final name: unconditional denials and
       // quarantined tools are hidden. Without arguments that depends only on the tool, the
       // principal and the pins, so each principal's list is kept until the list changes.

@@ -4,15 +4,16 @@
 // plugins, all at once, each within defaults.loadTimeoutSeconds (its adapter's import
 // included). A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
-import { createDeadline } from '../core/abort.js';
+import { createDeadline, onAbort, sleep } from '../core/abort.js';
 import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
-import type { Issue } from '../core/format.js';
+import { isUrl, type Issue } from '../core/format.js';
 import { compileGlobs } from '../core/glob.js';
 import type { AdapterContext, LoadedPlugin, PluginBlock, PluginEvent, PluginKind } from '../core/plugin.js';
 import type { Diagnostic, RegisteredPlugin } from '../core/registry.js';
 import type { SecretSet } from '../core/redact.js';
 import { detectPlugins } from './detect.js';
 import { adapters, secretsOf, type AnyPluginSpec } from './index.js';
+import { catalogueEntry, keepPlugin, provisionalPlugin, readKept } from './kept-catalogue.js';
 import { toPluginSpec } from './plugin-blocks.js';
 
 export interface LoadPluginsOptions extends AdapterContext {
@@ -29,6 +30,27 @@ export interface LoadPluginsOptions extends AdapterContext {
   readonly onLateLoad?: (plugin: RegisteredPlugin) => boolean;
   /** A plugin's process was restarted or its sandbox refused something (for the metrics). */
   readonly onPluginEvent?: (pluginId: string, event: PluginEvent) => void;
+  /**
+   * Serve from the kept catalogue (kept-catalogue.ts): a plugin whose record matches is
+   * returned at once as a provisional plugin, and its real load starts when `until` settles.
+   * Every plugin that loads is recorded for the next start.
+   */
+  readonly kept?: KeptCatalogueOptions;
+}
+
+export interface KeptCatalogueOptions {
+  /** toolport's version: a record of another version is not used. */
+  readonly version: string;
+  /**
+   * Held-back loads start when this settles, or each when someone waits for it (a call, a
+   * prompt, instructions); a plugin that gives instructions is not held back.
+   */
+  readonly until: Promise<void>;
+  /**
+   * The real plugin behind `provisional` loaded (`real`), or did not (`real` undefined; the
+   * diagnostics say why). Its diagnostics come here, not in the list loadPlugins returned.
+   */
+  readonly settled: (provisional: RegisteredPlugin, real: RegisteredPlugin | undefined, diagnostics: Diagnostic[]) => void;
 }
 
 export interface LoadedPlugins {
@@ -37,6 +59,9 @@ export interface LoadedPlugins {
   /** In config order; a late plugin's "did not load" error becomes a warning when it arrives. */
   readonly diagnostics: Diagnostic[];
 }
+
+/** How long a server that stops waits for a load still running to give up, to close what it made. */
+const shutdownWaitMs = 5_000;
 
 type LoadResult = { readonly plugin: LoadedPlugin } | { readonly error: unknown } | { readonly late: true };
 
@@ -54,7 +79,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const at = problem.at ? `:${problem.at.line}:${problem.at.column}` : '';
     byEntry[problem.index]?.push({ level: 'error', message: `plugins[${problem.index}] ${problem.path}${at}: ${problem.message}` });
   }
-  const { secrets, loadTimeoutSeconds, shutdown, onLateLoad, onPluginEvent, ...context } = options;
+  const { secrets, loadTimeoutSeconds, shutdown, onLateLoad, onPluginEvent, kept, ...context } = options;
 
   // Every block must fit its kind before any plugin starts.
   const kindsOfEntry = new Map<number, PluginKind[]>();
@@ -72,13 +97,23 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   });
   if (issues.length > 0) throw new ConfigError(issues);
 
-  // Each kind's adapter is imported once, the kinds marked `first` before the others.
+  // Each kind's adapter is imported once: the kinds marked `first` at once, the others (after
+  // those) when a plugin of theirs first loads, which a load held back for the kept catalogue
+  // does not yet.
   const kinds = [...new Set(specs.map(({ entry }) => entry.kind))];
   const imports = new Map(kinds.filter((kind) => adapters[kind].first).map((kind) => [kind, adapters[kind].load()]));
   const firstsIn = Promise.allSettled(imports.values());
-  for (const kind of kinds) if (!imports.has(kind)) imports.set(kind, firstsIn.then(() => adapters[kind].load()));
+  const adapterOf = (kind: PluginKind): ReturnType<(typeof adapters)[PluginKind]['load']> => {
+    let adapter = imports.get(kind);
+    if (!adapter) {
+      adapter = firstsIn.then(() => adapters[kind].load());
+      imports.set(kind, adapter);
+    }
+    return adapter;
+  };
 
-  const loads = specs.map(async ({ entry, index, spec }): Promise<{ index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] }> => {
+  type Outcome = { index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] };
+  const loadOne = async ({ entry, index, spec }: Detected): Promise<Outcome> => {
     const found: Diagnostic[] = [];
     const where = `plugins[${index}] ${entry.path}`;
     const configPath = `plugins[${index}]`;
@@ -90,7 +125,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const report = onPluginEvent && ((event: PluginEvent): void => onPluginEvent(reportedId, event));
     const loadStarted = performance.now();
     // An adapter that cannot be imported is this plugin's load error, like any other.
-    const loading = imports.get(entry.kind)!.then((adapter) => adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) }));
+    const loading = adapterOf(entry.kind).then((adapter) => adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) }));
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),
@@ -111,6 +146,14 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
       };
     };
+    if ('late' in result && shutdown?.aborted) {
+      // Stopped by the server's shutdown, not by its deadline (a load in the background for the
+      // kept catalogue may be): what the load still makes is closed before the server exits.
+      const made = await Promise.race([loading.catch(() => undefined), sleep(shutdownWaitMs)]);
+      await made?.close().catch(() => {});
+      context.logger.debug({ plugin: entry.path }, 'the server stopped while the plugin was loading');
+      return { index, diagnostics: [{ level: 'info', message: `${where}: not loaded: the server stopped first` }] };
+    }
     if ('late' in result) {
       // Changed in place when the plugin arrives, wherever the list has got to by then.
       const late: { level: Diagnostic['level']; message: string } = { level: 'error', message: `${where}: ${tooLate}` };
@@ -150,6 +193,64 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       });
     }
     return { index, loaded, diagnostics: found };
+  };
+
+  const loads = specs.map(async (detected): Promise<Outcome> => {
+    if (!kept) return loadOne(detected);
+    const { entry, index, spec } = detected;
+    const hidden = secretsOf(spec, process.env).filter((value): value is string => value !== undefined);
+    const record = catalogueEntry(context.cacheDir, spec, isUrl(entry.path) ? undefined : entry.path, hidden, kept.version);
+    const previous = readKept(record);
+    const keep = (outcome: Outcome): Outcome => {
+      if (outcome.loaded) {
+        keepPlugin(record, outcome.loaded.plugin, previous).catch((error: unknown) => context.logger.debug({ err: error, plugin: entry.path }, 'could not keep the plugin in the catalogue'));
+      }
+      return outcome;
+    };
+    if (!previous) return keep(await loadOne(detected));
+    // Listed from the record now; loaded for real once the server is serving (or someone waits).
+    let arrive!: (plugin: LoadedPlugin) => void;
+    let fail!: (error: unknown) => void;
+    const real = new Promise<LoadedPlugin>((resolvePlugin, rejectPlugin) => {
+      arrive = resolvePlugin;
+      fail = rejectPlugin;
+    });
+    // Woken on its own when someone waits for it; one that gives instructions loads at once
+    // (a client's first request, initialize, needs them).
+    let wake!: () => void;
+    const woken = new Promise<void>((resolveWake) => (wake = resolveWake));
+    if (previous.instructions) wake();
+    const provisional: RegisteredPlugin = {
+      id: spec.id ?? previous.id,
+      plugin: provisionalPlugin(previous, real, wake),
+      timeoutSeconds: spec.timeoutSeconds,
+      source: entry.path,
+      grants: spec.grants,
+      configPath: `plugins[${index}]`,
+      ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
+    };
+    context.logger.debug({ plugin: provisional.id, kind: entry.kind }, 'tools listed from the kept catalogue; the plugin loads in the background');
+    void (async () => {
+      let forget = (): unknown => undefined;
+      await Promise.race([kept.until, woken, new Promise<void>((resolveStop) => shutdown && (forget = onAbort(shutdown, resolveStop)))]);
+      forget();
+      if (shutdown?.aborted) {
+        fail(new ToolportError(ErrorCode.ShuttingDown, 'the server is shutting down', { pluginId: provisional.id }));
+        return;
+      }
+      const outcome = keep(await loadOne(detected));
+      if (outcome.loaded) arrive(outcome.loaded.plugin);
+      else {
+        // The model hears that it did not load; why (paths, the plugin's own words) goes to the log.
+        const why = outcome.diagnostics.find((diagnostic) => diagnostic.level === 'error')?.message ?? 'it did not load';
+        fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, detail: why }));
+      }
+      kept.settled(provisional, outcome.loaded, outcome.diagnostics);
+    })().catch((error: unknown) => {
+      fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, cause: error }));
+      context.logger.error({ err: error, plugin: provisional.id }, 'loading a plugin listed from the kept catalogue failed');
+    });
+    return { index, loaded: provisional, diagnostics: [] };
   });
   const results = await Promise.all(loads);
   for (const result of results) byEntry[result.index]?.push(...result.diagnostics);

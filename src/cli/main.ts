@@ -127,7 +127,7 @@ async function startToolport(
       baseDir,
       ...(options.secrets && { secrets: options.secrets }),
       // One-shot commands print problems themselves (once) and publish no events.
-      ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion() }),
+      ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion(), keptCatalogue: true }),
     });
     return { toolport, config };
   } catch (error) {

@@ -49,7 +49,8 @@ export function createPrompts(deps: PromptsDeps): Prompts {
         prompt.owner.getPrompt(prompt.definition.name, args, {
           signal: callSignal.signal,
           context,
-          toolName: (tool) => deps.registry.tools.find((entry) => entry.plugin === prompt.plugin && entry.definition.name === tool)?.name,
+          // By id: a plugin listed from the kept catalogue is swapped for the real one meanwhile.
+          toolName: (tool) => deps.registry.tools.find((entry) => entry.plugin.id === prompt.plugin.id && entry.definition.name === tool)?.name,
         }),
         callSignal.aborted,
       ]);

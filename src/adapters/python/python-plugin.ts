@@ -6,7 +6,7 @@ import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { ErrorCode, ToolportError, describeThrown } from '../../core/errors.js';
 import { parsedOnce } from '../../core/format.js';
 import type { Logger } from '../../core/logger.js';
-import type { PromptDefinition, PromptOutcome } from '../../core/prompt.js';
+import type { PromptDefinition, PromptOutcome, SessionInfo } from '../../core/prompt.js';
 import type { ElicitRequestFormParams } from '@modelcontextprotocol/server';
 import { textContent, type CallOptions, type ToolDefinition, type ToolOutcome } from '../../core/tool.js';
 import { missingGrants } from '../../core/grants.js';
@@ -107,7 +107,7 @@ function describeHostError(info: HostRequestError['info']): string {
 export async function loadPythonPlugin(
   options: PythonPluginOptions,
   context: AdapterContext,
-): Promise<LoadedPlugin & PromptCapability & InstructionsCapability> {
+): Promise<LoadedPlugin & PromptCapability & Partial<InstructionsCapability>> {
   // A package named by its __init__.py is called after its folder.
   const sourceName = basename(options.path) === '__init__.py' ? basename(dirname(options.path)) : basename(options.path, '.py');
   const label = options.configId ?? sourceName;
@@ -568,6 +568,15 @@ export async function loadPythonPlugin(
     });
   };
 
+  const contextSources = (): number[] => subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
+  const instructions = async (session: SessionInfo, signal: AbortSignal): Promise<string | undefined> => {
+    const sources = contextSources();
+    if (sources.length === 0) return undefined;
+    const texts = await systemContexts(sources, { callId: 'instructions', ...session }, signal);
+    if (texts.length === 0) return undefined;
+    return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
+  };
+
   const hostFailure = (tool: string, error: unknown): ToolportError => {
     if (lifecycle.closed) return new ToolportError(ErrorCode.ShuttingDown, `${tool} was stopped: the server is shutting down`, { pluginId: id, cause: error });
     if (error instanceof HostExitedError) {
@@ -610,12 +619,11 @@ export async function loadPythonPlugin(
       const text = texts[0]?.text ?? `${route.name} adds nothing to the system prompt for this conversation.`;
       return { description: `System context of ${route.name}`, messages: [{ role: 'user', content: { type: 'text', text } }] };
     },
-    async instructions(session, signal) {
-      const sources = subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
-      if (sources.length === 0) return undefined;
-      const texts = await systemContexts(sources, { callId: 'instructions', ...session }, signal);
-      if (texts.length === 0) return undefined;
-      return texts.map((entry) => `## ${entry.name}\n${entry.text}`).join('\n\n');
+    // Offered only while one of its plugins injects context: a start served from the kept
+    // catalogue (adapters/kept-catalogue.ts) then knows that a session's instructions need not
+    // wait for this host.
+    get instructions() {
+      return contextSources().length > 0 ? instructions : undefined;
     },
     call: (tool, args, callOptions) => lifecycle.run(tool, callOptions, ({ signal }) => callTool(tool, args, callOptions, signal)),
     close: () =>
