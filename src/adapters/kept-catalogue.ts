@@ -115,7 +115,8 @@ export function catalogueEntry(cacheDir: string, block: { readonly kind: PluginK
     }
   }
   const key = hash.digest('hex');
-  // One file per block: two blocks of one path (other ids, other tokens) do not take turns.
+  // One file per block: two blocks of one path with other ids or settings do not take turns
+  // (blocks that differ only in a secret value share a record, as they share a key).
   const name = createHash('sha256').update(`${block.kind}\0${blockText}\0${resolvedPath ?? ''}`).digest('hex').slice(0, 32);
   return { file: join(cacheDir, 'catalogue', `${name}.json`), key };
 }

@@ -4,7 +4,7 @@
 // plugins, all at once, each within defaults.loadTimeoutSeconds (its adapter's import
 // included). A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
-import { createDeadline, onAbort, sleep } from '../core/abort.js';
+import { createDeadline, onAbort } from '../core/abort.js';
 import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import { isUrl, type Issue } from '../core/format.js';
 import { compileGlobs } from '../core/glob.js';
@@ -113,7 +113,8 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   };
 
   type Outcome = { index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] };
-  const loadOne = async ({ entry, index, spec }: Detected): Promise<Outcome> => {
+  /** `joinedLate` hears of a plugin that arrived after its deadline and was added after all. */
+  const loadOne = async ({ entry, index, spec }: Detected, joinedLate?: (plugin: LoadedPlugin) => void): Promise<Outcome> => {
     const found: Diagnostic[] = [];
     const where = `plugins[${index}] ${entry.path}`;
     const configPath = `plugins[${index}]`;
@@ -149,8 +150,14 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     if ('late' in result && shutdown?.aborted) {
       // Stopped by the server's shutdown, not by its deadline (a load in the background for the
       // kept catalogue may be): what the load still makes is closed before the server exits.
-      const made = await Promise.race([loading.catch(() => undefined), sleep(shutdownWaitMs)]);
-      await made?.close().catch(() => {});
+      let gaveUp!: () => void;
+      const waited = new Promise<undefined>((resolveWait) => (gaveUp = () => resolveWait(undefined)));
+      const timer = setTimeout(gaveUp, shutdownWaitMs).unref();
+      const made = await Promise.race([loading.catch(() => undefined), waited]);
+      clearTimeout(timer);
+      // One that arrives later still is closed when it does.
+      if (made) await made.close().catch(() => {});
+      else loading.then((plugin) => void plugin.close().catch(() => {}), () => {});
       context.logger.debug({ plugin: entry.path }, 'the server stopped while the plugin was loading');
       return { index, diagnostics: [{ level: 'info', message: `${where}: not loaded: the server stopped first` }] };
     }
@@ -162,6 +169,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       loading.then(
         (plugin) => {
           if (onLateLoad?.(toRegistered(plugin))) {
+            joinedLate?.(plugin);
             late.level = 'warning';
             late.message = `${where}: loaded ${Math.round(performance.now() - started) / 1000} s after its deadline`;
           } else {
@@ -201,13 +209,14 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const hidden = secretsOf(spec, process.env).filter((value): value is string => value !== undefined);
     const record = catalogueEntry(context.cacheDir, spec, isUrl(entry.path) ? undefined : entry.path, hidden, kept.version);
     const previous = readKept(record);
+    const keepLoaded = (plugin: LoadedPlugin): void => {
+      keepPlugin(record, plugin, previous).catch((error: unknown) => context.logger.debug({ err: error, plugin: entry.path }, 'could not keep the plugin in the catalogue'));
+    };
     const keep = (outcome: Outcome): Outcome => {
-      if (outcome.loaded) {
-        keepPlugin(record, outcome.loaded.plugin, previous).catch((error: unknown) => context.logger.debug({ err: error, plugin: entry.path }, 'could not keep the plugin in the catalogue'));
-      }
+      if (outcome.loaded) keepLoaded(outcome.loaded.plugin);
       return outcome;
     };
-    if (!previous) return keep(await loadOne(detected));
+    if (!previous) return keep(await loadOne(detected, keepLoaded));
     // Listed from the record now; loaded for real once the server is serving (or someone waits).
     let arrive!: (plugin: LoadedPlugin) => void;
     let fail!: (error: unknown) => void;
@@ -230,6 +239,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
     };
     context.logger.debug({ plugin: provisional.id, kind: entry.kind }, 'tools listed from the kept catalogue; the plugin loads in the background');
+    let settledOnce = false;
     void (async () => {
       let forget = (): unknown => undefined;
       await Promise.race([kept.until, woken, new Promise<void>((resolveStop) => shutdown && (forget = onAbort(shutdown, resolveStop)))]);
@@ -238,17 +248,20 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
         fail(new ToolportError(ErrorCode.ShuttingDown, 'the server is shutting down', { pluginId: provisional.id }));
         return;
       }
-      const outcome = keep(await loadOne(detected));
+      const outcome = keep(await loadOne(detected, keepLoaded));
       if (outcome.loaded) arrive(outcome.loaded.plugin);
       else {
         // The model hears that it did not load; why (paths, the plugin's own words) goes to the log.
         const why = outcome.diagnostics.find((diagnostic) => diagnostic.level === 'error')?.message ?? 'it did not load';
         fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, detail: why }));
       }
+      settledOnce = true;
       kept.settled(provisional, outcome.loaded, outcome.diagnostics);
     })().catch((error: unknown) => {
+      // Not loaded after all: withdrawn like a plugin whose load failed (settled at most once).
       fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, cause: error }));
       context.logger.error({ err: error, plugin: provisional.id }, 'loading a plugin listed from the kept catalogue failed');
+      if (!settledOnce) kept.settled(provisional, undefined, [{ level: 'error', message: `plugins[${index}] ${entry.path}: ${describeThrown(error)}` }]);
     });
     return { index, loaded: provisional, diagnostics: [] };
   });
