@@ -511,9 +511,11 @@ describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise
     const rounds = late.filter((time, index) => index === 0 || time - (late[index - 1] as number) > 500);
     const gaps = rounds.slice(1).map((time, index) => time - (rounds[index] as number));
     expect(gaps.length, `attempts after 15 s: ${late.map((time) => time - down).join(', ')}`).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...gaps), `gaps: ${gaps.join(', ')}`).toBeLessThanOrEqual(2_200);
-    // And it kept trying: the last round is at most 2 s before the listener went away.
-    expect(down + 30_000 - (rounds.at(-1) as number)).toBeLessThanOrEqual(2_300);
+    // The replica waits 2 s between attempts; a gap adds the time to notice the hang-up and to be
+    // scheduled again, which on a busy 2-core machine running other test files was up to ~0.4 s.
+    expect(Math.max(...gaps), `gaps: ${gaps.join(', ')}`).toBeLessThanOrEqual(2_600);
+    // And it kept trying: the last round is at most 2 s (and that latency) before the listener went away.
+    expect(down + 30_000 - (rounds.at(-1) as number)).toBeLessThanOrEqual(2_600);
   }, 60_000);
 });
 
