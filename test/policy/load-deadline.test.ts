@@ -70,6 +70,9 @@ describe('plugin load deadlines', () => {
   it('a plugin that finishes loading after its deadline joins, and clients are told the list changed', async () => {
     const http = await serveConfig([
       'defaults: { loadTimeoutSeconds: 1 }',
+      // Caches of its own: a start with a kept-catalogue record of this plugin (from an earlier
+      // run) would list its tools at once, before it has loaded.
+      'stateDir: ./state',
       'plugins:',
       `  - path: ${fixture('module/slow-init.mjs')}`,
       '    settings: { delayMs: 6000 }',
