@@ -262,39 +262,37 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   };
 
   // Served from the kept catalogue, plugins load after the first answer: the first tools/list
-  // (listTools), a call or prompt that needs one, or a short while after start.
-  let releaseLoads = (): void => {};
-  let loadsReleased = options.keptCatalogue !== true;
+  // (listTools), a call or prompt that needs one, or a short while after start. Set while
+  // those loads are held back.
+  let releaseLoads: (() => void) | undefined;
   const lateDiagnostics: Diagnostic[] = [];
-  let settlesHeld: (() => void)[] | undefined = [];
+  // The real plugin swapped in for the provisional one (or the provisional one withdrawn).
+  const swapIn = (provisional: RegisteredPlugin, real: RegisteredPlugin | undefined, diagnostics: Diagnostic[]): void => {
+    // Once stopping, the provisional plugin stays: its close() closes whatever arrived.
+    if (shutdown.signal.aborted) return;
+    const at = loaded.indexOf(provisional);
+    if (at === -1) void real?.plugin.close().catch(() => {});
+    else if (real) loaded[at] = real;
+    else loaded.splice(at, 1);
+    lateDiagnostics.push(...diagnostics);
+    if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
+    logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
+    syncRegistry();
+  };
+  // One that loads at once (it gives instructions) may finish before loadPlugins listed the others.
+  let swapsHeld: Parameters<typeof swapIn>[] | undefined = [];
   const kept: KeptCatalogueOptions | undefined = options.keptCatalogue
     ? {
         version: options.version ?? '0.0.0',
-        until: new Promise<void>((resolve) => {
-          releaseLoads = () => {
-            loadsReleased = true;
-            resolve();
-          };
-        }),
-        settled(provisional, real, diagnostics) {
-          // One that loads at once (it gives instructions) may finish before the others are listed.
-          if (settlesHeld) {
-            settlesHeld.push(() => kept?.settled(provisional, real, diagnostics));
-            return;
-          }
-          // Once stopping, the provisional plugin stays: its close() closes whatever arrived.
-          if (shutdown.signal.aborted) return;
-          const at = loaded.indexOf(provisional);
-          if (at === -1) void real?.plugin.close().catch(() => {});
-          else if (real) loaded[at] = real;
-          else loaded.splice(at, 1);
-          lateDiagnostics.push(...diagnostics);
-          if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
-          logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
-          syncRegistry();
-        },
+        until: new Promise<void>((resolve) => (releaseLoads = resolve)),
+        settled: (...swap) => (swapsHeld ? swapsHeld.push(swap) : swapIn(...swap)),
       }
     : undefined;
+  const release = (): void => {
+    const held = releaseLoads;
+    releaseLoads = undefined;
+    held?.();
+  };
 
   logger.info({ plugins: config.plugins.length }, 'loading plugins');
   const loading = await loadPlugins(config.plugins, {
@@ -319,9 +317,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     },
   });
   loaded.push(...loading.plugins);
-  const held = settlesHeld;
-  settlesHeld = undefined;
-  for (const settle of held) settle();
+  const held = swapsHeld;
+  swapsHeld = undefined;
+  for (const swap of held) swapIn(...swap);
   try {
     await loadHookModules(config.hooks, {
       bus: hooks,
@@ -463,7 +461,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     });
 
   // A server nobody lists tools from yet (HTTP) still loads its plugins soon after start.
-  if (!loadsReleased) setTimeout(releaseLoads, keptLoadDelayMs).unref();
+  if (releaseLoads) setTimeout(release, keptLoadDelayMs).unref();
 
   return {
     config,
@@ -486,10 +484,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     },
     listTools(principal = 'local') {
       // The first list is answered before the held-back plugin loads begin.
-      if (!loadsReleased) {
-        loadsReleased = true;
-        setImmediate(releaseLoads);
-      }
+      if (releaseLoads) setImmediate(release);
       // The same decision as the call path, on the final name: unconditional denials and
       // quarantined tools are hidden. Without arguments that depends only on the tool, the
       // principal and the pins, so each principal's list is kept until the list changes.

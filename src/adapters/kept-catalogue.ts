@@ -5,13 +5,13 @@
 // listed (arguments were checked and the policy decided against that definition). When the
 // real plugin arrives, the server swaps it in; what changed reaches clients as list_changed.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { raceSignal } from '../core/abort.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { ErrorCode, ToolportError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/files.js';
+import { hashFileStats, listFingerprintFiles, writeFileAtomic } from '../core/files.js';
 import { parsedOnce } from '../core/format.js';
 import {
   offersInstructions,
@@ -26,9 +26,6 @@ import {
 } from '../core/plugin.js';
 import type { PromptDefinition } from '../core/prompt.js';
 import type { ToolDefinition } from '../core/tool.js';
-
-const maxFiles = 2_000;
-const skippedFolders = new Set(['node_modules', '.git', '__pycache__', '.venv', 'venv']);
 
 const keptSchema = z.object({
   key: z.string(),
@@ -64,24 +61,6 @@ export interface CatalogueEntry {
   readonly key: string;
 }
 
-function listFiles(folder: string, out: string[]): void {
-  let entries;
-  try {
-    entries = readdirSync(folder, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (out.length >= maxFiles) return;
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && !skippedFolders.has(entry.name)) listFiles(path, out);
-    } else {
-      out.push(path);
-    }
-  }
-}
-
 /**
  * The record of one plugin block: keyed by toolport's version, the block as configured
  * (secret values left out) and, for a local plugin, its files' names, sizes and modification
@@ -90,7 +69,7 @@ function listFiles(folder: string, out: string[]): void {
  * synchronously, like the Python load cache's fingerprint: awaited `stat`s would each wait
  * for the busy main thread.
  */
-export function catalogueEntry(cacheDir: string, block: { readonly kind: PluginKind; readonly path: string }, resolvedPath: string | undefined, secrets: readonly string[], version: string): CatalogueEntry {
+export function catalogueEntry(cacheDir: string, block: { readonly kind: PluginKind; readonly path: string }, resolvedPath: string | undefined, secrets: readonly (string | undefined)[], version: string): CatalogueEntry {
   const hidden = new Set(secrets);
   const blockText = JSON.stringify(block, (_key, value: unknown) => (typeof value === 'string' && hidden.has(value) ? '(secret)' : value));
   const hash = createHash('sha256').update(`${version}\0${blockText}`);
@@ -99,20 +78,13 @@ export function catalogueEntry(cacheDir: string, block: { readonly kind: PluginK
     try {
       if (statSync(resolvedPath).isDirectory()) {
         files = [];
-        listFiles(resolvedPath, files);
+        listFingerprintFiles(resolvedPath, files, { recursive: true });
         files.sort();
       }
     } catch {
       // Missing: the load will say so; the key still differs from a present file's.
     }
-    for (const file of files) {
-      try {
-        const info = statSync(file);
-        hash.update(`\n${file}\t${info.size}\t${info.mtimeMs}`);
-      } catch {
-        hash.update(`\n${file}\tgone`);
-      }
-    }
+    hashFileStats(hash, files);
   }
   const key = hash.digest('hex');
   // One file per block: two blocks of one path with other ids or settings do not take turns
@@ -121,19 +93,26 @@ export function catalogueEntry(cacheDir: string, block: { readonly kind: PluginK
   return { file: join(cacheDir, 'catalogue', `${name}.json`), key };
 }
 
+/** A record as read: what it says, and its text (what a new record is compared with). */
+export interface KeptRecord {
+  readonly plugin: KeptPlugin;
+  readonly text: string;
+}
+
 /** The record kept for `entry`, when it matches; read synchronously (one small file). */
-export function readKept(entry: CatalogueEntry): KeptPlugin | undefined {
+export function readKept(entry: CatalogueEntry): KeptRecord | undefined {
   try {
-    const parsed = keptSchema.safeParse(JSON.parse(readFileSync(entry.file, 'utf8')), parsedOnce);
+    const text = readFileSync(entry.file, 'utf8');
+    const parsed = keptSchema.safeParse(JSON.parse(text), parsedOnce);
     if (!parsed.success || parsed.data.key !== entry.key) return undefined;
-    return parsed.data.plugin;
+    return { plugin: parsed.data.plugin, text };
   } catch {
     return undefined;
   }
 }
 
 /** What `plugin` offers now, as a record. */
-export function describePlugin(plugin: LoadedPlugin): KeptPlugin {
+function describePlugin(plugin: LoadedPlugin): KeptPlugin {
   return {
     id: plugin.id,
     kind: plugin.kind,
@@ -147,11 +126,13 @@ export function describePlugin(plugin: LoadedPlugin): KeptPlugin {
   };
 }
 
-/** Keeps what `plugin` offers for the next start, unless the record says so already. */
-export async function keepPlugin(entry: CatalogueEntry, plugin: LoadedPlugin, kept: KeptPlugin | undefined): Promise<void> {
-  const now = describePlugin(plugin);
-  if (kept && canonicalJson(kept) === canonicalJson(now)) return;
-  await writeFileAtomic(entry.file, JSON.stringify({ key: entry.key, plugin: now }));
+/**
+ * Keeps what `plugin` offers for the next start, unless the record read says so already (the
+ * same text: the same adapter writes its definitions in the same order).
+ */
+export async function keepPlugin(entry: CatalogueEntry, plugin: LoadedPlugin, previous: KeptRecord | undefined): Promise<void> {
+  const text = JSON.stringify({ key: entry.key, plugin: describePlugin(plugin) });
+  if (text !== previous?.text) await writeFileAtomic(entry.file, text);
 }
 
 /** How a provisional plugin learns about the real one. */
@@ -169,9 +150,6 @@ export interface ProvisionalPlugin extends LoadedPlugin {
 export function provisionalPlugin(kept: KeptPlugin, real: Promise<LoadedPlugin>, wake: () => void): ProvisionalPlugin {
   // Observed, so a plugin that fails to load while nobody waits is not an unhandled rejection.
   real.catch(() => undefined);
-  // The first of a name, as the registry lists it (a later one of the same name is disabled there).
-  const listed = new Map<string, string>();
-  for (const tool of kept.tools) if (!listed.has(tool.name)) listed.set(tool.name, canonicalJson(tool));
   let closed = false;
   const arrived = async (signal: AbortSignal | undefined): Promise<LoadedPlugin> => {
     wake();
@@ -200,8 +178,10 @@ export function provisionalPlugin(kept: KeptPlugin, real: Promise<LoadedPlugin>,
     real,
     async call(tool, args, options) {
       const loaded = await arrived(options.signal);
+      // The first of a name on both sides, as the registry lists it (a later one is disabled there).
       const now = loaded.tools.find((definition) => definition.name === tool);
-      if (!now || canonicalJson(now) !== listed.get(tool)) {
+      const listed = kept.tools.find((definition) => definition.name === tool);
+      if (!now || !listed || canonicalJson(now) !== canonicalJson(listed)) {
         throw new ToolportError(
           ErrorCode.CallDenied,
           `${tool} changed while toolport was starting (it was listed as it was at the last start); list the tools again`,

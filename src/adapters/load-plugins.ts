@@ -4,7 +4,7 @@
 // plugins, all at once, each within defaults.loadTimeoutSeconds (its adapter's import
 // included). A plugin that fails or misses its deadline is a diagnostic that
 // names its config entry; the others load regardless, and a late one joins when it is ready.
-import { createDeadline, onAbort } from '../core/abort.js';
+import { createDeadline, raceSignal, sleep } from '../core/abort.js';
 import { ConfigError, ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import { isUrl, type Issue } from '../core/format.js';
 import { compileGlobs } from '../core/glob.js';
@@ -150,11 +150,9 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     if ('late' in result && shutdown?.aborted) {
       // Stopped by the server's shutdown, not by its deadline (a load in the background for the
       // kept catalogue may be): what the load still makes is closed before the server exits.
-      let gaveUp!: () => void;
-      const waited = new Promise<undefined>((resolveWait) => (gaveUp = () => resolveWait(undefined)));
-      const timer = setTimeout(gaveUp, shutdownWaitMs).unref();
-      const made = await Promise.race([loading.catch(() => undefined), waited]);
-      clearTimeout(timer);
+      const stopWaiting = new AbortController();
+      const made = await Promise.race([loading.catch(() => undefined), sleep(shutdownWaitMs, stopWaiting.signal).then(() => undefined, () => undefined)]);
+      stopWaiting.abort();
       // One that arrives later still is closed when it does.
       if (made) await made.close().catch(() => {});
       else loading.then((plugin) => void plugin.close().catch(() => {}), () => {});
@@ -206,8 +204,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
   const loads = specs.map(async (detected): Promise<Outcome> => {
     if (!kept) return loadOne(detected);
     const { entry, index, spec } = detected;
-    const hidden = secretsOf(spec, process.env).filter((value): value is string => value !== undefined);
-    const record = catalogueEntry(context.cacheDir, spec, isUrl(entry.path) ? undefined : entry.path, hidden, kept.version);
+    const record = catalogueEntry(context.cacheDir, spec, isUrl(entry.path) ? undefined : entry.path, secretsOf(spec, process.env), kept.version);
     const previous = readKept(record);
     const keepLoaded = (plugin: LoadedPlugin): void => {
       keepPlugin(record, plugin, previous).catch((error: unknown) => context.logger.debug({ err: error, plugin: entry.path }, 'could not keep the plugin in the catalogue'));
@@ -228,10 +225,10 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     // (a client's first request, initialize, needs them).
     let wake!: () => void;
     const woken = new Promise<void>((resolveWake) => (wake = resolveWake));
-    if (previous.instructions) wake();
+    if (previous.plugin.instructions) wake();
     const provisional: RegisteredPlugin = {
-      id: spec.id ?? previous.id,
-      plugin: provisionalPlugin(previous, real, wake),
+      id: spec.id ?? previous.plugin.id,
+      plugin: provisionalPlugin(previous.plugin, real, wake),
       timeoutSeconds: spec.timeoutSeconds,
       source: entry.path,
       grants: spec.grants,
@@ -241,9 +238,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     context.logger.debug({ plugin: provisional.id, kind: entry.kind }, 'tools listed from the kept catalogue; the plugin loads in the background');
     let settledOnce = false;
     void (async () => {
-      let forget = (): unknown => undefined;
-      await Promise.race([kept.until, woken, new Promise<void>((resolveStop) => shutdown && (forget = onAbort(shutdown, resolveStop)))]);
-      forget();
+      await raceSignal(Promise.race([kept.until, woken]), shutdown).catch(() => undefined);
       if (shutdown?.aborted) {
         fail(new ToolportError(ErrorCode.ShuttingDown, 'the server is shutting down', { pluginId: provisional.id }));
         return;

@@ -1,8 +1,8 @@
 // Small file-system helpers used in several places.
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID, type Hash } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Whether something (a file or a folder) is at `path`. */
 export async function pathExists(path: string): Promise<boolean> {
@@ -41,5 +41,45 @@ export function writeFileAtomicSync(path: string, text: string): void {
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
+  }
+}
+
+/** At most this many files are fingerprinted under one folder. */
+const maxFingerprintFiles = 2_000;
+/** Folders a fingerprint does not descend into: dependencies, caches, version control (and dot folders). */
+const unfingerprinted = new Set(['node_modules', '.git', '__pycache__', '.venv', 'venv']);
+
+/**
+ * Adds to `out` the files under `folder` that `accept` takes (in every subfolder but the
+ * skipped ones when `recursive`), up to 2,000. Synchronous on purpose: at start the main
+ * thread is busy loading plugins, and each awaited call would wait for it.
+ */
+export function listFingerprintFiles(folder: string, out: string[], options: { recursive: boolean; accept?: (name: string) => boolean }): void {
+  let entries;
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (out.length >= maxFingerprintFiles) return;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (options.recursive && !entry.name.startsWith('.') && !unfingerprinted.has(entry.name)) listFingerprintFiles(path, out, options);
+    } else if (!options.accept || options.accept(entry.name)) {
+      out.push(path);
+    }
+  }
+}
+
+/** Adds each file's path, size and modification time (or that it is gone) to `hash`. */
+export function hashFileStats(hash: Hash, files: readonly string[]): void {
+  for (const file of files) {
+    try {
+      const info = statSync(file);
+      hash.update(`\n${file}\t${info.size}\t${info.mtimeMs}`);
+    } catch {
+      hash.update(`\n${file}\tgone`);
+    }
   }
 }

@@ -2,32 +2,11 @@
 // fingerprint of its sources and config, so a restarted toolport can list the tools at
 // once and start the Python host in the background (a host start costs 0.1 s or more).
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../core/files.js';
+import { hashFileStats, listFingerprintFiles, writeFileAtomic } from '../../core/files.js';
 import { parsedOnce } from '../../core/format.js';
 import { loadResultSchema, type LoadResult } from './manifest.js';
-
-const maxFiles = 2_000;
-const skippedFolders = new Set(['__pycache__', 'node_modules', '.git', '.venv', 'venv']);
-
-function listSources(folder: string, recursive: boolean, out: string[]): void {
-  let entries;
-  try {
-    entries = readdirSync(folder, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (out.length >= maxFiles) return;
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) {
-      if (recursive && !entry.name.startsWith('.') && !skippedFolders.has(entry.name)) listSources(path, true, out);
-    } else if (entry.name.endsWith('.py')) {
-      out.push(path);
-    }
-  }
-}
 
 /**
  * A digest of everything the load answer may depend on: the plugin's Python files (the
@@ -37,18 +16,12 @@ function listSources(folder: string, recursive: boolean, out: string[]): void {
  */
 export function fingerprintSources(pluginPath: string, isPackage: boolean, hostScript: string, config: unknown): string {
   const files: string[] = [];
-  listSources(isPackage ? pluginPath : dirname(pluginPath), isPackage, files);
-  listSources(dirname(hostScript), true, files);
+  const python = (name: string): boolean => name.endsWith('.py');
+  listFingerprintFiles(isPackage ? pluginPath : dirname(pluginPath), files, { recursive: isPackage, accept: python });
+  listFingerprintFiles(dirname(hostScript), files, { recursive: true, accept: python });
   files.sort();
   const hash = createHash('sha256').update(JSON.stringify(config));
-  for (const file of files) {
-    try {
-      const info = statSync(file);
-      hash.update(`\n${file}\t${info.size}\t${info.mtimeMs}`);
-    } catch {
-      hash.update(`\n${file}\tgone`);
-    }
-  }
+  hashFileStats(hash, files);
   return hash.digest('hex');
 }
 

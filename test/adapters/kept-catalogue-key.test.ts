@@ -1,0 +1,47 @@
+// The key of a kept-catalogue record (README "Starting from the kept catalogue"): a change to
+// the plugin's own files changes it; one in dependency, cache or dot folders does not.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { catalogueEntry } from '../../src/adapters/kept-catalogue.js';
+
+let dir: string;
+let folder: string;
+const keyOf = (): string => catalogueEntry(join(dir, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.0').key;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-kept-key-'));
+  folder = join(dir, 'skill');
+  for (const sub of ['scripts', 'node_modules/dep', '.venv/lib', '.cache']) await mkdir(join(folder, sub), { recursive: true });
+  await writeFile(join(folder, 'agent.toml'), '[tools.convert]\ncommand = "./scripts/convert.sh"\n');
+  await writeFile(join(folder, 'scripts', 'convert.sh'), 'echo 1\n');
+  await writeFile(join(folder, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
+  await writeFile(join(folder, '.venv', 'lib', 'site.py'), 'x = 1\n');
+  await writeFile(join(folder, '.cache', 'state'), 'a\n');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('changes with a file of the plugin, in a subfolder too', async () => {
+  const before = keyOf();
+  expect(keyOf()).toBe(before);
+  await writeFile(join(folder, 'scripts', 'convert.sh'), 'echo 22\n');
+  expect(keyOf()).not.toBe(before);
+});
+
+it('does not change with node_modules, a virtual environment or a dot folder', async () => {
+  const before = keyOf();
+  await writeFile(join(folder, 'node_modules', 'dep', 'index.js'), 'module.exports = 22;\n');
+  await writeFile(join(folder, '.venv', 'lib', 'site.py'), 'x = 22\n');
+  await writeFile(join(folder, '.cache', 'state'), 'abc\n');
+  expect(keyOf()).toBe(before);
+});
+
+it('changes with the plugin block and with toolport\'s version', () => {
+  const before = keyOf();
+  const withId = { kind: 'command' as const, path: folder, id: 'other' };
+  expect(catalogueEntry(join(dir, 'cache'), withId, folder, [], '1.0.0').key).not.toBe(before);
+  expect(catalogueEntry(join(dir, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.1').key).not.toBe(before);
+});
