@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { ErrorCode, ToolportError } from './core/errors.js';
 import type { ExposedPrompt } from './core/exposed-prompts.js';
 import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-tools.js';
+import type { EarlyHosts } from './core/early-hosts.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { noGrants, offersSkill, pluginIdPattern, pluginIdRule } from './core/plugin.js';
 import { loadSkillCatalog } from './core/skills.js';
@@ -67,6 +68,8 @@ export interface ToolportOptions {
    * needs one, or 0.25 s have passed. Default false; `toolport serve` turns it on.
    */
   keptCatalogue?: boolean;
+  /** Plugin hosts started before toolport loaded (bin/toolport.js); used only with the cache folder they were noted in. */
+  earlyHosts?: EarlyHosts;
 }
 
 export interface RegisterToolOptions {
@@ -206,6 +209,8 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   const dirs = toStateDirs(options.stateDir ?? config.stateDir);
   await assertPrivateDir(dirs.state, 'state folder');
   await assertPrivateDir(dirs.cache, 'cache folder');
+  const earlyHosts = options.earlyHosts?.cacheDir === dirs.cache ? options.earlyHosts : undefined;
+  if (!earlyHosts) options.earlyHosts?.discard();
   // The registry logs collisions and disabled tools; a command that prints them does not need
   // that. Its schemas' validation code is kept in the cache folder (a restart does not compile).
   const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler({ cacheDir: dirs.cache }), logger: logDiagnostics ? logger : createSilentLogger() });
@@ -297,6 +302,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   logger.info({ plugins: config.plugins.length }, 'loading plugins');
   const loading = await loadPlugins(config.plugins, {
     ...(kept && { kept }),
+    ...(earlyHosts && { earlyHosts }),
     baseDir: options.baseDir ?? process.cwd(),
     logger,
     stateDir: dirs.state,
@@ -534,6 +540,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     close() {
       closing ??= (async () => {
         shutdown.abort();
+        earlyHosts?.discard();
         try {
           const results = await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
           for (const [index, result] of results.entries()) {

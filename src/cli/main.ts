@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { MissingRequiredClientCapabilityError, isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
 import { loadConfigFile, locateConfigError, parseConfig, withPluginPaths, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import type { EarlyHosts } from '../core/early-hosts.js';
 import { ConfigError, ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
 import { didYouMean } from '../core/format.js';
 import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, type Logger } from '../core/logger.js';
@@ -118,7 +119,7 @@ async function resolveConfig(settings: Settings, paths: readonly string[]): Prom
 async function startToolport(
   settings: Settings,
   paths: readonly string[],
-  options: { logger: Logger; secrets?: SecretSet; oneShot: boolean },
+  options: { logger: Logger; secrets?: SecretSet; oneShot: boolean; earlyHosts?: EarlyHosts },
 ): Promise<{ toolport: Toolport; config: Config }> {
   const { config, baseDir, source } = await resolveConfig(settings, paths);
   try {
@@ -126,6 +127,7 @@ async function startToolport(
       logger: options.logger,
       baseDir,
       ...(options.secrets && { secrets: options.secrets }),
+      ...(options.earlyHosts && { earlyHosts: options.earlyHosts }),
       // One-shot commands print problems themselves (once) and publish no events.
       ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion(), keptCatalogue: true }),
     });
@@ -164,7 +166,7 @@ function listenFailure(error: unknown, what: string, host: string, port: number,
   return error instanceof Error ? error : new Error(String(error));
 }
 
-async function runServe(settings: Settings, paths: string[], io: Io): Promise<number> {
+async function runServe(settings: Settings, paths: string[], io: Io, earlyHosts: EarlyHosts | undefined): Promise<number> {
   const { values, env } = settings;
   if (values.stdio && values.http) throw new UsageError('--stdio and --http exclude each other');
   const useHttp = values.http === true || values.port !== undefined || values.host !== undefined;
@@ -175,7 +177,7 @@ async function runServe(settings: Settings, paths: string[], io: Io): Promise<nu
   const secrets = createSecretSet();
   const logger = createLogger(settings.logLevel('info'), { secrets, ...(settings.logFormat && { format: settings.logFormat }) });
   guardProcess(logger);
-  const { toolport, config } = await startToolport(settings, paths, { logger, secrets, oneShot: false });
+  const { toolport, config } = await startToolport(settings, paths, { logger, secrets, oneShot: false, ...(earlyHosts && { earlyHosts }) });
 
   let stopTransport: () => Promise<void> = async () => {};
   let closeHub: () => Promise<void> = async () => {};
@@ -579,7 +581,8 @@ function foreignOptions(command: Command, tokens: readonly { kind: string; name?
 
 const seeHelp = (command: string | undefined): string => (command ? `see toolport ${command} --help` : 'see toolport --help');
 
-export async function main(argv: readonly string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** `earlyHosts`: plugin hosts bin/toolport.js started before this module loaded (serve uses them; any other command stops them). */
+export async function main(argv: readonly string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env, earlyHosts?: EarlyHosts): Promise<number> {
   const firstWord = argv.find((arg) => !arg.startsWith('-'));
   const guessedCommand = (commands as readonly string[]).includes(firstWord ?? '') ? firstWord : undefined;
   let parsed;
@@ -620,9 +623,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
     const foreign = foreignOptions(known, parsed.tokens);
     if (foreign.length > 0) throw new UsageError(`${foreign.join(', ')}: not an option of ${known}`);
     const settings = toSettings(values, env);
+    // Only serve notes hosts to start early; whatever another command line's note started is stopped.
+    if (known !== 'serve') earlyHosts?.discard();
     switch (known) {
       case 'serve':
-        return await runServe(settings, rest, io);
+        return await runServe(settings, rest, io, earlyHosts);
       case 'list':
         return await runList(settings, rest, io);
       case 'call':

@@ -2,6 +2,7 @@
 // loaded plugin with tools, a call method and an idempotent close. Prompts and instructions
 // are optional capabilities a kind may add.
 import { z } from 'zod';
+import type { EarlyHosts } from './early-hosts.js';
 import type { Logger } from './logger.js';
 import type { SharedState } from './shared-state.js';
 import type { PromptDefinition, PromptOptions, PromptOutcome, SessionInfo } from './prompt.js';
@@ -73,6 +74,8 @@ export interface AdapterContext {
   readonly state?: SharedState;
   /** Tells the server's metrics that the plugin's process was restarted, or its sandbox refused a request. */
   readonly report?: (event: PluginEvent) => void;
+  /** Plugin hosts `toolport serve` started before it loaded (core/early-hosts.ts). */
+  readonly earlyHosts?: EarlyHosts;
 }
 
 /** What a running plugin reports for the metrics. */

@@ -1,8 +1,9 @@
 // One Python host process and its JSON-lines RPC on fd 3 (a socket pair): requests with
 // ids, cancellation, requests and notifications from the host. The host's stdout and
 // stderr carry only what the plugin prints, so they cannot corrupt the RPC stream.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { spawnHost, type EarlyHosts, type HostDescription } from '../../core/early-hosts.js';
 import { createLineSplitter } from '../../core/line-splitter.js';
 import { toProcessTree, toSignalOfExitCode } from '../../core/process-tree.js';
 import { isPlainObject } from '../../core/tool.js';
@@ -57,10 +58,12 @@ export interface HostProcessOptions {
   sandboxed: boolean;
   script: string;
   cwd: string;
-  env: NodeJS.ProcessEnv;
+  env: Readonly<Record<string, string>>;
   handlers: HostHandlers;
   /** How long a cancelled request may take to stop before the host is killed. */
   cancelGraceMs: number;
+  /** Hosts started before toolport loaded: one started exactly like this is used instead of a new one. */
+  early?: EarlyHosts | undefined;
 }
 
 export interface RequestOptions {
@@ -69,6 +72,10 @@ export interface RequestOptions {
 
 export interface HostProcess {
   readonly pid: number;
+  /** How it was started: what a later start may start early (core/early-hosts.ts). */
+  readonly description: HostDescription;
+  /** Whether it was started before toolport loaded. */
+  readonly early: boolean;
   readonly startedAt: number;
   readonly exited: Promise<HostExit>;
   readonly alive: boolean;
@@ -91,19 +98,16 @@ const maxLoggedLine = 16 * 1024;
 
 /** Spawns the host; resolves once the process runs (loading the plugin is a request). */
 export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
-  const [program, ...leading] = options.command;
-  const child: ChildProcess = spawn(program, [...leading, '-u', options.script], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    // Its own process group (or sandbox), so close() can stop whatever the plugin started too.
-    detached: process.platform !== 'win32',
-    windowsHide: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
+  const description: HostDescription = { command: [...options.command, '-u', options.script], cwd: options.cwd, env: options.env };
+  const early = options.early?.claim(description);
+  // Its own process group (or sandbox), so close() can stop whatever the plugin started too.
+  const child: ChildProcess = early ?? spawnHost(description);
+  if (!early) {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  }
   const pid = child.pid ?? -1;
   const rpc = child.stdio[3] as Socket;
   const pending = new Map<number, Pending>();
@@ -201,6 +205,8 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
 
   return {
     pid,
+    description,
+    early: early !== undefined,
     startedAt: Date.now(),
     exited,
     get alive() {

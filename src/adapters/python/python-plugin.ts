@@ -361,6 +361,7 @@ export async function loadPythonPlugin(
         env,
         handlers: { onNotification, onRequest, onOutput },
         cancelGraceMs: options.cancelGraceMs,
+        early: context.earlyHosts,
       });
     } catch (error) {
       throw new Error(describeMissingPython(options.python, error), { cause: error });
@@ -454,7 +455,8 @@ export async function loadPythonPlugin(
       watch(started.host);
       applyLoad(started.result);
       remember(started.result);
-      logger.info({ pid: started.host.pid }, 'Python host started');
+      noteForNextStart(started.host);
+      logger.info({ pid: started.host.pid, early: started.host.early }, 'Python host started');
       return started.host;
     })().finally(() => {
       starting = undefined;
@@ -504,6 +506,12 @@ export async function loadPythonPlugin(
     launching.then((started) => started.host.kill('the plugin did not load'), () => {});
     throw error;
   }
+  /** The plugins whose get_system_context makes the instructions. */
+  const contextSources = (): number[] => subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
+  // initialize waits for a plugin that gives instructions: the next start starts its host early.
+  const noteForNextStart = (started: HostProcess): void => {
+    if (contextSources().length > 0) context.earlyHosts?.keep(started.description);
+  };
   const remember = (result: LoadResult): void => {
     writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
   };
@@ -540,6 +548,7 @@ export async function loadPythonPlugin(
     host = first.host;
     watch(first.host);
     remember(first.result);
+    noteForNextStart(first.host);
     logger.info({ pid: first.host.pid, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
   }
   for (const tool of tools) {
@@ -567,8 +576,6 @@ export async function loadPythonPlugin(
       return sub && typeof entry.text === 'string' ? [{ name: sub.manifest.name ?? sub.manifest.id, text: redact(entry.text) }] : [];
     });
   };
-
-  const contextSources = (): number[] => subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
   const instructions = async (session: SessionInfo, signal: AbortSignal): Promise<string | undefined> => {
     const sources = contextSources();
     if (sources.length === 0) return undefined;

@@ -1,0 +1,206 @@
+// Plugin hosts started before toolport itself has loaded. A Python host takes ~0.2 s to be
+// ready (the interpreter, asyncio), and `initialize` waits for it when its plugin gives
+// instructions; toolport's own code takes longer than that to load. So `toolport serve` notes
+// the hosts it started for such plugins, and the next start with the same command line, in the
+// same folder, starts them again from bin/toolport.js, before its bundle is read. A plugin
+// claims a host started that way only if its command, folder and environment are exactly the
+// ones it would use now; the others are stopped.
+//
+// Such a host runs only toolport's host script until the plugin claims it (the plugin itself is
+// imported by the load request that follows), and it reads the same cache folder the rest of
+// toolport trusts with code: a private one, checked again here before anything is read.
+//
+// This file is imported by bin/toolport.js directly, not through the bundle: it must stay small
+// and import nothing but Node and state-dir.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { toStateDirs } from './state-dir.js';
+
+/** A host process, as it is started: program and arguments, working folder, environment. */
+export interface HostDescription {
+  readonly command: readonly [string, ...string[]];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface EarlyHosts {
+  /** The cache folder the notes are kept in; a toolport using another one must `discard()` these. */
+  readonly cacheDir: string;
+  /** A running host started exactly as described, if there is one: the caller's from now on. */
+  claim(description: HostDescription): ChildProcess | undefined;
+  /** Start a host like this one early at the next start. */
+  keep(description: HostDescription): void;
+  /** Stops the hosts nobody claimed; keeps nothing more from this start. */
+  discard(): void;
+}
+
+/** Hosts not claimed by then belong to no plugin of this start: they are stopped. */
+const claimWithinMs = 10_000;
+/** A note naming more hosts than this is not read. */
+const maxHosts = 8;
+const noteFormat = 1;
+
+/**
+ * Starts a host process: no stdin, stdout and stderr piped, fd 3 a socket pair for its RPC, in
+ * a process group (or sandbox) of its own so that stopping it stops what it started.
+ */
+export function spawnHost(description: HostDescription): ChildProcess {
+  const [program, ...args] = description.command;
+  return spawn(program, args, {
+    cwd: description.cwd,
+    env: description.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    detached: process.platform !== 'win32',
+    windowsHide: true,
+  });
+}
+
+/** What the note keeps of an environment: a value equal to toolport's own is kept as `null` (read again at start), so no secret is written. */
+type NotedEnv = Record<string, string | null>;
+interface NotedHost {
+  command: [string, ...string[]];
+  cwd: string;
+  env: NotedEnv;
+}
+
+function toNoted(description: HostDescription, env: Readonly<Record<string, string | undefined>>): NotedHost {
+  const noted: NotedEnv = {};
+  for (const [name, value] of Object.entries(description.env)) noted[name] = env[name] === value ? null : value;
+  return { command: [...description.command], cwd: description.cwd, env: noted };
+}
+
+function fromNoted(noted: NotedHost, env: Readonly<Record<string, string | undefined>>): HostDescription | undefined {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(noted.env)) {
+    const actual = value ?? env[name];
+    // A variable toolport had then and has not now: the plugin would not start it this way.
+    if (actual === undefined) return undefined;
+    out[name] = actual;
+  }
+  return { command: noted.command, cwd: noted.cwd, env: out };
+}
+
+function sameDescription(a: HostDescription, b: HostDescription): boolean {
+  if (a.cwd !== b.cwd || a.command.length !== b.command.length || a.command.some((part, index) => part !== b.command[index])) return false;
+  const names = Object.keys(a.env);
+  return names.length === Object.keys(b.env).length && names.every((name) => Object.hasOwn(b.env, name) && a.env[name] === b.env[name]);
+}
+
+function isNotedHost(value: unknown): value is NotedHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const { command, cwd, env } = value as Partial<NotedHost>;
+  return (
+    Array.isArray(command) &&
+    command.length > 0 &&
+    command.every((part) => typeof part === 'string') &&
+    typeof cwd === 'string' &&
+    isAbsolute(cwd) &&
+    typeof env === 'object' &&
+    env !== null &&
+    !Array.isArray(env) &&
+    Object.values(env).every((item) => item === null || typeof item === 'string')
+  );
+}
+
+/** Owned by this user and writable by nobody else (what state-dir.ts asks of the folders). */
+function isPrivate(path: string, folder: boolean): boolean {
+  const info = lstatSync(path, { throwIfNoEntry: false });
+  if (!info || (folder ? !info.isDirectory() : !info.isFile())) return false;
+  const uid = process.getuid?.();
+  return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+}
+
+function readNote(file: string, cacheDir: string): NotedHost[] {
+  try {
+    if (!isPrivate(cacheDir, true) || !isPrivate(dirname(file), true) || !isPrivate(file, false)) return [];
+    const note = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; hosts?: unknown };
+    if (note.format !== noteFormat || !Array.isArray(note.hosts) || note.hosts.length > maxHosts) return [];
+    return note.hosts.every(isNotedHost) ? note.hosts : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeNote(file: string, hosts: readonly NotedHost[]): void {
+  try {
+    if (hosts.length === 0) {
+      rmSync(file, { force: true });
+      return;
+    }
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const temporary = `${file}.${randomUUID()}.tmp`;
+    writeFileSync(temporary, JSON.stringify({ format: noteFormat, hosts }), { mode: 0o600 });
+    renameSync(temporary, file);
+  } catch {
+    // Only a later start is slower without it.
+  }
+}
+
+/** Stops a host and what it started (its process group), ignoring one that is gone. */
+function stop(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (process.platform === 'win32') child.kill('SIGKILL');
+    else process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Starts the hosts noted for this command line in this folder (none when there is no note) and
+ * returns them for the plugins to claim. Reads the default cache folder (TOOLPORT_CACHE_DIR,
+ * TOOLPORT_STATE_DIR, the XDG folders): a config with `stateDir` of its own gets no early hosts.
+ */
+export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = process.cwd()): EarlyHosts {
+  const cacheDir = toStateDirs(undefined, env).cache;
+  const key = createHash('sha256').update(JSON.stringify([noteFormat, cwd, argv])).digest('hex').slice(0, 32);
+  const file = join(cacheDir, 'early-hosts', `${key}.json`);
+  const notedBefore = readNote(file, cacheDir);
+  const started: { description: HostDescription; child: ChildProcess }[] = [];
+  for (const noted of notedBefore) {
+    const description = fromNoted(noted, env);
+    if (!description) continue;
+    const child = spawnHost(description);
+    // A host that cannot start is no one's concern: the plugin starts its own.
+    child.on('error', () => {});
+    started.push({ description, child });
+  }
+  const kept: NotedHost[] = [];
+  let open = true;
+  const discard = (): void => {
+    clearTimeout(timer);
+    for (const entry of started.splice(0)) stop(entry.child);
+    open = false;
+  };
+  // Once plugins had their chance: the unclaimed hosts are stopped, and the note says only
+  // what this start kept (a plugin that no longer gives instructions is left out).
+  const timer = setTimeout(() => {
+    const note = JSON.stringify(kept);
+    discard();
+    if (note !== JSON.stringify(notedBefore)) writeNote(file, kept);
+  }, claimWithinMs);
+  timer.unref();
+  return {
+    cacheDir,
+    claim(description) {
+      const at = started.findIndex((entry) => sameDescription(entry.description, description));
+      if (at === -1) return undefined;
+      const [entry] = started.splice(at, 1);
+      const child = entry?.child;
+      if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return undefined;
+      return child;
+    },
+    keep(description) {
+      if (!open) return;
+      const noted = toNoted(description, env);
+      if (kept.length >= maxHosts || kept.some((entry) => JSON.stringify(entry) === JSON.stringify(noted))) return;
+      kept.push(noted);
+      // Written at once (a start may end within the second), unless the note says this already.
+      if (kept.some((entry, index) => JSON.stringify(entry) !== JSON.stringify(notedBefore[index]))) writeNote(file, kept);
+    },
+    discard,
+  };
+}

@@ -1,0 +1,179 @@
+// Early hosts: `toolport serve` notes the Python hosts of plugins that give instructions, and
+// the next start with the same command line starts them from bin/toolport.js before its bundle
+// loads. A plugin takes such a host only if it would start it exactly so now. Real stdio
+// servers (the built CLI), an SDK client, a real Python host in bubblewrap.
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { binPath, repoRoot } from '../helpers/toolport-process.js';
+import { waitFor } from '../helpers/processes.js';
+import { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
+
+// Says in its instructions whether EARLY_TOKEN is in its environment.
+const plugin = `
+import os
+from app.plugins.base import BasePlugin
+from app.plugins.protocol import PluginManifest, ToolDefinition
+
+
+class Sees(BasePlugin):
+    @property
+    def manifest(self) -> PluginManifest:
+        return PluginManifest(
+            id="test.sees",
+            name="Sees",
+            version="1.0.0",
+            description="Tells what it sees.",
+            injects_context=True,
+            tools=[ToolDefinition(name="ping", description="Answers pong.", parameters={"type": "object", "properties": {}})],
+        )
+
+    async def get_system_context(self, ctx):
+        # Not the value itself: toolport redacts a granted variable's value from what a plugin says.
+        return "token: " + ("given" if os.environ.get("EARLY_TOKEN") else "none")
+
+    async def execute_tool(self, tool_name, args, ctx):
+        return "pong"
+`;
+
+const token = 'early-token-0b5e9d2c7a';
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-early-'));
+  await writeFile(join(dir, 'sees.py'), plugin);
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const cacheDir = (): string => join(dir, 'cache');
+
+async function configure(grantToken: boolean): Promise<void> {
+  await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n${grantToken ? '    grants: { env: [EARLY_TOKEN] }\n' : ''}`);
+}
+
+/** The child processes of `pid` (Linux). */
+function childrenOf(pid: number): number[] {
+  const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return tasks.split(' ').filter(Boolean).map(Number);
+}
+
+interface Session {
+  client: Client;
+  pid: number;
+  log: () => string;
+}
+
+async function start(): Promise<Session> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [binPath, 'serve', '--config', join(dir, 'toolport.yaml'), '--stdio', '--log-level', 'info'],
+    cwd: repoRoot,
+    env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token },
+    stderr: 'pipe',
+  });
+  let log = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  const client = new Client({ name: 'early-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, pid: transport.pid ?? -1, log: () => log };
+}
+
+/** The log line saying the plugin's host is up, parsed. */
+function hostLine(log: string): { early?: boolean } | undefined {
+  const line = log.split('\n').find((text) => /"msg":"Python host (started|ready)"/.test(text));
+  return line === undefined ? undefined : (JSON.parse(line) as { early?: boolean });
+}
+
+async function noteFiles(): Promise<string[]> {
+  return readdir(join(cacheDir(), 'early-hosts')).catch(() => []);
+}
+
+async function firstStart(): Promise<void> {
+  const first = await start();
+  try {
+    expect(first.client.getInstructions()).toContain('token: given');
+    expect(await waitFor(noteFiles, (files) => files.length === 1, 10_000)).toHaveLength(1);
+  } finally {
+    await first.client.close();
+  }
+}
+
+describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwrap}`, () => {
+  it('gets the host started early at the next start, and the note holds no secret value', async () => {
+    await configure(true);
+    await firstStart();
+    const [file] = await noteFiles();
+    const note = await readFile(join(cacheDir(), 'early-hosts', file ?? ''), 'utf8');
+    // The variable is named; its value is read from the environment at the next start.
+    expect(note).toContain('"EARLY_TOKEN":null');
+    expect(note).not.toContain(token);
+
+    const second = await start();
+    try {
+      expect(second.client.getInstructions()).toContain('token: given');
+      const ping = (await second.client.listTools()).tools.find((tool) => tool.name.endsWith('ping'));
+      expect((await second.client.callTool({ name: ping?.name ?? 'ping', arguments: {} })).content).toEqual([{ type: 'text', text: 'pong' }]);
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
+    } finally {
+      await second.client.close();
+    }
+  });
+
+  it('does not take a host started with a grant the config no longer gives, and stops it', async () => {
+    await configure(true);
+    await firstStart();
+    // The grant is withdrawn: the note still names EARLY_TOKEN, so bin/toolport.js starts a
+    // host that has it. The plugin must start one of its own, without it.
+    await configure(false);
+    const second = await start();
+    try {
+      expect(second.client.getInstructions()).toContain('token: none');
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+      // Within the claim window (10 s) the host nobody took is stopped: one child is left.
+      expect(await waitFor(() => Promise.resolve(childrenOf(second.pid)), (children) => children.length === 1, 15_000)).toHaveLength(1);
+    } finally {
+      await second.client.close();
+    }
+    // The note now says what this start kept: no host (the plugin gives instructions, so its own).
+    const [file] = await noteFiles();
+    expect(await readFile(join(cacheDir(), 'early-hosts', file ?? ''), 'utf8')).not.toContain('EARLY_TOKEN');
+  }, 30_000);
+
+  it('reads no note that others may write', async () => {
+    await configure(true);
+    await firstStart();
+    const [file] = await noteFiles();
+    await chmod(join(cacheDir(), 'early-hosts', file ?? ''), 0o666);
+    const second = await start();
+    try {
+      expect(second.client.getInstructions()).toContain('token: given');
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+    } finally {
+      await second.client.close();
+    }
+  });
+});
+
+describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`, () => {
+  it('gets no early hosts: nothing is noted in either cache folder', async () => {
+    await writeFile(join(dir, 'toolport.yaml'), `stateDir: ./own-state\nplugins:\n  - path: ./sees.py\n`);
+    for (let run = 0; run < 2; run += 1) {
+      const session = await start();
+      try {
+        expect(session.client.getInstructions()).toContain('token: none');
+        expect(hostLine(await waitFor(() => Promise.resolve(session.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+      } finally {
+        await session.client.close();
+      }
+    }
+    expect(await noteFiles()).toEqual([]);
+    expect(await readdir(join(dir, 'own-state', 'cache', 'early-hosts')).catch(() => [])).toEqual([]);
+  });
+});
