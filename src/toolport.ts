@@ -540,7 +540,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     close() {
       closing ??= (async () => {
         shutdown.abort();
-        earlyHosts?.discard();
+        earlyHosts?.settle();
         try {
           const results = await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
           for (const [index, result] of results.entries()) {

@@ -122,6 +122,7 @@ async function startToolport(
   options: { logger: Logger; secrets?: SecretSet; oneShot: boolean; earlyHosts?: EarlyHosts },
 ): Promise<{ toolport: Toolport; config: Config }> {
   const { config, baseDir, source } = await resolveConfig(settings, paths);
+  if (source?.loaded.file !== undefined && source.loaded.text !== undefined) options.earlyHosts?.useConfig(source.loaded.file, source.loaded.text);
   try {
     const toolport = await createToolport(config, {
       logger: options.logger,

@@ -15,6 +15,8 @@ export interface LoadedConfig {
   readonly config: Config;
   /** The config file (absolute), when there was one. */
   readonly file: string | undefined;
+  /** The file's text as it was read. */
+  readonly text?: string;
   /** Where in the file a config path (or an unknown key in it) is written, when it can be found. */
   locate(issue: Pick<Issue, 'path' | 'key'>): Position | undefined;
 }
@@ -177,7 +179,7 @@ export async function loadConfigFile(file: string, env: Env = process.env): Prom
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError([{ path: [], message: 'expected a mapping of keys such as server, plugins, naming' }], { file, where });
   }
-  return { config: parseConfig(raw, { file, env, where }), file: absolute, locate };
+  return { config: parseConfig(raw, { file, env, where }), file: absolute, text, locate };
 }
 
 /**

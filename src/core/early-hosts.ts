@@ -1,17 +1,19 @@
 // Plugin hosts started before toolport itself has loaded. A Python host takes ~0.2 s to be
 // ready (the interpreter, asyncio), and `initialize` waits for it when its plugin gives
 // instructions; toolport's own code takes longer than that to load. So `toolport serve` notes
-// the hosts it started for such plugins, and the next start with the same command line, in the
-// same folder, starts them again from bin/toolport.js, before its bundle is read. A plugin
-// claims a host started that way only if its command, folder and environment are exactly the
-// ones it would use now; the others are stopped.
+// the hosts it started for such plugins, with the config file it read, and the next start with
+// the same command line (and TOOLPORT_CONFIG), in the same folder, while the config file reads
+// the same, starts them again from bin/toolport.js before its bundle is read. A plugin claims a
+// host started that way only if its command, folder and environment are exactly the ones it
+// would use now; the others are stopped.
 //
-// Such a host runs only toolport's host script until the plugin claims it (the plugin itself is
-// imported by the load request that follows), and it reads the same cache folder the rest of
-// toolport trusts with code: a private one, checked again here before anything is read.
+// Until its plugin claims it, such a host runs what starting the interpreter runs (its site
+// hooks) and toolport's host script: the plugin itself is imported by the load request that
+// follows. The note is read from the cache folder the rest of toolport trusts with code (a
+// private one, checked again here before anything is read).
 //
 // This file is imported by bin/toolport.js directly, not through the bundle: it must stay small
-// and import nothing but Node and state-dir.ts.
+// and import nothing but Node and core/state-dir.ts (with the two small files it imports).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,11 +30,15 @@ export interface HostDescription {
 export interface EarlyHosts {
   /** The cache folder the notes are kept in; a toolport using another one must `discard()` these. */
   readonly cacheDir: string;
+  /** The config file this start read (absolute path and text); without it, notes name no config file. */
+  useConfig(file: string, text: string): void;
   /** A running host started exactly as described, if there is one: the caller's from now on. */
   claim(description: HostDescription): ChildProcess | undefined;
   /** Start a host like this one early at the next start. */
   keep(description: HostDescription): void;
-  /** Stops the hosts nobody claimed; keeps nothing more from this start. */
+  /** At the end of a serve: stops the hosts nobody claimed; the note names just the hosts kept. */
+  settle(): void;
+  /** Stops the hosts nobody claimed and keeps nothing (another command, another cache folder). */
   discard(): void;
 }
 
@@ -64,6 +70,13 @@ interface NotedHost {
   cwd: string;
   env: NotedEnv;
 }
+/** The config file a note was made with: its path and the SHA-256 of its text. */
+interface NotedConfig {
+  file: string;
+  sha256: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function toNoted(description: HostDescription, env: Readonly<Record<string, string | undefined>>): NotedHost {
   const noted: NotedEnv = {};
@@ -112,18 +125,31 @@ function isPrivate(path: string, folder: boolean): boolean {
   return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
 }
 
+/** Whether the config file a note was made with still reads the same (or the note names none, as the start did not). */
+function sameConfig(noted: unknown): boolean {
+  if (noted === null) return true;
+  const { file, sha256: hash } = (noted ?? {}) as Partial<NotedConfig>;
+  if (typeof file !== 'string' || typeof hash !== 'string') return false;
+  try {
+    return sha256(readFileSync(file, 'utf8')) === hash;
+  } catch {
+    return false;
+  }
+}
+
+/** The hosts of the note, if it is private, well formed and made with the config file as it reads now. */
 function readNote(file: string, cacheDir: string): NotedHost[] {
   try {
     if (!isPrivate(cacheDir, true) || !isPrivate(dirname(file), true) || !isPrivate(file, false)) return [];
-    const note = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; hosts?: unknown };
-    if (note.format !== noteFormat || !Array.isArray(note.hosts) || note.hosts.length > maxHosts) return [];
-    return note.hosts.every(isNotedHost) ? note.hosts : [];
+    const note = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; config?: unknown; hosts?: unknown };
+    if (note.format !== noteFormat || !Array.isArray(note.hosts) || note.hosts.length > maxHosts || !note.hosts.every(isNotedHost)) return [];
+    return sameConfig(note.config) ? note.hosts : [];
   } catch {
     return [];
   }
 }
 
-function writeNote(file: string, hosts: readonly NotedHost[]): void {
+function writeNote(file: string, config: NotedConfig | null, hosts: readonly NotedHost[]): void {
   try {
     if (hosts.length === 0) {
       rmSync(file, { force: true });
@@ -131,7 +157,7 @@ function writeNote(file: string, hosts: readonly NotedHost[]): void {
     }
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const temporary = `${file}.${randomUUID()}.tmp`;
-    writeFileSync(temporary, JSON.stringify({ format: noteFormat, hosts }), { mode: 0o600 });
+    writeFileSync(temporary, JSON.stringify({ format: noteFormat, config, hosts }), { mode: 0o600 });
     renameSync(temporary, file);
   } catch {
     // Only a later start is slower without it.
@@ -150,13 +176,14 @@ function stop(child: ChildProcess): void {
 }
 
 /**
- * Starts the hosts noted for this command line in this folder (none when there is no note) and
- * returns them for the plugins to claim. Reads the default cache folder (TOOLPORT_CACHE_DIR,
- * TOOLPORT_STATE_DIR, the XDG folders): a config with `stateDir` of its own gets no early hosts.
+ * Starts the hosts noted for this command line, TOOLPORT_CONFIG and folder (none when there is
+ * no note, or the config file it was made with reads differently now) and returns them for the
+ * plugins to claim. Reads the default cache folder (TOOLPORT_CACHE_DIR, TOOLPORT_STATE_DIR, the
+ * XDG folders): a config with `stateDir` of its own gets no early hosts.
  */
 export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = process.cwd()): EarlyHosts {
   const cacheDir = toStateDirs(undefined, env).cache;
-  const key = createHash('sha256').update(JSON.stringify([noteFormat, cwd, argv])).digest('hex').slice(0, 32);
+  const key = sha256(JSON.stringify([noteFormat, cwd, argv, env.TOOLPORT_CONFIG ?? null])).slice(0, 32);
   const file = join(cacheDir, 'early-hosts', `${key}.json`);
   const notedBefore = readNote(file, cacheDir);
   const started: { description: HostDescription; child: ChildProcess }[] = [];
@@ -168,23 +195,28 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
     child.on('error', () => {});
     started.push({ description, child });
   }
+  let config: NotedConfig | null = null;
   const kept: NotedHost[] = [];
   let open = true;
-  const discard = (): void => {
+  const stopUnclaimed = (): void => {
     clearTimeout(timer);
     for (const entry of started.splice(0)) stop(entry.child);
+  };
+  const settle = (): void => {
+    stopUnclaimed();
+    // What this start kept, unless the note says just that already (a plugin that no longer
+    // gives instructions, or no longer loads, is left out).
+    if (open && JSON.stringify(kept) !== JSON.stringify(notedBefore)) writeNote(file, config, kept);
     open = false;
   };
-  // Once plugins had their chance: the unclaimed hosts are stopped, and the note says only
-  // what this start kept (a plugin that no longer gives instructions is left out).
-  const timer = setTimeout(() => {
-    const note = JSON.stringify(kept);
-    discard();
-    if (note !== JSON.stringify(notedBefore)) writeNote(file, kept);
-  }, claimWithinMs);
+  // Plugins that give instructions load at once: by then they had their chance.
+  const timer = setTimeout(stopUnclaimed, claimWithinMs);
   timer.unref();
   return {
     cacheDir,
+    useConfig(configFile, text) {
+      config = { file: configFile, sha256: sha256(text) };
+    },
     claim(description) {
       const at = started.findIndex((entry) => sameDescription(entry.description, description));
       if (at === -1) return undefined;
@@ -199,8 +231,12 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
       if (kept.length >= maxHosts || kept.some((entry) => JSON.stringify(entry) === JSON.stringify(noted))) return;
       kept.push(noted);
       // Written at once (a start may end within the second), unless the note says this already.
-      if (kept.some((entry, index) => JSON.stringify(entry) !== JSON.stringify(notedBefore[index]))) writeNote(file, kept);
+      if (kept.some((entry, index) => JSON.stringify(entry) !== JSON.stringify(notedBefore[index]))) writeNote(file, config, kept);
     },
-    discard,
+    settle,
+    discard() {
+      stopUnclaimed();
+      open = false;
+    },
   };
 }

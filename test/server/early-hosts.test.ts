@@ -70,12 +70,12 @@ interface Session {
   log: () => string;
 }
 
-async function start(): Promise<Session> {
+async function start(extraEnv: Record<string, string> = {}): Promise<Session> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [binPath, 'serve', '--config', join(dir, 'toolport.yaml'), '--stdio', '--log-level', 'info'],
     cwd: repoRoot,
-    env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token },
+    env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token, ...extraEnv },
     stderr: 'pipe',
   });
   let log = '';
@@ -95,8 +95,8 @@ async function noteFiles(): Promise<string[]> {
   return readdir(join(cacheDir(), 'early-hosts')).catch(() => []);
 }
 
-async function firstStart(): Promise<void> {
-  const first = await start();
+async function firstStart(extraEnv: Record<string, string> = {}): Promise<void> {
+  const first = await start(extraEnv);
   try {
     expect(first.client.getInstructions()).toContain('token: given');
     expect(await waitFor(noteFiles, (files) => files.length === 1, 10_000)).toHaveLength(1);
@@ -126,25 +126,40 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     }
   });
 
-  it('does not take a host started with a grant the config no longer gives, and stops it', async () => {
-    await configure(true);
-    await firstStart();
-    // The grant is withdrawn: the note still names EARLY_TOKEN, so bin/toolport.js starts a
-    // host that has it. The plugin must start one of its own, without it.
-    await configure(false);
-    const second = await start();
+  it('does not take a host whose environment differs from what the plugin would start now, and stops it', async () => {
+    // The config reads the same, but which variable it grants comes from the environment.
+    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    grants: { env: ["${GRANTED_NAME}"] }\n');
+    await firstStart({ GRANTED_NAME: 'EARLY_TOKEN' });
+    // Now another variable is granted: bin/toolport.js starts the noted host, which has
+    // EARLY_TOKEN. The plugin must start one of its own, without it.
+    const second = await start({ GRANTED_NAME: 'UNRELATED_VARIABLE', UNRELATED_VARIABLE: 'x' });
     try {
       expect(second.client.getInstructions()).toContain('token: none');
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
       // Within the claim window (10 s) the host nobody took is stopped: one child is left.
       expect(await waitFor(() => Promise.resolve(childrenOf(second.pid)), (children) => children.length === 1, 15_000)).toHaveLength(1);
     } finally {
       await second.client.close();
     }
-    // The note now says what this start kept: no host (the plugin gives instructions, so its own).
+    // At the end the note says what this start kept: the host with UNRELATED_VARIABLE.
     const [file] = await noteFiles();
-    expect(await readFile(join(cacheDir(), 'early-hosts', file ?? ''), 'utf8')).not.toContain('EARLY_TOKEN');
+    const note = await readFile(join(cacheDir(), 'early-hosts', file ?? ''), 'utf8');
+    expect(note).toContain('"UNRELATED_VARIABLE":null');
+    expect(note).not.toContain('EARLY_TOKEN');
   }, 30_000);
+
+  it('forgets the host of a plugin that no longer gives instructions', async () => {
+    await configure(true);
+    await firstStart();
+    await writeFile(join(dir, 'sees.py'), plugin.replace('injects_context=True', 'injects_context=False'));
+    const second = await start();
+    try {
+      expect(second.client.getInstructions()).toBeUndefined();
+    } finally {
+      await second.client.close();
+    }
+    expect(await waitFor(noteFiles, (files) => files.length === 0, 5_000)).toEqual([]);
+  });
 
   it('reads no note that others may write', async () => {
     await configure(true);
@@ -154,7 +169,7 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     const second = await start();
     try {
       expect(second.client.getInstructions()).toContain('token: given');
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
     } finally {
       await second.client.close();
     }
@@ -168,12 +183,44 @@ describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`,
       const session = await start();
       try {
         expect(session.client.getInstructions()).toContain('token: none');
-        expect(hostLine(await waitFor(() => Promise.resolve(session.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).not.toBe(true);
+        expect(hostLine(await waitFor(() => Promise.resolve(session.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
       } finally {
         await session.client.close();
       }
     }
     expect(await noteFiles()).toEqual([]);
     expect(await readdir(join(dir, 'own-state', 'cache', 'early-hosts')).catch(() => [])).toEqual([]);
+  });
+});
+
+// With `sandbox: off` the config's `python` is the program started: a wrapper that counts its
+// starts shows whether bin/toolport.js started a host at all. Needs no bubblewrap.
+describe('a config that changed since the note was made', () => {
+  it('starts no host from it: the note is used only while the config file reads the same', async () => {
+    await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\nexec python3 "$@"\n`, { mode: 0o755 });
+    const write = (grant: string): Promise<void> =>
+      writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [${grant}] }\n`);
+    const starts = async (): Promise<number> => (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    await write('EARLY_TOKEN');
+    await firstStart();
+    expect(await starts()).toBe(1);
+    // Same config: the host started early is taken, none other is started.
+    const same = await start();
+    try {
+      expect(same.client.getInstructions()).toContain('token: given');
+      expect(hostLine(await waitFor(() => Promise.resolve(same.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
+    } finally {
+      await same.client.close();
+    }
+    expect(await starts()).toBe(2);
+    // The grant withdrawn: the noted host (with EARLY_TOKEN, outside any sandbox) must not start.
+    await write('UNRELATED_VARIABLE');
+    const changed = await start();
+    try {
+      expect(changed.client.getInstructions()).toContain('token: none');
+    } finally {
+      await changed.client.close();
+    }
+    expect(await starts()).toBe(3);
   });
 });

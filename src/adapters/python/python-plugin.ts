@@ -394,6 +394,8 @@ export async function loadPythonPlugin(
     } catch (error) {
       started.kill('loading failed');
       await started.exited;
+      // A host started early that ended before it answered: once more, with a host of its own.
+      if (started.early && error instanceof HostExitedError && !lifecycle.closed) return launch(...signals);
       if (error instanceof HostRequestError) {
         logger.debug({ traceback: redact(error.info.traceback ?? '') }, 'plugin import failed');
         throw new Error(redact(describeHostError(error.info)), { cause: error });
@@ -549,7 +551,7 @@ export async function loadPythonPlugin(
     watch(first.host);
     remember(first.result);
     noteForNextStart(first.host);
-    logger.info({ pid: first.host.pid, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
+    logger.info({ pid: first.host.pid, early: first.host.early, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
   }
   for (const tool of tools) {
     const route = routes.get(tool.name);

@@ -1,0 +1,124 @@
+// core/early-hosts.ts on its own, with real processes (`sleep`): what one start keeps, the
+// next start with the same command line starts, and hands out only for an exact match.
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEarlyHosts, type EarlyHosts, type HostDescription } from '../../src/core/early-hosts.js';
+import { waitFor } from '../helpers/processes.js';
+
+let dir: string;
+let env: Record<string, string>;
+const opened: EarlyHosts[] = [];
+const argv = ['serve', '--config', 'toolport.yaml'];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-early-core-'));
+  env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TOOLPORT_STATE_DIR: join(dir, 'state'), SLEEPY_TOKEN: 'value-1' };
+  await writeFile(join(dir, 'toolport.yaml'), 'plugins: []\n');
+});
+
+afterEach(async () => {
+  for (const hosts of opened.splice(0)) hosts.discard();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sleeper = (extra: Record<string, string> = {}): HostDescription => ({ command: ['sleep', '30'], cwd: dir, env: { PATH: env.PATH ?? '', SLEEPY_TOKEN: 'value-1', ...extra } });
+
+function open(options: { argv?: readonly string[]; env?: Record<string, string> } = {}): EarlyHosts {
+  const hosts = startEarlyHosts(options.argv ?? argv, options.env ?? env, dir);
+  opened.push(hosts);
+  return hosts;
+}
+
+/** A start that read `config` and kept `descriptions`, then ended. */
+function keepAt(descriptions: readonly HostDescription[], config = 'plugins: []\n'): void {
+  const hosts = open();
+  hosts.useConfig(join(dir, 'toolport.yaml'), config);
+  for (const description of descriptions) hosts.keep(description);
+  hosts.settle();
+}
+
+/** This process's children running `sleep <seconds>`. */
+function sleepersOf(seconds: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${seconds}\0`;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('early hosts', () => {
+  it('are started at the next start and handed out once, for the same description only', () => {
+    keepAt([sleeper()]);
+    const hosts = open();
+    expect(hosts.claim(sleeper({ SLEEPY_TOKEN: 'value-2' }))).toBeUndefined();
+    const child = hosts.claim(sleeper());
+    expect(child?.pid).toBeGreaterThan(0);
+    expect(hosts.claim(sleeper())).toBeUndefined();
+    child?.kill('SIGKILL');
+  });
+
+  it("take a variable's value from the environment at start, not from the note", () => {
+    keepAt([sleeper()]);
+    env.SLEEPY_TOKEN = 'rotated';
+    const hosts = open();
+    expect(hosts.claim(sleeper())).toBeUndefined();
+    const child = hosts.claim(sleeper({ SLEEPY_TOKEN: 'rotated' }));
+    expect(child?.pid).toBeGreaterThan(0);
+    child?.kill('SIGKILL');
+  });
+
+  it('are not started for another command line, another TOOLPORT_CONFIG, or a variable no longer set', () => {
+    keepAt([sleeper()]);
+    expect(open({ argv: ['serve', '--config', 'other.yaml'] }).claim(sleeper())).toBeUndefined();
+    expect(open({ env: { ...env, TOOLPORT_CONFIG: 'other.yaml' } }).claim(sleeper())).toBeUndefined();
+    const without = { ...env };
+    delete without.SLEEPY_TOKEN;
+    expect(open({ env: without }).claim(sleeper())).toBeUndefined();
+  });
+
+  it('are stopped when not claimed', async () => {
+    keepAt([sleeper(), { ...sleeper(), command: ['sleep', '3001'] }]);
+    const hosts = open();
+    const claimed = hosts.claim(sleeper());
+    const unclaimed = await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 1, 5_000);
+    expect(unclaimed).toHaveLength(1);
+    hosts.discard();
+    expect(await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 0, 5_000)).toEqual([]);
+    expect(alive(claimed?.pid ?? -1)).toBe(true);
+    claimed?.kill('SIGKILL');
+  });
+
+  it('survive a program that no longer exists: nothing is claimed, nothing throws', () => {
+    keepAt([{ command: [join(dir, 'gone')], cwd: dir, env: { PATH: env.PATH ?? '' } }]);
+    const hosts = open();
+    expect(hosts.claim({ command: [join(dir, 'gone')], cwd: dir, env: { PATH: env.PATH ?? '' } })).toBeUndefined();
+  });
+
+  it('keep at most eight', () => {
+    const many = Array.from({ length: 10 }, (_, index) => sleeper({ INDEX: String(index) }));
+    keepAt(many);
+    const hosts = open();
+    const claimed = many.map((description) => hosts.claim(description)).filter((child) => child !== undefined);
+    expect(claimed).toHaveLength(8);
+    for (const child of claimed) child.kill('SIGKILL');
+  });
+});
