@@ -12,7 +12,7 @@ import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-to
 import type { EarlyHosts } from './core/early-hosts.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { noGrants, offersSkill, pluginIdPattern, pluginIdRule } from './core/plugin.js';
-import { loadSkillCatalog } from './core/skills.js';
+import { loadSkillCatalog, type SkillFolder } from './core/skills.js';
 import type { SkillsExtension } from '@modelcontextprotocol/server/ext/skills';
 import type { SessionInfo } from './core/prompt.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
@@ -283,7 +283,12 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
     logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
     syncRegistry();
+    if (refreshSkills) refreshSkills();
+    else skillsChangedMeanwhile = true;
   };
+  // Set once the skill folders are served; a swap before that is caught up with then.
+  let refreshSkills: (() => void) | undefined = undefined;
+  let skillsChangedMeanwhile = false;
   // One that loads at once (it gives instructions) may finish before loadPlugins listed the others.
   let swapsHeld: Parameters<typeof swapIn>[] | undefined = [];
   const kept: KeptCatalogueOptions | undefined = options.keptCatalogue
@@ -408,7 +413,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
 
   // Skill folders, with their tools under the names clients call them by.
   const skillDiagnostics: Diagnostic[] = [];
-  const skills = await loadSkillCatalog(
+  const skillFolders = (): SkillFolder[] =>
     loaded.flatMap((entry) =>
       offersSkill(entry.plugin)
         ? [
@@ -419,11 +424,21 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
             },
           ]
         : [],
-    ),
+    );
+  skillsChangedMeanwhile = false;
+  const skillCatalog = await loadSkillCatalog(
+    skillFolders(),
     // A folder whose skill cannot be served keeps its tools; check and the log say why (info).
     (warning) => skillDiagnostics.push({ level: 'info', message: `skills extension: ${warning.path}: ${warning.message}` }),
   );
+  const skills = skillCatalog?.extension;
   if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.info(diagnostic.message);
+  // A plugin listed from the kept catalogue that is swapped in or withdrawn later changes its
+  // skill too (its tools, or whether it is served at all).
+  refreshSkills = () => {
+    skillCatalog?.update(skillFolders(), (warning) => logger.debug({ path: warning.path }, `skills extension: ${warning.message}`)).catch((error: unknown) => logger.warn({ err: error }, 'could not serve the changed skill folders'));
+  };
+  if (skillsChangedMeanwhile) refreshSkills();
 
   const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });
   const pipeline = createCallPipeline({

@@ -109,13 +109,11 @@ function folderFiles(skills: ReadonlyMap<string, { folder: string; manifest: Uin
   };
 }
 
-/**
- * The skills catalog of these folders, or undefined when there are none. A folder whose
- * skill cannot be served (a name the extension does not allow, a name taken, a SKILL.md the
- * extension rejects) is left out and `onWarning` says why.
- */
-export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarning: (warning: SkillWarning) => void): Promise<SkillsExtension | undefined> {
-  const skills = new Map<string, { folder: string; manifest: Uint8Array }>();
+type ServedSkill = { folder: string; manifest: Uint8Array };
+
+/** The folders that can be served, by skill name; `onWarning` says why one cannot. */
+async function collectSkills(folders: readonly SkillFolder[], onWarning: (warning: SkillWarning) => void): Promise<Map<string, ServedSkill>> {
+  const skills = new Map<string, ServedSkill>();
   for (const skill of folders) {
     if (!skillNamePattern.test(skill.name) || skill.name.length > 64) {
       onWarning({ path: skill.folder, message: `the skill name "${skill.name}" is not served as an MCP skill: a skill name is 1-64 lowercase letters, digits and single hyphens` });
@@ -128,6 +126,26 @@ export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarnin
     const text = await readFile(join(skill.folder, 'SKILL.md'), 'utf8');
     skills.set(skill.name, { folder: skill.folder, manifest: Buffer.from(`${servedManifest(text).replace(/\s+$/, '')}\n${toolsSection(skill.tools)}`) });
   }
+  return skills;
+}
+
+export interface SkillCatalogHandle {
+  /** What servers attach. */
+  readonly extension: SkillsExtension;
+  /**
+   * Serves these folders from now on (a plugin withdrawn, or its tools changed): the catalog
+   * is read again, and attached servers hear resources/list_changed when the list changed.
+   */
+  update(folders: readonly SkillFolder[], onWarning?: (warning: SkillWarning) => void): Promise<void>;
+}
+
+/**
+ * The skills catalog of these folders, or undefined when there are none. A folder whose
+ * skill cannot be served (a name the extension does not allow, a name taken, a SKILL.md the
+ * extension rejects) is left out and `onWarning` says why.
+ */
+export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarning: (warning: SkillWarning) => void): Promise<SkillCatalogHandle | undefined> {
+  const skills = await collectSkills(folders, onWarning);
   if (skills.size === 0) return undefined;
   // Every folder was already said; "no skills found" (when none could be served) adds nothing.
   const catalog = await SkillsExtension.load(folderFiles(skills), {
@@ -135,5 +153,14 @@ export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarnin
       if (warning.path !== '.') onWarning(warning);
     },
   });
-  return catalog.entries.length > 0 ? catalog : undefined;
+  if (catalog.entries.length === 0) return undefined;
+  return {
+    extension: catalog,
+    async update(next, onUpdateWarning = () => {}) {
+      const fresh = await collectSkills(next, onUpdateWarning);
+      skills.clear();
+      for (const [name, skill] of fresh) skills.set(name, skill);
+      await catalog.reload();
+    },
+  };
 }

@@ -4,10 +4,11 @@
 // is a module whose start takes a while, steered by a file beside it that the catalogue's
 // fingerprint does not cover (as a remote manifest's contents are not covered).
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, Tool } from '@modelcontextprotocol/client';
+import { SkillsClient } from '@modelcontextprotocol/client/ext/skills';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { connectClient, startHttpServer, type ClientTarget } from '../helpers/toolport-process.js';
@@ -15,7 +16,7 @@ import { waitFor } from '../helpers/processes.js';
 import { runCli } from '../helpers/run-cli.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createToolport } from '../../src/toolport.js';
-import { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
+import { bwrapWorks, needsBwrap, sandboxForTests } from '../helpers/sandbox.js';
 
 const plugin = `
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -261,6 +262,39 @@ describe.skipIf(!bwrapWorks)(`a plugin that gives instructions, loading at once$
       expect(settled && 'real' in settled).toBe(false);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('a skill folder listed from the kept catalogue', () => {
+  it('is withdrawn with its tools when the plugin no longer loads', async () => {
+    // The skill's program lives outside its folder, so removing it changes nothing the
+    // catalogue's key covers: the next start lists the skill from the record, then fails to load.
+    const skill = join(dir, 'greeter');
+    const program = join(dir, 'bin', 'greet.sh');
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(program, '#!/bin/sh\necho hello\n', { mode: 0o755 });
+    await mkdir(skill, { recursive: true });
+    await writeFile(join(skill, 'SKILL.md'), '---\nname: greeter\ndescription: Greets.\n---\n\n# Greeter\n');
+    await writeFile(join(skill, 'agent.toml'), `[tools.greet]\ncommand = "${program}"\ndescription = "Greets."\n`);
+    await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./greeter\n${sandboxForTests.sandbox ? '    sandbox: off\n' : ''}`);
+    const first = await connect();
+    try {
+      expect((await new SkillsClient(first).list()).skills.map((entry) => entry.uri)).toEqual(['skill://greeter/SKILL.md']);
+      expect(await waitFor(() => readdir(join(cacheDir, 'catalogue')).catch(() => []), (files) => files.length === 1, 10_000)).toHaveLength(1);
+    } finally {
+      await first.close();
+    }
+    await rm(program);
+    const { client, relisted } = await connectListening();
+    try {
+      const skills = new SkillsClient(client);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['greeter__greet']);
+      expect(await relisted).toEqual([]);
+      const listed = await waitFor(async () => (await skills.list()).skills, (entries) => entries.length === 0, 5_000);
+      expect(listed).toEqual([]);
+    } finally {
+      await client.close();
     }
   });
 });
