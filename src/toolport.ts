@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { ErrorCode, ToolportError } from './core/errors.js';
 import type { ExposedPrompt } from './core/exposed-prompts.js';
 import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-tools.js';
+import { pruneCache } from './core/cache-pruning.js';
 import type { EarlyHosts } from './core/early-hosts.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { noGrants, offersSkill, pluginIdPattern, pluginIdRule } from './core/plugin.js';
@@ -68,6 +69,8 @@ export interface ToolportOptions {
    * needs one, or 0.25 s have passed. Default false; `toolport serve` turns it on.
    */
   keptCatalogue?: boolean;
+  /** Remove cache entries unused for 30 days, a few seconds after start (at most once a day). Default false; `toolport serve` turns it on. */
+  pruneCache?: boolean;
   /** Plugin hosts started before toolport loaded (bin/toolport.js); used only with the cache folder they were noted in. */
   earlyHosts?: EarlyHosts;
 }
@@ -198,6 +201,8 @@ export async function createToolport(config: Config, options: ToolportOptions = 
   }
 }
 
+/** How long after start a serving toolport prunes its cache folder. */
+const pruneAfterMs = 5_000;
 /** How long plugins listed from the kept catalogue wait for a first tools/list before loading anyway. */
 const keptLoadDelayMs = 250;
 
@@ -209,6 +214,16 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   const dirs = toStateDirs(options.stateDir ?? config.stateDir);
   await assertPrivateDir(dirs.state, 'state folder');
   await assertPrivateDir(dirs.cache, 'cache folder');
+  let pruning: NodeJS.Timeout | undefined;
+  if (options.pruneCache) {
+    // Once the start is over: a few thousand stats, off the path to the first answers.
+    pruning = setTimeout(() => {
+      pruneCache(dirs.cache).then(
+        (result) => result.ran && logger.debug({ removed: result.removed }, 'cache entries unused for 30 days removed'),
+        (error: unknown) => logger.debug({ err: error }, 'could not prune the cache folder'),
+      );
+    }, pruneAfterMs).unref();
+  }
   const earlyHosts = options.earlyHosts?.cacheDir === dirs.cache ? options.earlyHosts : undefined;
   if (!earlyHosts) options.earlyHosts?.discard();
   // The registry logs collisions and disabled tools; a command that prints them does not need
@@ -555,6 +570,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     close() {
       closing ??= (async () => {
         shutdown.abort();
+        clearTimeout(pruning);
         earlyHosts?.settle();
         try {
           const results = await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));

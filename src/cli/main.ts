@@ -130,7 +130,7 @@ async function startToolport(
       ...(options.secrets && { secrets: options.secrets }),
       ...(options.earlyHosts && { earlyHosts: options.earlyHosts }),
       // One-shot commands print problems themselves (once) and publish no events.
-      ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion(), keptCatalogue: true }),
+      ...(options.oneShot ? { publishEvents: false, logDiagnostics: false, telemetry: false } : { version: await readVersion(), keptCatalogue: true, pruneCache: true }),
     });
     return { toolport, config };
   } catch (error) {
