@@ -133,6 +133,8 @@ export interface Toolport {
   instructionsFor(session: SessionInfo, signal?: AbortSignal): Promise<string | undefined>;
   /** Listens for changes of the tool list. Returns the unsubscribe function. */
   onToolsChanged(listener: () => void): () => void;
+  /** Listens for changes of the skills served (a skill folder added or withdrawn). Returns the unsubscribe function. */
+  onSkillsChanged(listener: () => void): () => void;
   /** Tells the approval chain a session ended (its "for this session" approvals go). */
   endSession(sessionKey: string): void;
   /** The event hooks: subscribe with `on`; transports report sessions through `notify`. */
@@ -225,7 +227,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     }, pruneAfterMs).unref();
   }
   const earlyHosts = options.earlyHosts?.cacheDir === dirs.cache ? options.earlyHosts : undefined;
-  if (!earlyHosts) options.earlyHosts?.discard();
+  if (!earlyHosts) options.earlyHosts?.close();
   // The registry logs collisions and disabled tools; a command that prints them does not need
   // that. Its schemas' validation code is kept in the cache folder (a restart does not compile).
   const registry = createRegistry({ naming: config.naming, compiler: createSchemaCompiler({ cacheDir: dirs.cache }), logger: logDiagnostics ? logger : createSilentLogger() });
@@ -298,6 +300,8 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
     logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
     syncRegistry();
+    // Only a plugin with a skill folder changes what the skills extension serves.
+    if (!offersSkill(provisional.plugin) && !(real && offersSkill(real.plugin))) return;
     if (refreshSkills) refreshSkills();
     else skillsChangedMeanwhile = true;
   };
@@ -440,18 +444,28 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
           ]
         : [],
     );
+  // The folders are read now: a swap from here on is caught up with once the catalog is made.
   skillsChangedMeanwhile = false;
   const skillCatalog = await loadSkillCatalog(
     skillFolders(),
     // A folder whose skill cannot be served keeps its tools; check and the log say why (info).
     (warning) => skillDiagnostics.push({ level: 'info', message: `skills extension: ${warning.path}: ${warning.message}` }),
+    // Later (a plugin swapped in with another folder) only the log says it.
+    (warning) => logger.info({ path: warning.path }, `skills extension: ${warning.message}`),
   );
   const skills = skillCatalog?.extension;
   if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.info(diagnostic.message);
+  const skillListeners = new Set<() => void>();
   // A plugin listed from the kept catalogue that is swapped in or withdrawn later changes its
-  // skill too (its tools, or whether it is served at all).
+  // skill too (its tools, or whether it is served at all). Connected servers hear it from the
+  // catalog; transports that build a server per request, through onSkillsChanged.
   refreshSkills = () => {
-    skillCatalog?.update(skillFolders(), (warning) => logger.debug({ path: warning.path }, `skills extension: ${warning.message}`)).catch((error: unknown) => logger.warn({ err: error }, 'could not serve the changed skill folders'));
+    skillCatalog?.update(skillFolders()).then(
+      (listChanged) => {
+        if (listChanged) for (const listener of skillListeners) listener();
+      },
+      (error: unknown) => logger.warn({ err: error }, 'could not serve the changed skill folders'),
+    );
   };
   if (skillsChangedMeanwhile) refreshSkills();
 
@@ -566,12 +580,16 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       toolListeners.add(listener);
       return () => toolListeners.delete(listener);
     },
+    onSkillsChanged(listener) {
+      skillListeners.add(listener);
+      return () => skillListeners.delete(listener);
+    },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
     close() {
       closing ??= (async () => {
         shutdown.abort();
         clearTimeout(pruning);
-        earlyHosts?.settle();
+        earlyHosts?.close();
         try {
           const results = await Promise.allSettled(loaded.map((entry) => entry.plugin.close()));
           for (const [index, result] of results.entries()) {

@@ -3,7 +3,7 @@
 // and hands over to the server or prints results. Exit codes: 0 ok, 1 a check or call
 // failed, 2 bad usage or config. Each problem is printed once.
 import { access, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MissingRequiredClientCapabilityError, isInputRequiredResult, type CallToolResult } from '@modelcontextprotocol/server';
@@ -42,8 +42,11 @@ async function readVersion(): Promise<string> {
   return (JSON.parse(raw) as { version: string }).version;
 }
 
+/** The config files looked for in the working folder when none is named, in this order. */
+const defaultConfigNames = ['toolport.yaml', 'toolport.yml', 'toolport.json'] as const;
+
 async function findDefaultConfig(cwd: string): Promise<string | undefined> {
-  for (const name of ['toolport.yaml', 'toolport.yml', 'toolport.json']) {
+  for (const name of defaultConfigNames) {
     const candidate = join(cwd, name);
     try {
       await access(candidate);
@@ -122,7 +125,12 @@ async function startToolport(
   options: { logger: Logger; secrets?: SecretSet; oneShot: boolean; earlyHosts?: EarlyHosts },
 ): Promise<{ toolport: Toolport; config: Config }> {
   const { config, baseDir, source } = await resolveConfig(settings, paths);
-  if (source?.loaded.file !== undefined && source.loaded.text !== undefined) options.earlyHosts?.useConfig(source.loaded.file, source.loaded.text);
+  if (source?.loaded.file !== undefined && source.loaded.text !== undefined) {
+    // A config found by looking would give way to one of the names looked for before it.
+    const found = settings.configFile === undefined ? defaultConfigNames.indexOf(basename(source.file) as (typeof defaultConfigNames)[number]) : -1;
+    const takenBefore = found > 0 ? defaultConfigNames.slice(0, found).map((name) => join(dirname(source.loaded.file ?? ''), name)) : [];
+    options.earlyHosts?.useConfig(source.loaded.file, source.loaded.text, takenBefore);
+  }
   try {
     const toolport = await createToolport(config, {
       logger: options.logger,
@@ -625,7 +633,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
     if (foreign.length > 0) throw new UsageError(`${foreign.join(', ')}: not an option of ${known}`);
     const settings = toSettings(values, env);
     // Only serve notes hosts to start early; whatever another command line's note started is stopped.
-    if (known !== 'serve') earlyHosts?.discard();
+    if (known !== 'serve') earlyHosts?.close();
     switch (known) {
       case 'serve':
         return await runServe(settings, rest, io, earlyHosts);
@@ -647,6 +655,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
         return await runSchema(rest, io);
     }
   } catch (error) {
+    // A serve that could not start: what no plugin claimed is stopped.
+    earlyHosts?.close();
     if (error instanceof UsageError) {
       io.err(`toolport: ${error.message}; ${seeHelp(known)}\n`);
       return 2;

@@ -28,25 +28,31 @@ export interface HostDescription {
 }
 
 export interface EarlyHosts {
-  /** The cache folder the notes are kept in; a toolport using another one must `discard()` these. */
+  /** The cache folder the notes are kept in; a toolport using another one must `close()` these. */
   readonly cacheDir: string;
-  /** The config file this start read (absolute path and text); without it, notes name no config file. */
-  useConfig(file: string, text: string): void;
+  /**
+   * The config file this start read (absolute path and text) and, when it was found by looking
+   * (no --config, no TOOLPORT_CONFIG), the files that would have been taken before it: a note
+   * is used only while the file reads the same and those are still missing. Without it, a note
+   * names no config file (plugin paths on the command line).
+   */
+  useConfig(file: string, text: string, takenBefore?: readonly string[]): void;
   /** A running host started exactly as described, if there is one: the caller's from now on. */
   claim(description: HostDescription): ChildProcess | undefined;
-  /** Start a host like this one early at the next start. */
-  keep(description: HostDescription): void;
-  /** At the end of a serve: stops the hosts nobody claimed; the note names just the hosts kept. */
-  settle(): void;
-  /** Stops the hosts nobody claimed and keeps nothing (another command, another cache folder). */
-  discard(): void;
+  /**
+   * What a plugin (named by its path) decided once it loaded: whether the next start should
+   * start a host like this one early for it (`wanted`), or none.
+   */
+  decide(plugin: string, description: HostDescription, wanted: boolean): void;
+  /** Stops the hosts nobody claimed; nothing more is noted (the end of a serve, another command, another cache folder). */
+  close(): void;
 }
 
 /** Hosts not claimed by then belong to no plugin of this start: they are stopped. */
 const claimWithinMs = 10_000;
 /** A note naming more hosts than this is not read. */
 const maxHosts = 8;
-const noteFormat = 1;
+const noteFormat = 2;
 
 /**
  * Starts a host process: no stdin, stdout and stderr piped, fd 3 a socket pair for its RPC, in
@@ -66,22 +72,25 @@ export function spawnHost(description: HostDescription): ChildProcess {
 /** What the note keeps of an environment: a value equal to toolport's own is kept as `null` (read again at start), so no secret is written. */
 type NotedEnv = Record<string, string | null>;
 interface NotedHost {
+  /** The plugin the host was for (its path): what a later decision about it replaces. */
+  plugin: string;
   command: [string, ...string[]];
   cwd: string;
   env: NotedEnv;
 }
-/** The config file a note was made with: its path and the SHA-256 of its text. */
+/** The config file a note was made with: its path, the SHA-256 of its text, the files that would have been taken before it. */
 interface NotedConfig {
   file: string;
   sha256: string;
+  absent: string[];
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-function toNoted(description: HostDescription, env: Readonly<Record<string, string | undefined>>): NotedHost {
+function toNoted(plugin: string, description: HostDescription, env: Readonly<Record<string, string | undefined>>): NotedHost {
   const noted: NotedEnv = {};
   for (const [name, value] of Object.entries(description.env)) noted[name] = env[name] === value ? null : value;
-  return { command: [...description.command], cwd: description.cwd, env: noted };
+  return { plugin, command: [...description.command], cwd: description.cwd, env: noted };
 }
 
 function fromNoted(noted: NotedHost, env: Readonly<Record<string, string | undefined>>): HostDescription | undefined {
@@ -103,8 +112,9 @@ function sameDescription(a: HostDescription, b: HostDescription): boolean {
 
 function isNotedHost(value: unknown): value is NotedHost {
   if (typeof value !== 'object' || value === null) return false;
-  const { command, cwd, env } = value as Partial<NotedHost>;
+  const { plugin, command, cwd, env } = value as Partial<NotedHost>;
   return (
+    typeof plugin === 'string' &&
     Array.isArray(command) &&
     command.length > 0 &&
     command.every((part) => typeof part === 'string') &&
@@ -125,12 +135,17 @@ function isPrivate(path: string, folder: boolean): boolean {
   return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
 }
 
-/** Whether the config file a note was made with still reads the same (or the note names none, as the start did not). */
+/**
+ * Whether a start now would read the config the note was made with: the same file, reading the
+ * same, with none of the files looked for before it there. A note made without a config file
+ * (`null`: plugin paths on the command line, which the key covers) needs nothing.
+ */
 function sameConfig(noted: unknown): boolean {
   if (noted === null) return true;
-  const { file, sha256: hash } = (noted ?? {}) as Partial<NotedConfig>;
-  if (typeof file !== 'string' || typeof hash !== 'string') return false;
+  const { file, sha256: hash, absent } = (noted ?? {}) as Partial<NotedConfig>;
+  if (typeof file !== 'string' || typeof hash !== 'string' || !Array.isArray(absent)) return false;
   try {
+    if (absent.some((path) => typeof path !== 'string' || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return false;
     return sha256(readFileSync(file, 'utf8')) === hash;
   } catch {
     return false;
@@ -196,26 +211,23 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
     started.push({ description, child });
   }
   let config: NotedConfig | null = null;
-  const kept: NotedHost[] = [];
+  // What the plugins of this start decided, by plugin: the host to note, or null for none. A
+  // noted host whose plugin decided nothing (the start ended first, its load failed, it is no
+  // longer configured but the config reads the same: never) stays as it was.
+  const decisions = new Map<string, NotedHost | null>();
+  let written = JSON.stringify(notedBefore);
   let open = true;
   const stopUnclaimed = (): void => {
     clearTimeout(timer);
     for (const entry of started.splice(0)) stop(entry.child);
-  };
-  const settle = (): void => {
-    stopUnclaimed();
-    // What this start kept, unless the note says just that already (a plugin that no longer
-    // gives instructions, or no longer loads, is left out).
-    if (open && JSON.stringify(kept) !== JSON.stringify(notedBefore)) writeNote(file, config, kept);
-    open = false;
   };
   // Plugins that give instructions load at once: by then they had their chance.
   const timer = setTimeout(stopUnclaimed, claimWithinMs);
   timer.unref();
   return {
     cacheDir,
-    useConfig(configFile, text) {
-      config = { file: configFile, sha256: sha256(text) };
+    useConfig(configFile, text, takenBefore = []) {
+      config = { file: configFile, sha256: sha256(text), absent: [...takenBefore] };
     },
     claim(description) {
       const at = started.findIndex((entry) => sameDescription(entry.description, description));
@@ -225,16 +237,18 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
       if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return undefined;
       return child;
     },
-    keep(description) {
+    decide(plugin, description, wanted) {
       if (!open) return;
-      const noted = toNoted(description, env);
-      if (kept.length >= maxHosts || kept.some((entry) => JSON.stringify(entry) === JSON.stringify(noted))) return;
-      kept.push(noted);
+      decisions.set(plugin, wanted ? toNoted(plugin, description, env) : null);
+      const undecided = notedBefore.filter((noted) => !decisions.has(noted.plugin));
+      const hosts = [...undecided, ...[...decisions.values()].filter((noted): noted is NotedHost => noted !== null)].slice(0, maxHosts);
       // Written at once (a start may end within the second), unless the note says this already.
-      if (kept.some((entry, index) => JSON.stringify(entry) !== JSON.stringify(notedBefore[index]))) writeNote(file, config, kept);
+      const next = JSON.stringify(hosts);
+      if (next === written) return;
+      written = next;
+      writeNote(file, config, hosts);
     },
-    settle,
-    discard() {
+    close() {
       stopUnclaimed();
       open = false;
     },

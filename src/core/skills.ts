@@ -135,32 +135,56 @@ export interface SkillCatalogHandle {
   /**
    * Serves these folders from now on (a plugin withdrawn, or its tools changed): the catalog
    * is read again, and attached servers hear resources/list_changed when the list changed.
+   * Resolves with whether it did. Updates run one after another; a failed one leaves the
+   * catalog as it was.
    */
-  update(folders: readonly SkillFolder[], onWarning?: (warning: SkillWarning) => void): Promise<void>;
+  update(folders: readonly SkillFolder[]): Promise<boolean>;
 }
 
 /**
  * The skills catalog of these folders, or undefined when there are none. A folder whose
  * skill cannot be served (a name the extension does not allow, a name taken, a SKILL.md the
- * extension rejects) is left out and `onWarning` says why.
+ * extension rejects) is left out and `onWarning` says why: at load, and once for each update
+ * (`onUpdateWarning`).
  */
-export async function loadSkillCatalog(folders: readonly SkillFolder[], onWarning: (warning: SkillWarning) => void): Promise<SkillCatalogHandle | undefined> {
+export async function loadSkillCatalog(
+  folders: readonly SkillFolder[],
+  onWarning: (warning: SkillWarning) => void,
+  onUpdateWarning: (warning: SkillWarning) => void = () => {},
+): Promise<SkillCatalogHandle | undefined> {
   const skills = await collectSkills(folders, onWarning);
   if (skills.size === 0) return undefined;
+  // The catalog reports what it finds through this, at load and at each reload.
+  let report = onWarning;
   // Every folder was already said; "no skills found" (when none could be served) adds nothing.
   const catalog = await SkillsExtension.load(folderFiles(skills), {
     onWarning: (warning) => {
-      if (warning.path !== '.') onWarning(warning);
+      if (warning.path !== '.') report(warning);
     },
   });
   if (catalog.entries.length === 0) return undefined;
+  report = onUpdateWarning;
+  let updating: Promise<unknown> = Promise.resolve();
+  const update = async (next: readonly SkillFolder[]): Promise<boolean> => {
+    const fresh = await collectSkills(next, onUpdateWarning);
+    const previous = new Map(skills);
+    skills.clear();
+    for (const [name, skill] of fresh) skills.set(name, skill);
+    try {
+      return (await catalog.reload()).listChanged;
+    } catch (error) {
+      // The catalog keeps serving what it served: so do its files.
+      skills.clear();
+      for (const [name, skill] of previous) skills.set(name, skill);
+      throw error;
+    }
+  };
   return {
     extension: catalog,
-    async update(next, onUpdateWarning = () => {}) {
-      const fresh = await collectSkills(next, onUpdateWarning);
-      skills.clear();
-      for (const [name, skill] of fresh) skills.set(name, skill);
-      await catalog.reload();
+    update(next) {
+      const run = updating.then(() => update(next));
+      updating = run.catch(() => {});
+      return run;
     },
   };
 }

@@ -158,6 +158,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const statelessLegacyNode = toNodeHandler({ fetch: statelessLegacy });
   // Modern clients hear about tool changes through the handler's subscription bus.
   const unsubscribe = hub.onToolsChanged(() => modern.notify.toolsChanged());
+  const unsubscribeSkills = hub.onSkillsChanged(() => modern.notify.resourcesChanged());
 
   // 2025-era Streamable HTTP sessions by id; their places (and SSE's) are in the table.
   const sessions = new Map<string, LegacySession>();
@@ -380,6 +381,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     close() {
       closing ??= (async () => {
         unsubscribe();
+        unsubscribeSkills();
         const closedListener = new Promise<void>((resolve) => server.close(() => resolve()));
         try {
           table.close();

@@ -76,6 +76,8 @@ export interface ServerHub {
   createStdioServer(context: McpRequestContext, info?: ConnectionInfo): Promise<Server>;
   /** Listens for tool list changes (for transports that deliver them their own way). */
   onToolsChanged(listener: () => void): () => void;
+  /** Listens for changes of the skills served, which connected servers hear from the skills catalog itself. */
+  onSkillsChanged(listener: () => void): () => void;
   /** Connected long-lived instances right now. */
   readonly connectionCount: number;
   close(): Promise<void>;
@@ -505,6 +507,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return connectionServer(info, instructions);
     },
     onToolsChanged: (listener) => toolport.onToolsChanged(listener),
+    onSkillsChanged: (listener) => toolport.onSkillsChanged(listener),
     get connectionCount() {
       return connections.size;
     },

@@ -20,7 +20,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const hosts of opened.splice(0)) hosts.discard();
+  for (const hosts of opened.splice(0)) hosts.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -32,12 +32,12 @@ function open(options: { argv?: readonly string[]; env?: Record<string, string> 
   return hosts;
 }
 
-/** A start that read `config` and kept `descriptions`, then ended. */
-function keepAt(descriptions: readonly HostDescription[], config = 'plugins: []\n'): void {
+/** A start that read `config` and kept `descriptions` (for plugins plugin-0, plugin-1, …), then ended. */
+function keepAt(descriptions: readonly HostDescription[], config = 'plugins: []\n', takenBefore: readonly string[] = []): void {
   const hosts = open();
-  hosts.useConfig(join(dir, 'toolport.yaml'), config);
-  for (const description of descriptions) hosts.keep(description);
-  hosts.settle();
+  hosts.useConfig(join(dir, 'toolport.yaml'), config, takenBefore);
+  descriptions.forEach((description, index) => hosts.decide(`plugin-${index}`, description, true));
+  hosts.close();
 }
 
 /** This process's children running `sleep <seconds>`. */
@@ -101,7 +101,7 @@ describe('early hosts', () => {
     const claimed = hosts.claim(sleeper());
     const unclaimed = await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 1, 5_000);
     expect(unclaimed).toHaveLength(1);
-    hosts.discard();
+    hosts.close();
     expect(await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 0, 5_000)).toEqual([]);
     expect(alive(claimed?.pid ?? -1)).toBe(true);
     claimed?.kill('SIGKILL');
@@ -120,5 +120,37 @@ describe('early hosts', () => {
     const claimed = many.map((description) => hosts.claim(description)).filter((child) => child !== undefined);
     expect(claimed).toHaveLength(8);
     for (const child of claimed) child.kill('SIGKILL');
+  });
+
+  it('stay noted for a plugin that decided nothing (a start that ended first)', () => {
+    keepAt([sleeper()]);
+    open().close();
+    const child = open().claim(sleeper());
+    expect(child?.pid).toBeGreaterThan(0);
+    child?.kill('SIGKILL');
+  });
+
+  it("are replaced by a plugin's new decision, and forgotten when it wants none; other plugins' stay", () => {
+    const other = { ...sleeper(), command: ['sleep', '3002'] as [string, ...string[]] };
+    keepAt([sleeper(), other]);
+    const second = open();
+    second.decide('plugin-0', sleeper({ NEWER: '1' }), true);
+    second.close();
+    const third = open();
+    expect(third.claim(sleeper())).toBeUndefined();
+    const claimed = [third.claim(sleeper({ NEWER: '1' })), third.claim(other)];
+    expect(claimed.map((child) => (child?.pid ?? 0) > 0)).toEqual([true, true]);
+    third.decide('plugin-0', sleeper({ NEWER: '1' }), false);
+    third.close();
+    for (const child of claimed) child?.kill('SIGKILL');
+    const fourth = open();
+    expect(fourth.claim(sleeper({ NEWER: '1' }))).toBeUndefined();
+    fourth.claim(other)?.kill('SIGKILL');
+  });
+
+  it('are not started once a config file looked for before the noted one exists', async () => {
+    keepAt([sleeper()], 'plugins: []\n', [join(dir, 'toolport.yml')]);
+    await writeFile(join(dir, 'toolport.yml'), 'plugins: []\n');
+    expect(open().claim(sleeper())).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@
 // loads. A plugin takes such a host only if it would start it exactly so now. Real stdio
 // servers (the built CLI), an SDK client, a real Python host in bubblewrap.
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,13 @@ import { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
 // Says in its instructions whether EARLY_TOKEN is in its environment.
 const plugin = `
 import os
+import time
 from app.plugins.base import BasePlugin
 from app.plugins.protocol import PluginManifest, ToolDefinition
+
+# A slow import when asked (the test of a start that ends while the plugin loads).
+if os.environ.get("EARLY_TOKEN") == "slow":
+    time.sleep(1.5)
 
 
 class Sees(BasePlugin):
@@ -70,11 +76,12 @@ interface Session {
   log: () => string;
 }
 
-async function start(extraEnv: Record<string, string> = {}): Promise<Session> {
+/** `toolport serve` with the config in `dir`, or, with `lookFor`, the config it finds in `dir` (its working folder). */
+async function start(extraEnv: Record<string, string> = {}, options: { lookFor?: boolean } = {}): Promise<Session> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [binPath, 'serve', '--config', join(dir, 'toolport.yaml'), '--stdio', '--log-level', 'info'],
-    cwd: repoRoot,
+    args: [binPath, 'serve', ...(options.lookFor ? [] : ['--config', join(dir, 'toolport.yaml')]), '--stdio', '--log-level', 'info'],
+    cwd: options.lookFor ? dir : repoRoot,
     env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token, ...extraEnv },
     stderr: 'pipe',
   });
@@ -222,5 +229,73 @@ describe('a config that changed since the note was made', () => {
       await changed.client.close();
     }
     expect(await starts()).toBe(3);
+  });
+
+  it('starts none from a config found by looking once a file looked for before it exists', async () => {
+    await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\nexec python3 "$@"\n`, { mode: 0o755 });
+    await writeFile(join(dir, 'toolport.json'), JSON.stringify({ plugins: [{ path: './sees.py', python: './python-counting', sandbox: 'off' }] }));
+    const starts = async (): Promise<number> => (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const first = await start({}, { lookFor: true });
+    await first.client.close();
+    const second = await start({}, { lookFor: true });
+    try {
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
+    } finally {
+      await second.client.close();
+    }
+    expect(await starts()).toBe(2);
+    // toolport.yaml comes before toolport.json: it is the config now, and the note (made with
+    // toolport.json, which reads the same) must not start its host.
+    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    sandbox: off\n');
+    const third = await start({}, { lookFor: true });
+    await third.client.close();
+    expect(await starts()).toBe(2);
+  });
+
+  it('keeps the note when a start ends before its plugin decided anything', async () => {
+    await configure(true);
+    await firstStart();
+    const before = await noteFiles();
+    // The command line of start(), so the note applies.
+    const child = spawn(process.execPath, [binPath, 'serve', '--config', join(dir, 'toolport.yaml'), '--stdio', '--log-level', 'info'], {
+      cwd: repoRoot,
+      // Its import now takes a while (the plugin file, the config and the kept catalogue's
+      // record are unchanged): the start ends while the plugin loads in the host it took.
+      env: { ...process.env, TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: 'slow' },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    // Stopped once the plugin has taken its host (well within 0.8 s), before its import is over.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await noteFiles()).toEqual(before);
+    const again = await start();
+    try {
+      expect(hostLine(await waitFor(() => Promise.resolve(again.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
+    } finally {
+      await again.client.close();
+    }
+  });
+
+  it('replaces a host started early that ends when asked to load the plugin', async () => {
+    // The counting wrapper: while the file die-once is there, it removes it and starts a Python
+    // that ends as soon as the load request arrives (after the plugin took it).
+    await writeFile(
+      join(dir, 'python-counting'),
+      `#!/bin/sh\necho start >> "${dir}/starts"\nif [ -f "${dir}/die-once" ]; then rm "${dir}/die-once"; exec python3 -c 'import os; os.read(3, 1); raise SystemExit(3)'; fi\nexec python3 "$@"\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [EARLY_TOKEN] }\n');
+    await firstStart();
+    await writeFile(join(dir, 'die-once'), '');
+    const second = await start();
+    try {
+      expect(second.client.getInstructions()).toContain('token: given');
+      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
+    } finally {
+      await second.client.close();
+    }
+    // The first start's host, the one started early (which ended), and the one that replaced it.
+    expect((await readFile(join(dir, 'starts'), 'utf8')).split('\n').filter(Boolean)).toHaveLength(3);
   });
 });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, Tool } from '@modelcontextprotocol/client';
+import type { Client, ListChangedHandlers, Tool } from '@modelcontextprotocol/client';
 import { SkillsClient } from '@modelcontextprotocol/client/ext/skills';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -60,11 +60,11 @@ async function connect(): Promise<Client> {
 }
 
 /** A client that hears tools/list_changed: `relisted` is the tool list it then got (within 10 s). */
-async function connectListening(): Promise<{ client: Client; relisted: Promise<Tool[]> }> {
+async function connectListening(also: Omit<ListChangedHandlers, 'tools'> = {}): Promise<{ client: Client; relisted: Promise<Tool[]> }> {
   let changed: (tools: Tool[]) => void = () => {};
   const heard = new Promise<Tool[]>((resolve) => (changed = resolve));
   const client = await connectClient('stdio', target(), {
-    listChanged: { tools: { debounceMs: 0, onChanged: (error, tools) => (error ? undefined : changed(tools ?? [])) } },
+    listChanged: { ...also, tools: { debounceMs: 0, onChanged: (error, tools) => (error ? undefined : changed(tools ?? [])) } },
   });
   const relisted = Promise.race([heard, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no list_changed within 10 s')), 10_000))]);
   relisted.catch(() => undefined);
@@ -286,13 +286,16 @@ describe('a skill folder listed from the kept catalogue', () => {
       await first.close();
     }
     await rm(program);
-    const { client, relisted } = await connectListening();
+    let resourcesChanged = false;
+    const { client, relisted } = await connectListening({ resources: { debounceMs: 0, onChanged: () => (resourcesChanged = true) } });
     try {
       const skills = new SkillsClient(client);
       expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['greeter__greet']);
       expect(await relisted).toEqual([]);
       const listed = await waitFor(async () => (await skills.list()).skills, (entries) => entries.length === 0, 5_000);
       expect(listed).toEqual([]);
+      // Clients were told (resources/list_changed), not left to find out.
+      expect(await waitFor(() => Promise.resolve(resourcesChanged), (heard) => heard, 5_000)).toBe(true);
     } finally {
       await client.close();
     }

@@ -395,7 +395,7 @@ export async function loadPythonPlugin(
       started.kill('loading failed');
       await started.exited;
       // A host started early that ended before it answered: once more, with a host of its own.
-      if (started.early && error instanceof HostExitedError && !lifecycle.closed) return launch(...signals);
+      if (started.early && error instanceof HostExitedError && !lifecycle.closed && !signals.some((signal) => signal?.aborted)) return launch(...signals);
       if (error instanceof HostRequestError) {
         logger.debug({ traceback: redact(error.info.traceback ?? '') }, 'plugin import failed');
         throw new Error(redact(describeHostError(error.info)), { cause: error });
@@ -512,7 +512,7 @@ export async function loadPythonPlugin(
   const contextSources = (): number[] => subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
   // initialize waits for a plugin that gives instructions: the next start starts its host early.
   const noteForNextStart = (started: HostProcess): void => {
-    if (contextSources().length > 0) context.earlyHosts?.keep(started.description);
+    context.earlyHosts?.decide(options.path, started.description, contextSources().length > 0);
   };
   const remember = (result: LoadResult): void => {
     writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));

@@ -1,0 +1,45 @@
+// The skills catalog's updates (core/skills.ts) on real folders: they run one after another,
+// so the last one asked for is what is served.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadSkillCatalog, type SkillFolder } from '../../src/core/skills.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'toolport-skills-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function skill(name: string): Promise<SkillFolder> {
+  const folder = join(dir, name);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'SKILL.md'), `---\nname: ${name}\ndescription: The ${name} skill.\n---\n\n# ${name}\n`);
+  return { name, folder, tools: [] };
+}
+
+describe('the skills catalog', () => {
+  it('serves what the last update asked for, when a longer one was asked for first', async () => {
+    const alpha = await skill('alpha');
+    const many = [alpha, ...(await Promise.all(Array.from({ length: 30 }, (_, index) => skill(`extra-${index}`))))];
+    const catalog = await loadSkillCatalog([alpha], () => {});
+    expect(catalog).toBeDefined();
+    const longer = catalog?.update(many);
+    const last = catalog?.update([alpha]);
+    expect(await longer).toBe(true);
+    expect(await last).toBe(true);
+    const entries = (catalog?.extension as { entries?: readonly { uri: string }[] } | undefined)?.entries ?? [];
+    expect(entries.map((entry) => entry.uri)).toEqual(['skill://alpha/SKILL.md']);
+  });
+
+  it('says whether the list changed', async () => {
+    const alpha = await skill('alpha');
+    const catalog = await loadSkillCatalog([alpha], () => {});
+    expect(await catalog?.update([alpha])).toBe(false);
+    expect(await catalog?.update([])).toBe(true);
+  });
+});
