@@ -221,7 +221,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     // Once the start is over: a few thousand stats, off the path to the first answers.
     pruning = setTimeout(() => {
       pruneCache(dirs.cache).then(
-        (result) => result.ran && logger.debug({ removed: result.removed }, 'cache entries unused for 30 days removed'),
+        (result) => {
+          if (result.ran) logger.debug({ removed: result.removed }, 'cache entries unused for 30 days removed');
+        },
         (error: unknown) => logger.debug({ err: error }, 'could not prune the cache folder'),
       );
     }, pruneAfterMs).unref();

@@ -125,11 +125,12 @@ async function startToolport(
   options: { logger: Logger; secrets?: SecretSet; oneShot: boolean; earlyHosts?: EarlyHosts },
 ): Promise<{ toolport: Toolport; config: Config }> {
   const { config, baseDir, source } = await resolveConfig(settings, paths);
-  if (source?.loaded.file !== undefined && source.loaded.text !== undefined) {
+  const loadedFile = source?.loaded.file;
+  if (loadedFile !== undefined && source?.loaded.text !== undefined) {
     // A config found by looking would give way to one of the names looked for before it.
-    const found = settings.configFile === undefined ? defaultConfigNames.indexOf(basename(source.file) as (typeof defaultConfigNames)[number]) : -1;
-    const takenBefore = found > 0 ? defaultConfigNames.slice(0, found).map((name) => join(dirname(source.loaded.file ?? ''), name)) : [];
-    options.earlyHosts?.useConfig(source.loaded.file, source.loaded.text, takenBefore);
+    const found = settings.configFile === undefined ? defaultConfigNames.indexOf(basename(loadedFile) as (typeof defaultConfigNames)[number]) : -1;
+    const takenBefore = defaultConfigNames.slice(0, Math.max(found, 0)).map((name) => join(dirname(loadedFile), name));
+    options.earlyHosts?.useConfig(loadedFile, source.loaded.text, takenBefore);
   }
   try {
     const toolport = await createToolport(config, {

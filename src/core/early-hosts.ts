@@ -212,8 +212,7 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
   }
   let config: NotedConfig | null = null;
   // What the plugins of this start decided, by plugin: the host to note, or null for none. A
-  // noted host whose plugin decided nothing (the start ended first, its load failed, it is no
-  // longer configured but the config reads the same: never) stays as it was.
+  // noted host whose plugin decided nothing (the start ended first, or its load failed) stays.
   const decisions = new Map<string, NotedHost | null>();
   let written = JSON.stringify(notedBefore);
   let open = true;
@@ -241,7 +240,10 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
       if (!open) return;
       decisions.set(plugin, wanted ? toNoted(plugin, description, env) : null);
       const undecided = notedBefore.filter((noted) => !decisions.has(noted.plugin));
-      const hosts = [...undecided, ...[...decisions.values()].filter((noted): noted is NotedHost => noted !== null)].slice(0, maxHosts);
+      // In plugin order, so that the same hosts make the same note whatever order plugins load in.
+      const hosts = [...undecided, ...[...decisions.values()].filter((noted): noted is NotedHost => noted !== null)]
+        .sort((a, b) => (a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0))
+        .slice(0, maxHosts);
       // Written at once (a start may end within the second), unless the note says this already.
       const next = JSON.stringify(hosts);
       if (next === written) return;
