@@ -13,7 +13,7 @@ import { pruneCache } from './core/cache-pruning.js';
 import type { EarlyHosts } from './core/early-hosts.js';
 import { createSilentLogger, type Logger } from './core/logger.js';
 import { noGrants, offersSkill, pluginIdPattern, pluginIdRule } from './core/plugin.js';
-import { loadSkillCatalog, type SkillFolder } from './core/skills.js';
+import { loadSkillCatalog, type SkillCatalogHandle, type SkillFolder } from './core/skills.js';
 import type { SkillsExtension } from '@modelcontextprotocol/server/ext/skills';
 import type { SessionInfo } from './core/prompt.js';
 import { createSecretSet, type SecretSet } from './core/redact.js';
@@ -262,8 +262,45 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   const hostPlugins = new Map<string, RegisteredPlugin & { plugin: HostPlugin }>();
   const loaded: RegisteredPlugin[] = [];
   const allPlugins = (): RegisteredPlugin[] => [...loaded, ...hostPlugins.values()];
+  // Skill folders, with their tools under the names clients call them by.
+  const skillFolders = (): SkillFolder[] =>
+    loaded.flatMap((entry) =>
+      offersSkill(entry.plugin)
+        ? [
+            {
+              name: entry.plugin.skill.name,
+              folder: entry.plugin.skill.folder,
+              tools: registry.tools.filter((tool) => tool.plugin.id === entry.id).map((tool) => ({ name: tool.name, description: tool.definition.description })),
+            },
+          ]
+        : [],
+    );
+  // The catalog serving them, once it is being made, and what it was last given (as JSON).
+  let skillCatalog: Promise<SkillCatalogHandle | undefined> | undefined = undefined;
+  let servedSkills = '';
+  const skillListeners = new Set<() => void>();
+  // A plugin swapped in (or withdrawn) after start, or one that joined late, changes the skill
+  // folders or their tools. Connected servers hear it from the catalog; transports that build
+  // a server per request, through onSkillsChanged.
+  const refreshSkills = (): void => {
+    if (!skillCatalog) return;
+    const folders = skillFolders();
+    const text = JSON.stringify(folders);
+    if (text === servedSkills) return;
+    servedSkills = text;
+    skillCatalog
+      .then((catalog) => catalog?.update(folders))
+      .then(
+        (listChanged) => {
+          if (listChanged) for (const listener of skillListeners) listener();
+        },
+        (error: unknown) => logger.warn({ err: error }, 'could not serve the changed skill folders'),
+      );
+  };
   const syncRegistry = (): void => {
-    if (registryReady) registry.setPlugins(allPlugins());
+    if (!registryReady) return;
+    registry.setPlugins(allPlugins());
+    refreshSkills();
   };
   const registerTool = (tool: HostTool, id: string, configPath: string): (() => void) => {
     if (!pluginIdPattern.test(id)) throw new TypeError(`registerTool: plugin id "${id}" ${pluginIdRule}`);
@@ -302,14 +339,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
     if (logDiagnostics) for (const diagnostic of diagnostics) logDiagnostic(logger, diagnostic);
     logger.debug({ plugin: provisional.id, loaded: real !== undefined }, 'a plugin listed from the kept catalogue finished loading');
     syncRegistry();
-    // Only a plugin with a skill folder changes what the skills extension serves.
-    if (!offersSkill(provisional.plugin) && !(real && offersSkill(real.plugin))) return;
-    if (refreshSkills) refreshSkills();
-    else skillsChangedMeanwhile = true;
   };
-  // Set once the skill folders are served; a swap before that is caught up with then.
-  let refreshSkills: (() => void) | undefined = undefined;
-  let skillsChangedMeanwhile = false;
   // One that loads at once (it gives instructions) may finish before loadPlugins listed the others.
   let swapsHeld: Parameters<typeof swapIn>[] | undefined = [];
   const kept: KeptCatalogueOptions | undefined = options.keptCatalogue
@@ -432,44 +462,19 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
   if (logDiagnostics) for (const diagnostic of policyDiagnostics()) logger.warn(diagnostic.message);
   logger.info({ plugins: loaded.length, tools: registry.tools.length }, 'plugins loaded');
 
-  // Skill folders, with their tools under the names clients call them by.
   const skillDiagnostics: Diagnostic[] = [];
-  const skillFolders = (): SkillFolder[] =>
-    loaded.flatMap((entry) =>
-      offersSkill(entry.plugin)
-        ? [
-            {
-              name: entry.plugin.skill.name,
-              folder: entry.plugin.skill.folder,
-              tools: registry.tools.filter((tool) => tool.plugin.id === entry.id).map((tool) => ({ name: tool.name, description: tool.definition.description })),
-            },
-          ]
-        : [],
-    );
-  // The folders are read now: a swap from here on is caught up with once the catalog is made.
-  skillsChangedMeanwhile = false;
-  const skillCatalog = await loadSkillCatalog(
-    skillFolders(),
+  const startFolders = skillFolders();
+  servedSkills = JSON.stringify(startFolders);
+  // A swap while the catalog is made is served once it is made (refreshSkills waits for it).
+  skillCatalog = loadSkillCatalog(
+    startFolders,
     // A folder whose skill cannot be served keeps its tools; check and the log say why (info).
     (warning) => skillDiagnostics.push({ level: 'info', message: `skills extension: ${warning.path}: ${warning.message}` }),
     // Later (a plugin swapped in with another folder) only the log says it.
     (warning) => logger.info({ path: warning.path }, `skills extension: ${warning.message}`),
   );
-  const skills = skillCatalog?.extension;
+  const skills = (await skillCatalog)?.extension;
   if (logDiagnostics) for (const diagnostic of skillDiagnostics) logger.info(diagnostic.message);
-  const skillListeners = new Set<() => void>();
-  // A plugin listed from the kept catalogue that is swapped in or withdrawn later changes its
-  // skill too (its tools, or whether it is served at all). Connected servers hear it from the
-  // catalog; transports that build a server per request, through onSkillsChanged.
-  refreshSkills = () => {
-    skillCatalog?.update(skillFolders()).then(
-      (listChanged) => {
-        if (listChanged) for (const listener of skillListeners) listener();
-      },
-      (error: unknown) => logger.warn({ err: error }, 'could not serve the changed skill folders'),
-    );
-  };
-  if (skillsChangedMeanwhile) refreshSkills();
 
   const approvals = createApprovalChain({ inbox, timeoutMs: config.approvals.timeoutSeconds * 1000 });
   const pipeline = createCallPipeline({

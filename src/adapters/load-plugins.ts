@@ -112,9 +112,21 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     return adapter;
   };
 
+  /** How the registry knows a plugin of this block (the config's id, else the plugin's own). */
+  const registeredAs = ({ entry, index, spec }: Detected, plugin: LoadedPlugin): RegisteredPlugin => ({
+    id: spec.id ?? plugin.id,
+    plugin,
+    timeoutSeconds: spec.timeoutSeconds,
+    source: entry.path,
+    grants: spec.grants,
+    configPath: `plugins[${index}]`,
+    ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
+  });
+
   type Outcome = { index: number; loaded?: RegisteredPlugin; diagnostics: Diagnostic[] };
   /** `joinedLate` hears of a plugin that arrived after its deadline and was added after all. */
-  const loadOne = async ({ entry, index, spec }: Detected, joinedLate?: (plugin: LoadedPlugin) => void): Promise<Outcome> => {
+  const loadOne = async (detected: Detected, joinedLate?: (plugin: LoadedPlugin) => void): Promise<Outcome> => {
+    const { entry, index, spec } = detected;
     const found: Diagnostic[] = [];
     const where = `plugins[${index}] ${entry.path}`;
     const configPath = `plugins[${index}]`;
@@ -136,16 +148,9 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     ]);
     deadline.dispose();
     const toRegistered = (plugin: LoadedPlugin): RegisteredPlugin => {
-      reportedId = spec.id ?? plugin.id;
-      return {
-      id: spec.id ?? plugin.id,
-      plugin,
-      timeoutSeconds: spec.timeoutSeconds,
-      source: entry.path,
-      grants: spec.grants,
-      configPath,
-      ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
-      };
+      const registered = registeredAs(detected, plugin);
+      reportedId = registered.id;
+      return registered;
     };
     if ('late' in result && shutdown?.aborted) {
       // Stopped by the server's shutdown, not by its deadline (a load in the background for the
@@ -226,15 +231,10 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     let wake!: () => void;
     const woken = new Promise<void>((resolveWake) => (wake = resolveWake));
     if (previous.plugin.instructions) wake();
-    const provisional: RegisteredPlugin = {
-      id: spec.id ?? previous.plugin.id,
-      plugin: provisionalPlugin(previous.plugin, real, wake),
-      timeoutSeconds: spec.timeoutSeconds,
-      source: entry.path,
-      grants: spec.grants,
-      configPath: `plugins[${index}]`,
-      ...(spec.readOnly && { readOnly: compileGlobs(spec.readOnly) }),
-    };
+    const provisional = registeredAs(detected, provisionalPlugin(previous.plugin, real, wake));
+    // The model hears that it did not load; why (paths, the plugin's own words) goes to the log.
+    const notLoaded = (why: { detail: string } | { cause: unknown }): ToolportError =>
+      new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, ...why });
     context.logger.debug({ plugin: provisional.id, kind: entry.kind }, 'tools listed from the kept catalogue; the plugin loads in the background');
     let settledOnce = false;
     void (async () => {
@@ -245,16 +245,12 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
       }
       const outcome = keep(await loadOne(detected, keepLoaded));
       if (outcome.loaded) arrive(outcome.loaded.plugin);
-      else {
-        // The model hears that it did not load; why (paths, the plugin's own words) goes to the log.
-        const why = outcome.diagnostics.find((diagnostic) => diagnostic.level === 'error')?.message ?? 'it did not load';
-        fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, detail: why }));
-      }
+      else fail(notLoaded({ detail: outcome.diagnostics.find((diagnostic) => diagnostic.level === 'error')?.message ?? 'it did not load' }));
       settledOnce = true;
       kept.settled(provisional, outcome.loaded, outcome.diagnostics);
     })().catch((error: unknown) => {
       // Not loaded after all: withdrawn like a plugin whose load failed (settled at most once).
-      fail(new ToolportError(ErrorCode.PluginLoadFailed, `plugin ${provisional.id} did not load; see the server log`, { pluginId: provisional.id, cause: error }));
+      fail(notLoaded({ cause: error }));
       context.logger.error({ err: error, plugin: provisional.id }, 'loading a plugin listed from the kept catalogue failed');
       if (!settledOnce) kept.settled(provisional, undefined, [{ level: 'error', message: `plugins[${index}] ${entry.path}: ${describeThrown(error)}` }]);
     });

@@ -13,12 +13,14 @@
 // private one, checked again here before anything is read).
 //
 // This file is imported by bin/toolport.js directly, not through the bundle: it must stay small
-// and import nothing but Node and core/state-dir.ts (with the two small files it imports).
+// and import nothing but Node and a few small core files (state-dir, files, process-tree).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { toStateDirs } from './state-dir.js';
+import { writeFileAtomicSync } from './files.js';
+import { signalGroup } from './process-tree.js';
+import { toStateDirs, whyNotPrivate } from './state-dir.js';
 
 /** A host process, as it is started: program and arguments, working folder, environment. */
 export interface HostDescription {
@@ -127,12 +129,11 @@ function isNotedHost(value: unknown): value is NotedHost {
   );
 }
 
-/** Owned by this user and writable by nobody else (what state-dir.ts asks of the folders). */
+/** A folder or file (not a link) this user owns and nobody else may write (what state-dir.ts asks of the folders). */
 function isPrivate(path: string, folder: boolean): boolean {
   const info = lstatSync(path, { throwIfNoEntry: false });
   if (!info || (folder ? !info.isDirectory() : !info.isFile())) return false;
-  const uid = process.getuid?.();
-  return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+  return whyNotPrivate(info) === undefined;
 }
 
 /**
@@ -166,28 +167,17 @@ function readNote(file: string, cacheDir: string): NotedHost[] {
 
 function writeNote(file: string, config: NotedConfig | null, hosts: readonly NotedHost[]): void {
   try {
-    if (hosts.length === 0) {
-      rmSync(file, { force: true });
-      return;
-    }
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const temporary = `${file}.${randomUUID()}.tmp`;
-    writeFileSync(temporary, JSON.stringify({ format: noteFormat, config, hosts }), { mode: 0o600 });
-    renameSync(temporary, file);
+    if (hosts.length === 0) rmSync(file, { force: true });
+    else writeFileAtomicSync(file, JSON.stringify({ format: noteFormat, config, hosts }));
   } catch {
     // Only a later start is slower without it.
   }
 }
 
-/** Stops a host and what it started (its process group), ignoring one that is gone. */
+/** Stops a host and what it started (its process group, or bwrap's, which takes the sandbox along). */
 function stop(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    if (process.platform === 'win32') child.kill('SIGKILL');
-    else process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
+  if (!signalGroup(child.pid, 'SIGKILL')) child.kill('SIGKILL');
 }
 
 /**

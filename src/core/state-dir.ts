@@ -35,6 +35,14 @@ export function toStateDirs(explicit: string | undefined, env: Readonly<Record<s
   return { state: join(stateHome, 'toolport'), cache: cacheOverride ?? join(cacheHome, 'toolport') };
 }
 
+/** Why a file or folder is not this user's alone (another owner, or group or others may write it); undefined when it is. */
+export function whyNotPrivate(info: { readonly uid: number; readonly mode: number }): string | undefined {
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) return `it belongs to user id ${info.uid}, not to the user toolport runs as (${uid})`;
+  if ((info.mode & 0o022) !== 0) return `group or others may write to it (mode ${(info.mode & 0o777).toString(8)}; chmod 700 it)`;
+  return undefined;
+}
+
 /** Creates `path` (mode 0700) if missing, and refuses it unless this user owns it and nobody else may write it. */
 export async function assertPrivateDir(path: string, what: string): Promise<void> {
   const refuse = (why: string, cause?: unknown): never => {
@@ -47,7 +55,6 @@ export async function assertPrivateDir(path: string, what: string): Promise<void
   }
   const info = await lstat(path);
   if (!info.isDirectory()) refuse('it is not a folder (a symbolic link is not accepted either)');
-  const uid = process.getuid?.();
-  if (uid !== undefined && info.uid !== uid) refuse(`it belongs to user id ${info.uid}, not to the user toolport runs as (${uid})`);
-  if ((info.mode & 0o022) !== 0) refuse(`group or others may write to it (mode ${(info.mode & 0o777).toString(8)}; chmod 700 it)`);
+  const problem = whyNotPrivate(info);
+  if (problem !== undefined) refuse(problem);
 }

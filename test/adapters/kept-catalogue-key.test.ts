@@ -1,10 +1,11 @@
 // The key of a kept-catalogue record (README "Starting from the kept catalogue"): a change to
 // the plugin's own files changes it; one in dependency, cache or dot folders does not.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { catalogueEntry } from '../../src/adapters/kept-catalogue.js';
+import { listFingerprintFiles } from '../../src/core/files.js';
 
 let dir: string;
 let folder: string;
@@ -44,4 +45,20 @@ it('changes with the plugin block and with toolport\'s version', () => {
   const withId = { kind: 'command' as const, path: folder, id: 'other' };
   expect(catalogueEntry(join(dir, 'cache'), withId, folder, [], '1.0.0').key).not.toBe(before);
   expect(catalogueEntry(join(dir, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.1').key).not.toBe(before);
+});
+
+it('covers at most 2,000 files of a folder', async () => {
+  const many = join(folder, 'data');
+  await mkdir(many);
+  for (let index = 0; index < 2_100; index += 1) await writeFile(join(many, `${index}.txt`), '');
+  const covered: string[] = [];
+  listFingerprintFiles(folder, covered, { recursive: true });
+  expect(covered).toHaveLength(2_000);
+  const left = [...Array.from({ length: 2_100 }, (_, index) => join(many, `${index}.txt`))].find((path) => !covered.includes(path)) ?? '';
+  const before = keyOf();
+  // A file past the limit changes nothing; one within it does.
+  await utimes(left, new Date(2001, 0, 1), new Date(2001, 0, 1));
+  expect(keyOf()).toBe(before);
+  await utimes(covered.find((path) => path.startsWith(many)) ?? '', new Date(2001, 0, 1), new Date(2001, 0, 1));
+  expect(keyOf()).not.toBe(before);
 });

@@ -1,12 +1,11 @@
 // core/early-hosts.ts on its own, with real processes (`sleep`): what one start keeps, the
 // next start with the same command line starts, and hands out only for an exact match.
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEarlyHosts, type EarlyHosts, type HostDescription } from '../../src/core/early-hosts.js';
-import { waitFor } from '../helpers/processes.js';
+import { childrenOf, isAlive, waitFor } from '../helpers/processes.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -41,29 +40,9 @@ function keepAt(descriptions: readonly HostDescription[], config = 'plugins: []\
 }
 
 /** This process's children running `sleep <seconds>`. */
-function sleepersOf(seconds: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${seconds}\0`;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+async function sleepersOf(seconds: string): Promise<number[]> {
+  return (await childrenOf()).filter((entry) => entry.cmdline.trim() === `sleep ${seconds}`).map((entry) => entry.pid);
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('early hosts', () => {
   it('are started at the next start and handed out once, for the same description only', () => {
@@ -99,11 +78,11 @@ describe('early hosts', () => {
     keepAt([sleeper(), { ...sleeper(), command: ['sleep', '3001'] }]);
     const hosts = open();
     const claimed = hosts.claim(sleeper());
-    const unclaimed = await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 1, 5_000);
+    const unclaimed = await waitFor(() => sleepersOf('3001'), (pids) => pids.length === 1, 5_000);
     expect(unclaimed).toHaveLength(1);
     hosts.close();
-    expect(await waitFor(() => Promise.resolve(sleepersOf('3001')), (pids) => pids.length === 0, 5_000)).toEqual([]);
-    expect(alive(claimed?.pid ?? -1)).toBe(true);
+    expect(await waitFor(() => sleepersOf('3001'), (pids) => pids.length === 0, 5_000)).toEqual([]);
+    expect(isAlive(claimed?.pid ?? -1)).toBe(true);
     claimed?.kill('SIGKILL');
   });
 

@@ -43,6 +43,21 @@ export async function pidsInFolder(dir: string): Promise<number[]> {
   return (await listProcesses()).filter((entry) => entry.cwd === dir || entry.cwd.startsWith(`${dir}/`)).map((entry) => entry.pid);
 }
 
+/** Whether a process with this id exists (a zombie counts: it is not reaped yet). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose parent is `ppid` (this test process by default). */
+export async function childrenOf(ppid: number = process.pid): Promise<ProcessEntry[]> {
+  return (await listProcesses()).filter((entry) => entry.ppid === ppid);
+}
+
 /** Probes until `done` (or `timeoutMs` passed); the last value. */
 export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const until = Date.now() + timeoutMs;

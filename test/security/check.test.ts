@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSkill } from '../adapters/command/helpers.js';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
+import { isAlive } from '../helpers/processes.js';
 import { needsBwrap, bwrapWorks, runCli } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/security/attacker.py', import.meta.url));
@@ -140,14 +141,6 @@ describe('a bubblewrap that cannot make a sandbox', () => {
     const config = await writeConfig('broken-bwrap.json', [{ path: marking, python }]);
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
     const refusal = `plugins[0] ${marking}: bubblewrap (${join(bin, 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace); toolport runs Python plugins inside it`;
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const started = async (): Promise<number[]> => (await readFile(hosts, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
 
     const { code, stdout, stderr } = await runCli(['check', '--config', config], env);
@@ -169,7 +162,7 @@ describe('a bubblewrap that cannot make a sandbox', () => {
       expect(log).toContain(refusal);
       // The host was started (before bwrap's answer), and is stopped.
       await expect.poll(started, { timeout: 5_000 }).not.toEqual([]);
-      await expect.poll(async () => (await started()).filter(alive), { timeout: 5_000 }).toEqual([]);
+      await expect.poll(async () => (await started()).filter(isAlive), { timeout: 5_000 }).toEqual([]);
       expect(server.exitCode).toBeNull();
       // The plugin was never imported.
       expect(log).not.toContain(imported);

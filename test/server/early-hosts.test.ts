@@ -4,14 +4,13 @@
 // servers (the built CLI), an SDK client, a real Python host in bubblewrap.
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
-import { waitFor } from '../helpers/processes.js';
+import { childrenOf, waitFor } from '../helpers/processes.js';
 import { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
 
 // Says in its instructions whether EARLY_TOKEN is in its environment.
@@ -64,12 +63,6 @@ async function configure(grantToken: boolean): Promise<void> {
   await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n${grantToken ? '    grants: { env: [EARLY_TOKEN] }\n' : ''}`);
 }
 
-/** The child processes of `pid` (Linux). */
-function childrenOf(pid: number): number[] {
-  const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
-  return tasks.split(' ').filter(Boolean).map(Number);
-}
-
 interface Session {
   client: Client;
   pid: number;
@@ -98,18 +91,47 @@ function hostLine(log: string): { early?: boolean } | undefined {
   return line === undefined ? undefined : (JSON.parse(line) as { early?: boolean });
 }
 
+/** Runs `check` on a session of `toolport serve` (see start), closed afterwards. */
+async function during(check: (session: Session) => void | Promise<void>, extraEnv: Record<string, string> = {}, options: { lookFor?: boolean } = {}): Promise<void> {
+  const session = await start(extraEnv, options);
+  try {
+    await check(session);
+  } finally {
+    await session.client.close();
+  }
+}
+
+/** Whether the session's plugin took a host started early, as its log says (within 5 s). */
+async function tookEarlyHost(session: Session): Promise<boolean | undefined> {
+  return hostLine(await waitFor(() => Promise.resolve(session.log()), (log) => hostLine(log) !== undefined, 5_000))?.early;
+}
+
+/**
+ * A `python` for the config that counts its starts in `starts` (with `sandbox: off` it is the
+ * program started). With `dieOnce`, while the file die-once is there, it removes it and starts
+ * a Python that ends as soon as the load request arrives.
+ */
+async function countingPython(options: { dieOnce?: boolean } = {}): Promise<void> {
+  const dieOnce = options.dieOnce
+    ? `if [ -f "${dir}/die-once" ]; then rm "${dir}/die-once"; exec python3 -c 'import os; os.read(3, 1); raise SystemExit(3)'; fi\n`
+    : '';
+  await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\n${dieOnce}exec python3 "$@"\n`, { mode: 0o755 });
+}
+
+/** How many times the counting python started. */
+async function pythonStarts(): Promise<number> {
+  return (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+}
+
 async function noteFiles(): Promise<string[]> {
   return readdir(join(cacheDir(), 'early-hosts')).catch(() => []);
 }
 
 async function firstStart(extraEnv: Record<string, string> = {}): Promise<void> {
-  const first = await start(extraEnv);
-  try {
+  await during(async (first) => {
     expect(first.client.getInstructions()).toContain('token: given');
     expect(await waitFor(noteFiles, (files) => files.length === 1, 10_000)).toHaveLength(1);
-  } finally {
-    await first.client.close();
-  }
+  }, extraEnv);
 }
 
 describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwrap}`, () => {
@@ -122,15 +144,12 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     expect(note).toContain('"EARLY_TOKEN":null');
     expect(note).not.toContain(token);
 
-    const second = await start();
-    try {
+    await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: given');
       const ping = (await second.client.listTools()).tools.find((tool) => tool.name.endsWith('ping'));
       expect((await second.client.callTool({ name: ping?.name ?? 'ping', arguments: {} })).content).toEqual([{ type: 'text', text: 'pong' }]);
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
-    } finally {
-      await second.client.close();
-    }
+      expect(await tookEarlyHost(second)).toBe(true);
+    });
   });
 
   it('does not take a host whose environment differs from what the plugin would start now, and stops it', async () => {
@@ -139,15 +158,12 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     await firstStart({ GRANTED_NAME: 'EARLY_TOKEN' });
     // Now another variable is granted: bin/toolport.js starts the noted host, which has
     // EARLY_TOKEN. The plugin must start one of its own, without it.
-    const second = await start({ GRANTED_NAME: 'UNRELATED_VARIABLE', UNRELATED_VARIABLE: 'x' });
-    try {
+    await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: none');
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
+      expect(await tookEarlyHost(second)).toBe(false);
       // Within the claim window (10 s) the host nobody took is stopped: one child is left.
-      expect(await waitFor(() => Promise.resolve(childrenOf(second.pid)), (children) => children.length === 1, 15_000)).toHaveLength(1);
-    } finally {
-      await second.client.close();
-    }
+      expect(await waitFor(() => childrenOf(second.pid), (children) => children.length === 1, 15_000)).toHaveLength(1);
+    }, { GRANTED_NAME: 'UNRELATED_VARIABLE', UNRELATED_VARIABLE: 'x' });
     // At the end the note says what this start kept: the host with UNRELATED_VARIABLE.
     const [file] = await noteFiles();
     const note = await readFile(join(cacheDir(), 'early-hosts', file ?? ''), 'utf8');
@@ -159,12 +175,9 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     await configure(true);
     await firstStart();
     await writeFile(join(dir, 'sees.py'), plugin.replace('injects_context=True', 'injects_context=False'));
-    const second = await start();
-    try {
+    await during((second) => {
       expect(second.client.getInstructions()).toBeUndefined();
-    } finally {
-      await second.client.close();
-    }
+    });
     expect(await waitFor(noteFiles, (files) => files.length === 0, 5_000)).toEqual([]);
   });
 
@@ -173,13 +186,10 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
     await firstStart();
     const [file] = await noteFiles();
     await chmod(join(cacheDir(), 'early-hosts', file ?? ''), 0o666);
-    const second = await start();
-    try {
+    await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: given');
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
-    } finally {
-      await second.client.close();
-    }
+      expect(await tookEarlyHost(second)).toBe(false);
+    });
   });
 });
 
@@ -187,13 +197,10 @@ describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`,
   it('gets no early hosts: nothing is noted in either cache folder', async () => {
     await writeFile(join(dir, 'toolport.yaml'), `stateDir: ./own-state\nplugins:\n  - path: ./sees.py\n`);
     for (let run = 0; run < 2; run += 1) {
-      const session = await start();
-      try {
+      await during(async (session) => {
         expect(session.client.getInstructions()).toContain('token: none');
-        expect(hostLine(await waitFor(() => Promise.resolve(session.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
-      } finally {
-        await session.client.close();
-      }
+        expect(await tookEarlyHost(session)).toBe(false);
+      });
     }
     expect(await noteFiles()).toEqual([]);
     expect(await readdir(join(dir, 'own-state', 'cache', 'early-hosts')).catch(() => [])).toEqual([]);
@@ -204,52 +211,41 @@ describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`,
 // starts shows whether bin/toolport.js started a host at all. Needs no bubblewrap.
 describe('a config that changed since the note was made', () => {
   it('starts no host from it: the note is used only while the config file reads the same', async () => {
-    await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\nexec python3 "$@"\n`, { mode: 0o755 });
+    await countingPython();
     const write = (grant: string): Promise<void> =>
       writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [${grant}] }\n`);
-    const starts = async (): Promise<number> => (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     await write('EARLY_TOKEN');
     await firstStart();
-    expect(await starts()).toBe(1);
+    expect(await pythonStarts()).toBe(1);
     // Same config: the host started early is taken, none other is started.
-    const same = await start();
-    try {
+    await during(async (same) => {
       expect(same.client.getInstructions()).toContain('token: given');
-      expect(hostLine(await waitFor(() => Promise.resolve(same.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
-    } finally {
-      await same.client.close();
-    }
-    expect(await starts()).toBe(2);
+      expect(await tookEarlyHost(same)).toBe(true);
+    });
+    expect(await pythonStarts()).toBe(2);
     // The grant withdrawn: the noted host (with EARLY_TOKEN, outside any sandbox) must not start.
     await write('UNRELATED_VARIABLE');
-    const changed = await start();
-    try {
+    await during((changed) => {
       expect(changed.client.getInstructions()).toContain('token: none');
-    } finally {
-      await changed.client.close();
-    }
-    expect(await starts()).toBe(3);
+    });
+    expect(await pythonStarts()).toBe(3);
   });
 
   it('starts none from a config found by looking once a file looked for before it exists', async () => {
-    await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\nexec python3 "$@"\n`, { mode: 0o755 });
+    await countingPython();
     await writeFile(join(dir, 'toolport.json'), JSON.stringify({ plugins: [{ path: './sees.py', python: './python-counting', sandbox: 'off' }] }));
-    const starts = async (): Promise<number> => (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     const first = await start({}, { lookFor: true });
     await first.client.close();
-    const second = await start({}, { lookFor: true });
-    try {
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
-    } finally {
-      await second.client.close();
-    }
-    expect(await starts()).toBe(2);
+    await during(async (second) => {
+      expect(await tookEarlyHost(second)).toBe(true);
+    }, {}, { lookFor: true });
+    expect(await pythonStarts()).toBe(2);
     // toolport.yaml comes before toolport.json: it is the config now, and the note (made with
     // toolport.json, which reads the same) must not start its host.
     await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    sandbox: off\n');
     const third = await start({}, { lookFor: true });
     await third.client.close();
-    expect(await starts()).toBe(2);
+    expect(await pythonStarts()).toBe(2);
   });
 
   it('keeps the note when a start ends before its plugin decided anything', async () => {
@@ -269,33 +265,21 @@ describe('a config that changed since the note was made', () => {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(await noteFiles()).toEqual(before);
-    const again = await start();
-    try {
-      expect(hostLine(await waitFor(() => Promise.resolve(again.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(true);
-    } finally {
-      await again.client.close();
-    }
+    await during(async (again) => {
+      expect(await tookEarlyHost(again)).toBe(true);
+    });
   });
 
   it('replaces a host started early that ends when asked to load the plugin', async () => {
-    // The counting wrapper: while the file die-once is there, it removes it and starts a Python
-    // that ends as soon as the load request arrives (after the plugin took it).
-    await writeFile(
-      join(dir, 'python-counting'),
-      `#!/bin/sh\necho start >> "${dir}/starts"\nif [ -f "${dir}/die-once" ]; then rm "${dir}/die-once"; exec python3 -c 'import os; os.read(3, 1); raise SystemExit(3)'; fi\nexec python3 "$@"\n`,
-      { mode: 0o755 },
-    );
+    await countingPython({ dieOnce: true });
     await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [EARLY_TOKEN] }\n');
     await firstStart();
     await writeFile(join(dir, 'die-once'), '');
-    const second = await start();
-    try {
+    await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: given');
-      expect(hostLine(await waitFor(() => Promise.resolve(second.log()), (log) => hostLine(log) !== undefined, 5_000))?.early).toBe(false);
-    } finally {
-      await second.client.close();
-    }
+      expect(await tookEarlyHost(second)).toBe(false);
+    });
     // The first start's host, the one started early (which ended), and the one that replaced it.
-    expect((await readFile(join(dir, 'starts'), 'utf8')).split('\n').filter(Boolean)).toHaveLength(3);
+    expect(await pythonStarts()).toBe(3);
   });
 });

@@ -8,6 +8,7 @@ import type { Client } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTransports, connectClient, repoRoot, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
+import { isAlive } from '../../helpers/processes.js';
 
 const exampleDir = join(repoRoot, 'examples', 'http');
 const exampleConfig = join(exampleDir, 'toolport.yaml');
@@ -52,14 +53,6 @@ async function startExampleApi(): Promise<Api> {
   return { origin: match[1] as string, child, stop: () => stopChild(child) };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function textOf(result: CallToolResult): string {
   return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
