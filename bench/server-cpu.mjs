@@ -1,19 +1,25 @@
-// Server CPU per call over stdio: the CPU time (user + system, from /proc) the server process
-// spends per echo call, toolport vs a bare SDK v2 server, in alternating rounds of the same run.
+// Server CPU per call: the CPU time (user + system, from /proc) the server process spends per
+// echo call, toolport vs a bare SDK v2 server, in alternating rounds of the same run.
 // Wall-clock ratios on a shared 2-core machine move with the load; the CPU a server spends per
-// call moves much less. ERA=modern pins 2026-07-28; BASE=<checkout> adds another build of
-// toolport (e.g. the previous commit in a worktree) to the same rounds; N calls per
-// round (default 5,000), R rounds (default 4), C calls in flight (default 1). Linux only.
+// call moves much less. Over stdio by default, TRANSPORT=sse over legacy HTTP+SSE; ERA=modern
+// pins 2026-07-28 (stdio); BASE=<checkout> adds another build of toolport (e.g. the previous
+// commit in a worktree) to the same rounds; N calls per round (default 5,000), R rounds
+// (default 4), C calls in flight (default 1). Linux only.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { startHttp } from './servers/start-http.mjs';
 const tick = 10_000; // µs per clock tick (CLK_TCK 100)
 const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * tick; };
 const root = fileURLToPath(new URL('..', import.meta.url));
-const toolportAt = (dir) => ({ tool: 'bench__echo', args: [`${dir}/bin/toolport.js`, 'serve', `${dir}/bench/fixtures/echo.mjs`, '--stdio', '--log-level', 'silent'] });
+const sse = process.env.TRANSPORT === 'sse';
+const toolportAt = (dir) => ({
+  tool: 'bench__echo',
+  args: [`${dir}/bin/toolport.js`, 'serve', `${dir}/bench/fixtures/echo.mjs`, ...(sse ? ['--http', '--port', '0'] : ['--stdio']), '--log-level', 'silent'],
+});
 const targets = {
-  bare: { tool: 'echo', args: [fileURLToPath(new URL('./servers/bare-echo.mjs', import.meta.url))] },
+  bare: { tool: 'echo', args: [fileURLToPath(new URL('./servers/bare-echo.mjs', import.meta.url)), ...(sse ? ['--sse'] : [])] },
   toolport: toolportAt(root),
   ...(process.env.BASE && { base: toolportAt(process.env.BASE) }),
 };
@@ -22,10 +28,20 @@ const era = process.env.ERA === 'modern' ? { versionNegotiation: { mode: { pin: 
 const conns = {};
 for (const [k, t] of Object.entries(targets)) {
   const client = new Client({ name: 'p', version: '1' }, era);
-  const transport = new StdioClientTransport({ command: process.execPath, args: t.args, cwd: root, stderr: 'inherit' });
-  await client.connect(transport);
+  let pid;
+  let child;
+  if (sse) {
+    const started = await startHttp(t.args, { cwd: root, name: k });
+    ({ child } = started);
+    pid = child.pid;
+    await client.connect(new SSEClientTransport(new URL(started.url.replace(/\/mcp$/, '/sse'))));
+  } else {
+    const transport = new StdioClientTransport({ command: process.execPath, args: t.args, cwd: root, stderr: 'inherit' });
+    await client.connect(transport);
+    pid = transport.pid;
+  }
   for (let i = 0; i < Number(process.env.WARMUP ?? 3000); i++) await client.callTool({ name: t.tool, arguments: { text: 'x'.repeat(64) } });
-  conns[k] = { client, pid: transport.pid, tool: t.tool };
+  conns[k] = { client, pid, child, tool: t.tool };
 }
 const res = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
 const names = Object.keys(targets);
@@ -45,4 +61,7 @@ for (let r = 0; r < Number(process.env.R ?? 4); r++) {
 }
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 for (const k of Object.keys(res)) console.log(k.padEnd(9), 'server cpu µs/call median', med(res[k].map((x) => x.cpu)).toFixed(0), 'wall median', med(res[k].map((x) => x.wall)).toFixed(0), ' cpu rounds', res[k].map((x) => x.cpu.toFixed(0)).join(' '));
-for (const c of Object.values(conns)) await c.client.close();
+for (const c of Object.values(conns)) {
+  await c.client.close();
+  c.child?.kill('SIGTERM');
+}

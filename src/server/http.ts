@@ -335,7 +335,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         return;
       }
       const body = await readJsonBody(req, maxBodyBytes);
-      await sse.postMessage(req, res, body, url.searchParams.get('sessionId'), url.searchParams.get('replica'));
+      sse.postMessage(req, res, body, url.searchParams.get('sessionId'), url.searchParams.get('replica'));
     }
   }
 

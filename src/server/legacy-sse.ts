@@ -1,25 +1,25 @@
 // Legacy HTTP+SSE (2024-11-05): GET /sse opens a stream, POST /messages?sessionId=…
-// carries requests. The SDK's frozen server-legacy package does the protocol; this is
-// the only module that touches it, so it can be swapped out when it goes away.
+// carries requests. The wire is ./sse-transport.ts; this module keeps the sessions: their
+// places in the session table, their principals, and which replica holds each.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Logger } from '../core/logger.js';
 import { principalOfAuth } from './auth.js';
 import type { ServerHub } from './mcp-server.js';
 import { sendMisdirected, sendSessionRefusal, type SessionSlot, type SessionTable } from './sessions.js';
+import { SseStreamTransport } from './sse-transport.js';
 
 export interface LegacySseEndpoint {
   /** GET: opens the event stream and announces the message endpoint. */
   openStream(req: IncomingMessage, res: ServerResponse, authInfo: AuthInfo | undefined): Promise<void>;
   /** POST: one JSON-RPC message for an open stream. */
-  postMessage(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, sessionId: string | null, owner?: string | null): Promise<void>;
+  postMessage(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, sessionId: string | null, owner?: string | null): void;
   readonly sessionCount: number;
   close(): Promise<void>;
 }
 
 interface SseSession {
-  transport: SSEServerTransport;
+  transport: SseStreamTransport;
   principal: string;
   slot: SessionSlot;
 }
@@ -45,7 +45,7 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
       }
       const { slot } = admission;
       const endpoint = options.replica === undefined ? options.messagePath : `${options.messagePath}?replica=${encodeURIComponent(options.replica)}`;
-      const transport = new SSEServerTransport(endpoint, res);
+      const transport = new SseStreamTransport(endpoint, res);
       sessions.set(transport.sessionId, { transport, principal, slot });
       const server = hub.createConnectionServer({ transport: 'sse', principal });
       const previous = server.onclose;
@@ -62,7 +62,7 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
       await server.connect(transport);
       logger.debug({ session: transport.sessionId }, 'SSE session opened');
     },
-    async postMessage(req, res, body, sessionId, owner) {
+    postMessage(req, res, body, sessionId, owner) {
       const session = sessionId ? sessions.get(sessionId) : undefined;
       if (!session && sessionId && owner && options.replica !== undefined && owner !== options.replica) {
         sendMisdirected(res, sessionId, owner, options.replica);
@@ -82,7 +82,7 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         return;
       }
       session.slot.touch();
-      await session.transport.handlePostMessage(req, res, body);
+      session.transport.handlePost(req, res, body);
     },
     get sessionCount() {
       return sessions.size;

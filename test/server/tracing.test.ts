@@ -138,6 +138,19 @@ describe('traces over OTLP/HTTP', () => {
       await client.close();
     }
   });
+
+  it('a legacy SSE session takes its trace context from the headers of each POST', async () => {
+    const trace = newTraceparent();
+    const client = await connectClient('sse', { url: server.url, headers: { traceparent: trace.header } });
+    try {
+      await client.callTool({ name: 'shop__menu', arguments: {} });
+      const span = await receiver.waitFor((s) => s.traceId === trace.traceId && s.name === 'tools/call shop__menu');
+      expect(span.parentSpanId).toBe(trace.parentId);
+      expect(typeof span.attributes['mcp.session.id']).toBe('string');
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe('traces configured by the standard OTEL_* variables', () => {

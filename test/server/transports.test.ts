@@ -107,3 +107,78 @@ describe.each(allTransports)('over %s', (era) => {
     expect(next.structuredContent).toMatchObject({ city: 'Porto', days: 1 });
   });
 });
+
+describe('the legacy SSE wire, as a hand-written client sees it', () => {
+  /** Opens GET /sse and reads events off it: the first is where to post. */
+  async function openStream(): Promise<{ endpoint: string; next: () => Promise<{ event: string; data: string }>; close: () => void }> {
+    const controller = new AbortController();
+    const response = await fetch(`${http.url}/sse`, { signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    const next = async (): Promise<{ event: string; data: string }> => {
+      while (!buffered.includes('\n\n')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the stream ended');
+        buffered += value;
+      }
+      const end = buffered.indexOf('\n\n');
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const field = (name: string): string => block.split('\n').find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2) ?? '';
+      return { event: field('event'), data: field('data') };
+    };
+    const first = await next();
+    expect(first.event).toBe('endpoint');
+    return { endpoint: new URL(first.data, http.url).href, next, close: () => controller.abort() };
+  }
+
+  const post = (url: string, body: unknown): Promise<Response> =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('a posted request is accepted with 202 and answered on the stream, in the session the endpoint names', async () => {
+    const stream = await openStream();
+    try {
+      expect(stream.endpoint).toMatch(/\/messages\?sessionId=[0-9a-f-]{36}$/);
+      const accepted = await post(stream.endpoint, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'by-hand', version: '1' } },
+      });
+      expect(accepted.status).toBe(202);
+      const answer = await stream.next();
+      expect(answer.event).toBe('message');
+      expect(JSON.parse(answer.data)).toMatchObject({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2024-11-05' } });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('a body that is not one JSON-RPC message is a 400 with a JSON-RPC error, and the session goes on', async () => {
+    const stream = await openStream();
+    try {
+      for (const body of [{ hello: 'world' }, [{ jsonrpc: '2.0', id: 1, method: 'ping' }], { jsonrpc: '1.0', id: 1, method: 'ping' }]) {
+        const refused = await post(stream.endpoint, body);
+        expect(refused.status).toBe(400);
+        expect(await refused.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+      }
+      expect((await post(stream.endpoint, { jsonrpc: '2.0', id: 'p', method: 'ping' })).status).toBe(202);
+      expect(JSON.parse((await stream.next()).data)).toEqual({ jsonrpc: '2.0', id: 'p', result: {} });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('once the stream is closed, its session is gone: a POST is a 404', async () => {
+    const stream = await openStream();
+    stream.close();
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status !== 404; attempt += 1) {
+      status = (await post(stream.endpoint, { jsonrpc: '2.0', id: 1, method: 'ping' })).status;
+      if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(status).toBe(404);
+  });
+});
