@@ -2,8 +2,8 @@
 // the next start with the same command line starts them from bin/toolport.js before its bundle
 // loads. A plugin takes such a host only if it would start it exactly so now. Real stdio
 // servers (the built CLI), an SDK client, a real Python host in bubblewrap.
-import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -282,4 +282,57 @@ describe('a config that changed since the note was made', () => {
     // The first start's host, the one started early (which ended), and the one that replaced it.
     expect(await pythonStarts()).toBe(3);
   });
+});
+
+describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started early${needsBwrap}`, () => {
+  const realBwrap = spawnSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim();
+
+  /**
+   * A bwrap on PATH that notes each run of the sandbox check (its program is `true`) in
+   * `checks` and passes everything to the real one; while the file `broken` exists, it fails
+   * every run after a second, in the words of a bwrap without user namespaces.
+   */
+  async function watchedBwrap(): Promise<Record<string, string>> {
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(
+      join(dir, 'bin', 'bwrap'),
+      [
+        '#!/bin/sh',
+        'for last; do :; done',
+        `case "$last" in */true) echo check >> "${dir}/checks";; esac`,
+        `if [ -f "${dir}/broken" ]; then sleep 1; echo "bwrap: No permissions to create new namespace" >&2; exit 1; fi`,
+        `exec ${realBwrap} "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    return { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` };
+  }
+  const checks = async (): Promise<number> => (await readFile(join(dir, 'checks'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+
+  it('is not run when the plugin takes a host started early: that host runs in the sandbox already', async () => {
+    const path = await watchedBwrap();
+    await configure(true);
+    await firstStart(path);
+    expect(await checks()).toBe(1);
+    await during(async (second) => {
+      expect(second.client.getInstructions()).toContain('token: given');
+      expect(await tookEarlyHost(second)).toBe(true);
+    }, path);
+    expect(await checks()).toBe(1);
+  });
+
+  it('still refuses the plugin in bwrap\'s own words when the sandbox stopped working since the note', async () => {
+    const path = await watchedBwrap();
+    await configure(true);
+    await firstStart(path);
+    await writeFile(join(dir, 'broken'), '');
+    await during(async (second) => {
+      // The host started early fails, as does the one that replaces it; bwrap's check says why.
+      const log = await waitFor(() => Promise.resolve(second.log()), (text) => text.includes('cannot create a sandbox here'), 15_000);
+      expect(log).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace)`);
+      expect(second.client.getInstructions()).toBeUndefined();
+      expect((await second.client.listTools()).tools).toEqual([]);
+    }, path);
+  }, 30_000);
 });

@@ -3,7 +3,7 @@
 // stderr carry only what the plugin prints, so they cannot corrupt the RPC stream.
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { spawnHost, type EarlyHosts, type HostDescription } from '../../core/early-hosts.js';
+import { spawnHost, type HostDescription } from '../../core/early-hosts.js';
 import { createLineSplitter } from '../../core/line-splitter.js';
 import { toProcessTree, toSignalOfExitCode } from '../../core/process-tree.js';
 import { isPlainObject } from '../../core/tool.js';
@@ -62,8 +62,8 @@ export interface HostProcessOptions {
   handlers: HostHandlers;
   /** How long a cancelled request may take to stop before the host is killed. */
   cancelGraceMs: number;
-  /** Hosts started before toolport loaded: one started exactly like this is used instead of a new one. */
-  early?: EarlyHosts | undefined;
+  /** A host started before toolport loaded, exactly as `describeHost` describes this one: used instead of a new one. */
+  early?: ChildProcess | undefined;
 }
 
 export interface RequestOptions {
@@ -96,10 +96,15 @@ interface Pending {
 
 const maxLoggedLine = 16 * 1024;
 
+/** The host's program and arguments, working folder and environment, as startHostProcess starts it. */
+export function describeHost(options: Pick<HostProcessOptions, 'command' | 'script' | 'cwd' | 'env'>): HostDescription {
+  return { command: [...options.command, '-u', options.script], cwd: options.cwd, env: options.env };
+}
+
 /** Spawns the host; resolves once the process runs (loading the plugin is a request). */
 export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
-  const description: HostDescription = { command: [...options.command, '-u', options.script], cwd: options.cwd, env: options.env };
-  const early = options.early?.claim(description);
+  const description = describeHost(options);
+  const { early } = options;
   // Its own process group (or sandbox), so close() can stop whatever the plugin started too.
   const child: ChildProcess = early ?? spawnHost(description);
   if (!early) {

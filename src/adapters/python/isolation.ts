@@ -31,11 +31,13 @@ export interface Isolation {
    */
   readonly changed?: Promise<Isolation | undefined>;
   /**
-   * With a sandbox: settles once bwrap has been run and seen to work here; rejects with the
-   * plugin's load error when it cannot make a sandbox. The command is known before that, so a
-   * host can start meanwhile; the plugin's load waits for this.
+   * With a sandbox: runs bwrap once (the first call; later calls share its answer) and settles
+   * once it was seen to work here, or rejects with the plugin's load error when it cannot make
+   * a sandbox. The command is known before that, so a host can start meanwhile; the plugin is
+   * imported only after this, or after a host started early answered (it already runs in the
+   * sandbox: bwrap works).
    */
-  readonly confirmed?: Promise<void>;
+  readonly confirm?: () => Promise<void>;
 }
 
 /** The message for an interpreter that cannot be started. */
@@ -50,23 +52,23 @@ export async function loadIsolation(request: IsolationRequest): Promise<Isolatio
   const missing = (reason: string): ToolportError => new ToolportError(ErrorCode.PluginLoadFailed, describeMissingSandbox(reason, 'Python plugins'));
   const support = locateSandbox();
   if (!support.available) throw missing(support.reason);
-  // Running bwrap once and asking the interpreter (when no answer is kept) both start a
-  // process; they run side by side.
-  const confirmed = detectSandbox().then((probed) => {
-    if (!probed.available) throw missing(probed.reason);
-  });
-  confirmed.catch(() => {});
+  // bwrap is run only when asked: a host started early proves it works by answering.
+  let confirmed: Promise<void> | undefined;
+  const confirm = (): Promise<void> =>
+    (confirmed ??= detectSandbox().then((probed) => {
+      if (!probed.available) throw missing(probed.reason);
+    }));
   let known;
   try {
     known = await loadInterpreter(request.python, request.cacheDir);
   } catch (error) {
     // A sandbox that cannot work is the first thing to fix.
-    await confirmed;
+    await confirm();
     throw new ToolportError(ErrorCode.PluginLoadFailed, describeMissingPython(request.python, error), { cause: error });
   }
-  const isolation = { ...isolate(request, support, known.interpreter), confirmed };
+  const isolation = { ...isolate(request, support, known.interpreter), confirm };
   if (!known.changed) return isolation;
-  return { ...isolation, changed: known.changed.then((fresh) => (fresh ? { ...isolate(request, support, fresh), confirmed } : undefined)) };
+  return { ...isolation, changed: known.changed.then((fresh) => (fresh ? { ...isolate(request, support, fresh), confirm } : undefined)) };
 }
 
 function isolate(request: IsolationRequest, support: Extract<SandboxSupport, { available: true }>, interpreter: Interpreter): Isolation {

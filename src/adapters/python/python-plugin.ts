@@ -17,7 +17,7 @@ import type { AdapterContext, Grants, InstructionsCapability, LoadedPlugin, Prom
 import type { PythonSpec } from './spec.js';
 import { toPluginEnvironment, type SandboxSetting } from '../../core/sandbox.js';
 import { describeMissingPython, loadIsolation } from './isolation.js';
-import { HostExitedError, HostRequestError, describeExit, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
+import { HostExitedError, HostRequestError, describeExit, describeHost, startHostProcess, type HostExit, type HostProcess } from './host-process.js';
 import { cacheFileFor, fingerprintSources, readLoadCache, writeLoadCache } from './load-cache.js';
 import {
   loadResultSchema,
@@ -348,30 +348,39 @@ export async function loadPythonPlugin(
     }
   };
 
+  /** Whether the first host was one started early (set as soon as it is claimed, before launch's first await). */
+  let firstHostEarly = false;
+
   /** Starts a host and loads the plugin in it; `signals` (the first load's deadline) also stop it. */
   const launch = async (...signals: (AbortSignal | undefined)[]): Promise<Started> => {
     stderrTail.length = 0;
+    const hostOptions = {
+      command: isolation.command,
+      sandboxed: isolation.sandbox !== undefined,
+      script: options.hostScript,
+      cwd,
+      env,
+      handlers: { onNotification, onRequest, onOutput },
+      cancelGraceMs: options.cancelGraceMs,
+    };
+    const early = context.earlyHosts?.claim(describeHost(hostOptions));
+    if (early && !everStarted) firstHostEarly = true;
     let started: HostProcess;
     try {
-      started = await startHostProcess({
-        command: isolation.command,
-        sandboxed: isolation.sandbox !== undefined,
-        script: options.hostScript,
-        cwd,
-        env,
-        handlers: { onNotification, onRequest, onOutput },
-        cancelGraceMs: options.cancelGraceMs,
-        early: context.earlyHosts,
-      });
+      started = await startHostProcess({ ...hostOptions, early });
     } catch (error) {
       throw new Error(describeMissingPython(options.python, error), { cause: error });
     }
-    // The plugin is imported only once bwrap is known to work here; the interpreter starts meanwhile.
-    try {
-      await isolation.confirmed;
-    } catch (error) {
-      started.kill('the sandbox cannot be made here');
-      throw error;
+    // The plugin is imported only where bwrap is known to work. A host started early has run in
+    // its sandbox since before toolport loaded; if it ended instead, the load request fails and
+    // a host of our own replaces it (below). A new host waits for bwrap's first run.
+    if (!started.early) {
+      try {
+        await isolation.confirm?.();
+      } catch (error) {
+        started.kill('the sandbox cannot be made here');
+        throw error;
+      }
     }
     let raw: unknown;
     const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, ...signals);
@@ -501,7 +510,9 @@ export async function loadPythonPlugin(
       userToken: options.userToken !== undefined ? createHash('sha256').update(options.userToken).digest('hex') : null,
     });
     cached = readLoadCache(cacheFile, sourceFingerprint);
-    await isolation.confirmed;
+    // Tools are listed only where bwrap works: a host started early shows it by answering its
+    // load (if that fails, bwrap is run to say why); else bwrap is run once.
+    await (firstHostEarly ? launching.then(() => undefined, () => isolation.confirm?.()) : isolation.confirm?.());
   } catch (error) {
     // Not loaded after all: the host that began starting is stopped, however far it got.
     refused.abort(error);
