@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { SkillsExtension, type SkillFileEntry, type SkillFiles, type SkillWarning } from '@modelcontextprotocol/server/ext/skills';
 
 export interface SkillFolder {
@@ -50,7 +50,38 @@ export function servedManifest(text: string): string {
     typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
       ? Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]))
       : { value: JSON.stringify(metadata) };
-  return `---\n${stringifyYaml({ ...fields, metadata: flat })}---\n${text.slice(match[0].length)}`;
+  return `---\n${blockYaml({ ...fields, metadata: flat }, '')}---\n${text.slice(match[0].length)}`;
+}
+
+const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+// Words and punctuation that read as a string in every YAML schema; anything else is quoted.
+const plainText = /^[A-Za-z][A-Za-z0-9 _.,'()/-]*[A-Za-z0-9_.)/]$|^[A-Za-z]$/;
+const typedWords = /^(?:true|false|null|yes|no|on|off|y|n)$/i;
+
+/** A string as a YAML scalar: plain where that cannot read as anything else, else a JSON string (valid YAML, read back the same). */
+function scalar(text: string): string {
+  return plainText.test(text) && !typedWords.test(text) ? text : JSON.stringify(text);
+}
+
+/**
+ * A failsafe-parsed value (strings, sequences, mappings) as block YAML.
+ * (The yaml package's stringify does this too, but its first call costs ~6 ms at start.)
+ */
+function blockYaml(value: unknown, indent: string): string {
+  if (Array.isArray(value)) {
+    return value.map((item) => `${indent}-${nested(item, `${indent}  `)}`).join('');
+  }
+  return Object.entries(value as Record<string, unknown>)
+    .map(([key, item]) => `${indent}${plainKey.test(key) ? key : JSON.stringify(key)}:${nested(item, `${indent}  `)}`)
+    .join('');
+}
+
+/** What follows a key or a dash: a scalar on the same line, a collection on the lines below. */
+function nested(value: unknown, indent: string): string {
+  if (typeof value === 'string') return ` ${scalar(value)}\n`;
+  if (Array.isArray(value)) return value.length === 0 ? ' []\n' : `\n${blockYaml(value, indent)}`;
+  if (typeof value === 'object' && value !== null) return Object.keys(value).length === 0 ? ' {}\n' : `\n${blockYaml(value, indent)}`;
+  return ` ${scalar(String(value))}\n`;
 }
 
 function isStringMap(value: unknown): boolean {

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSkillCatalog, type SkillFolder } from '../../src/core/skills.js';
+import { parse as parseYaml } from 'yaml';
+import { loadSkillCatalog, servedManifest, type SkillFolder } from '../../src/core/skills.js';
 
 let dir: string;
 
@@ -41,5 +42,58 @@ describe('the skills catalog', () => {
     const catalog = await loadSkillCatalog([alpha], () => {});
     expect(await catalog?.update([alpha])).toBe(false);
     expect(await catalog?.update([])).toBe(true);
+  });
+});
+
+describe('a SKILL.md with nested metadata (EvoClaw)', () => {
+  const written = [
+    '---',
+    'name: prices',
+    'version: 1.10',
+    'description: "Quotes: \\"spot\\" prices, déjà vu #1"',
+    'tags: [crypto, "a: b"]',
+    'odd key: yes',
+    "author: Ann O'Neil (ops) / 2.0",
+    'note: "1.5"',
+    'empty: []',
+    'metadata:',
+    '  evoclaw:',
+    '    permissions: [internet]',
+    '    env: [PRICES_KEY]',
+    '  plain: text',
+    '---',
+    '',
+    '# Prices',
+    '',
+  ].join('\n');
+  const expected = {
+    name: 'prices',
+    version: '1.10',
+    description: 'Quotes: "spot" prices, déjà vu #1',
+    tags: ['crypto', 'a: b'],
+    'odd key': 'yes',
+    author: "Ann O'Neil (ops) / 2.0",
+    note: '1.5',
+    empty: [],
+    metadata: { evoclaw: '{"permissions":["internet"],"env":["PRICES_KEY"]}', plain: 'text' },
+  };
+
+  it('is served with its metadata as strings, everything else read back as written', () => {
+    const served = servedManifest(written);
+    expect(served.endsWith('---\n\n# Prices\n')).toBe(true);
+    const frontmatter = /^---\n([\s\S]*?)\n---\n/.exec(served)?.[1];
+    expect(parseYaml(frontmatter ?? '', { schema: 'failsafe' })).toEqual(expected);
+  });
+
+  it('is read the same by the SDK\'s skills catalog', async () => {
+    const folder = join(dir, 'prices');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'SKILL.md'), written);
+    const catalog = await loadSkillCatalog([{ name: 'prices', folder, tools: [] }], (warning) => {
+      throw new Error(warning.message);
+    });
+    const entries = (catalog?.extension as { entries?: readonly { frontmatter?: unknown }[] } | undefined)?.entries ?? [];
+    // The SDK types scalars by YAML's core schema; every one is quoted here, so all stay strings.
+    expect(entries.map((entry) => entry.frontmatter)).toEqual([expected]);
   });
 });
