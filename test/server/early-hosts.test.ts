@@ -290,7 +290,8 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
   /**
    * A bwrap on PATH that notes each run of the sandbox check (its program is `true`) in
    * `checks` and passes everything to the real one; while the file `broken` exists, it fails
-   * every run after a second, in the words of a bwrap without user namespaces.
+   * every run after a second, in the words of a bwrap without user namespaces, and while
+   * `hangs` exists it never starts anything.
    */
   async function watchedBwrap(): Promise<Record<string, string>> {
     await mkdir(join(dir, 'bin'), { recursive: true });
@@ -301,6 +302,7 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
         'for last; do :; done',
         `case "$last" in */true) echo check >> "${dir}/checks";; esac`,
         `if [ -f "${dir}/broken" ]; then sleep 1; echo "bwrap: No permissions to create new namespace" >&2; exit 1; fi`,
+        `if [ -f "${dir}/hangs" ]; then exec sleep 60; fi`,
         `exec ${realBwrap} "$@"`,
         '',
       ].join('\n'),
@@ -335,4 +337,17 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
       expect((await second.client.listTools()).tools).toEqual([]);
     }, path);
   }, 30_000);
+
+  it('is run after all when the load in a host started early does not answer, and a refusal says so', async () => {
+    const path = await watchedBwrap();
+    await configure(true);
+    await firstStart(path);
+    await writeFile(join(dir, 'hangs'), '');
+    await during(async (second) => {
+      // Not "did not load within 30 s": bwrap's check (which hangs too, and is stopped after 5 s) speaks.
+      const log = await waitFor(() => Promise.resolve(second.log()), (text) => text.includes('cannot create a sandbox here'), 20_000);
+      expect(log).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here`);
+      expect(log).not.toContain('did not load within');
+    }, path);
+  }, 40_000);
 });

@@ -79,6 +79,8 @@ interface Started {
 const stableAfterMs = 30_000;
 const maxBackoffMs = 30_000;
 const closeGraceMs = 1_000;
+/** How long the load of a plugin in a host started early may take before bwrap's check runs after all. */
+const earlyHostCheckAfterMs = 1_000;
 const stderrTailLines = 20;
 /** ScaiWave's documented way for a tool to say it failed: a "Fallback suggestions" line. */
 const fallbackLine = /^\s*Fallback suggestions\b/im;
@@ -383,7 +385,17 @@ export async function loadPythonPlugin(
       }
     }
     let raw: unknown;
-    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, ...signals);
+    // A host started early was not checked by bwrap's run. Should its load not answer soon (a
+    // bwrap that hangs would never), the check runs after all, and a refusal ends the load in
+    // bwrap's words rather than as a timeout. A healthy plugin that imports slowly passes it.
+    const sandboxRefused = new AbortController();
+    const lateCheck =
+      started.early && isolation.confirm
+        ? setTimeout(() => {
+            isolation.confirm?.().catch((error: unknown) => sandboxRefused.abort(error));
+          }, earlyHostCheckAfterMs)
+        : undefined;
+    const deadline = createDeadline(options.loadTimeoutMs, () => new DOMException('load timed out', 'TimeoutError'), lifecycle.closeSignal, sandboxRefused.signal, ...signals);
     try {
       raw = await started.request(
         'load',
@@ -403,6 +415,7 @@ export async function loadPythonPlugin(
     } catch (error) {
       started.kill('loading failed');
       await started.exited;
+      if (sandboxRefused.signal.aborted) throw sandboxRefused.signal.reason;
       // A host started early that ended before it answered: once more, with a host of its own.
       if (started.early && error instanceof HostExitedError && !lifecycle.closed && !signals.some((signal) => signal?.aborted)) return launch(...signals);
       if (error instanceof HostRequestError) {
@@ -418,6 +431,7 @@ export async function loadPythonPlugin(
       }
       throw error;
     } finally {
+      clearTimeout(lateCheck);
       deadline.dispose();
     }
     const parsed = loadResultSchema.safeParse(raw, parsedOnce);
