@@ -92,22 +92,52 @@ class BodyError extends Error {
 }
 
 /** Reads and parses a JSON body, refusing more than `limit` bytes before parsing. */
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * The body as JSON, read with the stream's events (an async iterator over the request, with
+ * its promises per chunk, cost more than the rest of reading it). Past `limit` it stops
+ * listening and refuses with 413; the caller drains the rest.
+ */
+function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new BodyError(400, -32700, 'Parse error: the body is not valid JSON');
-  }
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyError(413, -32600, `Request body larger than ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        reject(new BodyError(413, -32600, `Request body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      try {
+        resolve(JSON.parse(text) as unknown);
+      } catch {
+        reject(new BodyError(400, -32700, 'Parse error: the body is not valid JSON'));
+      }
+    };
+    const onError = (error: Error): void => {
+      stop();
+      reject(error);
+    };
+    // The client went away before the body ended.
+    const onClose = (): void => onError(new Error('the request closed before its body ended'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /**
