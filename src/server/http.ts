@@ -141,17 +141,16 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 /**
- * The request as `isLegacyRequest` needs it when the parsed body is passed alongside: method
- * and headers only. (toWebRequest would serialise the whole body again just to classify it.)
+ * The request as `isLegacyRequest` reads it when the parsed body is passed alongside: the
+ * method and three headers (`mcp-protocol-version`, `mcp-method`, `mcp-name`). A fetch
+ * Request with every header copied cost more than the classification itself.
  */
-function headersOnlyRequest(req: IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.set(name, value);
-  }
-  return new Request(`http://localhost${req.url ?? '/mcp'}`, { method: req.method ?? 'POST', headers });
+function classifiable(req: IncomingMessage): Request {
+  const get = (name: string): string | null => {
+    const value = req.headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  };
+  return { method: req.method ?? 'POST', headers: { get } } as unknown as Request;
 }
 
 function isJsonContentType(req: IncomingMessage): boolean {
@@ -272,7 +271,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         return;
       }
       const body = await readJsonBody(req, maxBodyBytes);
-      const legacy = await isLegacyRequest(headersOnlyRequest(req), body, { maxRequestBodySize: maxBodyBytes });
+      const legacy = await isLegacyRequest(classifiable(req), body, { maxRequestBodySize: maxBodyBytes });
       if (legacy) await handleLegacy(req, res, body);
       else await modernNode(req, res, body);
       return;
