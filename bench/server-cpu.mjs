@@ -1,25 +1,26 @@
 // Server CPU per call: the CPU time (user + system, from /proc) the server process spends per
 // echo call, toolport vs a bare SDK v2 server, in alternating rounds of the same run.
 // Wall-clock ratios on a shared 2-core machine move with the load; the CPU a server spends per
-// call moves much less. Over stdio by default, TRANSPORT=sse over legacy HTTP+SSE; ERA=modern
-// pins 2026-07-28 (stdio); BASE=<checkout> adds another build of toolport (e.g. the previous
+// call moves much less. Over stdio by default, TRANSPORT=http over Streamable HTTP,
+// TRANSPORT=sse over legacy HTTP+SSE; ERA=modern pins 2026-07-28 (stdio and HTTP); BASE=<checkout> adds another build of toolport (e.g. the previous
 // commit in a worktree) to the same rounds; N calls per round (default 5,000), R rounds
 // (default 4), C calls in flight (default 1). Linux only.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, SSEClientTransport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startHttp } from './servers/start-http.mjs';
 const tick = 10_000; // µs per clock tick (CLK_TCK 100)
 const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * tick; };
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sse = process.env.TRANSPORT === 'sse';
+const http = process.env.TRANSPORT === 'http';
 const toolportAt = (dir) => ({
   tool: 'bench__echo',
-  args: [`${dir}/bin/toolport.js`, 'serve', `${dir}/bench/fixtures/echo.mjs`, ...(sse ? ['--http', '--port', '0'] : ['--stdio']), '--log-level', 'silent'],
+  args: [`${dir}/bin/toolport.js`, 'serve', `${dir}/bench/fixtures/echo.mjs`, ...(sse || http ? ['--http', '--port', '0'] : ['--stdio']), '--log-level', 'silent'],
 });
 const targets = {
-  bare: { tool: 'echo', args: [fileURLToPath(new URL('./servers/bare-echo.mjs', import.meta.url)), ...(sse ? ['--sse'] : [])] },
+  bare: { tool: 'echo', args: [fileURLToPath(new URL('./servers/bare-echo.mjs', import.meta.url)), ...(sse ? ['--sse'] : http ? ['--http'] : [])] },
   toolport: toolportAt(root),
   ...(process.env.BASE && { base: toolportAt(process.env.BASE) }),
 };
@@ -30,11 +31,11 @@ for (const [k, t] of Object.entries(targets)) {
   const client = new Client({ name: 'p', version: '1' }, era);
   let pid;
   let child;
-  if (sse) {
+  if (sse || http) {
     const started = await startHttp(t.args, { cwd: root, name: k });
     ({ child } = started);
     pid = child.pid;
-    await client.connect(new SSEClientTransport(new URL(started.url.replace(/\/mcp$/, '/sse'))));
+    await client.connect(sse ? new SSEClientTransport(new URL(started.url.replace(/\/mcp$/, '/sse'))) : new StreamableHTTPClientTransport(new URL(started.url)));
   } else {
     const transport = new StdioClientTransport({ command: process.execPath, args: t.args, cwd: root, stderr: 'inherit' });
     await client.connect(transport);
