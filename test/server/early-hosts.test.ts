@@ -312,10 +312,21 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
   }
   const checks = async (): Promise<number> => (await readFile(join(dir, 'checks'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
 
-  it('is not run when the plugin takes a host started early: that host runs in the sandbox already', async () => {
+  /** A first start through the watched bwrap, which notes the host; then, with `flag`, that bwrap broken or hanging. The PATH to start with. */
+  async function notedThen(flag?: 'broken' | 'hangs'): Promise<Record<string, string>> {
     const path = await watchedBwrap();
     await configure(true);
     await firstStart(path);
+    if (flag) await writeFile(join(dir, flag), '');
+    return path;
+  }
+
+  /** The session's log, once it says that bwrap cannot make a sandbox (within `ms`). */
+  const refusalIn = (session: Session, ms: number): Promise<string> =>
+    waitFor(() => Promise.resolve(session.log()), (text) => text.includes('cannot create a sandbox here'), ms);
+
+  it('is not run when the plugin takes a host started early: that host runs in the sandbox already', async () => {
+    const path = await notedThen();
     expect(await checks()).toBe(1);
     await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: given');
@@ -325,27 +336,20 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
   });
 
   it('still refuses the plugin in bwrap\'s own words when the sandbox stopped working since the note', async () => {
-    const path = await watchedBwrap();
-    await configure(true);
-    await firstStart(path);
-    await writeFile(join(dir, 'broken'), '');
+    const path = await notedThen('broken');
     await during(async (second) => {
       // The host started early fails, as does the one that replaces it; bwrap's check says why.
-      const log = await waitFor(() => Promise.resolve(second.log()), (text) => text.includes('cannot create a sandbox here'), 15_000);
-      expect(log).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace)`);
+      expect(await refusalIn(second, 15_000)).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace)`);
       expect(second.client.getInstructions()).toBeUndefined();
       expect((await second.client.listTools()).tools).toEqual([]);
     }, path);
   }, 30_000);
 
   it('is run after all when the load in a host started early does not answer, and a refusal says so', async () => {
-    const path = await watchedBwrap();
-    await configure(true);
-    await firstStart(path);
-    await writeFile(join(dir, 'hangs'), '');
+    const path = await notedThen('hangs');
     await during(async (second) => {
       // Not "did not load within 30 s": bwrap's check (which hangs too, and is stopped after 5 s) speaks.
-      const log = await waitFor(() => Promise.resolve(second.log()), (text) => text.includes('cannot create a sandbox here'), 20_000);
+      const log = await refusalIn(second, 20_000);
       expect(log).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here`);
       expect(log).not.toContain('did not load within');
     }, path);
