@@ -50,10 +50,19 @@ export function servedManifest(text: string): string {
     typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
       ? Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]))
       : { value: JSON.stringify(metadata) };
-  return `---\n${blockYaml({ ...fields, metadata: flat }, '')}---\n${text.slice(match[0].length)}`;
+  let written: string;
+  try {
+    written = blockYaml({ ...fields, metadata: flat }, '');
+  } catch {
+    // Served as written: the catalog says what it cannot read.
+    return text;
+  }
+  return `---\n${written}---\n${text.slice(match[0].length)}`;
 }
 
-const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+// A key is plain only where it cannot read as a number, a boolean or null (the SDK's reader
+// refuses such keys, and YAML would read other ones).
+const plainKey = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 // Words and punctuation that read as a string in every YAML schema; anything else is quoted.
 const plainText = /^[A-Za-z][A-Za-z0-9 _.,'()/-]*[A-Za-z0-9_.)/]$|^[A-Za-z]$/;
 const typedWords = /^(?:true|false|null|yes|no|on|off|y|n)$/i;
@@ -72,16 +81,21 @@ function blockYaml(value: unknown, indent: string): string {
     return value.map((item) => `${indent}-${nested(item, `${indent}  `)}`).join('');
   }
   return Object.entries(value as Record<string, unknown>)
-    .map(([key, item]) => `${indent}${plainKey.test(key) ? key : JSON.stringify(key)}:${nested(item, `${indent}  `)}`)
+    .map(([key, item]) => `${indent}${plainKey.test(key) && !typedWords.test(key) ? key : JSON.stringify(key)}:${nested(item, `${indent}  `)}`)
     .join('');
 }
 
-/** What follows a key or a dash: a scalar on the same line, a collection on the lines below. */
+/**
+ * What follows a key or a dash: a scalar on the same line, a collection on the lines below.
+ * Anything else (a tagged `!!set` or `!!omap` reads as a Set or a Map) cannot be written back.
+ */
 function nested(value: unknown, indent: string): string {
   if (typeof value === 'string') return ` ${scalar(value)}\n`;
   if (Array.isArray(value)) return value.length === 0 ? ' []\n' : `\n${blockYaml(value, indent)}`;
-  if (typeof value === 'object' && value !== null) return Object.keys(value).length === 0 ? ' {}\n' : `\n${blockYaml(value, indent)}`;
-  return ` ${scalar(String(value))}\n`;
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.keys(value).length === 0 ? ' {}\n' : `\n${blockYaml(value, indent)}`;
+  }
+  throw new TypeError('a frontmatter value that is not a string, a sequence or a mapping');
 }
 
 function isStringMap(value: unknown): boolean {

@@ -100,6 +100,8 @@ class BodyError extends Error {
 function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyError(413, -32600, `Request body larger than ${limit} bytes`));
+  // Closed while the request waited (for its auth, say): no event will come.
+  if (req.destroyed) return Promise.reject(new Error('the request closed before its body was read'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

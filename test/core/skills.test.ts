@@ -61,6 +61,9 @@ describe('a SKILL.md with nested metadata (EvoClaw)', () => {
     '    permissions: [internet]',
     '    env: [PRICES_KEY]',
     '  plain: text',
+    '  "2024": released',
+    '  "True": "1e3"',
+    '  "0x10": null',
     '---',
     '',
     '# Prices',
@@ -75,7 +78,7 @@ describe('a SKILL.md with nested metadata (EvoClaw)', () => {
     author: "Ann O'Neil (ops) / 2.0",
     note: '1.5',
     empty: [],
-    metadata: { evoclaw: '{"permissions":["internet"],"env":["PRICES_KEY"]}', plain: 'text' },
+    metadata: { evoclaw: '{"permissions":["internet"],"env":["PRICES_KEY"]}', plain: 'text', '2024': 'released', True: '1e3', '0x10': 'null' },
   };
 
   it('is served with its metadata as strings, everything else read back as written', () => {
@@ -83,6 +86,11 @@ describe('a SKILL.md with nested metadata (EvoClaw)', () => {
     expect(served.endsWith('---\n\n# Prices\n')).toBe(true);
     const frontmatter = /^---\n([\s\S]*?)\n---\n/.exec(served)?.[1];
     expect(parseYaml(frontmatter ?? '', { schema: 'failsafe' })).toEqual(expected);
+  });
+
+  it('is served as written when a value cannot be written back (a tagged set), so the catalog says why', () => {
+    const tagged = written.replace('empty: []', 'empty: !!set { a, b }');
+    expect(servedManifest(tagged)).toBe(tagged);
   });
 
   it('is read the same by the SDK\'s skills catalog', async () => {
