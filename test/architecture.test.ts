@@ -1,6 +1,7 @@
 // The import rules of src/: no circle; core depends on nothing of ours outside core; an
 // adapter uses core and its own folder only (never config, policy, server, the pipeline or
-// another adapter); the pipeline never reaches into adapters, server or config.
+// another adapter); the pipeline never reaches into adapters, server or config; what
+// bin/toolport.js imports before the bundle stays small.
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,25 @@ describe('src/ import rules', () => {
         : [],
     );
     expect(wrong).toEqual([]);
+  });
+
+  it('what bin/toolport.js imports before the bundle (dist/core/early-hosts.js) reaches only Node and small core files', async () => {
+    // The built files, whose imports are the ones Node runs (type-only imports are gone).
+    const distCore = fileURLToPath(new URL('../dist/core/', import.meta.url));
+    const reached = new Set<string>();
+    const packages = new Set<string>();
+    const visit = async (name: string): Promise<void> => {
+      if (reached.has(name)) return;
+      reached.add(name);
+      const text = await readFile(join(distCore, name), 'utf8');
+      for (const [, specifier] of text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gm)) {
+        if (specifier?.startsWith('./')) await visit(specifier.slice(2));
+        else if (!specifier?.startsWith('node:')) packages.add(specifier ?? '');
+      }
+    };
+    await visit('early-hosts.js');
+    expect(packages).toEqual(new Set());
+    expect([...reached].sort()).toEqual(['early-hosts.js', 'errors.js', 'files.js', 'format.js', 'process-tree.js', 'state-dir.js']);
   });
 
   it('finds the imports it checks (a rule over nothing would pass by itself)', async () => {

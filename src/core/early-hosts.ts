@@ -174,10 +174,13 @@ function writeNote(file: string, config: NotedConfig | null, hosts: readonly Not
   }
 }
 
+/** Whether a host was started and has not ended. */
+const isRunning = (child: ChildProcess): child is ChildProcess & { pid: number } =>
+  child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+
 /** Stops a host and what it started (its process group, or bwrap's, which takes the sandbox along). */
 function stop(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  if (!signalGroup(child.pid, 'SIGKILL')) child.kill('SIGKILL');
+  if (isRunning(child) && !signalGroup(child.pid, 'SIGKILL')) child.kill('SIGKILL');
 }
 
 /**
@@ -222,9 +225,7 @@ export function startEarlyHosts(argv: readonly string[], env: Readonly<Record<st
       const at = started.findIndex((entry) => sameDescription(entry.description, description));
       if (at === -1) return undefined;
       const [entry] = started.splice(at, 1);
-      const child = entry?.child;
-      if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return undefined;
-      return child;
+      return entry && isRunning(entry.child) ? entry.child : undefined;
     },
     decide(plugin, description, wanted) {
       if (!open) return;

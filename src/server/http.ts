@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger.js';
 import type { StateHealth } from '../core/shared-state.js';
 import { createAuthCheck, principalOfAuth } from './auth.js';
 import type { AuthFailure } from './oauth.js';
+import { sendJsonRpcError } from './json-rpc-error.js';
 import { createLegacySseEndpoint } from './legacy-sse.js';
 import type { ServerHub } from './mcp-server.js';
 import { createSessionTable, defaultMaxSessionsPerPrincipal, sendMisdirected, sendSessionRefusal, type SessionSlot } from './sessions.js';
@@ -72,15 +73,6 @@ function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
-function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
-}
-
 class BodyError extends Error {
   constructor(
     readonly status: number,
@@ -91,7 +83,8 @@ class BodyError extends Error {
   }
 }
 
-/** Reads and parses a JSON body, refusing more than `limit` bytes before parsing. */
+const tooLarge = (limit: number): BodyError => new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
+
 /**
  * The body as JSON, read with the stream's events (an async iterator over the request, with
  * its promises per chunk, cost more than the rest of reading it). Past `limit` it stops
@@ -99,7 +92,7 @@ class BodyError extends Error {
  */
 function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyError(413, -32600, `Request body larger than ${limit} bytes`));
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   // Closed while the request waited (for its auth, say): no event will come.
   if (req.destroyed) return Promise.reject(new Error('the request closed before its body was read'));
   return new Promise((resolve, reject) => {
@@ -115,7 +108,7 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
       size += chunk.length;
       if (size > limit) {
         stop();
-        reject(new BodyError(413, -32600, `Request body larger than ${limit} bytes`));
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Logger } from '../core/logger.js';
 import { principalOfAuth } from './auth.js';
+import { sendJsonRpcError } from './json-rpc-error.js';
 import type { ServerHub } from './mcp-server.js';
 import { sendMisdirected, sendSessionRefusal, type SessionSlot, type SessionTable } from './sessions.js';
 import { SseStreamTransport } from './sse-transport.js';
@@ -69,16 +70,12 @@ export function createLegacySseEndpoint(hub: ServerHub, logger: Logger, options:
         return;
       }
       if (!session) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
-        );
+        sendJsonRpcError(res, 404, -32001, 'Session not found');
         return;
       }
       // A session opened by one principal cannot be driven by another.
       if (session.principal !== principalOfAuth(req.auth)) {
-        res.writeHead(403, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: session belongs to another principal' }, id: null }),
-        );
+        sendJsonRpcError(res, 403, -32000, 'Forbidden: session belongs to another principal');
         return;
       }
       session.slot.touch();

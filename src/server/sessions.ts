@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import { principalsOfTokens } from './auth.js';
+import { sendJsonRpcError } from './json-rpc-error.js';
 
 export interface SessionLimits {
   /** Sessions open at once, in all (`server.http.maxSessions`). */
@@ -158,21 +159,15 @@ export function createSessionTable(limits: SessionLimits, logger: Logger, now: (
 
 /** Answers a refused session with 503, the cap's name and Retry-After. */
 export function sendSessionRefusal(res: ServerResponse, refusal: SessionRefusal): void {
-  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(refusal.retryAfterSeconds) });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: refusal.message, data: { limit: refusal.limit } }, id: null }));
+  sendJsonRpcError(res, 503, -32000, refusal.message, { 'retry-after': String(refusal.retryAfterSeconds) }, { limit: refusal.limit });
 }
 
 /** Answers a request for a session another replica holds (`421`), naming both replicas. */
 export function sendMisdirected(res: ServerResponse, sessionId: string, owner: string, replica: string): void {
-  res.writeHead(421, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      error: {
-        code: -32001,
-        message: `Misdirected request: session ${sessionId} is held by replica ${owner}, and this is replica ${replica}; route every request of a session to the replica that created it (sticky sessions on the Mcp-Session-Id header, or by client address for SSE), or use the 2026-07-28 protocol, which needs no session`,
-      },
-      id: null,
-    }),
+  sendJsonRpcError(
+    res,
+    421,
+    -32001,
+    `Misdirected request: session ${sessionId} is held by replica ${owner}, and this is replica ${replica}; route every request of a session to the replica that created it (sticky sessions on the Mcp-Session-Id header, or by client address for SSE), or use the 2026-07-28 protocol, which needs no session`,
   );
 }

@@ -15,6 +15,7 @@ import {
   type JSONRPCMessage,
   type Transport,
 } from '@modelcontextprotocol/server';
+import { sendJsonRpcError } from './json-rpc-error.js';
 
 const isMessage = (value: unknown): value is JSONRPCMessage =>
   isJSONRPCRequest(value) || isJSONRPCNotification(value) || isJSONRPCResultResponse(value) || isJSONRPCErrorResponse(value);
@@ -79,13 +80,11 @@ export class SseStreamTransport implements Transport {
    */
   handlePost(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown): void {
     if (!this.#stream) {
-      res.writeHead(410, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'The SSE stream of this session has ended' }, id: null }));
+      sendJsonRpcError(res, 410, -32000, 'The SSE stream of this session has ended');
       return;
     }
     if (!isMessage(body)) {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: the body is not one JSON-RPC message' }, id: null }));
+      sendJsonRpcError(res, 400, -32600, 'Invalid Request: the body is not one JSON-RPC message');
       this.onerror?.(new Error('an SSE POST body that is not one JSON-RPC message'));
       return;
     }

@@ -350,8 +350,8 @@ export async function loadPythonPlugin(
     }
   };
 
-  /** Whether the first host was one started early (set as soon as it is claimed, before launch's first await). */
-  let firstHostEarly = false;
+  /** Whether a host started early was taken (at most one is: set when claimed, before launch's first await). */
+  let tookEarlyHost = false;
 
   /** Starts a host and loads the plugin in it; `signals` (the first load's deadline) also stop it. */
   const launch = async (...signals: (AbortSignal | undefined)[]): Promise<Started> => {
@@ -366,7 +366,7 @@ export async function loadPythonPlugin(
       cancelGraceMs: options.cancelGraceMs,
     };
     const early = context.earlyHosts?.claim(describeHost(hostOptions));
-    if (early && !everStarted) firstHostEarly = true;
+    if (early) tookEarlyHost = true;
     let started: HostProcess;
     try {
       started = await startHostProcess({ ...hostOptions, early });
@@ -479,8 +479,7 @@ export async function loadPythonPlugin(
       everStarted = true;
       watch(started.host);
       applyLoad(started.result);
-      remember(started.result);
-      noteForNextStart(started.host);
+      keepForNextStart(started);
       logger.info({ pid: started.host.pid, early: started.host.early }, 'Python host started');
       return started.host;
     })().finally(() => {
@@ -526,7 +525,7 @@ export async function loadPythonPlugin(
     cached = readLoadCache(cacheFile, sourceFingerprint);
     // Tools are listed only where bwrap works: a host started early shows it by answering its
     // load (if that fails, bwrap is run to say why); else bwrap is run once.
-    await (firstHostEarly ? launching.then(() => undefined, () => isolation.confirm?.()) : isolation.confirm?.());
+    await (tookEarlyHost ? launching.then(() => undefined, () => isolation.confirm?.()) : isolation.confirm?.());
   } catch (error) {
     // Not loaded after all: the host that began starting is stopped, however far it got.
     refused.abort(error);
@@ -535,12 +534,13 @@ export async function loadPythonPlugin(
   }
   /** The plugins whose get_system_context makes the instructions. */
   const contextSources = (): number[] => subPlugins.flatMap((sub, index) => (sub.manifest.injects_context && sub.systemContext ? [index] : []));
-  // initialize waits for a plugin that gives instructions: the next start starts its host early.
-  const noteForNextStart = (started: HostProcess): void => {
-    context.earlyHosts?.decide(options.path, started.description, contextSources().length > 0);
-  };
-  const remember = (result: LoadResult): void => {
-    writeLoadCache(cacheFile, sourceFingerprint, result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
+  /**
+   * What the next start uses of a host that loaded the plugin: its load answer, and (initialize
+   * waits for a plugin that gives instructions) whether to start such a host early.
+   */
+  const keepForNextStart = (started: Started): void => {
+    writeLoadCache(cacheFile, sourceFingerprint, started.result).catch((error: unknown) => logger.debug({ err: error }, 'could not keep the load answer'));
+    context.earlyHosts?.decide(options.path, started.host.description, contextSources().length > 0);
   };
   let applied = false;
   if (cached) {
@@ -574,8 +574,7 @@ export async function loadPythonPlugin(
     }
     host = first.host;
     watch(first.host);
-    remember(first.result);
-    noteForNextStart(first.host);
+    keepForNextStart(first);
     logger.info({ pid: first.host.pid, early: first.host.early, python: first.result.python, plugins: subPlugins.map((sub) => sub.manifest.id) }, 'Python host ready');
   }
   for (const tool of tools) {
