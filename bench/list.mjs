@@ -3,7 +3,9 @@
 // stdio, following nextCursor, from toolport (a module plugin with those tools) and from a
 // bare SDK v2 server with the same definitions, interleaved in one run. Reports p50 per
 // whole listing, pages and bytes on the wire (JSON of the tools as received).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -15,6 +17,9 @@ const plugin = fileURLToPath(new URL('./fixtures/many-tools.mjs', import.meta.ur
 const toolCount = Number(process.env.BENCH_TOOLS ?? 1000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const perRound = Number(process.env.BENCH_CALLS ?? 40);
+
+// Pins and caches of their own: those of a run with another BENCH_TOOLS would hold the new tools back.
+const stateDir = mkdtempSync(join(tmpdir(), 'toolport-bench-list-'));
 
 const targets = {
   bare: [bare, '--tools', String(toolCount)],
@@ -29,7 +34,7 @@ function cpuMs(pid) {
 
 async function connect(args) {
   const client = new Client({ name: 'bench', version: '1.0.0' });
-  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: 'inherit', env: { ...process.env, BENCH_TOOLS: String(toolCount) } });
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: 'inherit', env: { ...process.env, BENCH_TOOLS: String(toolCount), TOOLPORT_STATE_DIR: stateDir, TOOLPORT_CACHE_DIR: join(stateDir, 'cache') } });
   await client.connect(transport);
   client.pid = transport.pid;
   return client;
@@ -79,6 +84,7 @@ for (let round = 0; round < rounds; round += 1) {
   ratios.push(p50.toolport / p50.bare);
 }
 for (const client of Object.values(clients)) await client.close();
+rmSync(stateDir, { recursive: true, force: true });
 
 for (const name of Object.keys(targets)) {
   const cpuPerList = serverCpu[name] / samples[name].length;

@@ -34,6 +34,7 @@ import type { SessionTransport } from '../policy/hooks.js';
 import type { Toolport } from '../toolport.js';
 import type { RequestScope } from '../telemetry/index.js';
 import { principalOf, principalOfAuth, toolScopeOf } from './auth.js';
+import { keepPageJson } from './serialize.js';
 import { createCatalogIndexCache, parseSearchArguments, searchResult, searchToolDefinition, searchToolName } from './tool-search.js';
 
 /** The SDK's high-level server, answering its SEP-2243 header check from toolport's tools. */
@@ -105,6 +106,30 @@ function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: 
   const offset = decodeCursor(cursor);
   const end = offset + pageSize;
   return { page: items.slice(offset, end), ...(end < items.length && { nextCursor: encodeCursor(end) }) };
+}
+
+/**
+ * Pages of tool lists that stay as they are (a list changes by being replaced): the same
+ * array for the same page every time, so the wires write its JSON once (serialize.ts).
+ */
+function createToolPages(pageSize: number): (tools: readonly Tool[], cursor: string | undefined) => { page: readonly Tool[]; nextCursor?: string } {
+  const kept = new WeakMap<readonly Tool[], Map<number, readonly Tool[]>>();
+  return (tools, cursor) => {
+    const offset = decodeCursor(cursor);
+    const end = offset + pageSize;
+    let pages = kept.get(tools);
+    if (!pages) {
+      pages = new Map();
+      kept.set(tools, pages);
+    }
+    let page = pages.get(offset);
+    if (!page) {
+      page = offset === 0 && end >= tools.length ? tools : tools.slice(offset, end);
+      keepPageJson(page);
+      pages.set(offset, page);
+    }
+    return { page, ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
+  };
 }
 
 /** Builds the progress reporter of one request: only increasing values are sent. */
@@ -245,9 +270,20 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
   const searchMode = (visible: readonly ExposedTool[]): boolean =>
     discovery.mode === 'search' || (discovery.mode === 'auto' && visible.length > discovery.autoAbove);
   const searchServed = (): boolean => discovery.mode !== 'list' && !toolport.registry.get(searchToolName);
-  const listFor = (ctx: ServerContext): Tool[] => {
+  // The definitions of a list of tools: the same array for the same list, so its pages are too.
+  const definitions = new WeakMap<readonly ExposedTool[], readonly Tool[]>();
+  const definitionsOf = (visible: readonly ExposedTool[]): readonly Tool[] => {
+    let tools = definitions.get(visible);
+    if (!tools) {
+      tools = visible.map((tool) => tool.mcpTool);
+      definitions.set(visible, tools);
+    }
+    return tools;
+  };
+  const toolPages = createToolPages(pageSize);
+  const listFor = (ctx: ServerContext): readonly Tool[] => {
     const visible = visibleTools(ctx);
-    if (!searchServed() || !searchMode(visible)) return visible.map((tool) => tool.mcpTool);
+    if (!searchServed() || !searchMode(visible)) return definitionsOf(visible);
     const listed = visible.filter((tool) => alwaysVisible(tool.name));
     const description = indexOf(toolport.registry.tools).describe(visible, listed.length);
     return [searchToolDefinition(description), ...listed.map((tool) => tool.mcpTool)];
@@ -395,8 +431,9 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
     server.setRequestHandler('tools/list', (request, ctx) => {
       onRequest?.();
       return observed('tools/list', undefined, server, ctx, transport, (): ListToolsResult => {
-        const { page, nextCursor } = paginate(listFor(ctx), request.params?.cursor, pageSize);
-        return { tools: [...page], ...(nextCursor !== undefined && { nextCursor }) };
+        const { page, nextCursor } = toolPages(listFor(ctx), request.params?.cursor);
+        // The kept page itself, not a copy: its JSON is written once (serialize.ts).
+        return { tools: page as Tool[], ...(nextCursor !== undefined && { nextCursor }) };
       });
     });
 

@@ -16,6 +16,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/server';
 import { sendJsonRpcError } from './json-rpc-error.js';
+import { serializeForWire } from './serialize.js';
 
 const isMessage = (value: unknown): value is JSONRPCMessage =>
   isJSONRPCRequest(value) || isJSONRPCNotification(value) || isJSONRPCResultResponse(value) || isJSONRPCErrorResponse(value);
@@ -95,7 +96,7 @@ export class SseStreamTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (!this.#stream) return Promise.reject(new Error('the SSE stream is closed'));
-    this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.#stream.write(serializeForWire(message, 'event: message\ndata: ', '\n\n'));
     return Promise.resolve();
   }
 

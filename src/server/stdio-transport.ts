@@ -2,8 +2,9 @@
 // limit per line (a longer line is answered with an error or dropped, never fatal), and an
 // end of input that is not a close: the requests already read are tracked until answered.
 import type { Readable, Writable } from 'node:stream';
-import { deserializeMessage, serializeMessage, type JSONRPCMessage, type RequestId, type Transport } from '@modelcontextprotocol/server';
+import { deserializeMessage, type JSONRPCMessage, type RequestId, type Transport } from '@modelcontextprotocol/server';
 import type { Logger } from '../core/logger.js';
+import { serializeForWire } from './serialize.js';
 
 /** The longest line read by default: the SDK's own limit, which used to end the transport. */
 export const defaultMaxLineBytes = 10 * 1024 * 1024;
@@ -188,7 +189,7 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       // An answer: it has an id and no method.
       if (id !== undefined && methodOf(message) === undefined) settle(id);
       // A write that fails later is seen by onOutputError, which closes the connection.
-      if (output.write(serializeMessage(message))) return Promise.resolve();
+      if (output.write(serializeForWire(message, '', '\n'))) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => {
           output.off('drain', onDrain);
