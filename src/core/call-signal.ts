@@ -32,6 +32,26 @@ export interface CallSignal {
 
 const noop = (): void => {};
 
+// Calls started in this turn of the event loop and not armed yet. Most in-process calls
+// (module tools, host tools) end in the turn they started, before any I/O could cancel them
+// or any timer fire; those never make a timer or an abort listener (the EventTarget listener
+// on the client's signal alone cost ~4 µs a call). The rest are armed together when the turn
+// ends, by one setImmediate for all of them.
+let unarmed: (() => void)[] = [];
+let armScheduled = false;
+const armStarted = (): void => {
+  armScheduled = false;
+  const started = unarmed;
+  unarmed = [];
+  for (const arm of started) arm();
+};
+const armAtEndOfTurn = (arm: () => void): void => {
+  unarmed.push(arm);
+  if (armScheduled) return;
+  armScheduled = true;
+  setImmediate(armStarted);
+};
+
 export interface CallSignalOptions {
   client?: AbortSignal | undefined;
   /** The connection's stop signal; fires the call as the client's cancellation does. */
@@ -99,18 +119,28 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   const onShutdown = (): void =>
     fire(new ToolportError(ErrorCode.ShuttingDown, `${options.label} was stopped: the server is shutting down`, { pluginId: options.pluginId }));
 
-  let timer: NodeJS.Timeout | undefined = setTimeout(onTimeout, options.timeoutMs);
-  timer.unref();
   const { client, connection, shutdown } = options;
+  let timer: NodeJS.Timeout | undefined;
   let offConnection: (() => void) | undefined;
   let offShutdown: (() => void) | undefined;
-  if (client?.aborted || connection?.aborted) onClient();
-  else {
+  // Armed at the end of the turn (armAtEndOfTurn): what fired meanwhile is seen then, and
+  // the time limit runs from then. Held (waiting in a plugin's queue) means no timer yet.
+  let armed = false;
+  let held = false;
+  let disposed = false;
+  const arm = (): void => {
+    if (armed || disposed || fired) return;
+    armed = true;
+    if (client?.aborted || connection?.aborted) return onClient();
+    if (shutdown?.aborted) return onShutdown();
     client?.addEventListener('abort', onClient, { once: true });
     if (connection) offConnection = onAbort(connection, onClient);
-  }
-  if (shutdown?.aborted) onShutdown();
-  else if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
+    if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
+    if (!held) (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
+  };
+  if (client?.aborted || connection?.aborted) onClient();
+  else if (shutdown?.aborted) onShutdown();
+  else armAtEndOfTurn(arm);
 
   let aborted: Promise<never> | undefined;
   const signalOf = (): AbortSignal => {
@@ -149,17 +179,23 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
       };
     },
     hold: () => {
+      held = true;
       clearTimeout(timer);
       timer = undefined;
     },
     restart: () => {
       if (fired) return;
+      held = false;
+      // Not armed yet: arming starts the whole limit.
+      if (!armed) return;
       if (timer) timer.refresh();
       else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
     },
     dispose() {
-      clearTimeout(timer);
+      disposed = true;
       clearTimeout(graceTimer);
+      if (!armed) return;
+      clearTimeout(timer);
       client?.removeEventListener('abort', onClient);
       offConnection?.();
       offShutdown?.();

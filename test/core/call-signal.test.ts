@@ -9,6 +9,7 @@ import { ErrorCode, ToolportError } from '../../src/core/errors.js';
 import { createPluginLifecycle } from '../../src/core/lifecycle.js';
 
 const never = new Promise<never>(() => {});
+const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('the call signal', () => {
   it('ends a call whose work ignores it at the time limit, and a signal read afterwards is already aborted with that reason', async () => {
@@ -57,6 +58,8 @@ describe('the call signal', () => {
     const running = [1, 2, 3].map(() => createCallSignal({ timeoutMs: 5_000, label: 'busy', shutdown: shutdown.signal, connection: connection.signal }));
     const disposed = createCallSignal({ timeoutMs: 5_000, label: 'done', shutdown: shutdown.signal, connection: connection.signal });
     disposed.dispose();
+    // Calls still running when their turn of the event loop ends are armed then.
+    await endOfTurn();
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
     expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
     shutdown.abort();
@@ -66,6 +69,60 @@ describe('the call signal', () => {
     }
     // A call that ended before is not told: its listener was removed.
     expect(disposed.signal.aborted).toBe(false);
+  });
+
+  it('arms nothing for a call that ends in the turn it started: no timer, no listener on the client\'s signal', async () => {
+    const client = new AbortController();
+    const timers = process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'echo', client: client.signal });
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+    expect(process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length).toBe(timers);
+    await expect(call.race(Promise.resolve('done'))).resolves.toBe('done');
+    call.dispose();
+    await endOfTurn();
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+    expect(process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length).toBe(timers);
+  });
+
+  it('a call still running when its turn ends hears the client, and its time limit runs from then', async () => {
+    const client = new AbortController();
+    const cancelled = createCallSignal({ timeoutMs: 5_000, label: 'slow', client: client.signal });
+    const racing = cancelled.race(never);
+    await endOfTurn();
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(1);
+    client.abort();
+    await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallCancelled });
+    cancelled.dispose();
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+
+    // Cancelled before its turn ended: seen when it is armed.
+    const early = new AbortController();
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'slow', client: early.signal });
+    const waiting = call.race(never);
+    early.abort();
+    await expect(waiting).rejects.toThrow('slow was cancelled by the client');
+    call.dispose();
+
+    const started = performance.now();
+    const timed = createCallSignal({ timeoutMs: 40, label: 'slow' });
+    await expect(timed.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(39);
+    timed.dispose();
+  });
+
+  it('a call held before it was armed gets no timer until restarted, and then the whole limit', async () => {
+    const call = createCallSignal({ timeoutMs: 30, label: 'queued' });
+    call.hold();
+    const racing = call.race(never);
+    let settled = false;
+    racing.catch(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(settled).toBe(false);
+    const restarted = performance.now();
+    call.restart();
+    await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+    expect(performance.now() - restarted).toBeGreaterThanOrEqual(29);
+    call.dispose();
   });
 
   it('onAbort calls each listener still registered, not one removed before, and at once on a signal that already fired', () => {
