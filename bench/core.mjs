@@ -16,12 +16,15 @@ const plugin = fileURLToPath(new URL('./fixtures/echo.mjs', import.meta.url));
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const callsPerRound = Number(process.env.BENCH_CALLS ?? 250);
-const warmupCalls = Number(process.env.BENCH_WARMUP ?? 300);
+// The warm-up of perf-baselines.md: 500 calls of 64 B and 50 of 16 KiB per target.
+const warmupCalls = Number(process.env.BENCH_WARMUP ?? 500);
+const largeWarmupCalls = 50;
 const inFlight = 16;
 const throughputCalls = 600;
 const throughputMs = 3_000;
 const coldStarts = Number(process.env.BENCH_COLD ?? 5);
 const text = 'x'.repeat(64);
+const largeText = 'x'.repeat(16 * 1024);
 
 const servers = {
   bare: { tool: 'echo', stdio: [bare], http: [bare, '--http'], sse: [bare, '--sse'] },
@@ -72,7 +75,7 @@ async function connect(target) {
   };
 }
 
-const call = (target, client) => client.callTool({ name: servers[target.server].tool, arguments: { text } });
+const call = (target, client, payload = text) => client.callTool({ name: servers[target.server].tool, arguments: { text: payload } });
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -121,6 +124,7 @@ async function main() {
     const connection = await connect(target);
     connections.set(key(target), connection);
     await sequential(target, connection.client, warmupCalls);
+    for (let index = 0; index < largeWarmupCalls; index += 1) await call(target, connection.client, largeText);
   }
   const latency = new Map(targets.map((t) => [key(t), { pooled: [], roundP50: [], cps: [] }]));
   for (let round = 0; round < rounds; round += 1) {
