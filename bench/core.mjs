@@ -18,7 +18,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const callsPerRound = Number(process.env.BENCH_CALLS ?? 250);
 // The warm-up of perf-baselines.md: 500 calls of 64 B and 50 of 16 KiB per target.
 const warmupCalls = Number(process.env.BENCH_WARMUP ?? 500);
-const largeWarmupCalls = 50;
+const largeWarmupCalls = Math.round(warmupCalls / 10);
 const inFlight = 16;
 const throughputCalls = 600;
 const throughputMs = 3_000;

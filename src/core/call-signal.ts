@@ -39,17 +39,28 @@ const noop = (): void => {};
 // ends, by one setImmediate for all of them.
 let unarmed: (() => void)[] = [];
 let armScheduled = false;
+// Taken when the module loads: a test's fake timers installed later must not hold arming back.
+const atEndOfTurn = setImmediate;
 const armStarted = (): void => {
   armScheduled = false;
   const started = unarmed;
   unarmed = [];
-  for (const arm of started) arm();
+  for (const arm of started) {
+    // A stop listener that throws must not leave the other calls unarmed (as onAbort does).
+    try {
+      arm();
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 };
 const armAtEndOfTurn = (arm: () => void): void => {
   unarmed.push(arm);
   if (armScheduled) return;
   armScheduled = true;
-  setImmediate(armStarted);
+  atEndOfTurn(armStarted);
 };
 
 export interface CallSignalOptions {
@@ -124,19 +135,22 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   let offConnection: (() => void) | undefined;
   let offShutdown: (() => void) | undefined;
   // Armed at the end of the turn (armAtEndOfTurn): what fired meanwhile is seen then, and
-  // the time limit runs from then. Held (waiting in a plugin's queue) means no timer yet.
+  // the timer gets what is left of the limit, counted from now. Held (waiting in a plugin's
+  // queue) means no timer yet.
   let armed = false;
   let held = false;
   let disposed = false;
+  let startedAt = performance.now();
   const arm = (): void => {
     if (armed || disposed || fired) return;
     armed = true;
-    if (client?.aborted || connection?.aborted) return onClient();
+    // A shutdown usually ends the connections too: when both fired, it is the reason.
     if (shutdown?.aborted) return onShutdown();
+    if (client?.aborted || connection?.aborted) return onClient();
     client?.addEventListener('abort', onClient, { once: true });
     if (connection) offConnection = onAbort(connection, onClient);
     if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
-    if (!held) (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
+    if (!held) (timer = setTimeout(onTimeout, Math.max(0, options.timeoutMs - (performance.now() - startedAt)))).unref();
   };
   if (client?.aborted || connection?.aborted) onClient();
   else if (shutdown?.aborted) onShutdown();
@@ -186,8 +200,11 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
     restart: () => {
       if (fired) return;
       held = false;
-      // Not armed yet: arming starts the whole limit.
-      if (!armed) return;
+      if (!armed) {
+        // Not armed yet: the whole limit from now, when it is.
+        startedAt = performance.now();
+        return;
+      }
       if (timer) timer.refresh();
       else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
     },

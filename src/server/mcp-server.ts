@@ -110,13 +110,18 @@ function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: 
 
 /**
  * Pages of tool lists that stay as they are (a list changes by being replaced): the same
- * array for the same page every time, so the wires write its JSON once (serialize.ts).
+ * array for the same page every time, so the wires write its JSON once (serialize.ts). Only
+ * the pages the server's own cursors lead to are kept; a cursor made up by a client (any
+ * offset) gets its slice made afresh, so it cannot make the server keep more than the list.
  */
-function createToolPages(pageSize: number): (tools: readonly Tool[], cursor: string | undefined) => { page: readonly Tool[]; nextCursor?: string } {
+export function createToolPages(pageSize: number): (tools: readonly Tool[], cursor: string | undefined) => { page: readonly Tool[]; nextCursor?: string } {
   const kept = new WeakMap<readonly Tool[], Map<number, readonly Tool[]>>();
   return (tools, cursor) => {
     const offset = decodeCursor(cursor);
     const end = offset + pageSize;
+    if (offset % pageSize !== 0 || (offset > 0 && offset >= tools.length)) {
+      return { page: tools.slice(offset, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
+    }
     let pages = kept.get(tools);
     if (!pages) {
       pages = new Map();

@@ -22,16 +22,19 @@ export function keepPageJson(page: readonly unknown[]): void {
 
 /** The message as written on a wire: `before`, its JSON, `after`. */
 export function serializeForWire(message: JSONRPCMessage, before: string, after: string): string | Buffer {
-  const result = (message as { result?: unknown }).result as { tools?: unknown } | undefined;
+  const result = (message as { result?: unknown }).result as { tools?: unknown; toJSON?: unknown } | undefined;
   const tools = result?.tools;
-  if (!Array.isArray(tools) || !pages.has(tools)) return `${before}${JSON.stringify(message)}${after}`;
+  // Only plain answers take the kept page: a toJSON could move or drop the page's place.
+  const kept = Array.isArray(tools) && pages.has(tools) && typeof result?.toJSON !== 'function' && typeof (message as { toJSON?: unknown }).toJSON !== 'function';
+  if (!kept) return `${before}${JSON.stringify(message)}${after}`;
+  // The same members in the same order, with the page's place marked.
+  const text = `${before}${JSON.stringify({ ...message, result: { ...result, tools: placeholder } })}${after}`;
+  const at = text.indexOf(placeholderJson);
+  if (at === -1) return `${before}${JSON.stringify(message)}${after}`;
   let json = pages.get(tools);
   if (!json) {
     json = Buffer.from(JSON.stringify(tools));
     pages.set(tools, json);
   }
-  // The same members in the same order, with the page's place marked.
-  const text = `${before}${JSON.stringify({ ...message, result: { ...result, tools: placeholder } })}${after}`;
-  const at = text.indexOf(placeholderJson);
   return Buffer.concat([Buffer.from(text.slice(0, at)), json, Buffer.from(text.slice(at + placeholderJson.length))]);
 }

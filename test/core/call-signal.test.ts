@@ -2,7 +2,7 @@
 // share one listener on long-lived signals; close() stops running calls through the handle
 // the pipeline gives, or through a signal of the lifecycle's own for other callers.
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { onAbort } from '../../src/core/abort.js';
 import { createCallSignal } from '../../src/core/call-signal.js';
 import { ErrorCode, ToolportError } from '../../src/core/errors.js';
@@ -123,6 +123,37 @@ describe('the call signal', () => {
     await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
     expect(performance.now() - restarted).toBeGreaterThanOrEqual(29);
     call.dispose();
+  });
+
+  it('counts the time limit from the start of the call, not from when it was armed', async () => {
+    const started = performance.now();
+    const call = createCallSignal({ timeoutMs: 200, label: 'busy' });
+    // The turn the call started in stays busy for 150 ms before the call waits on anything.
+    while (performance.now() - started < 150);
+    await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+    expect(performance.now() - started).toBeLessThan(320);
+    call.dispose();
+  });
+
+  it('says the server is shutting down when shutdown and the client both fired before the call was armed', async () => {
+    const shutdown = new AbortController();
+    const client = new AbortController();
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'busy', shutdown: shutdown.signal, client: client.signal });
+    const racing = call.race(never);
+    shutdown.abort();
+    client.abort();
+    await expect(racing).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+    call.dispose();
+  });
+
+  it('still arms calls after a test made one under fake timers and went back to real ones', async () => {
+    vi.useFakeTimers();
+    const underFake = createCallSignal({ timeoutMs: 5_000, label: 'faked' });
+    vi.useRealTimers();
+    const call = createCallSignal({ timeoutMs: 30, label: 'after' });
+    await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+    call.dispose();
+    underFake.dispose();
   });
 
   it('onAbort calls each listener still registered, not one removed before, and at once on a signal that already fired', () => {

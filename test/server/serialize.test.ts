@@ -2,6 +2,7 @@
 // bytes as JSON.stringify, made from the page's JSON kept once; everything else as it is.
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
+import { createToolPages } from '../../src/server/mcp-server.js';
 import { keepPageJson, serializeForWire } from '../../src/server/serialize.js';
 
 const tool = (name: string, description: string) => ({
@@ -42,4 +43,38 @@ describe('serializeForWire', () => {
     for (const message of messages) expect(serializeForWire(message, '', '\n')).toBe(`${JSON.stringify(message)}\n`);
   });
 
+
+  it('writes an answer whose result or message has a toJSON with JSON.stringify, kept page or not', () => {
+    const page = [tool('p__e', 'e')];
+    keepPageJson(page);
+    const results = [
+      { jsonrpc: '2.0', id: 1, result: { tools: page, toJSON: () => ({ hidden: true }) } },
+      { jsonrpc: '2.0', id: 2, result: { tools: page }, toJSON: () => ({ replaced: 'whole' }) },
+    ] as unknown as JSONRPCMessage[];
+    for (const message of results) expect(written(serializeForWire(message, '', '\n'))).toBe(`${JSON.stringify(message)}\n`);
+  });
+});
+
+describe('tool pages', () => {
+  const tools = Array.from({ length: 25 }, (_, index) => tool(`p__t${index}`, 'a tool')) as unknown as Parameters<ReturnType<typeof createToolPages>>[0];
+  const cursorFor = (offset: number): string => Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+
+  it('gives the same array for a page its own cursors lead to, so its JSON is made once', () => {
+    const pages = createToolPages(10);
+    const first = pages(tools, undefined);
+    expect(pages(tools, undefined).page).toBe(first.page);
+    const second = pages(tools, first.nextCursor);
+    expect(second.page.map((entry) => entry.name)).toEqual(tools.slice(10, 20).map((entry) => entry.name));
+    expect(pages(tools, first.nextCursor).page).toBe(second.page);
+    expect(pages(tools, second.nextCursor).nextCursor).toBeUndefined();
+  });
+
+  it('keeps nothing for a cursor a client made up: any offset, or past the end', () => {
+    const pages = createToolPages(10);
+    for (const offset of [3, 17, 25, 10_000]) {
+      const once = pages(tools, cursorFor(offset));
+      expect(once.page.map((entry) => entry.name)).toEqual(tools.slice(offset, offset + 10).map((entry) => entry.name));
+      expect(pages(tools, cursorFor(offset)).page).not.toBe(once.page);
+    }
+  });
 });
