@@ -164,6 +164,25 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
     void transport.close();
   };
 
+  // Every answer written while stdout is full waits for the same drain: one pair of
+  // listeners however many answers are waiting (one pair each set off Node's leak warning).
+  let draining: Promise<void> | undefined;
+  const whenDrained = (): Promise<void> =>
+    (draining ??= new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        output.off('drain', onDrain);
+        draining = undefined;
+        reject(error);
+      };
+      const onDrain = (): void => {
+        output.off('error', onError);
+        draining = undefined;
+        resolve();
+      };
+      output.once('error', onError);
+      output.once('drain', onDrain);
+    }));
+
   const detachInput = (): void => {
     input.off('data', onData);
     input.off('end', onEnd);
@@ -190,18 +209,7 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       if (id !== undefined && methodOf(message) === undefined) settle(id);
       // A write that fails later is seen by onOutputError, which closes the connection.
       if (output.write(serializeForWire(message, '', '\n'))) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => {
-          output.off('drain', onDrain);
-          reject(error);
-        };
-        const onDrain = (): void => {
-          output.off('error', onError);
-          resolve();
-        };
-        output.once('error', onError);
-        output.once('drain', onDrain);
-      });
+      return whenDrained();
     },
     close() {
       if (closed) return Promise.resolve();

@@ -118,4 +118,20 @@ describe('the stdio line transport', () => {
     expect(events).toEqual(['closed']);
     await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow(/closed/);
   });
+
+  it('answers written while stdout is full all wait for one drain, with one pair of listeners', async () => {
+    const input = new PassThrough();
+    // Nobody reads this output until the answers are queued: every write past 64 bytes waits.
+    const output = new PassThrough({ highWaterMark: 64 });
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    await wire.start();
+    const sending = Array.from({ length: 40 }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    expect(output.listenerCount('drain')).toBe(1);
+    expect(output.listenerCount('error')).toBe(2);
+    let read = '';
+    output.setEncoding('utf8').on('data', (chunk: string) => (read += chunk));
+    await Promise.all(sending);
+    expect(read.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: number }).id)).toEqual(Array.from({ length: 40 }, (_, id) => id));
+    expect(output.listenerCount('drain')).toBe(0);
+  });
 });
