@@ -59,9 +59,19 @@ export function definitionDigest(definition: PinnedDefinition): string {
 /** The verdict of most calls, one object for all of them. */
 const pinned: PinVerdict = Object.freeze({ state: 'pinned' });
 
-/** The key a plugin's pins are kept under: its id and where it comes from. */
+const pluginKeys = new WeakMap<ExposedTool['plugin'], string>();
+
+/**
+ * The key a plugin's pins are kept under: its id and where it comes from. Made once per
+ * plugin: every call looks its pins up by it, and the same string keeps its hash.
+ */
 export function pluginKeyOf(tool: Pick<ExposedTool, 'plugin'>): string {
-  return `${tool.plugin.id} ${tool.plugin.source}`;
+  let key = pluginKeys.get(tool.plugin);
+  if (key === undefined) {
+    key = `${tool.plugin.id} ${tool.plugin.source}`;
+    pluginKeys.set(tool.plugin, key);
+  }
+  return key;
 }
 
 /** What changed, in a few words: "description, input schema". */
