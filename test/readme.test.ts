@@ -4,18 +4,18 @@
 // plugin blocks (a module plugin, a hook module, a skill's agent.toml and SKILL.md) are
 // written to files and served. A block marked `<!-- readme-test: partial: … -->` is
 // deliberately not whole on its own; the library block runs in the package test.
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toPluginSpec } from '../src/adapters/plugin-blocks.js';
 import { parseConfig } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
 import { isUrl } from '../src/core/format.js';
 import type { PluginKind } from '../src/core/plugin.js';
 import { createToolport } from '../src/toolport.js';
+import { useTempDir } from './helpers/temp-dir.js';
 import { validateConfigSchema } from './helpers/config-schema.js';
 import { readmeBlocks, type ReadmeBlock } from './helpers/readme.js';
 import { repoRoot } from './helpers/toolport-process.js';
@@ -23,13 +23,9 @@ import { repoRoot } from './helpers/toolport-process.js';
 const configKeys = new Set(Object.keys(configSchema.shape));
 
 let blocks: ReadmeBlock[];
-let dir: string;
+const dir = useTempDir('toolport-readme-', 'all');
 beforeAll(async () => {
   blocks = await readmeBlocks();
-  dir = await mkdtemp(join(tmpdir(), 'toolport-readme-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const where = (block: ReadmeBlock): string => `README.md:${block.line} (${block.section})`;
@@ -114,7 +110,7 @@ describe('README.md', () => {
   it('the module plugin block loads as a plugin file', async () => {
     const [block] = blocks.filter(isModulePlugin);
     if (!block) throw new Error('no module plugin block');
-    const file = join(dir, 'readme-plugin.mjs');
+    const file = join(dir.path, 'readme-plugin.mjs');
     await writeFile(file, block.text);
     const toolport = await createToolport(parseConfig({ plugins: [{ path: file }] }));
     try {
@@ -130,7 +126,7 @@ describe('README.md', () => {
     const [module] = blocks.filter(isHookModule);
     const config = blocks.filter(isConfig).find((block) => block.text.startsWith('hooks:'));
     if (!module || !config) throw new Error('no hook module block, or no hooks config block');
-    const folder = join(dir, 'hooks-example');
+    const folder = join(dir.path, 'hooks-example');
     await mkdir(join(folder, 'hooks'), { recursive: true });
     await writeFile(join(folder, 'hooks', 'guard.mjs'), module.text);
     // The config block names a second module, whose code the README does not show.
@@ -150,7 +146,7 @@ describe('README.md', () => {
     if (!agent || !frontmatter) throw new Error('no agent.toml or SKILL.md block');
     for (const block of [agent, frontmatter]) expect({ block: where(block), partial: block.partial }).toEqual({ block: where(block), partial: expect.any(String) as string });
     expect(parseToml(agent.text)).toHaveProperty('tools.check_price');
-    const skill = join(dir, 'price-check');
+    const skill = join(dir.path, 'price-check');
     await mkdir(join(skill, 'scripts'), { recursive: true });
     await writeFile(join(skill, 'agent.toml'), agent.text);
     await writeFile(join(skill, 'SKILL.md'), `---\n${frontmatter.text}---\n\n# price check\n`);

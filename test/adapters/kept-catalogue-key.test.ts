@@ -1,28 +1,24 @@
 // The key of a kept-catalogue record (README "Starting from the kept catalogue"): a change to
 // the plugin's own files changes it; one in dependency, cache or dot folders does not.
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { catalogueEntry } from '../../src/adapters/kept-catalogue.js';
 import { listFingerprintFiles } from '../../src/core/files.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
+const dir = useTempDir('toolport-kept-key-');
 let folder: string;
-const keyOf = (): string => catalogueEntry(join(dir, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.0').key;
+const keyOf = (): string => catalogueEntry(join(dir.path, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.0').key;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-kept-key-'));
-  folder = join(dir, 'skill');
+  folder = join(dir.path, 'skill');
   for (const sub of ['scripts', 'node_modules/dep', '.venv/lib', '.cache']) await mkdir(join(folder, sub), { recursive: true });
   await writeFile(join(folder, 'agent.toml'), '[tools.convert]\ncommand = "./scripts/convert.sh"\n');
   await writeFile(join(folder, 'scripts', 'convert.sh'), 'echo 1\n');
   await writeFile(join(folder, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
   await writeFile(join(folder, '.venv', 'lib', 'site.py'), 'x = 1\n');
   await writeFile(join(folder, '.cache', 'state'), 'a\n');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 it('changes with a file of the plugin, in a subfolder too', async () => {
@@ -43,8 +39,8 @@ it('does not change with node_modules, a virtual environment or a dot folder', a
 it('changes with the plugin block and with toolport\'s version', () => {
   const before = keyOf();
   const withId = { kind: 'command' as const, path: folder, id: 'other' };
-  expect(catalogueEntry(join(dir, 'cache'), withId, folder, [], '1.0.0').key).not.toBe(before);
-  expect(catalogueEntry(join(dir, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.1').key).not.toBe(before);
+  expect(catalogueEntry(join(dir.path, 'cache'), withId, folder, [], '1.0.0').key).not.toBe(before);
+  expect(catalogueEntry(join(dir.path, 'cache'), { kind: 'command', path: folder }, folder, [], '1.0.1').key).not.toBe(before);
 });
 
 it('covers at most 2,000 files of a folder', async () => {

@@ -3,12 +3,12 @@
 // problem printed once, logs for a terminal, a port in use, one-off calls, and a clean
 // shutdown on SIGTERM that reaches a running call.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { freePort } from '../helpers/mqtt-broker.js';
 import { binPath, connectClient, repoRoot, runToolport, waitForServing } from '../helpers/toolport-process.js';
 
@@ -28,13 +28,7 @@ async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ url
   return { url, child };
 }
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('toolport-cli-', 'all');
 
 describe('toolport CLI', () => {
   it('prints help and its version', async () => {
@@ -71,12 +65,12 @@ describe('toolport CLI', () => {
   it('exits 2 on bad usage, naming the problem', async () => {
     expect(await toolport(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') as string });
     expect(await toolport(['serve', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") as string });
-    expect(await toolport(['list'], { cwd: dir })).toMatchObject({ code: 2, stderr: expect.stringContaining('nothing to serve') as string });
+    expect(await toolport(['list'], { cwd: dir.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('nothing to serve') as string });
     expect(await toolport(['serve', examples, '--port', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--port: expected 0-65535') as string });
   });
 
   it('exits 2 on an invalid config, naming the file, the path and what was expected', async () => {
-    const file = join(dir, 'bad.yaml');
+    const file = join(dir.path, 'bad.yaml');
     await writeFile(file, 'defaults:\n  timeoutSeconds: -1\nplugins:\n  - path: ./x.mjs\n    kind: lisp\n');
     const result = await toolport(['check', '--config', file]);
     expect(result.code).toBe(2);
@@ -86,12 +80,12 @@ describe('toolport CLI', () => {
   });
 
   it('an unknown key in a plugin block is a config error at its line, also when the kind is known only from the path', async () => {
-    const file = join(dir, 'typo.yaml');
+    const file = join(dir.path, 'typo.yaml');
     await writeFile(file, `plugins:\n  - path: ${e2e}\n    timeoutSecond: 10\n`);
     const typo = await toolport(['serve', '--config', file, '--http', '--port', '0']);
     expect(typo).toMatchObject({ code: 2, stdout: '' });
     expect(typo.stderr).toBe(`toolport: invalid config ${file}:\n  ${file}:3:5: plugins[0]: unknown key "timeoutSecond" (did you mean "timeoutSeconds"?)\n`);
-    const foreign = join(dir, 'foreign.yaml');
+    const foreign = join(dir.path, 'foreign.yaml');
     await writeFile(foreign, `plugins:\n  - path: ${e2e}\n    secretToken: abc\n`);
     const detected = await toolport(['check', '--config', foreign]);
     expect(detected.code).toBe(2);
@@ -99,9 +93,9 @@ describe('toolport CLI', () => {
   });
 
   it('one-shot commands print each load problem once, with file, line and column where there is one', async () => {
-    const broken = join(dir, 'broken.mjs');
+    const broken = join(dir.path, 'broken.mjs');
     await writeFile(broken, 'export default {\n  manifest: { tools: [ }\n};\n');
-    const manifest = join(dir, 'broken-manifest.json');
+    const manifest = join(dir.path, 'broken-manifest.json');
     await writeFile(manifest, '{\n  "manifest_version": "1",\n  "name": \n}\n');
     const list = await toolport(['list', broken, manifest, e2e], { env: { TOOLPORT_LOG_LEVEL: 'warn' } });
     expect(list.code).toBe(1);
@@ -121,9 +115,9 @@ describe('toolport CLI', () => {
   });
 
   it('takes the config file, log level and HTTP listener from TOOLPORT_* variables; flags win', async () => {
-    const config = join(dir, 'from-env.yaml');
+    const config = join(dir.path, 'from-env.yaml');
     await writeFile(config, `plugins:\n  - path: ${e2e}\n`);
-    const listed = await toolport(['list'], { cwd: dir, env: { TOOLPORT_CONFIG: config } });
+    const listed = await toolport(['list'], { cwd: dir.path, env: { TOOLPORT_CONFIG: config } });
     expect(listed).toMatchObject({ code: 0, stdout: expect.stringContaining('e2e__weather') as string });
     expect((await toolport(['list', e2e])).stderr).toBe('');
     expect((await toolport(['list', e2e], { env: { TOOLPORT_LOG_LEVEL: 'info' } })).stderr).toContain('"msg":"plugins loaded"');
@@ -174,7 +168,7 @@ describe('toolport CLI', () => {
   });
 
   it('check exits 1 when a plugin cannot load, and names it', async () => {
-    const notes = join(dir, 'notes.txt');
+    const notes = join(dir.path, 'notes.txt');
     await writeFile(notes, 'not a plugin');
     const result = await toolport(['check', notes, e2e]);
     expect(result.code).toBe(1);
@@ -183,7 +177,7 @@ describe('toolport CLI', () => {
   });
 
   it('check warns about a policy rule that matches no tool, without failing', async () => {
-    const file = join(dir, 'typo.yaml');
+    const file = join(dir.path, 'typo.yaml');
     await writeFile(file, `plugins:\n  - path: ${e2e}\npolicy:\n  rules:\n    - { tool: "e2e__wether", action: deny }\n    - { tool: "e2e__weather", action: ask }\n`);
     const result = await toolport(['check', '--config', file]);
     expect(result.code).toBe(0);
@@ -206,7 +200,7 @@ describe('toolport CLI', () => {
   });
 
   it('SIGTERM while a call runs: the call is aborted, the plugin sees it, the process exits 0', async () => {
-    const marker = join(dir, 'shutdown-marker');
+    const marker = join(dir.path, 'shutdown-marker');
     const child = spawn(process.execPath, [binPath, 'serve', e2e, '--http', '--port', '0', '--log-level', 'info'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

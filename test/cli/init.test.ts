@@ -1,12 +1,12 @@
 // `toolport init` for every kind: the folder it writes passes `toolport check`, and a real
 // client started exactly as init printed (the Claude Desktop line) calls its tool.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
 import { isolatedStateEnv, repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
 
@@ -21,20 +21,14 @@ function printedDesktopEntry(output: string): { command: string; args: string[] 
   return (JSON.parse(line.trim()) as { mcpServers: { toolport: { command: string; args: string[] } } }).mcpServers.toolport;
 }
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'toolport-init-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const root = useTempDir('toolport-init-', 'all');
 
 describe('toolport init', () => {
   for (const kind of kinds) {
     // A skill without a network grant runs only where toolport can isolate it.
     const skip = kind === 'command' && !isolationAvailable;
     it.skipIf(skip)(`--kind ${kind}: check passes, and a client started as printed calls hello__greet${kind === 'command' ? ' (needs network isolation: unshare or bwrap)' : ''}`, async () => {
-      const dir = join(root, kind);
+      const dir = join(root.path, kind);
       const init = await toolport(['init', dir, '--kind', kind]);
       expect(init).toMatchObject({ code: 0, stderr: '' });
       expect(init.stdout).toContain(`toolport check --config ${join(dir, 'toolport.yaml')}`);
@@ -74,7 +68,7 @@ describe('toolport init', () => {
   }
 
   it('refuses to overwrite files unless --force; the folder defaults to the current one', async () => {
-    const dir = join(root, 'again');
+    const dir = join(root.path, 'again');
     await toolport(['init', dir]);
     await writeFile(join(dir, 'hello.mjs'), '// mine\n');
     const again = await toolport(['init', dir]);

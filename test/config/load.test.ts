@@ -1,22 +1,16 @@
 // Config loading: interpolation, validation messages that name file and path, and the
 // keys of features that have not landed yet being refused rather than ignored.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { interpolateEnv, loadConfigFile, parseConfig } from '../../src/config/load.js';
 import type { Issue } from '../../src/core/format.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-config-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('toolport-config-', 'all');
 
 async function configFile(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
+  const path = join(dir.path, name);
   await writeFile(path, text);
   return path;
 }
@@ -52,7 +46,7 @@ describe('config', () => {
     expect(config.server).toMatchObject({ name: 'mine', http: { host: '127.0.0.1', port: 8808 } });
     expect(config.naming).toEqual({ prefix: 'always', maxLength: 64 });
     expect(config.defaults.timeoutSeconds).toBe(30);
-    expect(config.plugins[0]).toMatchObject({ path: join(dir, 'plugins/a.mjs'), timeoutSeconds: 5 });
+    expect(config.plugins[0]).toMatchObject({ path: join(dir.path, 'plugins/a.mjs'), timeoutSeconds: 5 });
   });
 
   it('reports every problem with the file and its path', async () => {
@@ -69,7 +63,7 @@ describe('config', () => {
     const file = await configFile('hooks.yaml', 'hooks:\n  - ./hooks/audit.js\n  - { path: /abs/guard.mjs, timeoutSeconds: 2 }\n');
     const { config } = await loadConfigFile(file, {});
     expect(config.hooks).toEqual([
-      { path: join(dir, 'hooks/audit.js'), settings: {} },
+      { path: join(dir.path, 'hooks/audit.js'), settings: {} },
       { path: '/abs/guard.mjs', timeoutSeconds: 2, settings: {} },
     ]);
   });
@@ -127,7 +121,7 @@ describe('config', () => {
   });
 
   it('says when the file is missing, or where it is not YAML or JSON', async () => {
-    await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config .*missing\.yaml: file not found/);
+    await expect(loadConfigFile(join(dir.path, 'missing.yaml'))).rejects.toThrow(/cannot read config .*missing\.yaml: file not found/);
     const broken = await configFile('broken.yaml', 'plugins:\n  - path: x\n - foo\n');
     const yamlError = await loadConfigFile(broken).then(() => undefined, (reason: Error) => reason.message);
     expect(yamlError).toContain(`cannot parse config ${broken}:\n  ${broken}:3:1: A block sequence may not be used as an implicit map key\n`);

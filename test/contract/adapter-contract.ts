@@ -1,14 +1,13 @@
 // The contract every plugin kind passes: a fixture plugin with tools echo, fail, crash
 // and hang, driven through the real pipeline (registry, argument check, adapter, result
 // mapping). Kind-specific tests live beside each adapter's own tests.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginKind } from '../../src/core/plugin.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../src/core/errors.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { callTool } from '../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { textOf, waitForFile } from '../helpers/wait.js';
@@ -43,16 +42,15 @@ async function settle(toolport: Toolport, name: string, args: unknown, signal?: 
 export function describeAdapterContract(fixture: ContractFixture): void {
   describe(`adapter contract: ${fixture.kind}`, () => {
     let toolport: Toolport;
-    let scratch: string;
+    const scratch = useTempDir(`toolport-contract-${fixture.kind}-`, 'all');
     const tool = (name: string): string => `${fixture.pluginId}__${name}`;
     const echoArgs = fixture.echoArgs ?? ((text: string) => ({ text }));
     const hangArgs = fixture.hangArgs ?? ((marker: string) => ({ marker }));
 
     beforeAll(async () => {
       await fixture.setup?.();
-      scratch = await mkdtemp(join(tmpdir(), `toolport-contract-${fixture.kind}-`));
       // The fixtures change nothing outside toolport; the config says so (their formats cannot).
-      const config = parseConfig({ plugins: [{ ...fixture.plugin(scratch), kind: fixture.kind, timeoutSeconds: 1.5, readOnly: ['*'] }] });
+      const config = parseConfig({ plugins: [{ ...fixture.plugin(scratch.path), kind: fixture.kind, timeoutSeconds: 1.5, readOnly: ['*'] }] });
       toolport = await createToolport(config);
       // Info lines (how a plugin runs, e.g. its sandbox) are not problems; nor is the warning
       // of `sandbox: off` where a test must run without bubblewrap.
@@ -62,7 +60,6 @@ export function describeAdapterContract(fixture: ContractFixture): void {
     afterAll(async () => {
       await toolport?.close();
       await fixture.teardown?.();
-      await rm(scratch, { recursive: true, force: true });
     });
 
     it('lists the fixture tools under the plugin prefix', () => {
@@ -103,7 +100,7 @@ export function describeAdapterContract(fixture: ContractFixture): void {
     });
 
     it('hang: times out with a clear message, and the plugin sees the abort', async () => {
-      const marker = join(scratch, 'timeout-marker');
+      const marker = join(scratch.path, 'timeout-marker');
       const started = Date.now();
       const result = await settle(toolport, tool('hang'), hangArgs(marker));
       expect(result.isError).toBe(true);
@@ -115,7 +112,7 @@ export function describeAdapterContract(fixture: ContractFixture): void {
     });
 
     it('hang: client cancellation stops the call and reaches the plugin', async () => {
-      const marker = join(scratch, 'cancel-marker');
+      const marker = join(scratch.path, 'cancel-marker');
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 200);
       const started = Date.now();

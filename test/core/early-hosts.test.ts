@@ -1,32 +1,30 @@
 // core/early-hosts.ts on its own, with real processes (`sleep`): what one start keeps, the
 // next start with the same command line starts, and hands out only for an exact match.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEarlyHosts, type EarlyHosts, type HostDescription } from '../../src/core/early-hosts.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { childrenOf, isAlive, waitFor } from '../helpers/processes.js';
 
-let dir: string;
+const dir = useTempDir('toolport-early-core-');
 let env: Record<string, string>;
 const opened: EarlyHosts[] = [];
 const argv = ['serve', '--config', 'toolport.yaml'];
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-early-core-'));
-  env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TOOLPORT_STATE_DIR: join(dir, 'state'), SLEEPY_TOKEN: 'value-1' };
-  await writeFile(join(dir, 'toolport.yaml'), 'plugins: []\n');
+  env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TOOLPORT_STATE_DIR: join(dir.path, 'state'), SLEEPY_TOKEN: 'value-1' };
+  await writeFile(join(dir.path, 'toolport.yaml'), 'plugins: []\n');
 });
 
-afterEach(async () => {
+afterEach(() => {
   for (const hosts of opened.splice(0)) hosts.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
-const sleeper = (extra: Record<string, string> = {}): HostDescription => ({ command: ['sleep', '30'], cwd: dir, env: { PATH: env.PATH ?? '', SLEEPY_TOKEN: 'value-1', ...extra } });
+const sleeper = (extra: Record<string, string> = {}): HostDescription => ({ command: ['sleep', '30'], cwd: dir.path, env: { PATH: env.PATH ?? '', SLEEPY_TOKEN: 'value-1', ...extra } });
 
 function open(options: { argv?: readonly string[]; env?: Record<string, string> } = {}): EarlyHosts {
-  const hosts = startEarlyHosts(options.argv ?? argv, options.env ?? env, dir);
+  const hosts = startEarlyHosts(options.argv ?? argv, options.env ?? env, dir.path);
   opened.push(hosts);
   return hosts;
 }
@@ -34,7 +32,7 @@ function open(options: { argv?: readonly string[]; env?: Record<string, string> 
 /** A start that read `config` and kept `descriptions` (for plugins plugin-0, plugin-1, …), then ended. */
 function keepAt(descriptions: readonly HostDescription[], config = 'plugins: []\n', takenBefore: readonly string[] = []): void {
   const hosts = open();
-  hosts.useConfig(join(dir, 'toolport.yaml'), config, takenBefore);
+  hosts.useConfig(join(dir.path, 'toolport.yaml'), config, takenBefore);
   descriptions.forEach((description, index) => hosts.decide(`plugin-${index}`, description, true));
   hosts.close();
 }
@@ -87,9 +85,9 @@ describe('early hosts', () => {
   });
 
   it('survive a program that no longer exists: nothing is claimed, nothing throws', () => {
-    keepAt([{ command: [join(dir, 'gone')], cwd: dir, env: { PATH: env.PATH ?? '' } }]);
+    keepAt([{ command: [join(dir.path, 'gone')], cwd: dir.path, env: { PATH: env.PATH ?? '' } }]);
     const hosts = open();
-    expect(hosts.claim({ command: [join(dir, 'gone')], cwd: dir, env: { PATH: env.PATH ?? '' } })).toBeUndefined();
+    expect(hosts.claim({ command: [join(dir.path, 'gone')], cwd: dir.path, env: { PATH: env.PATH ?? '' } })).toBeUndefined();
   });
 
   it('keep at most eight', () => {
@@ -128,8 +126,8 @@ describe('early hosts', () => {
   });
 
   it('are not started once a config file looked for before the noted one exists', async () => {
-    keepAt([sleeper()], 'plugins: []\n', [join(dir, 'toolport.yml')]);
-    await writeFile(join(dir, 'toolport.yml'), 'plugins: []\n');
+    keepAt([sleeper()], 'plugins: []\n', [join(dir.path, 'toolport.yml')]);
+    await writeFile(join(dir.path, 'toolport.yml'), 'plugins: []\n');
     expect(open().claim(sleeper())).toBeUndefined();
   });
 });

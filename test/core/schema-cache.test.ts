@@ -2,19 +2,13 @@
 // so a restart runs them without compiling (or loading ajv). What runs from the cache must judge
 // arguments exactly as a fresh compile does; a schema ajv refuses is refused again; a damaged
 // cache file is compiled again and replaced.
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSchemaCompiler, formatSchemaErrors } from '../../src/core/schema.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let cacheDir: string;
-beforeAll(async () => {
-  cacheDir = await mkdtemp(join(tmpdir(), 'toolport-validators-'));
-});
-afterAll(async () => {
-  await rm(cacheDir, { recursive: true, force: true });
-});
+const cacheDir = useTempDir('toolport-validators-', 'all');
 
 const schemas: Record<string, { schema: object; inputs: unknown[] }> = {
   formats: {
@@ -45,13 +39,13 @@ const verdicts = (compile: (schema: object) => (input: unknown) => unknown, name
 describe('the validator cache', () => {
   it('a fresh compiler runs the cached code, which judges as a compile does', async () => {
     const plain = createSchemaCompiler();
-    const first = createSchemaCompiler({ cacheDir });
+    const first = createSchemaCompiler({ cacheDir: cacheDir.path });
     for (const name of Object.keys(schemas)) verdicts((schema) => first.compile(schema), name);
-    const files = await readdir(join(cacheDir, 'validators'));
+    const files = await readdir(join(cacheDir.path, 'validators'));
     expect(files.filter((file) => file.endsWith('.cjs'))).toHaveLength(Object.keys(schemas).length);
-    expect((await stat(join(cacheDir, 'validators'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(cacheDir.path, 'validators'))).mode & 0o777).toBe(0o700);
 
-    const second = createSchemaCompiler({ cacheDir });
+    const second = createSchemaCompiler({ cacheDir: cacheDir.path });
     for (const name of Object.keys(schemas)) {
       expect(verdicts((schema) => second.compile(schema), name)).toEqual(verdicts((schema) => plain.compile(schema), name));
     }
@@ -61,36 +55,36 @@ describe('the validator cache', () => {
 
   it('the code that runs is the cached file (a changed file changes the verdict)', async () => {
     const schema = { type: 'object', properties: { n: { type: 'number' } } };
-    createSchemaCompiler({ cacheDir }).compile(structuredClone(schema));
-    const before = new Set(await readdir(join(cacheDir, 'validators')));
-    const again = createSchemaCompiler({ cacheDir });
+    createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(schema));
+    const before = new Set(await readdir(join(cacheDir.path, 'validators')));
+    const again = createSchemaCompiler({ cacheDir: cacheDir.path });
     expect(again.compile(structuredClone(schema))({ n: 'text' })).toBe(false);
     const file = [...before].find((name) => name.endsWith('.cjs') && !name.includes('tmp'));
     expect(file).toBeDefined();
     // Rewrite every cached file to accept anything: the next compiler must obey the files.
     for (const name of before) {
-      await writeFile(join(cacheDir, 'validators', name), 'module.exports = function validate() { validate.errors = null; return true; }; module.exports.default = module.exports;');
+      await writeFile(join(cacheDir.path, 'validators', name), 'module.exports = function validate() { validate.errors = null; return true; }; module.exports.default = module.exports;');
     }
-    expect(createSchemaCompiler({ cacheDir }).compile(structuredClone(schema))({ n: 'text' })).toBe(true);
-    await rm(join(cacheDir, 'validators'), { recursive: true });
+    expect(createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(schema))({ n: 'text' })).toBe(true);
+    await rm(join(cacheDir.path, 'validators'), { recursive: true });
   });
 
   it('a damaged cache file is compiled again and replaced', async () => {
     const schema = { type: 'object', properties: { s: { type: 'string' } } };
-    createSchemaCompiler({ cacheDir }).compile(structuredClone(schema));
-    const [name] = (await readdir(join(cacheDir, 'validators'))).filter((file) => file.endsWith('.cjs'));
-    const file = join(cacheDir, 'validators', name as string);
+    createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(schema));
+    const [name] = (await readdir(join(cacheDir.path, 'validators'))).filter((file) => file.endsWith('.cjs'));
+    const file = join(cacheDir.path, 'validators', name as string);
     await writeFile(file, 'this is not javascript {');
-    expect(createSchemaCompiler({ cacheDir }).compile(structuredClone(schema))({ s: 1 })).toBe(false);
+    expect(createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(schema))({ s: 1 })).toBe(false);
     expect(await readFile(file, 'utf8')).toMatch(/validate/);
   });
 
   it('a schema ajv refuses is refused every time, and not cached', async () => {
     const broken = { type: 'object', properties: { n: { type: 'nonsense' } } };
-    const folder = join(cacheDir, 'validators');
+    const folder = join(cacheDir.path, 'validators');
     const before = await readdir(folder).catch(() => []);
-    expect(() => createSchemaCompiler({ cacheDir }).compile(structuredClone(broken))).toThrow(/nonsense|type/);
-    expect(() => createSchemaCompiler({ cacheDir }).compile(structuredClone(broken))).toThrow(/nonsense|type/);
+    expect(() => createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(broken))).toThrow(/nonsense|type/);
+    expect(() => createSchemaCompiler({ cacheDir: cacheDir.path }).compile(structuredClone(broken))).toThrow(/nonsense|type/);
     expect(await readdir(folder).catch(() => [])).toEqual(before);
   });
 });

@@ -1,23 +1,17 @@
 // The skills catalog's updates (core/skills.ts) on real folders: they run one after another,
 // so the last one asked for is what is served.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadSkillCatalog, servedManifest, type SkillFolder } from '../../src/core/skills.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
+const dir = useTempDir('toolport-skills-');
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-skills-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
 async function skill(name: string): Promise<SkillFolder> {
-  const folder = join(dir, name);
+  const folder = join(dir.path, name);
   await mkdir(folder, { recursive: true });
   await writeFile(join(folder, 'SKILL.md'), `---\nname: ${name}\ndescription: The ${name} skill.\n---\n\n# ${name}\n`);
   return { name, folder, tools: [] };
@@ -94,7 +88,7 @@ describe('a SKILL.md with nested metadata (EvoClaw)', () => {
   });
 
   it('is read the same by the SDK\'s skills catalog', async () => {
-    const folder = join(dir, 'prices');
+    const folder = join(dir.path, 'prices');
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'SKILL.md'), written);
     const catalog = await loadSkillCatalog([{ name: 'prices', folder, tools: [] }], (warning) => {

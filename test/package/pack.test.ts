@@ -3,11 +3,11 @@
 // `npx toolport list` of the shipped examples, the README's library example as written,
 // the library's types under tsc, and the shipped JSON Schema.
 import { execFile, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
 import { readmeBlocks } from '../helpers/readme.js';
 import { repoRoot, runToEnd, type RunResult } from '../helpers/toolport-process.js';
@@ -30,36 +30,31 @@ async function repositoryFiles(): Promise<string[]> {
   return files.filter((_, index) => present[index]);
 }
 
-let root: string;
+const root = useTempDir('toolport-pack-', 'all');
 let project: string;
 let tarball: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'toolport-pack-'));
-  const copy = join(root, 'toolport');
+  const copy = join(root.path, 'toolport');
   for (const file of await repositoryFiles()) {
     await mkdir(dirname(join(copy, file)), { recursive: true });
     await copyFile(join(repoRoot, file), join(copy, file));
   }
   await symlink(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
   // No dist/ in the copy: prepack must build it.
-  const packed = await run(npm, ['pack', '--pack-destination', root, '--loglevel=error'], copy);
+  const packed = await run(npm, ['pack', '--pack-destination', root.path, '--loglevel=error'], copy);
   expect(packed).toMatchObject({ code: 0 });
-  const name = (await readdir(root)).find((file) => file.endsWith('.tgz'));
+  const name = (await readdir(root.path)).find((file) => file.endsWith('.tgz'));
   if (!name) throw new Error(`npm pack wrote no tarball:\n${packed.stderr}`);
-  tarball = join(root, name);
+  tarball = join(root.path, name);
 
-  project = join(root, 'project');
+  project = join(root.path, 'project');
   await mkdir(project);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'try-toolport', private: true, type: 'module' }));
   const installed = await run(npm, ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
   expect(installed.stderr).not.toMatch(/ERR!/);
   expect(installed.code).toBe(0);
 }, 600_000);
-
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
 
 describe('the npm package', () => {
   it('ships dist (built by prepack), bin, templates, examples and the config schema; no tests or sources', async () => {

@@ -2,8 +2,7 @@
 // arrives as JSON on toolport/<server name>/events with secrets scrubbed (arguments, results,
 // plugin messages); arguments and results stay out unless asked for; a custom topic works;
 // a broker that is down never slows a call or the shutdown.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -11,6 +10,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createToolport } from '../../src/toolport.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { brokerName, freePort, startBroker, type Broker } from '../helpers/mqtt-broker.js';
 import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 import { oneEndpointManifest } from '../helpers/carter-manifest.js';
@@ -25,13 +25,12 @@ interface Received {
   event: Record<string, unknown>;
 }
 
-let dir: string;
+const dir = useTempDir('toolport-events-', 'all');
 let broker: Broker;
 let subscriber: MqttClient;
 const received: Received[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-events-'));
   broker = await startBroker();
   subscriber = await connectAsync(broker.url, { reconnectPeriod: 0 });
   subscriber.on('message', (topic, payload) => {
@@ -44,7 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await subscriber?.endAsync(true);
   await broker?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> {
@@ -64,7 +62,7 @@ describe(`events from toolport serve, through ${brokerName()}`, () => {
   const topic = 'toolport/kitchen-srv/events';
 
   beforeAll(async () => {
-    const config = join(dir, 'toolport.yaml');
+    const config = join(dir.path, 'toolport.yaml');
     await writeFile(
       config,
       [
@@ -81,7 +79,7 @@ describe(`events from toolport serve, through ${brokerName()}`, () => {
         'policy: { unknownSideEffects: allow }',
         'plugins:',
         `  - path: ${kitchen}`,
-        `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
+        `    settings: { ledger: ${JSON.stringify(join(dir.path, 'ledger.txt'))} }`,
         '    grants: { env: [SUPPLIER_KEY] }',
       ].join('\n'),
     );
@@ -150,7 +148,7 @@ describe('events from the library', () => {
           server: { name: 'lib' },
           events: { mqtt: { url: broker.url, topic: 'site/kitchen/toolport' } },
           policy: { unknownSideEffects: 'allow' },
-          plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-lib.txt') } }],
+          plugins: [{ path: kitchen, settings: { ledger: join(dir.path, 'ledger-lib.txt') } }],
         },
         { env: {} },
       ),
@@ -172,13 +170,13 @@ describe('events from the library', () => {
   });
 
   it('pin_changed: a tool whose definition changed since the last start', async () => {
-    const manifestPath = join(dir, 'pinned-shop.json');
+    const manifestPath = join(dir.path, 'pinned-shop.json');
     const manifest = (description: string): string => oneEndpointManifest({ machineName: 'pinned', humanName: 'Pinned' }, { name: 'order', description });
     const config = parseConfig(
       { server: { name: 'pins' }, events: { mqtt: { url: broker.url } }, plugins: [{ path: manifestPath, kind: 'http' }] },
       { env: {} },
     );
-    const stateDir = join(dir, 'pins-state');
+    const stateDir = join(dir.path, 'pins-state');
     await writeFile(manifestPath, manifest('Orders one item.'));
     await (await createToolport(config, { stateDir })).close();
     await writeFile(manifestPath, manifest('Orders one item, and ten more.'));
@@ -200,7 +198,7 @@ describe('events from the library', () => {
     listener.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
     await listener.subscribeAsync('toolport/aedes/events');
     const toolport = await createToolport(
-      parseConfig({ server: { name: 'aedes' }, events: { mqtt: { url: aedes.url } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-aedes.txt') } }] }, { env: {} }),
+      parseConfig({ server: { name: 'aedes' }, events: { mqtt: { url: aedes.url } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir.path, 'ledger-aedes.txt') } }] }, { env: {} }),
     );
     try {
       expect(aedes.name).toBe('aedes');
@@ -218,7 +216,7 @@ describe('events from the library', () => {
     const nowhere = await freePort();
     const toolport = await createToolport(
       parseConfig(
-        { events: { mqtt: { url: `mqtt://127.0.0.1:${nowhere}` } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir, 'ledger-down.txt') } }] },
+        { events: { mqtt: { url: `mqtt://127.0.0.1:${nowhere}` } }, policy: { unknownSideEffects: 'allow' }, plugins: [{ path: kitchen, settings: { ledger: join(dir.path, 'ledger-down.txt') } }] },
         { env: {} },
       ),
     );

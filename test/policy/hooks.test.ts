@@ -1,35 +1,30 @@
 // The hook API in-process (createToolport → on, registerTool): tool_call handlers that block,
 // crash, time out or run in order; tool_result handlers that redact, truncate or fail (the
 // result is withheld); frozen arguments; observational events; registered tools.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ErrorCode, ToolportError } from '../../src/core/errors.js';
 import type { HookEvent, ToolCallEvent } from '../../src/policy/hooks.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { readLines } from '../helpers/toolport-process.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
 
-let dir: string;
+const dir = useTempDir('toolport-hooks-', 'all');
 let ledger: string;
 let toolport: Toolport | undefined;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-hooks-'));
-  ledger = join(dir, 'ledger.txt');
+beforeAll(() => {
+  ledger = join(dir.path, 'ledger.txt');
 });
 
 afterEach(async () => {
   await toolport?.close();
   toolport = undefined;
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function open(extra: Record<string, unknown> = {}): Promise<Toolport> {
@@ -239,7 +234,7 @@ describe('observational events', () => {
 
 describe('audit', () => {
   it('records blocked and rate-limited calls with their own outcomes and the reason', async () => {
-    const auditPath = join(dir, 'audit.jsonl');
+    const auditPath = join(dir.path, 'audit.jsonl');
     const tp = await open({ audit: { path: auditPath }, limits: [{ tool: 'kitchen__recipe', perHour: 1 }] });
     tp.on('tool_call', (event) => (event.tool === 'kitchen__order' ? new Error('no orders today') : undefined), { name: 'gate' });
     await tp.call('kitchen__order', { item: 'x' }).catch(() => {});

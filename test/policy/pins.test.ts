@@ -6,31 +6,25 @@
 // effects), the warnings of `toolport check`, tools registered in code (not pinned), and a
 // Carter manifest file read again every refreshSeconds.
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturesDir } from '../fixtures/wasm/build.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { bwrapWorks } from '../helpers/sandbox.js';
 import { connectClient, readLines, runToolport, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 import { oneEndpointManifest } from '../helpers/carter-manifest.js';
 
-let scratch: string;
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'toolport-pins-'));
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const scratch = useTempDir('toolport-pins-', 'all');
 
 /** A folder with a config (its own state folder and audit log) and room for a plugin. */
 async function project(name: string, plugins: readonly string[], extra: readonly string[] = []): Promise<{ dir: string; config: string; audit: string }> {
-  const dir = join(scratch, name);
+  const dir = join(scratch.path, name);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const config = join(dir, 'toolport.yaml');
@@ -312,7 +306,7 @@ describe('pins.onChange: ask, in process', () => {
   it('every call asks, the prompt shows the change; hooks hear pin_changed once', async () => {
     const { createToolport } = await import('../../src/toolport.js');
     const { loadConfigFile } = await import('../../src/config/load.js');
-    const dir = join(scratch, 'ask');
+    const dir = join(scratch.path, 'ask');
     await mkdir(dir, { recursive: true });
     const manifestPath = join(dir, 'shop.json');
     const events = join(dir, 'events.jsonl');
@@ -376,7 +370,7 @@ describe('pins.onChange: quarantine and warn, in process', () => {
     const { createToolport } = await import('../../src/toolport.js');
     const { parseConfig } = await import('../../src/config/load.js');
     const { buildCatalogIndex } = await import('../../src/server/tool-search.js');
-    const dir = join(scratch, 'search-quarantine');
+    const dir = join(scratch.path, 'search-quarantine');
     await mkdir(dir, { recursive: true });
     const manifestPath = join(dir, 'kit.json');
     const stateDir = join(dir, 'state');
@@ -543,7 +537,7 @@ describe('tools registered in code', () => {
   it('a tool of registerTool is not pinned: a later start with another definition serves it', async () => {
     const { createToolport } = await import('../../src/toolport.js');
     const { parseConfig } = await import('../../src/config/load.js');
-    const stateDir = join(scratch, 'register-tool', 'state');
+    const stateDir = join(scratch.path, 'register-tool', 'state');
     const open = async (description: string) => {
       const toolport = await createToolport(parseConfig({ plugins: [] }), { stateDir });
       toolport.registerTool({ name: 'check_price', description, inputSchema: { type: 'object', properties: {} }, annotations: { readOnlyHint: true }, execute: () => '42.00' }, { plugin: 'prices' });

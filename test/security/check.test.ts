@@ -4,12 +4,12 @@
 // cannot make a sandbox (with no Python host left behind); and a loud warning for
 // a plugin whose config says `sandbox: off`.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSkill } from '../adapters/command/helpers.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
 import { isAlive } from '../helpers/processes.js';
 import { needsBwrap, bwrapWorks, runCli } from './helpers.js';
@@ -18,30 +18,25 @@ const fixture = fileURLToPath(new URL('../fixtures/security/attacker.py', import
 /** The interpreter, named by absolute path so a PATH without bwrap still finds Python. */
 const python = (spawnSync(process.env.TOOLPORT_PYTHON ?? 'python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout ?? '').trim();
 
-let root: string;
+const root = useTempDir('toolport-check-sandbox-', 'all');
 let skill: string;
 let plugin: string;
 let data: string;
 let out: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'toolport-check-sandbox-'));
-  skill = await writeSkill(root, 'skill', { agentToml: '[tools.noop]\ncommand = "scripts/noop.sh"\n', files: { 'scripts/noop.sh': '#!/bin/sh\necho ok\n' } });
-  await mkdir(join(root, 'py'));
-  plugin = join(root, 'py', 'attacker.py');
+  skill = await writeSkill(root.path, 'skill', { agentToml: '[tools.noop]\ncommand = "scripts/noop.sh"\n', files: { 'scripts/noop.sh': '#!/bin/sh\necho ok\n' } });
+  await mkdir(join(root.path, 'py'));
+  plugin = join(root.path, 'py', 'attacker.py');
   await copyFile(fixture, plugin);
-  data = join(root, 'data');
-  out = join(root, 'out');
+  data = join(root.path, 'data');
+  out = join(root.path, 'out');
   await mkdir(data);
   await mkdir(out);
 });
 
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
 async function writeConfig(name: string, plugins: unknown[]): Promise<string> {
-  const file = join(root, name);
+  const file = join(root.path, name);
   // Not about approvals: the skills' tools run without asking.
   await writeFile(file, JSON.stringify({ policy: { unknownSideEffects: 'allow' }, plugins }));
   return file;
@@ -67,7 +62,7 @@ describe(`toolport check: how each command skill and Python plugin is isolated${
     expect(stderr).toMatch(
       new RegExp(
         `info: plugins\\[2\\] ${plugin.replace(/[.]/g, '\\.')}: sandbox: bubblewrap, new pid/mount/ipc/uts/net namespaces; network: none; ` +
-          `files: ${join(root, 'py')} \\(ro\\), \\S+ \\(ro, toolport's Python host\\), (\\S+ \\(ro, Python\\), )*system folders \\(ro\\), private /tmp; starting programs: refused\n`,
+          `files: ${join(root.path, 'py')} \\(ro\\), \\S+ \\(ro, toolport's Python host\\), (\\S+ \\(ro, Python\\), )*system folders \\(ro\\), private /tmp; starting programs: refused\n`,
       ),
     );
   });
@@ -116,8 +111,8 @@ describe('a bubblewrap that cannot make a sandbox', () => {
     // refuses that run, as one without user namespaces would, and runs anything else unsandboxed
     // (noting its pid), so a host it started would live on unless toolport stops it, and a
     // plugin it imported would run outside any sandbox.
-    const bin = join(root, 'broken-bwrap');
-    const hosts = join(root, 'broken-bwrap-hosts');
+    const bin = join(root.path, 'broken-bwrap');
+    const hosts = join(root.path, 'broken-bwrap-hosts');
     const imported = 'marking-py-was-imported';
     await mkdir(bin, { recursive: true });
     await writeFile(
@@ -135,8 +130,8 @@ describe('a bubblewrap that cannot make a sandbox', () => {
     );
     await chmod(join(bin, 'bwrap'), 0o755);
     // Its import alone leaves a mark in the log (its stderr is logged; writing a file would be refused by the host's file guard).
-    await mkdir(join(root, 'marking'), { recursive: true });
-    const marking = join(root, 'marking', 'marking.py');
+    await mkdir(join(root.path, 'marking'), { recursive: true });
+    const marking = join(root.path, 'marking', 'marking.py');
     await writeFile(marking, `import sys\nsys.stderr.write(${JSON.stringify(`${imported}\n`)})\n`);
     const config = await writeConfig('broken-bwrap.json', [{ path: marking, python }]);
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };

@@ -3,13 +3,13 @@
 // kernel sandbox (/proc/self/root, the parent's environ through it, _posixsubprocess.fork_exec,
 // switching the guard off through gc), the plain refusals, and no host left behind when
 // toolport is killed with SIGKILL.
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { callTool } from '../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { bwrapWorks, killHard, needsBwrap, pidsInFolder, runCli, secrets, serveAndCall, startCountingServer, waitFor, type CountingServer } from './helpers.js';
@@ -20,7 +20,7 @@ function textOf(result: CallToolResult): string {
   return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');
 }
 
-let root: string;
+const root = useTempDir('toolport-attack-python-', 'all');
 let plugin: string;
 let secretFile: string;
 let server: CountingServer;
@@ -34,13 +34,12 @@ async function load(extra: Record<string, unknown> = {}): Promise<Toolport> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'toolport-attack-python-'));
   // The plugin in a folder of its own, so its processes can be found by their working folder.
-  await mkdir(join(root, 'plugin'));
-  plugin = join(root, 'plugin', 'attacker.py');
+  await mkdir(join(root.path, 'plugin'));
+  plugin = join(root.path, 'plugin', 'attacker.py');
   await copyFile(fixture, plugin);
-  await mkdir(join(root, 'outside'));
-  secretFile = join(root, 'outside', 'secret.txt');
+  await mkdir(join(root.path, 'outside'));
+  secretFile = join(root.path, 'outside', 'secret.txt');
   await writeFile(secretFile, 'outside secret');
   server = await startCountingServer('hello from the host');
 });
@@ -51,7 +50,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await rm(root, { recursive: true, force: true });
 });
 
 describe(`python host: the guard's pure-Python bypasses fail${needsBwrap}`, () => {
@@ -63,7 +61,7 @@ describe(`python host: the guard's pure-Python bypasses fail${needsBwrap}`, () =
   });
 
   it.skipIf(!bwrapWorks)("reading toolport's environment through /proc/self/root/proc/<ppid>/environ", async () => {
-    const config = join(root, 'environ.json');
+    const config = join(root.path, 'environ.json');
     await writeFile(config, JSON.stringify({ plugins: [{ path: plugin }] }));
     const { stdout, stderr } = await runCli(['call', 'evil_attacker__parent_environ', '{}', '--config', config]);
     const answer = JSON.parse(stdout) as Record<string, unknown>;
@@ -136,22 +134,22 @@ async function killDuringBlockingCall(config: string): Promise<void> {
   const server = serveAndCall(config, 'evil_attacker__block', { seconds: 60 });
   const log = await waitFor(() => Promise.resolve(server.stderr()), (text) => text.includes('blocking the event loop now'), 20_000);
   expect(log).toContain('blocking the event loop now');
-  expect((await pidsInFolder(join(root, 'plugin'))).length).toBeGreaterThan(0);
+  expect((await pidsInFolder(join(root.path, 'plugin'))).length).toBeGreaterThan(0);
   await killHard(server);
 }
 
 describe('python host: killing toolport with SIGKILL leaves no Python process behind', () => {
   it.skipIf(!bwrapWorks)(`in the sandbox, even while a tool blocks the host's event loop${needsBwrap}`, async () => {
-    const config = join(root, 'kill.json');
+    const config = join(root.path, 'kill.json');
     await writeFile(config, JSON.stringify({ plugins: [{ path: plugin }] }));
     await killDuringBlockingCall(config);
-    expect(await waitFor(() => pidsInFolder(join(root, 'plugin')), (pids) => pids.length === 0, 3_000)).toEqual([]);
+    expect(await waitFor(() => pidsInFolder(join(root.path, 'plugin')), (pids) => pids.length === 0, 3_000)).toEqual([]);
   });
 
   it('with sandbox: off, the host exits when its parent goes', async () => {
-    const config = join(root, 'kill-off.json');
+    const config = join(root.path, 'kill-off.json');
     await writeFile(config, JSON.stringify({ plugins: [{ path: plugin, sandbox: 'off' }] }));
     await killDuringBlockingCall(config);
-    expect(await waitFor(() => pidsInFolder(join(root, 'plugin')), (pids) => pids.length === 0, 3_000)).toEqual([]);
+    expect(await waitFor(() => pidsInFolder(join(root.path, 'plugin')), (pids) => pids.length === 0, 3_000)).toEqual([]);
   });
 });

@@ -3,12 +3,11 @@
 // fixture tools and prompts. Every tools, prompts, ping, initialize and DNS-rebinding scenario must pass;
 // the scenarios toolport fails on purpose are listed, with reasons, in the baseline.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { repoRoot, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
 const run = promisify(execFile);
@@ -18,20 +17,18 @@ const baseline = fileURLToPath(new URL('../fixtures/conformance/expected-failure
 
 describe('MCP conformance suite', () => {
   let http: RunningServer;
-  let results: string;
+  const results = useTempDir('toolport-conformance-', 'all');
   beforeAll(async () => {
     http = await startHttpServer(['--config', config]);
-    results = await mkdtemp(join(tmpdir(), 'toolport-conformance-'));
   });
   afterAll(async () => {
     await http?.stop();
-    await rm(results, { recursive: true, force: true });
   });
 
   it('passes every scenario except the listed expected failures', { timeout: 240_000 }, async () => {
     // The DNS-rebinding scenario needs a localhost URL.
     const url = `${http.url.replace('127.0.0.1', 'localhost')}/mcp`;
-    const outcome = await run(conformance, ['server', '--url', url, '--expected-failures', baseline, '-o', results], {
+    const outcome = await run(conformance, ['server', '--url', url, '--expected-failures', baseline, '-o', results.path], {
       cwd: repoRoot,
       timeout: 220_000,
       maxBuffer: 64 * 1024 * 1024,

@@ -5,15 +5,15 @@
 // A wrong token and a cross-site form are refused. Screenshots go to test-artifacts/console/.
 // The CSRF and Origin checks are also tested without a browser, each on its own.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
 import { connectClient, repoRoot, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
@@ -166,15 +166,14 @@ describe('console requests without a browser', () => {
 describe.skipIf(!chromium)(`the console in headless Chromium${chromium ? '' : ' (skipped: no chromium at /usr/bin/chromium; apt-get install chromium)'}`, () => {
   let browser: Browser;
   let page: Page;
-  let profile: string;
+  const profile = useTempDir('toolport-chromium-', 'all');
 
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
-    profile = await mkdtemp(join(tmpdir(), 'toolport-chromium-'));
     browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,
-      userDataDir: profile,
+      userDataDir: profile.path,
       // As root (CI containers), Chromium's own sandbox cannot start.
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--no-first-run', '--no-default-browser-check'],
     });
@@ -186,7 +185,6 @@ describe.skipIf(!chromium)(`the console in headless Chromium${chromium ? '' : ' 
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   it('refuses a wrong token', async () => {

@@ -2,13 +2,13 @@
 // the next start with the same command line starts them from bin/toolport.js before its bundle
 // loads. A plugin takes such a host only if it would start it exactly so now. Real stdio
 // servers (the built CLI), an SDK client, a real Python host in bubblewrap.
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { binPath, repoRoot } from '../helpers/toolport-process.js';
 import { childrenOf, waitFor } from '../helpers/processes.js';
 import { bwrapWorks, needsBwrap } from '../helpers/sandbox.js';
@@ -46,21 +46,16 @@ class Sees(BasePlugin):
 `;
 
 const token = 'early-token-0b5e9d2c7a';
-let dir: string;
+const dir = useTempDir('toolport-early-');
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-early-'));
-  await writeFile(join(dir, 'sees.py'), plugin);
+  await writeFile(join(dir.path, 'sees.py'), plugin);
 });
 
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const cacheDir = (): string => join(dir, 'cache');
+const cacheDir = (): string => join(dir.path, 'cache');
 
 async function configure(grantToken: boolean): Promise<void> {
-  await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n${grantToken ? '    grants: { env: [EARLY_TOKEN] }\n' : ''}`);
+  await writeFile(join(dir.path, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n${grantToken ? '    grants: { env: [EARLY_TOKEN] }\n' : ''}`);
 }
 
 interface Session {
@@ -73,9 +68,9 @@ interface Session {
 async function start(extraEnv: Record<string, string> = {}, options: { lookFor?: boolean } = {}): Promise<Session> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [binPath, 'serve', ...(options.lookFor ? [] : ['--config', join(dir, 'toolport.yaml')]), '--stdio', '--log-level', 'info'],
-    cwd: options.lookFor ? dir : repoRoot,
-    env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token, ...extraEnv },
+    args: [binPath, 'serve', ...(options.lookFor ? [] : ['--config', join(dir.path, 'toolport.yaml')]), '--stdio', '--log-level', 'info'],
+    cwd: options.lookFor ? dir.path : repoRoot,
+    env: { ...(process.env as Record<string, string>), TOOLPORT_STATE_DIR: join(dir.path, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: token, ...extraEnv },
     stderr: 'pipe',
   });
   let log = '';
@@ -113,14 +108,14 @@ async function tookEarlyHost(session: Session): Promise<boolean | undefined> {
  */
 async function countingPython(options: { dieOnce?: boolean } = {}): Promise<void> {
   const dieOnce = options.dieOnce
-    ? `if [ -f "${dir}/die-once" ]; then rm "${dir}/die-once"; exec python3 -c 'import os; os.read(3, 1); raise SystemExit(3)'; fi\n`
+    ? `if [ -f "${dir.path}/die-once" ]; then rm "${dir.path}/die-once"; exec python3 -c 'import os; os.read(3, 1); raise SystemExit(3)'; fi\n`
     : '';
-  await writeFile(join(dir, 'python-counting'), `#!/bin/sh\necho start >> "${dir}/starts"\n${dieOnce}exec python3 "$@"\n`, { mode: 0o755 });
+  await writeFile(join(dir.path, 'python-counting'), `#!/bin/sh\necho start >> "${dir.path}/starts"\n${dieOnce}exec python3 "$@"\n`, { mode: 0o755 });
 }
 
 /** How many times the counting python started. */
 async function pythonStarts(): Promise<number> {
-  return (await readFile(join(dir, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+  return (await readFile(join(dir.path, 'starts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
 }
 
 async function noteFiles(): Promise<string[]> {
@@ -154,7 +149,7 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
 
   it('does not take a host whose environment differs from what the plugin would start now, and stops it', async () => {
     // The config reads the same, but which variable it grants comes from the environment.
-    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    grants: { env: ["${GRANTED_NAME}"] }\n');
+    await writeFile(join(dir.path, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    grants: { env: ["${GRANTED_NAME}"] }\n');
     await firstStart({ GRANTED_NAME: 'EARLY_TOKEN' });
     // Now another variable is granted: bin/toolport.js starts the noted host, which has
     // EARLY_TOKEN. The plugin must start one of its own, without it.
@@ -174,7 +169,7 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
   it('forgets the host of a plugin that no longer gives instructions', async () => {
     await configure(true);
     await firstStart();
-    await writeFile(join(dir, 'sees.py'), plugin.replace('injects_context=True', 'injects_context=False'));
+    await writeFile(join(dir.path, 'sees.py'), plugin.replace('injects_context=True', 'injects_context=False'));
     await during((second) => {
       expect(second.client.getInstructions()).toBeUndefined();
     });
@@ -195,7 +190,7 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions${needsBwra
 
 describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`, () => {
   it('gets no early hosts: nothing is noted in either cache folder', async () => {
-    await writeFile(join(dir, 'toolport.yaml'), `stateDir: ./own-state\nplugins:\n  - path: ./sees.py\n`);
+    await writeFile(join(dir.path, 'toolport.yaml'), `stateDir: ./own-state\nplugins:\n  - path: ./sees.py\n`);
     for (let run = 0; run < 2; run += 1) {
       await during(async (session) => {
         expect(session.client.getInstructions()).toContain('token: none');
@@ -203,7 +198,7 @@ describe.skipIf(!bwrapWorks)(`a config with a stateDir of its own${needsBwrap}`,
       });
     }
     expect(await noteFiles()).toEqual([]);
-    expect(await readdir(join(dir, 'own-state', 'cache', 'early-hosts')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dir.path, 'own-state', 'cache', 'early-hosts')).catch(() => [])).toEqual([]);
   });
 });
 
@@ -213,7 +208,7 @@ describe('a config that changed since the note was made', () => {
   it('starts no host from it: the note is used only while the config file reads the same', async () => {
     await countingPython();
     const write = (grant: string): Promise<void> =>
-      writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [${grant}] }\n`);
+      writeFile(join(dir.path, 'toolport.yaml'), `plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [${grant}] }\n`);
     await write('EARLY_TOKEN');
     await firstStart();
     expect(await pythonStarts()).toBe(1);
@@ -233,7 +228,7 @@ describe('a config that changed since the note was made', () => {
 
   it('starts none from a config found by looking once a file looked for before it exists', async () => {
     await countingPython();
-    await writeFile(join(dir, 'toolport.json'), JSON.stringify({ plugins: [{ path: './sees.py', python: './python-counting', sandbox: 'off' }] }));
+    await writeFile(join(dir.path, 'toolport.json'), JSON.stringify({ plugins: [{ path: './sees.py', python: './python-counting', sandbox: 'off' }] }));
     const first = await start({}, { lookFor: true });
     await first.client.close();
     await during(async (second) => {
@@ -242,7 +237,7 @@ describe('a config that changed since the note was made', () => {
     expect(await pythonStarts()).toBe(2);
     // toolport.yaml comes before toolport.json: it is the config now, and the note (made with
     // toolport.json, which reads the same) must not start its host.
-    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    sandbox: off\n');
+    await writeFile(join(dir.path, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    sandbox: off\n');
     const third = await start({}, { lookFor: true });
     await third.client.close();
     expect(await pythonStarts()).toBe(2);
@@ -253,11 +248,11 @@ describe('a config that changed since the note was made', () => {
     await firstStart();
     const before = await noteFiles();
     // The command line of start(), so the note applies.
-    const child = spawn(process.execPath, [binPath, 'serve', '--config', join(dir, 'toolport.yaml'), '--stdio', '--log-level', 'info'], {
+    const child = spawn(process.execPath, [binPath, 'serve', '--config', join(dir.path, 'toolport.yaml'), '--stdio', '--log-level', 'info'], {
       cwd: repoRoot,
       // Its import now takes a while (the plugin file, the config and the kept catalogue's
       // record are unchanged): the start ends while the plugin loads in the host it took.
-      env: { ...process.env, TOOLPORT_STATE_DIR: join(dir, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: 'slow' },
+      env: { ...process.env, TOOLPORT_STATE_DIR: join(dir.path, 'state'), TOOLPORT_CACHE_DIR: cacheDir(), EARLY_TOKEN: 'slow' },
       stdio: ['pipe', 'ignore', 'ignore'],
     });
     // Stopped once the plugin has taken its host (well within 0.8 s), before its import is over.
@@ -272,9 +267,9 @@ describe('a config that changed since the note was made', () => {
 
   it('replaces a host started early that ends when asked to load the plugin', async () => {
     await countingPython({ dieOnce: true });
-    await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [EARLY_TOKEN] }\n');
+    await writeFile(join(dir.path, 'toolport.yaml'), 'plugins:\n  - path: ./sees.py\n    python: ./python-counting\n    sandbox: off\n    grants: { env: [EARLY_TOKEN] }\n');
     await firstStart();
-    await writeFile(join(dir, 'die-once'), '');
+    await writeFile(join(dir.path, 'die-once'), '');
     await during(async (second) => {
       expect(second.client.getInstructions()).toContain('token: given');
       expect(await tookEarlyHost(second)).toBe(false);
@@ -294,30 +289,30 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
    * `hangs` exists it never starts anything.
    */
   async function watchedBwrap(): Promise<Record<string, string>> {
-    await mkdir(join(dir, 'bin'), { recursive: true });
+    await mkdir(join(dir.path, 'bin'), { recursive: true });
     await writeFile(
-      join(dir, 'bin', 'bwrap'),
+      join(dir.path, 'bin', 'bwrap'),
       [
         '#!/bin/sh',
         'for last; do :; done',
-        `case "$last" in */true) echo check >> "${dir}/checks";; esac`,
-        `if [ -f "${dir}/broken" ]; then sleep 1; echo "bwrap: No permissions to create new namespace" >&2; exit 1; fi`,
-        `if [ -f "${dir}/hangs" ]; then exec sleep 60; fi`,
+        `case "$last" in */true) echo check >> "${dir.path}/checks";; esac`,
+        `if [ -f "${dir.path}/broken" ]; then sleep 1; echo "bwrap: No permissions to create new namespace" >&2; exit 1; fi`,
+        `if [ -f "${dir.path}/hangs" ]; then exec sleep 60; fi`,
         `exec ${realBwrap} "$@"`,
         '',
       ].join('\n'),
       { mode: 0o755 },
     );
-    return { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` };
+    return { PATH: `${join(dir.path, 'bin')}:${process.env.PATH ?? ''}` };
   }
-  const checks = async (): Promise<number> => (await readFile(join(dir, 'checks'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+  const checks = async (): Promise<number> => (await readFile(join(dir.path, 'checks'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
 
   /** A first start through the watched bwrap, which notes the host; then, with `flag`, that bwrap broken or hanging. The PATH to start with. */
   async function notedThen(flag?: 'broken' | 'hangs'): Promise<Record<string, string>> {
     const path = await watchedBwrap();
     await configure(true);
     await firstStart(path);
-    if (flag) await writeFile(join(dir, flag), '');
+    if (flag) await writeFile(join(dir.path, flag), '');
     return path;
   }
 
@@ -339,7 +334,7 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
     const path = await notedThen('broken');
     await during(async (second) => {
       // The host started early fails, as does the one that replaces it; bwrap's check says why.
-      expect(await refusalIn(second, 15_000)).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace)`);
+      expect(await refusalIn(second, 15_000)).toContain(`bubblewrap (${join(dir.path, 'bin', 'bwrap')}) cannot create a sandbox here (No permissions to create new namespace)`);
       expect(second.client.getInstructions()).toBeUndefined();
       expect((await second.client.listTools()).tools).toEqual([]);
     }, path);
@@ -350,7 +345,7 @@ describe.skipIf(!bwrapWorks)(`bwrap's check of the sandbox, with a host started 
     await during(async (second) => {
       // Not "did not load within 30 s": bwrap's check (which hangs too, and is stopped after 5 s) speaks.
       const log = await refusalIn(second, 20_000);
-      expect(log).toContain(`bubblewrap (${join(dir, 'bin', 'bwrap')}) cannot create a sandbox here`);
+      expect(log).toContain(`bubblewrap (${join(dir.path, 'bin', 'bwrap')}) cannot create a sandbox here`);
       expect(log).not.toContain('did not load within');
     }, path);
   }, 40_000);

@@ -4,13 +4,13 @@
 // is a module whose start takes a while, steered by a file beside it that the catalogue's
 // fingerprint does not cover (as a remote manifest's contents are not covered).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, ListChangedHandlers, Tool } from '@modelcontextprotocol/client';
 import { SkillsClient } from '@modelcontextprotocol/client/ext/skills';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { connectClient, startHttpServer, type ClientTarget } from '../helpers/toolport-process.js';
 import { waitFor } from '../helpers/processes.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -45,15 +45,15 @@ export default {
 };
 `;
 
-let dir: string;
+const dir = useTempDir('toolport-kept-');
 let cacheDir: string;
 
 async function behave(behaviour: { startMs: number; sendDescription: string; refuse?: boolean; alsoSend?: string }): Promise<void> {
-  await writeFile(join(dir, 'behaviour.json'), JSON.stringify(behaviour));
-  await rm(join(dir, 'started'), { force: true });
+  await writeFile(join(dir.path, 'behaviour.json'), JSON.stringify(behaviour));
+  await rm(join(dir.path, 'started'), { force: true });
 }
 
-const target = (): ClientTarget => ({ serveArgs: ['--config', join(dir, 'toolport.yaml')], env: { TOOLPORT_CACHE_DIR: cacheDir } });
+const target = (): ClientTarget => ({ serveArgs: ['--config', join(dir.path, 'toolport.yaml')], env: { TOOLPORT_CACHE_DIR: cacheDir } });
 
 async function connect(): Promise<Client> {
   return connectClient('stdio', target());
@@ -88,13 +88,9 @@ async function firstStart(alsoSend?: string): Promise<void> {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-kept-'));
-  cacheDir = join(dir, 'cache');
-  await writeFile(join(dir, 'plugin.mjs'), plugin);
-  await writeFile(join(dir, 'toolport.yaml'), 'plugins:\n  - path: ./plugin.mjs\n');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  cacheDir = join(dir.path, 'cache');
+  await writeFile(join(dir.path, 'plugin.mjs'), plugin);
+  await writeFile(join(dir.path, 'toolport.yaml'), 'plugins:\n  - path: ./plugin.mjs\n');
 });
 
 describe('a start served from the kept catalogue', () => {
@@ -105,12 +101,12 @@ describe('a start served from the kept catalogue', () => {
     try {
       const listed = (await client.listTools()).tools.map((tool) => tool.name).sort();
       // Listed while the plugin's init() was still waiting.
-      expect(existsSync(join(dir, 'started'))).toBe(false);
+      expect(existsSync(join(dir.path, 'started'))).toBe(false);
       expect(listed).toEqual(['kept__greet', 'kept__send']);
       const result = await client.callTool({ name: 'kept__greet', arguments: { to: 'Ada' } });
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe('greet to Ada');
-      expect(existsSync(join(dir, 'started'))).toBe(true);
+      expect(existsSync(join(dir.path, 'started'))).toBe(true);
     } finally {
       await client.close();
     }
@@ -129,7 +125,7 @@ describe('a start served from the kept catalogue', () => {
       const result = await client.callTool({ name: 'kept__send', arguments: { to: 'attacker' } });
       expect(result.isError).toBe(true);
       expect(textOf(result)).toMatch(/send changed while toolport was starting.*list the tools again/);
-      expect(existsSync(join(dir, 'sent'))).toBe(false);
+      expect(existsSync(join(dir.path, 'sent'))).toBe(false);
       // Then the client hears of the change: the changed tool differs from its pin and is held back.
       const tools = await relisted;
       expect(tools.map((tool) => tool.name)).toEqual(['kept__greet']);
@@ -147,7 +143,7 @@ describe('a start served from the kept catalogue', () => {
     try {
       const result = await client.callTool({ name: 'kept__send', arguments: { to: 'attacker' } });
       expect(textOf(result)).toMatch(/send changed while toolport was starting/);
-      expect(existsSync(join(dir, 'sent'))).toBe(false);
+      expect(existsSync(join(dir.path, 'sent'))).toBe(false);
     } finally {
       await client.close();
     }
@@ -156,12 +152,12 @@ describe('a start served from the kept catalogue', () => {
   it('is not used once the plugin file changed: the first list waits for the plugin', async () => {
     await firstStart();
     // A new comment is enough: the file's size and modification time are part of the key.
-    await writeFile(join(dir, 'plugin.mjs'), `// edited\n${plugin}`);
+    await writeFile(join(dir.path, 'plugin.mjs'), `// edited\n${plugin}`);
     await behave({ startMs: 1_000, sendDescription: 'Sends a note.' });
     const client = await connect();
     try {
       expect((await client.listTools()).tools).toHaveLength(2);
-      expect(existsSync(join(dir, 'started'))).toBe(true);
+      expect(existsSync(join(dir.path, 'started'))).toBe(true);
     } finally {
       await client.close();
     }
@@ -170,11 +166,11 @@ describe('a start served from the kept catalogue', () => {
   it('loads the plugin soon after start even when nobody lists the tools (HTTP)', async () => {
     await firstStart();
     await behave({ startMs: 300, sendDescription: 'Sends a note.' });
-    const server = await startHttpServer(['--config', join(dir, 'toolport.yaml')], { env: { TOOLPORT_CACHE_DIR: cacheDir } });
+    const server = await startHttpServer(['--config', join(dir.path, 'toolport.yaml')], { env: { TOOLPORT_CACHE_DIR: cacheDir } });
     try {
       // Serving before the plugin started: it was listed from the record.
-      expect(existsSync(join(dir, 'started'))).toBe(false);
-      expect(await waitFor(() => Promise.resolve(existsSync(join(dir, 'started'))), (started) => started, 5_000)).toBe(true);
+      expect(existsSync(join(dir.path, 'started'))).toBe(false);
+      expect(await waitFor(() => Promise.resolve(existsSync(join(dir.path, 'started'))), (started) => started, 5_000)).toBe(true);
     } finally {
       await server.stop();
     }
@@ -201,8 +197,8 @@ describe('a start that fails after the plugins were listed from the kept catalog
   it('stops the held-back loads and says why, without hanging', async () => {
     await firstStart();
     const broken = fileURLToPath(new URL('../fixtures/hooks/broken.mjs', import.meta.url));
-    await writeFile(join(dir, 'toolport.yaml'), `hooks:\n  - ${broken}\nplugins:\n  - path: ./plugin.mjs\n`);
-    const served = await runCli(['serve', '--config', join(dir, 'toolport.yaml'), '--stdio'], { env: { TOOLPORT_CACHE_DIR: cacheDir }, timeoutMs: 15_000 });
+    await writeFile(join(dir.path, 'toolport.yaml'), `hooks:\n  - ${broken}\nplugins:\n  - path: ./plugin.mjs\n`);
+    const served = await runCli(['serve', '--config', join(dir.path, 'toolport.yaml'), '--stdio'], { env: { TOOLPORT_CACHE_DIR: cacheDir }, timeoutMs: 15_000 });
     expect(served.code).toBe(2);
     expect(served.stderr).toContain('broken.mjs');
   });
@@ -212,7 +208,7 @@ describe('one-shot commands', () => {
   it('load the plugins first, whatever was kept', async () => {
     await firstStart();
     await behave({ startMs: 0, sendDescription: 'Sends a note.', refuse: true });
-    const listed = await runCli(['list', '--config', join(dir, 'toolport.yaml')], { env: { TOOLPORT_CACHE_DIR: cacheDir } });
+    const listed = await runCli(['list', '--config', join(dir.path, 'toolport.yaml')], { env: { TOOLPORT_CACHE_DIR: cacheDir } });
     expect(listed.stdout).not.toContain('kept__greet');
     expect(listed.stderr).toContain('refusing to start today');
   });
@@ -221,8 +217,8 @@ describe('one-shot commands', () => {
 describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions, started from the kept catalogue${needsBwrap}`, () => {
   it("still gives the session's instructions", async () => {
     const weather = fileURLToPath(new URL('../fixtures/python/weather.py', import.meta.url));
-    await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ${weather}\n`);
-    const target = { serveArgs: ['--config', join(dir, 'toolport.yaml')], env: { TOOLPORT_CACHE_DIR: cacheDir } };
+    await writeFile(join(dir.path, 'toolport.yaml'), `plugins:\n  - path: ${weather}\n`);
+    const target = { serveArgs: ['--config', join(dir.path, 'toolport.yaml')], env: { TOOLPORT_CACHE_DIR: cacheDir } };
     const first = await connectClient('stdio', target);
     try {
       expect(first.getInstructions()).toContain('## Weather\nWeather knows 3 cities.');
@@ -243,17 +239,17 @@ describe.skipIf(!bwrapWorks)(`a Python plugin that gives instructions, started f
 describe.skipIf(!bwrapWorks)(`a plugin that gives instructions, loading at once${needsBwrap}`, () => {
   it('is swapped in even when it is ready before the other plugins are listed', async () => {
     const weather = fileURLToPath(new URL('../fixtures/python/weather.py', import.meta.url));
-    const options = { stateDir: join(dir, 'state'), keptCatalogue: true };
+    const options = { stateDir: join(dir.path, 'state'), keptCatalogue: true };
     await behave({ startMs: 0, sendDescription: 'Sends a note.' });
     const first = await createToolport(parseConfig({ plugins: [{ path: weather }] }), options);
-    expect(await waitFor(() => readdir(join(dir, 'state', 'cache', 'catalogue')).catch(() => []), (files) => files.length === 1, 10_000)).toHaveLength(1);
+    expect(await waitFor(() => readdir(join(dir.path, 'state', 'cache', 'catalogue')).catch(() => []), (files) => files.length === 1, 10_000)).toHaveLength(1);
     await first.close();
     // A module without a record, taking a while to start: the Python plugin, loading at once
     // from its record (it gives instructions), is ready before loadPlugins has listed them all.
     // (Another file: this process has imported plugin.mjs already.)
-    await writeFile(join(dir, 'later.mjs'), plugin);
+    await writeFile(join(dir.path, 'later.mjs'), plugin);
     await behave({ startMs: 1_500, sendDescription: 'Sends a note.' });
-    const second = await createToolport(parseConfig({ plugins: [{ path: weather }, { path: join(dir, 'later.mjs') }] }), options);
+    const second = await createToolport(parseConfig({ plugins: [{ path: weather }, { path: join(dir.path, 'later.mjs') }] }), options);
     try {
       const python = (): object | undefined => second.plugins.find((entry) => entry.plugin.kind === 'python')?.plugin;
       expect(python()).toBeDefined();
@@ -270,14 +266,14 @@ describe('a skill folder listed from the kept catalogue', () => {
   it('is withdrawn with its tools when the plugin no longer loads', async () => {
     // The skill's program lives outside its folder, so removing it changes nothing the
     // catalogue's key covers: the next start lists the skill from the record, then fails to load.
-    const skill = join(dir, 'greeter');
-    const program = join(dir, 'bin', 'greet.sh');
-    await mkdir(join(dir, 'bin'), { recursive: true });
+    const skill = join(dir.path, 'greeter');
+    const program = join(dir.path, 'bin', 'greet.sh');
+    await mkdir(join(dir.path, 'bin'), { recursive: true });
     await writeFile(program, '#!/bin/sh\necho hello\n', { mode: 0o755 });
     await mkdir(skill, { recursive: true });
     await writeFile(join(skill, 'SKILL.md'), '---\nname: greeter\ndescription: Greets.\n---\n\n# Greeter\n');
     await writeFile(join(skill, 'agent.toml'), `[tools.greet]\ncommand = "${program}"\ndescription = "Greets."\n`);
-    await writeFile(join(dir, 'toolport.yaml'), `plugins:\n  - path: ./greeter\n${sandboxForTests.sandbox ? '    sandbox: off\n' : ''}`);
+    await writeFile(join(dir.path, 'toolport.yaml'), `plugins:\n  - path: ./greeter\n${sandboxForTests.sandbox ? '    sandbox: off\n' : ''}`);
     const first = await connect();
     try {
       expect((await new SkillsClient(first).list()).skills.map((entry) => entry.uri)).toEqual(['skill://greeter/SKILL.md']);

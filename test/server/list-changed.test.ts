@@ -1,29 +1,27 @@
 // tools/list_changed: when a plugin's tool list changes, connected clients hear about it
 // (2025-era: an unsolicited notification; 2026-07-28: on the subscriptions/listen stream).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { allTransports, connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 let http: RunningServer;
-let dir: string;
+const dir = useTempDir('toolport-list-changed-', 'all');
 let serveArgs: string[];
 
 beforeAll(async () => {
   // A tool a plugin adds while serving is new to its pins: served with a warning here
   // (by default it would be quarantined until approved; see test/policy/pins.test.ts).
-  dir = await mkdtemp(join(tmpdir(), 'toolport-list-changed-'));
-  await writeFile(join(dir, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n  - path: ${fixture}\n`);
-  serveArgs = ['--config', join(dir, 'toolport.yaml')];
+  await writeFile(join(dir.path, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n  - path: ${fixture}\n`);
+  serveArgs = ['--config', join(dir.path, 'toolport.yaml')];
   http = await startHttpServer(serveArgs);
 });
 afterAll(async () => {
   await http?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe.each(allTransports)('over %s', (era) => {

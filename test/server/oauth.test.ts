@@ -3,8 +3,7 @@
 // real SDK clients over Streamable HTTP (both eras) and SSE: 401 with resource_metadata,
 // the protected-resource metadata document, accepted and refused tokens, scoped tools,
 // and no token in the log or in what a plugin is told.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnsecuredJWT } from 'jose';
@@ -14,6 +13,7 @@ import type { OAuthConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/core/logger.js';
 import { createAuthCheck } from '../../src/server/auth.js';
 import { isProtectedResourceMetadataPath, protectedResourceMetadataUrl, type AuthResult } from '../../src/server/oauth.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
 import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 
@@ -22,16 +22,14 @@ const audience = 'toolport-test';
 const staticToken = 'ops-static-token-0123456789';
 
 let idp: IdentityProvider;
-let dir: string;
+const dir = useTempDir('toolport-oauth-', 'all');
 
 beforeAll(async () => {
   idp = await startIdentityProvider(audience);
-  dir = await mkdtemp(join(tmpdir(), 'toolport-oauth-'));
 });
 
 afterAll(async () => {
   await idp?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function oauthConfig(extra: Record<string, unknown> = {}): OAuthConfig {
@@ -139,7 +137,7 @@ describe('OAuth end to end', () => {
   let logSecret: string;
 
   beforeAll(async () => {
-    const config = join(dir, 'toolport.yaml');
+    const config = join(dir.path, 'toolport.yaml');
     await writeFile(
       config,
       [
@@ -157,7 +155,7 @@ describe('OAuth end to end', () => {
         'policy: { unknownSideEffects: allow }',
         'plugins:',
         `  - path: ${kitchen}`,
-        `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`,
+        `    settings: { ledger: ${JSON.stringify(join(dir.path, 'ledger.txt'))} }`,
       ].join('\n'),
     );
     http = await startHttpServer(['--config', config, '--log-level', 'debug'], { env: { OPS: staticToken, ISSUER: idp.issuer, JWKS: idp.jwksUrl } });

@@ -1,29 +1,25 @@
 // tools/list is paginated in a deterministic order, over a real client: 1,000 per page by
 // default (an ordinary catalogue in one round trip), `server.pageSize` per page when set.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { connectClient, type Era } from '../helpers/toolport-process.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/many-tools.mjs', import.meta.url));
 const namesOf = (count: number): string[] => Array.from({ length: count }, (_, index) => `many__tool_${String(index).padStart(4, '0')}`);
 const allNames = namesOf(150);
 
-let dir: string;
+const dir = useTempDir('toolport-pages-', 'all');
 let config: string;
 let thousandAndOne: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-pages-'));
-  config = join(dir, 'toolport.yaml');
+  config = join(dir.path, 'toolport.yaml');
   await writeFile(config, `server: { pageSize: 100 }\nplugins:\n  - path: ${fixture}\n`);
-  thousandAndOne = join(dir, 'thousand-and-one.yaml');
+  thousandAndOne = join(dir.path, 'thousand-and-one.yaml');
   // A state folder of its own: under the file's, the 851 tools more than before would be new tools of a pinned plugin (held back).
-  await writeFile(thousandAndOne, `stateDir: ${join(dir, 'state')}\nplugins:\n  - path: ${fixture}\n    settings: { count: 1001 }\n`);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await writeFile(thousandAndOne, `stateDir: ${join(dir.path, 'state')}\nplugins:\n  - path: ${fixture}\n    settings: { count: 1001 }\n`);
 });
 
 describe.each<Era>(['stdio', 'stdio-modern'])('tools/list pages over %s', (era) => {

@@ -5,13 +5,12 @@
 // and a replica killed under load. Then one promise at a time: the 30 s slot lease, an emptied
 // Redis losing pending approvals, `prefix` keeping deployments apart, /healthz naming the
 // replica, and reconnect attempts every 2 s at most.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Redis } from 'ioredis';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCacheDir } from '../adapters/wasm/helpers.js';
@@ -57,7 +56,7 @@ describe.skipIf(skipReason !== undefined)(`three replicas sharing state through 
   let redis: RedisProcess;
   const replicas: ConfiguredServer[] = [];
   let proxy: RoundRobinProxy;
-  let scratch: string;
+  const scratch = useTempDir('toolport-replicas-', 'all');
   let ledger: string;
 
   const auditOf = async (replica: ConfiguredServer): Promise<AuditRecord[]> =>
@@ -65,8 +64,7 @@ describe.skipIf(skipReason !== undefined)(`three replicas sharing state through 
   const modernClient = (url: string, capabilities = {}): Promise<Client> => connectClient('http-2026', { url }, { capabilities });
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'toolport-replicas-'));
-    ledger = join(scratch, 'ledger.txt');
+    ledger = join(scratch.path, 'ledger.txt');
     redis = await startRedis();
     // One at a time: the first one transpiles the wasm fixture into the shared cache.
     for (let index = 0; index < 3; index += 1) {
@@ -79,7 +77,6 @@ describe.skipIf(skipReason !== undefined)(`three replicas sharing state through 
     await proxy?.close();
     await Promise.allSettled(replicas.map((replica) => replica.stop()));
     await redis?.stop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
   it('a 2026-07-28 call that waits for approval is approved with `toolport approvals approve` on another replica', async () => {
@@ -333,7 +330,7 @@ describe('a replica whose Redis is not there', () => {
 
 describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise at a time${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let redis: RedisProcess;
-  let scratch: string;
+  const scratch = useTempDir('toolport-redis-promises-', 'all');
   const servers: ConfiguredServer[] = [];
   /** One command to the test's Redis, over a connection of its own (keys may hold NUL bytes). */
   const redisCall = async (command: string, ...args: (string | number)[]): Promise<unknown> => {
@@ -368,7 +365,7 @@ describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise
         '  - { tool: e2e__slow, concurrency: 1 }',
         'plugins:',
         `  - path: ${shop}`,
-        `    settings: { ledger: ${JSON.stringify(join(scratch, `${replica}-ledger.txt`))} }`,
+        `    settings: { ledger: ${JSON.stringify(join(scratch.path, `${replica}-ledger.txt`))} }`,
         `  - path: ${e2e}`,
         '    timeoutSeconds: 60',
       ],
@@ -383,13 +380,11 @@ describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise
   };
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'toolport-redis-promises-'));
     redis = await startRedis();
   }, 30_000);
   afterAll(async () => {
     await Promise.allSettled(servers.map((server) => server.stop()));
     await redis?.stop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
   it('a concurrency slot is leased for 30 s: a replica killed while holding one frees it within 30 s', async () => {
@@ -441,7 +436,7 @@ describe.skipIf(skipReason !== undefined)(`replicas and their Redis, one promise
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain(`nobody approved the call within 3 s (approval ${id} expired)`);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
-      expect(await readLines(join(scratch, 'flushed-ledger.txt'))).toEqual([]);
+      expect(await readLines(join(scratch.path, 'flushed-ledger.txt'))).toEqual([]);
     } finally {
       await client.close();
     }

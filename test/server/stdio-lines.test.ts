@@ -2,11 +2,11 @@
 // error (or is dropped with a log line when it has no id) and the server keeps serving;
 // requests read before stdin closed are answered before exit, in both eras; a call still
 // running when stdin closes gets a grace of 2 s, then is cancelled and answered.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { initializeRequest as initialize, startStdioProcess, type JsonRpcReply } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
@@ -18,13 +18,7 @@ const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const call = (id: number | string, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const resultText = (reply: JsonRpcReply) => textOf(reply.result ?? {});
 
-let scratch: string;
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'toolport-stdio-'));
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const scratch = useTempDir('toolport-stdio-', 'all');
 
 describe('a stdio line over 10 MiB', () => {
   it('is answered with an error (or dropped with a log line) and the server keeps serving and stops on EOF', async () => {
@@ -113,7 +107,7 @@ describe('EOF on stdio', () => {
   });
 
   it('cancels a call still running 2 s after EOF, answers it, and exits', async () => {
-    const marker = join(scratch, 'slow-marker');
+    const marker = join(scratch.path, 'slow-marker');
     const server = startStdioProcess([fixture]);
     server.send(initialize);
     expect(await server.reply(1)).toHaveProperty('result');

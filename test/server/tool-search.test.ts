@@ -4,8 +4,7 @@
 // from the catalog) and the always-visible tools, every tool stays callable by name, and a
 // principal never finds a tool its scope or the policy keeps from it; `limit` takes 1 to 50;
 // a question that names no operation ranks read-only tools first among equal matches.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
@@ -14,6 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { buildCatalogIndex } from '../../src/server/tool-search.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { domains, queries, requests } from '../fixtures/search/catalog-data.mjs';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { connectClient, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
 
@@ -22,14 +22,12 @@ const pluginBlocks = Object.keys(domains).map((domain) => ({ path: catalogPlugin
 
 describe('search quality over the generated catalog', () => {
   let toolport: Toolport;
-  let stateDir: string;
+  const stateDir = useTempDir('toolport-search-', 'all');
   beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'toolport-search-'));
-    toolport = await createToolport(parseConfig({ plugins: pluginBlocks, policy: { unknownSideEffects: 'allow' } }), { stateDir });
+    toolport = await createToolport(parseConfig({ plugins: pluginBlocks, policy: { unknownSideEffects: 'allow' } }), { stateDir: stateDir.path });
   });
   afterAll(async () => {
     await toolport?.close();
-    await rm(stateDir, { recursive: true, force: true });
   });
 
   it('1,000 tools in 20 plugins; 100 paraphrased queries: top-3 recall ≥ 96 %, top-1 ≥ 82 % (the README\'s figures)', () => {

@@ -3,12 +3,12 @@
 // call as its children, and the trace context a client sends in `_meta` or in HTTP headers;
 // the OTEL_* variables; and, from a real server's own import record, no SDK without an endpoint.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { connectClient, serveConfig, type ConfiguredServer } from '../helpers/toolport-process.js';
@@ -210,11 +210,10 @@ describe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', () => {
 describe('the OpenTelemetry SDK without an endpoint', () => {
   // What a real server process imports is recorded by a module resolve hook (node:module
   // register) loaded with --import: the record of the process itself, not of this test's.
-  let hooks: string;
+  const hooks = useTempDir('toolport-imports-', 'all');
   beforeAll(async () => {
-    hooks = await mkdtemp(join(tmpdir(), 'toolport-imports-'));
     await writeFile(
-      join(hooks, 'hooks.mjs'),
+      join(hooks.path, 'hooks.mjs'),
       [
         "import { appendFileSync } from 'node:fs';",
         'let log;',
@@ -227,20 +226,17 @@ describe('the OpenTelemetry SDK without an endpoint', () => {
       ].join('\n'),
     );
     await writeFile(
-      join(hooks, 'register.mjs'),
+      join(hooks.path, 'register.mjs'),
       "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url, { data: { log: process.env.TOOLPORT_TEST_IMPORT_LOG } });\n",
     );
-  });
-  afterAll(async () => {
-    await rm(hooks, { recursive: true, force: true });
   });
 
   /** The @opentelemetry packages (and prom-client) a server imported while serving one call. */
   const importsOf = async (name: string, env: Record<string, string>): Promise<string[]> => {
-    const log = join(hooks, `${name}.log`);
+    const log = join(hooks.path, `${name}.log`);
     await writeFile(log, '');
     const lines = (dir: string): string[] => ['plugins:', `  - path: ${shop}`, `    settings: { ledger: ${JSON.stringify(join(dir, 'ledger.txt'))} }`];
-    const server = await serveConfig(lines, { env: { NODE_OPTIONS: `--import ${pathToFileURL(join(hooks, 'register.mjs')).href}`, TOOLPORT_TEST_IMPORT_LOG: log, ...env } });
+    const server = await serveConfig(lines, { env: { NODE_OPTIONS: `--import ${pathToFileURL(join(hooks.path, 'register.mjs')).href}`, TOOLPORT_TEST_IMPORT_LOG: log, ...env } });
     try {
       const client = await connectClient('http-2026', { url: server.url });
       try {

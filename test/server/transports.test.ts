@@ -1,11 +1,10 @@
 // The same end-to-end checks through a real SDK v2 client over every transport and era:
 // stdio (spawning the built CLI), Streamable HTTP 2025-11-25 and 2026-07-28, legacy SSE.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { allTransports, connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 import { textOf, waitForFile } from '../helpers/wait.js';
 
@@ -14,16 +13,14 @@ const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.
 
 
 let http: RunningServer;
-let scratch: string;
+const scratch = useTempDir('toolport-e2e-', 'all');
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'toolport-e2e-'));
   http = await startHttpServer([fixture]);
 });
 
 afterAll(async () => {
   await http?.stop();
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe.each(allTransports)('over %s', (era) => {
@@ -94,7 +91,7 @@ describe.each(allTransports)('over %s', (era) => {
   });
 
   it('cancelling a long call reaches the plugin, and the connection keeps working', async () => {
-    const marker = join(scratch, `cancel-${era}`);
+    const marker = join(scratch.path, `cancel-${era}`);
     const controller = new AbortController();
     // Abort once the server reports progress, so the call is surely running there.
     const call = client.callTool(

@@ -4,24 +4,23 @@
 // a SKILL.md-only folder (a skill with no tools), a folder the config keeps private
 // (serveSkill: false). Nothing outside a skill folder is served: `..`, symlinks out,
 // hidden files.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { SkillsClient } from '@modelcontextprotocol/client/ext/skills';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { sandboxForTests } from '../../helpers/sandbox.js';
 import { connectClient, serveConfig, type ConfiguredServer, type Era } from '../../helpers/toolport-process.js';
 
 const example = fileURLToPath(new URL('../../../examples/command', import.meta.url));
 const secret = 'notes-secret-value-7731';
 let http: ConfiguredServer;
-let outside: string;
+const outside = useTempDir('toolport-outside-', 'all');
 
 beforeAll(async () => {
-  outside = await mkdtemp(join(tmpdir(), 'toolport-outside-'));
-  await writeFile(join(outside, 'private.txt'), `${secret}\n`);
+  await writeFile(join(outside.path, 'private.txt'), `${secret}\n`);
   http = await serveConfig(
     (dir) => [
       'policy: { unknownSideEffects: allow }',
@@ -40,8 +39,8 @@ beforeAll(async () => {
         await writeFile(join(notes, 'SKILL.md'), '---\nname: notes\ndescription: How we write release notes.\n---\n\n# Notes\n\nRead reference/style.md first.\n');
         await writeFile(join(notes, 'reference', 'style.md'), '# Style\n\nShort sentences.\n');
         await writeFile(join(notes, '.env'), `TOKEN=${secret}\n`);
-        await symlink(join(outside, 'private.txt'), join(notes, 'link.txt'));
-        await symlink(outside, join(notes, 'elsewhere'));
+        await symlink(join(outside.path, 'private.txt'), join(notes, 'link.txt'));
+        await symlink(outside.path, join(notes, 'elsewhere'));
         const quiet = join(dir, 'quiet');
         await mkdir(quiet);
         await writeFile(join(quiet, 'SKILL.md'), '---\nname: quiet\ndescription: Not served as a skill.\n---\n\n# Quiet\n');
@@ -53,7 +52,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await http?.stop();
-  await rm(outside, { recursive: true, force: true });
 });
 
 describe.each<Era>(['http-2026', 'http-2025'])('skills over %s', (era) => {

@@ -1,9 +1,8 @@
 // Calls to Carter plugins through the real pipeline, against the fixture API in its own
 // process: request shape (GET/POST, inputs, secret, relationship_token), Carter's response
 // rules, every way an answer can go wrong, and aborts that reach the server.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -11,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { redisMissing, startRedis } from '../../helpers/redis-server.js';
@@ -19,7 +19,7 @@ import { startCarterApi, type CarterApi, type RecordedRequest } from './carter-a
 const secret = 'calls-secret-Zq81-fe02';
 let api: CarterApi;
 let toolport: Toolport;
-let scratch: string;
+const scratch = useTempDir('toolport-http-calls-', 'all');
 let stateDir: string;
 const logs: string[] = [];
 
@@ -62,9 +62,8 @@ async function waitForAbort(path: string): Promise<RecordedRequest> {
 
 beforeAll(async () => {
   api = await startCarterApi({ secret });
-  scratch = await mkdtemp(join(tmpdir(), 'toolport-http-calls-'));
-  stateDir = join(scratch, 'state');
-  const gone = join(scratch, 'gone.json');
+  stateDir = join(scratch.path, 'state');
+  const gone = join(scratch.path, 'gone.json');
   const manifest = (await (await fetch(api.manifestUrl('faults'))).json()) as { api: { base_url: string } };
   manifest.api.base_url = `http://127.0.0.1:${await closedPort()}/api`;
   await writeFile(gone, JSON.stringify(manifest));
@@ -86,7 +85,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await toolport?.close();
   await api?.stop();
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('http calls: the request', () => {
@@ -159,7 +157,7 @@ describe('http calls: relationship_token', () => {
     const alice = await tokenOf('calls__relationship', 'alice');
     const config = parseConfig({ plugins: [{ path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] }] });
     const again = await createToolport(config, { stateDir });
-    const elsewhere = await createToolport(config, { stateDir: join(scratch, 'other-state') });
+    const elsewhere = await createToolport(config, { stateDir: join(scratch.path, 'other-state') });
     try {
       expect(await tokenOf('calls__relationship', 'alice', again)).toBe(alice);
       expect(await tokenOf('calls__relationship', 'alice', elsewhere)).not.toBe(alice);
@@ -176,7 +174,7 @@ describe('http calls: relationship_token', () => {
       const opened: Toolport[] = [];
       try {
         const shared = (folder: string, state: Record<string, unknown>): Promise<Toolport> =>
-          createToolport(parseConfig({ state, plugins: [{ path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] }] }), { stateDir: join(scratch, folder) });
+          createToolport(parseConfig({ state, plugins: [{ path: api.manifestUrl('calls'), secretToken: secret, readOnly: ['*'] }] }), { stateDir: join(scratch.path, folder) });
         for (const folder of ['replica-a', 'replica-b']) opened.push(await shared(folder, { redis: { url: redis.url } }));
         const [a, b] = opened as [Toolport, Toolport];
         const alice = await tokenOf('calls__relationship', 'alice', a);

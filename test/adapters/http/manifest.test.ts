@@ -1,8 +1,7 @@
 // Carter manifests: every documented rule is refused with its JSON path, what is allowed
 // loads, and a bad manifest fails only its own plugin. Manifests come from real files
 // and from a real HTTP server.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { createToolport } from '../../../src/toolport.js';
 import { startCarterApi, type CarterApi } from './carter-api.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 
 type Json = Record<string, unknown>;
 type Path = readonly (string | number)[];
@@ -69,18 +69,12 @@ function endpoint(index: number): Path {
   return ['api', 'endpoints', index];
 }
 
-let dir: string;
+const dir = useTempDir('toolport-http-manifest-', 'all');
 let counter = 0;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-http-manifest-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
 async function writeManifest(manifest: unknown): Promise<string> {
-  const path = join(dir, `manifest-${counter++}.json`);
+  const path = join(dir.path, `manifest-${counter++}.json`);
   await writeFile(path, typeof manifest === 'string' ? manifest : JSON.stringify(manifest, null, 2));
   return path;
 }
@@ -89,7 +83,7 @@ async function load(path: string, extra: Json = {}): Promise<{ plugin: LoadedPlu
   const logs: string[] = [];
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
   const spec = httpAdapter.spec.parse({ path, kind: 'http', ...extra });
-  const plugin = await httpAdapter.load(spec, { baseDir: dir, logger, stateDir: dir, cacheDir: dir, toolsChanged: () => {} });
+  const plugin = await httpAdapter.load(spec, { baseDir: dir.path, logger, stateDir: dir.path, cacheDir: dir.path, toolsChanged: () => {} });
   return { plugin, logs };
 }
 
@@ -204,7 +198,7 @@ describe('http manifest: refused with its path', () => {
   it('a manifest that is not an object, not JSON, or not there', async () => {
     expect(await loadError([validManifest()])).toContain('\n  (top level): expected a JSON object (a Carter plugin manifest), got a list of 1');
     expect(await loadError('{"manifest_version": "1",')).toMatch(/: is not valid JSON \(.+\)$/);
-    const missing = join(dir, 'no-such-manifest.json');
+    const missing = join(dir.path, 'no-such-manifest.json');
     await expect(load(missing)).rejects.toMatchObject({ code: ErrorCode.PluginLoadFailed, shortMessage: `${missing}: file not found` });
   });
 
@@ -283,7 +277,7 @@ describe('http manifest: what loads', () => {
 
   it('a relative path is read from the context\'s base folder', async () => {
     const path = await writeManifest(validManifest());
-    const { plugin } = await load(path.slice(dir.length + 1));
+    const { plugin } = await load(path.slice(dir.path.length + 1));
     expect(plugin.id).toBe('harbour_tides');
     await plugin.close();
   });

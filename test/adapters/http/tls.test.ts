@@ -3,9 +3,8 @@
 // The certificate in test/fixtures/http/tls is self-signed for 127.0.0.1, for tests only.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport } from '../../../src/toolport.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { binPath, repoRoot } from '../../helpers/toolport-process.js';
 
 const tlsDir = fileURLToPath(new URL('../../fixtures/http/tls/', import.meta.url));
@@ -21,7 +21,7 @@ const secret = 'tls-secret-31f0';
 
 let server: Server;
 let origin: string;
-let scratch: string;
+const scratch = useTempDir('toolport-http-tls-', 'all');
 let manifestPath: string;
 
 function manifest(): Record<string, unknown> {
@@ -55,22 +55,20 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
-  scratch = await mkdtemp(join(tmpdir(), 'toolport-http-tls-'));
-  manifestPath = join(scratch, 'tls.json');
+  manifestPath = join(scratch.path, 'tls.json');
   await writeFile(manifestPath, JSON.stringify(manifest()));
 });
 
 afterAll(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('http plugins over HTTPS', () => {
   it('an untrusted certificate is refused, for the manifest and for calls', async () => {
     const toolport = await createToolport(
       parseConfig({ plugins: [{ path: `${origin}/carterplugin.json`, readOnly: ['*'] }, { path: manifestPath, secretToken: secret, readOnly: ['*'] }] }),
-      { stateDir: scratch },
+      { stateDir: scratch.path },
     );
     try {
       expect(toolport.diagnostics.map((entry) => entry.message)).toEqual([
@@ -85,7 +83,7 @@ describe('http plugins over HTTPS', () => {
   });
 
   it('a certificate trusted through NODE_EXTRA_CA_CERTS works', async () => {
-    const config = join(scratch, 'toolport.yaml');
+    const config = join(scratch.path, 'toolport.yaml');
     await writeFile(config, `plugins:\n  - path: ${origin}/carterplugin.json\n    secretToken: ${secret}\n    readOnly: ["*"]\n`);
     const { stdout } = await promisify(execFile)(process.execPath, [binPath, 'call', 'tls__echo', '{"text":"trusted"}', '--config', config, '--json'], {
       cwd: repoRoot,

@@ -1,12 +1,12 @@
 // Loading module plugins from files as people write them: TypeScript with or without a
 // package.json that says "type": "module", and files that do not compile (named with
 // file, line and column).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { createToolport } from '../../../src/toolport.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 
 const plugin = `
 interface Args { name: string }
@@ -18,13 +18,7 @@ export default {
 };
 `;
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'toolport-module-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('toolport-module-', 'all');
 
 async function greet(path: string): Promise<unknown> {
   const toolport = await createToolport(parseConfig({ plugins: [{ path }] }));
@@ -39,7 +33,7 @@ async function greet(path: string): Promise<unknown> {
 describe('module plugins from files', () => {
   it('a .ts file loads whether or not a package.json near it says "type": "module"', async () => {
     for (const type of [undefined, 'commonjs', 'module']) {
-      const folder = join(dir, `package-${type ?? 'none'}`);
+      const folder = join(dir.path, `package-${type ?? 'none'}`);
       await mkdir(folder, { recursive: true });
       if (type) await writeFile(join(folder, 'package.json'), JSON.stringify({ name: 'p', type }));
       await writeFile(join(folder, 'typed.ts'), plugin);
@@ -50,7 +44,7 @@ describe('module plugins from files', () => {
   // A .js/.mjs file that does not compile is covered through the built CLI (test/cli): under
   // vitest, import() goes through vite's module graph, which words the error its own way.
   it('a .ts file that does not compile is named with its line and column', async () => {
-    const ts = join(dir, 'broken.ts');
+    const ts = join(dir.path, 'broken.ts');
     await writeFile(ts, 'export default {\n  manifest: { tools: [ }\n};\n');
     const toolport = await createToolport(parseConfig({ plugins: [{ path: ts }] }));
     try {
@@ -63,7 +57,7 @@ describe('module plugins from files', () => {
 
 describe("a module tool's ctx", () => {
   it('has its fields as its own but signal, read through a getter; it works through a Proxy and Object.create, and elicit and sample can be taken off it', async () => {
-    const path = join(dir, 'ctx.mjs');
+    const path = join(dir.path, 'ctx.mjs');
     await writeFile(
       path,
       `export default {

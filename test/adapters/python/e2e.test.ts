@@ -1,12 +1,12 @@
 // The python kind end to end: the built CLI serving ScaiWave plugins, driven by a real
 // MCP client over stdio, Streamable HTTP (2025 and 2026 eras) and legacy SSE.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { allTransports, connectClient, startHttpServer, type Era, type RunningServer } from '../../helpers/toolport-process.js';
 import { livePythonHosts } from './python-hosts.js';
 import { bwrapWorks, needsBwrap } from '../../helpers/sandbox.js';
@@ -23,21 +23,19 @@ function textOf(result: ToolResult): string {
 // The server is given plugin paths, so its plugins run in the default sandbox.
 describe.skipIf(!bwrapWorks)(`python plugins through a real MCP client${needsBwrap}`, () => {
   let http: RunningServer;
-  let dir: string;
+  const dir = useTempDir('toolport-python-e2e-', 'all');
   // Skills installed while serving are new tools of a pinned plugin: served with a warning
   // here (quarantined by default; see test/policy/pins.test.ts).
   const dynamicArgs: string[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'toolport-python-e2e-'));
-    await writeFile(join(dir, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n${serveArgs.map((path) => `  - path: ${path}\n`).join('')}`);
-    dynamicArgs.push('--config', join(dir, 'toolport.yaml'));
+    await writeFile(join(dir.path, 'toolport.yaml'), `pins: { onNewTool: warn }\nplugins:\n${serveArgs.map((path) => `  - path: ${path}\n`).join('')}`);
+    dynamicArgs.push('--config', join(dir.path, 'toolport.yaml'));
     http = await startHttpServer(dynamicArgs);
   });
 
   afterAll(async () => {
     await http?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   describe.each(allTransports)('over %s', (era: Era) => {

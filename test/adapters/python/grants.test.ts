@@ -1,13 +1,13 @@
 // The python host's guard: network, files and processes are refused unless the plugin's
 // config grants them, with a message naming the grant; granted, they work.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type Toolport } from '../../../src/toolport.js';
 import { sandboxForTests } from '../../helpers/sandbox.js';
@@ -23,7 +23,7 @@ function textOf(result: CallToolResult): string {
 }
 
 describe('python adapter: grants guard', () => {
-  let scratch: string;
+  const scratch = useTempDir('toolport-guard-', 'all');
   let server: Server;
   let port: number;
   const opened: Toolport[] = [];
@@ -35,8 +35,7 @@ describe('python adapter: grants guard', () => {
   };
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'toolport-guard-'));
-    await writeFile(join(scratch, 'secret.txt'), 'top secret');
+    await writeFile(join(scratch.path, 'secret.txt'), 'top secret');
     server = createServer((socket) => socket.end('hello from tcp'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
@@ -46,9 +45,8 @@ describe('python adapter: grants guard', () => {
     await Promise.all(opened.splice(0).map((toolport) => toolport.close()));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     server?.close();
-    await rm(scratch, { recursive: true, force: true });
   });
 
   it('refuses network, files outside grants and processes by default, naming the grant', async () => {
@@ -56,25 +54,25 @@ describe('python adapter: grants guard', () => {
     const connect = await settle(toolport, 'acme_guarded__connect', { port });
     expect(connect.isError).toBe(true);
     expect(textOf(connect)).toBe('PermissionError: toolport: network access is not granted to this plugin; to allow it, set in its config: grants: { network: true }');
-    const read = await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'secret.txt') });
-    expect(textOf(read)).toBe(`PermissionError: toolport: reading ${join(scratch, 'secret.txt')} is not granted to this plugin; to allow it, set in its config: grants: { files: { ${scratch}: ro } }`);
-    const write = await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') });
+    const read = await settle(toolport, 'acme_guarded__read', { path: join(scratch.path, 'secret.txt') });
+    expect(textOf(read)).toBe(`PermissionError: toolport: reading ${join(scratch.path, 'secret.txt')} is not granted to this plugin; to allow it, set in its config: grants: { files: { ${scratch.path}: ro } }`);
+    const write = await settle(toolport, 'acme_guarded__write', { path: join(scratch.path, 'out.txt') });
     expect(textOf(write)).toMatch(/^PermissionError: toolport: writing .*out\.txt is not granted .* grants: \{ files: \{ .*: rw \} \}$/);
     const run = await settle(toolport, 'acme_guarded__run');
     expect(textOf(run)).toBe('PermissionError: toolport: starting a process is not granted to this plugin; to allow it, set in its config: allowSubprocess: true');
   });
 
   it('a read-only grant allows reading, not writing', async () => {
-    const toolport = await load({ grants: { files: { [scratch]: 'ro' } } });
-    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'secret.txt') }))).toBe('top secret');
-    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') }))).toMatch(/^PermissionError: toolport: writing/);
+    const toolport = await load({ grants: { files: { [scratch.path]: 'ro' } } });
+    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch.path, 'secret.txt') }))).toBe('top secret');
+    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch.path, 'out.txt') }))).toMatch(/^PermissionError: toolport: writing/);
   });
 
   it('granted, everything works', async () => {
-    const toolport = await load({ grants: { network: true, files: { [scratch]: 'rw' } }, allowSubprocess: true });
+    const toolport = await load({ grants: { network: true, files: { [scratch.path]: 'rw' } }, allowSubprocess: true });
     expect(textOf(await settle(toolport, 'acme_guarded__connect', { port }))).toBe('hello from tcp');
-    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch, 'out.txt') }))).toBe('ok');
-    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch, 'out.txt') }))).toBe('written');
+    expect(textOf(await settle(toolport, 'acme_guarded__write', { path: join(scratch.path, 'out.txt') }))).toBe('ok');
+    expect(textOf(await settle(toolport, 'acme_guarded__read', { path: join(scratch.path, 'out.txt') }))).toBe('written');
     expect(textOf(await settle(toolport, 'acme_guarded__run'))).toBe('child ran');
   });
 });

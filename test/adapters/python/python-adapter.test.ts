@@ -11,6 +11,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCode, isToolportError } from '../../../src/core/errors.js';
 import { pino } from 'pino';
 import type { Logger } from '../../../src/core/logger.js';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { callTool } from '../../helpers/call-tool.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { hostRootPid, liveInterpreters, livePythonHosts, sandboxForTests } from './python-hosts.js';
@@ -66,13 +67,12 @@ function createCapturingLogger(): { logger: Logger; lines: string[] } {
 
 describe('python adapter: a plugin in the documented ScaiWave shape', () => {
   let toolport: Toolport;
-  let scratch: string;
+  const scratch = useTempDir('toolport-python-', 'all');
   const captured = createCapturingLogger();
 
   beforeAll(async () => {
     process.env.WEATHER_API_KEY = 'sk-weather-0123456789';
     process.env.NOT_GRANTED_SECRET = 'do-not-pass-me';
-    scratch = await mkdtemp(join(tmpdir(), 'toolport-python-'));
     const config = parseConfig({
       plugins: [
         {
@@ -80,7 +80,7 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
           timeoutSeconds: 3,
           settings: { locale: 'nl' },
           tenant: { id: 'acme-corp' },
-          grants: { env: ['WEATHER_API_KEY'], files: { [scratch]: 'rw' } },
+          grants: { env: ['WEATHER_API_KEY'], files: { [scratch.path]: 'rw' } },
           ...sandboxForTests,
         },
       ],
@@ -93,7 +93,6 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
 
   afterAll(async () => {
     await toolport?.close();
-    await rm(scratch, { recursive: true, force: true });
     delete process.env.WEATHER_API_KEY;
     delete process.env.NOT_GRANTED_SECRET;
   });
@@ -192,7 +191,7 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
   });
 
   it('a cancelled slow tool is cancelled inside Python (CancelledError reaches the plugin)', async () => {
-    const marker = join(scratch, 'cancelled');
+    const marker = join(scratch.path, 'cancelled');
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const error = await toolport.call('acme_weather__slow', { seconds: 30, marker }, { signal: controller.signal }).then(
@@ -204,7 +203,7 @@ describe('python adapter: a plugin in the documented ScaiWave shape', () => {
   });
 
   it('a tool past its timeout is cancelled inside Python too', async () => {
-    const marker = join(scratch, 'timed-out');
+    const marker = join(scratch.path, 'timed-out');
     const result = await settle(toolport, 'acme_weather__slow', { seconds: 30, marker });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/timed out after 3 s/);

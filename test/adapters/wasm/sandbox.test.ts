@@ -1,28 +1,25 @@
 // The WASI sandbox, deny-by-default: environment variables, preopened folders (read-only
 // enforced by toolport, no escapes) and network are closed without a grant, and open
 // exactly as far as the grant says. Probed from inside a real guest (the kitchen fixture).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../helpers/temp-dir.js';
 import { kitchenWasm, resultOf, startToolport, textOf, type TestToolport } from './helpers.js';
 
 let closed: TestToolport;
 let open: TestToolport;
-let readOnly: string;
-let writable: string;
-let outside: string;
+const readOnly = useTempDir('toolport-ro-', 'all');
+const writable = useTempDir('toolport-rw-', 'all');
+const outside = useTempDir('toolport-outside-', 'all');
 let http: Server;
 let url: string;
 
 beforeAll(async () => {
-  readOnly = await mkdtemp(join(tmpdir(), 'toolport-ro-'));
-  writable = await mkdtemp(join(tmpdir(), 'toolport-rw-'));
-  outside = await mkdtemp(join(tmpdir(), 'toolport-outside-'));
-  await writeFile(join(readOnly, 'menu.txt'), 'croissant, 2.50');
-  await writeFile(join(outside, 'secret.txt'), 'not for plugins');
+  await writeFile(join(readOnly.path, 'menu.txt'), 'croissant, 2.50');
+  await writeFile(join(outside.path, 'secret.txt'), 'not for plugins');
   http = createServer((_request, response) => response.end('hello from the host'));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
@@ -38,7 +35,7 @@ beforeAll(async () => {
         grants: {
           env: ['TOOLPORT_SANDBOX_GRANTED'],
           // A relative folder (against the working directory) appears under `/` + its path.
-          files: { [readOnly]: 'ro', [writable]: 'rw', './test/fixtures/wasm/scalars': 'ro' },
+          files: { [readOnly.path]: 'ro', [writable.path]: 'rw', './test/fixtures/wasm/scalars': 'ro' },
           network: true,
         },
       },
@@ -49,7 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([closed?.close(), open?.close()]);
   await new Promise((resolve) => http?.close(resolve));
-  for (const dir of [readOnly, writable, outside]) if (dir) await rm(dir, { recursive: true, force: true });
   delete process.env.TOOLPORT_SANDBOX_GRANTED;
   delete process.env.TOOLPORT_SANDBOX_SECRET;
 });
@@ -68,38 +64,38 @@ describe('wasm sandbox: environment', () => {
 describe('wasm sandbox: files', () => {
   it('no folder is preopened without a grant', async () => {
     expect((await closed.call('kitchen__list-dirs')).structuredContent).toEqual({ result: [] });
-    const result = await closed.call('kitchen__read-file', { path: `${readOnly}/menu.txt` });
+    const result = await closed.call('kitchen__read-file', { path: `${readOnly.path}/menu.txt` });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('no preopened folder holds');
   });
 
   it('granted folders appear under their absolute paths; relative ones under / + their path', async () => {
     const dirs = resultOf(await open.call('kitchen__list-dirs')) as string[];
-    expect([...dirs].sort()).toEqual([readOnly, writable, '/test/fixtures/wasm/scalars'].sort());
+    expect([...dirs].sort()).toEqual([readOnly.path, writable.path, '/test/fixtures/wasm/scalars'].sort());
     const wit = await open.call('kitchen__read-file', { path: '/test/fixtures/wasm/scalars/scalars.wit' });
     expect(textOf(wit)).toContain('package toolport:scalars@1.0.0;');
   });
 
   it('a read-only folder can be read but not written', async () => {
-    expect(textOf(await open.call('kitchen__read-file', { path: `${readOnly}/menu.txt` }))).toBe('croissant, 2.50');
-    const write = await open.call('kitchen__write-file', { path: `${readOnly}/menu.txt`, content: 'changed' });
+    expect(textOf(await open.call('kitchen__read-file', { path: `${readOnly.path}/menu.txt` }))).toBe('croissant, 2.50');
+    const write = await open.call('kitchen__write-file', { path: `${readOnly.path}/menu.txt`, content: 'changed' });
     expect(write.isError).toBe(true);
     expect(textOf(write)).toContain('read-only');
-    const create = await open.call('kitchen__write-file', { path: `${readOnly}/new.txt`, content: 'new' });
+    const create = await open.call('kitchen__write-file', { path: `${readOnly.path}/new.txt`, content: 'new' });
     expect(create.isError).toBe(true);
-    expect(await readFile(join(readOnly, 'menu.txt'), 'utf8')).toBe('croissant, 2.50');
-    await expect(readFile(join(readOnly, 'new.txt'))).rejects.toThrow();
+    expect(await readFile(join(readOnly.path, 'menu.txt'), 'utf8')).toBe('croissant, 2.50');
+    await expect(readFile(join(readOnly.path, 'new.txt'))).rejects.toThrow();
   });
 
   it('a read-write folder can be written', async () => {
-    const write = await open.call('kitchen__write-file', { path: `${writable}/order.txt`, content: 'two croissants' });
+    const write = await open.call('kitchen__write-file', { path: `${writable.path}/order.txt`, content: 'two croissants' });
     expect(write.isError).toBeFalsy();
-    expect(await readFile(join(writable, 'order.txt'), 'utf8')).toBe('two croissants');
-    expect(textOf(await open.call('kitchen__read-file', { path: `${writable}/order.txt` }))).toBe('two croissants');
+    expect(await readFile(join(writable.path, 'order.txt'), 'utf8')).toBe('two croissants');
+    expect(textOf(await open.call('kitchen__read-file', { path: `${writable.path}/order.txt` }))).toBe('two croissants');
   });
 
   it('paths cannot escape a granted folder', async () => {
-    const result = await open.call('kitchen__read-file', { path: `${readOnly}/../${outside.split('/').pop() ?? ''}/secret.txt` });
+    const result = await open.call('kitchen__read-file', { path: `${readOnly.path}/../${outside.path.split('/').pop() ?? ''}/secret.txt` });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('not-permitted');
   });
