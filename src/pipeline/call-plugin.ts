@@ -53,12 +53,13 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
         clientLog(level, data);
       }
     : clientLog;
-  const started = performance.now();
+  // Timed only for the debug log: most servers run without it.
+  const started = deps.logger.isLevelEnabled('debug') ? performance.now() : undefined;
   try {
     const outcome = await callSignal.race(
       loaded.call(tool.definition.name, call.input, new PluginCallOptions(callSignal, timeoutMs, call.progressPhase(), log, run.client, context)),
     );
-    deps.logger.debug({ tool: name, callId: context.callId, ms: performance.now() - started, isError: outcome.isError === true }, 'call done');
+    if (started !== undefined) deps.logger.debug({ tool: name, callId: context.callId, ms: performance.now() - started, isError: outcome.isError === true }, 'call done');
     return outcome;
   } catch (error) {
     const failure = isToolportError(error)

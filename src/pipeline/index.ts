@@ -91,7 +91,8 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     const acquiring = acquireLimits(checked, deps.limiter);
     const release = typeof acquiring === 'function' ? acquiring : await acquiring;
     const hooked = wantsCallHooks(hooks);
-    const started = performance.now();
+    // The plugin's time, for the tool_result hooks only.
+    const started = hooked ? performance.now() : 0;
     let outcome;
     try {
       if (hooked) await runToolCallHooks(checked, hooks);

@@ -447,11 +447,14 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       return observed('tools/call', request.params.name, server, ctx, transport, (scope) => callTool(request.params, ctx, scope));
     });
 
-    async function callTool(
+    // Not async: it hands on the pipeline's promise (an async function returning a promise
+    // would cost each call two more turns of the microtask queue). The SDK runs handlers
+    // inside a promise, so a throw here still answers as a rejection would.
+    function callTool(
       params: { name: string; arguments?: Record<string, unknown> | undefined },
       ctx: ServerContext,
       scope: RequestScope | undefined,
-    ): Promise<CallToolResult | InputRequiredResult> {
+    ): Promise<CallToolResult | InputRequiredResult> | CallToolResult {
       const { name } = params;
       if (name === searchToolName && searchServed()) return searchTools(ctx, params.arguments);
       // A tool outside the caller's scope does not exist for the caller.
