@@ -33,6 +33,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   ).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Calls each function in turn. One that throws does not keep the others from running; its
+ * error is reported as an uncaught exception, as EventTarget does with a listener's.
+ */
+export function callEach(functions: Iterable<() => void>): void {
+  for (const call of functions) {
+    try {
+      call();
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
 const sharedListeners = new WeakMap<AbortSignal, Set<() => void>>();
 
 /**
@@ -57,15 +73,7 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
       () => {
         const each = [...all];
         all.clear();
-        for (const listener of each) {
-          try {
-            listener();
-          } catch (error) {
-            queueMicrotask(() => {
-              throw error;
-            });
-          }
-        }
+        callEach(each);
       },
       { once: true },
     );

@@ -2,7 +2,7 @@
 // or shutdown, and says which of them it was. Listeners are removed when the call ends,
 // so long-lived signals (shutdown, a connection's) do not collect one listener per call;
 // on those, the calls share one listener (`onAbort`).
-import { onAbort } from './abort.js';
+import { callEach, onAbort } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
 import type { OnStop } from './tool.js';
 
@@ -45,16 +45,8 @@ const armStarted = (): void => {
   armScheduled = false;
   const started = unarmed;
   unarmed = [];
-  for (const arm of started) {
-    // A stop listener that throws must not leave the other calls unarmed (as onAbort does).
-    try {
-      arm();
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  }
+  // A stop listener that throws must not leave the other calls unarmed.
+  callEach(started);
 };
 const armAtEndOfTurn = (arm: () => void): void => {
   unarmed.push(arm);
