@@ -100,7 +100,8 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
     controller?.abort(error);
     const listeners = stopListeners;
     stopListeners = undefined;
-    for (const listener of listeners ?? []) listener(error);
+    // One that throws must not keep the others from hearing it, nor the call from ending.
+    if (listeners) callEach(listeners.map((listener) => () => listener(error)));
   };
   const fire = (error: ToolportError): void => {
     if (fired) return;
@@ -144,8 +145,8 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
     if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
     if (!held) (timer = setTimeout(onTimeout, Math.max(0, options.timeoutMs - (performance.now() - startedAt)))).unref();
   };
-  if (client?.aborted || connection?.aborted) onClient();
-  else if (shutdown?.aborted) onShutdown();
+  if (shutdown?.aborted) onShutdown();
+  else if (client?.aborted || connection?.aborted) onClient();
   else armAtEndOfTurn(arm);
 
   let aborted: Promise<never> | undefined;
@@ -197,8 +198,9 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
         startedAt = performance.now();
         return;
       }
-      if (timer) timer.refresh();
-      else (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
+      // A new timer: the armed one may have been set for what was left of the limit.
+      clearTimeout(timer);
+      (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
     },
     dispose() {
       disposed = true;

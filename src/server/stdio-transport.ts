@@ -166,19 +166,25 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
 
   // Every answer written while stdout is full waits for the same drain: one pair of
   // listeners however many answers are waiting (one pair each set off Node's leak warning).
+  // close() ends the wait too (`stopDraining`), so no answer waits for a stream nobody reads.
   let draining: Promise<void> | undefined;
+  let stopDraining: ((error: Error) => void) | undefined;
   const whenDrained = (): Promise<void> =>
     (draining ??= new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
         output.off('drain', onDrain);
+        output.off('error', onError);
         draining = undefined;
+        stopDraining = undefined;
         reject(error);
       };
       const onDrain = (): void => {
         output.off('error', onError);
         draining = undefined;
+        stopDraining = undefined;
         resolve();
       };
+      stopDraining = onError;
       output.once('error', onError);
       output.once('drain', onDrain);
     }));
@@ -221,6 +227,7 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       const ready = waiters;
       waiters = [];
       for (const waiter of ready) waiter();
+      stopDraining?.(new Error('the stdio connection is closed'));
       try {
         transport.onclose?.();
       } finally {

@@ -1,6 +1,7 @@
 // The call signal and the plugin lifecycle: one signal per call, made only when read; calls
 // share one listener on long-lived signals; close() stops running calls through the handle
 // the pipeline gives, or through a signal of the lifecycle's own for other callers.
+import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { onAbort } from '../../src/core/abort.js';
@@ -155,6 +156,51 @@ describe('the call signal', () => {
     await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
     call.dispose();
     underFake.dispose();
+  });
+
+  it('a restart after the call was armed gives the whole limit again, not what was left of it', async () => {
+    const started = performance.now();
+    const call = createCallSignal({ timeoutMs: 100, label: 'queued' });
+    while (performance.now() - started < 70);
+    const racing = call.race(never);
+    await endOfTurn();
+    const restarted = performance.now();
+    call.restart();
+    await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+    expect(performance.now() - restarted).toBeGreaterThanOrEqual(70);
+    call.dispose();
+  });
+
+  it('says the server is shutting down when shutdown and the client had both fired before the call began', async () => {
+    const shutdown = new AbortController();
+    const client = new AbortController();
+    shutdown.abort();
+    client.abort();
+    const call = createCallSignal({ timeoutMs: 5_000, label: 'late', shutdown: shutdown.signal, client: client.signal });
+    await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.ShuttingDown });
+    call.dispose();
+  });
+
+  it('ends a call whose stop listener throws, and still tells its other listeners (in a process of its own: the throw is reported as uncaught)', async () => {
+    const script = `
+      import { createCallSignal } from ${JSON.stringify(new URL('../../dist/core/call-signal.js', import.meta.url).href)};
+      const uncaught = [];
+      // The call's timer does not keep a process alive on its own.
+      setInterval(() => {}, 1000);
+      process.on('uncaughtException', (error) => uncaught.push(error.message));
+      const call = createCallSignal({ timeoutMs: 50, label: 'guarded' });
+      const heard = [];
+      call.onStop(() => { throw new Error('a listener throws'); });
+      call.onStop((reason) => heard.push(reason.code));
+      const ended = await call.race(new Promise(() => {})).then(() => 'answered', (error) => error.code);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      console.log(JSON.stringify({ ended, heard, uncaught }));
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 10_000, killSignal: 'SIGKILL' });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(JSON.parse(out)).toEqual({ ended: ErrorCode.CallTimeout, heard: [ErrorCode.CallTimeout], uncaught: ['a listener throws'] });
   });
 
   it('onAbort calls each listener still registered, not one removed before, and at once on a signal that already fired', () => {

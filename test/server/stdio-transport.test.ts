@@ -134,4 +134,18 @@ describe('the stdio line transport', () => {
     expect(read.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: number }).id)).toEqual(Array.from({ length: 40 }, (_, id) => id));
     expect(output.listenerCount('drain')).toBe(0);
   });
+
+  it('ends the answers still waiting for a full stdout when the connection closes', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough({ highWaterMark: 64 });
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    await wire.start();
+    const sending = Array.from({ length: 4 }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    await wire.close();
+    const settled = await Promise.allSettled(sending);
+    // Each was larger than the stream's buffer: every one waited for the drain.
+    expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(output.listenerCount('drain')).toBe(0);
+  });
 });
+
