@@ -6,8 +6,9 @@
 //   mixed          the request by Atomics.notify, the answer by postMessage
 // Between calls both threads idle for GAP_MS (default 1 ms), as a server's do between requests
 // (GAP_MS=0 measures back-to-back calls, where a thread may not have gone to sleep yet).
-// Rounds interleave the three; medians of per-round p50s. Any design that runs a guest off the
-// main thread pays at least this per call. Run: `node bench/thread-hop.mjs [calls] [rounds]`.
+// Rounds interleave the three; medians of per-round p50s. A design that runs a guest off the
+// main thread pays about this per call on top of the guest's own work (with GAP_MS=1, when the
+// threads sleep between calls). Run: `node bench/thread-hop.mjs [calls] [rounds]`.
 import { Worker } from 'node:worker_threads';
 
 const calls = Number(process.argv[2] ?? 1000);
