@@ -128,8 +128,8 @@ export function createCallSignal(options: CallSignalOptions): CallSignal {
   let offConnection: (() => void) | undefined;
   let offShutdown: (() => void) | undefined;
   // Armed at the end of the turn (armAtEndOfTurn): what fired meanwhile is seen then, and
-  // the timer gets what is left of the limit, counted from now. Held (waiting in a plugin's
-  // queue) means no timer yet.
+  // the timer gets what is left of the limit, counted from the call's start (or its last
+  // restart). Held (waiting in a plugin's queue) means no timer yet.
   let armed = false;
   let held = false;
   let disposed = false;
