@@ -119,13 +119,17 @@ describe('the stdio line transport', () => {
     await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow(/closed/);
   });
 
-  it('answers written while stdout is full all wait for one drain, with one pair of listeners', async () => {
-    const input = new PassThrough();
-    // Nobody reads this output until the answers are queued: every write past 64 bytes waits.
+  /** `count` answers sent to a stdout nobody reads yet, each larger than its 64-byte buffer: every one waits for a drain. */
+  async function answersToFullStdout(count: number) {
     const output = new PassThrough({ highWaterMark: 64 });
-    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    const wire = createStdioLineTransport({ input: new PassThrough(), output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
     await wire.start();
-    const sending = Array.from({ length: 40 }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    const sending = Array.from({ length: count }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    return { output, wire, sending };
+  }
+
+  it('answers written while stdout is full all wait for one drain, with one pair of listeners', async () => {
+    const { output, sending } = await answersToFullStdout(40);
     expect(output.listenerCount('drain')).toBe(1);
     expect(output.listenerCount('error')).toBe(2);
     let read = '';
@@ -136,14 +140,9 @@ describe('the stdio line transport', () => {
   });
 
   it('ends the answers still waiting for a full stdout when the connection closes', async () => {
-    const input = new PassThrough();
-    const output = new PassThrough({ highWaterMark: 64 });
-    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
-    await wire.start();
-    const sending = Array.from({ length: 4 }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    const { output, wire, sending } = await answersToFullStdout(4);
     await wire.close();
     const settled = await Promise.allSettled(sending);
-    // Each was larger than the stream's buffer: every one waited for the drain.
     expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect(output.listenerCount('drain')).toBe(0);
   });
