@@ -4,8 +4,20 @@
 import { isOption, nonFiniteNames } from './wit-schema.js';
 import type { WitType } from './wit-types.js';
 
+/** WIT identifiers met so far, and their jco names (a component has a fixed set; calls reuse them). */
+const camelCases = new Map<string, string>();
+
 /** jco's name for a WIT identifier: lower camel case (`x-coord` → `xCoord`, `get-URL` → `getUrl`). */
 export function toCamelCase(name: string): string {
+  let camel = camelCases.get(name);
+  if (camel === undefined) {
+    camel = camelCaseOf(name);
+    camelCases.set(name, camel);
+  }
+  return camel;
+}
+
+function camelCaseOf(name: string): string {
   return name
     .split('-')
     .filter((word) => word.length > 0)
