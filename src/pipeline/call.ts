@@ -89,6 +89,8 @@ export interface ToolCall extends CallState {
 /** The call's context with defaults: a fresh call id, and `local` for in-process callers. */
 function toCallContext(options: ToolCallOptions): CallContext {
   const given = options.context;
+  // A transport gives a whole context (mcp-server.ts callContextOf): used as it is, not copied.
+  if (given?.callId !== undefined && given.principal !== undefined) return given as CallContext;
   return {
     callId: given?.callId ?? randomUUID(),
     principal: given?.principal ?? 'local',

@@ -138,9 +138,11 @@ export function createToolPages(pageSize: number): (tools: readonly Tool[], curs
 }
 
 /** Builds the progress reporter of one request: only increasing values are sent. */
+const noProgress: CallOptions['progress'] = () => {};
+
 function createProgressReporter(ctx: ServerContext): CallOptions['progress'] {
   const token = ctx.mcpReq._meta?.progressToken;
-  if (token === undefined) return () => {};
+  if (token === undefined) return noProgress;
   let last = -Infinity;
   return (progress, total, message) => {
     if (!Number.isFinite(progress) || progress <= last) return;
@@ -203,9 +205,13 @@ function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> |
  * Elicitation and sampling for plugins, on connections that can carry a server→client
  * request (2025-era stdio, sessionful HTTP, SSE) to a client that declared the capability.
  */
+/** What a client that cannot be asked anything gives a call (one object for all of them). */
+const noClientRequests: Partial<CallOptions['client']> = Object.freeze({});
+
 function createClientRequests(server: Server, ctx: ServerContext): Partial<CallOptions['client']> {
-  if (isModern(server)) return {};
+  if (isModern(server)) return noClientRequests;
   const capabilities = server.getClientCapabilities();
+  if (!capabilities?.elicitation && !capabilities?.sampling) return noClientRequests;
   // On the call's own stream: over HTTP with sessions, a request not tied to the call goes to
   // the optional GET stream, and without one the SDK drops it (the prompt was lost).
   const options = { signal: ctx.mcpReq.signal, relatedRequestId: ctx.mcpReq.id };
