@@ -4,7 +4,6 @@
 // on those, the calls share one listener (`onAbort`).
 import { callEach, onAbort } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
-import type { OnStop } from './tool.js';
 
 export interface CallSignal {
   /** Made when first read (a call whose plugin never looks at it costs no AbortController). */
@@ -14,19 +13,22 @@ export interface CallSignal {
   /** Settles as `work` does, or rejects as `aborted` would, whichever comes first (one promise, no race). */
   race<T>(work: Promise<T>): Promise<T>;
   /** Stops the clock of the time limit (the call waits in a plugin's queue). */
-  readonly hold: () => void;
+  hold(): void;
   /** Starts the time limit again from now, whole (unless the signal already fired). */
-  readonly restart: () => void;
+  restart(): void;
   /** Fires the signal now with `error` and ends the call (`race`, `aborted`) with it. */
-  readonly stop: (error: ToolportError) => void;
+  stop(error: ToolportError): void;
   /**
    * Fires the signal now with `error`, as cancellation would reach the plugin, but leaves the
    * call to end as the plugin answers it (or at its deadline): how a plugin closing stops its
    * calls, so each still reports how it ended.
    */
-  readonly interrupt: (error: ToolportError) => void;
-  /** Tells `listener` once when the signal fires (at once if it has), without making the signal. */
-  readonly onStop: OnStop;
+  interrupt(error: ToolportError): void;
+  /**
+   * Tells `listener` once when the signal fires (at once if it has), without making the signal;
+   * returns what takes it back.
+   */
+  onStop(listener: (reason: ToolportError) => void): () => void;
   dispose(): void;
 }
 
@@ -37,7 +39,7 @@ const noop = (): void => {};
 // or any timer fire; those never make a timer or an abort listener (the EventTarget listener
 // on the client's signal alone cost ~4 µs a call). The rest are armed together when the turn
 // ends, by one setImmediate for all of them.
-let unarmed: (() => void)[] = [];
+let unarmed: CallSignalHandle[] = [];
 let armScheduled = false;
 // Taken when the module loads: a test's fake timers installed later must not hold arming back.
 const atEndOfTurn = setImmediate;
@@ -46,10 +48,10 @@ const armStarted = (): void => {
   const started = unarmed;
   unarmed = [];
   // A stop listener that throws must not leave the other calls unarmed.
-  callEach(started);
+  callEach(started.map((call) => () => call.arm()));
 };
-const armAtEndOfTurn = (arm: () => void): void => {
-  unarmed.push(arm);
+const armAtEndOfTurn = (call: CallSignalHandle): void => {
+  unarmed.push(call);
   if (armScheduled) return;
   armScheduled = true;
   atEndOfTurn(armStarted);
@@ -71,184 +73,182 @@ export interface CallSignalOptions {
 }
 
 export function createCallSignal(options: CallSignalOptions): CallSignal {
-  // Made on demand: most calls end without anyone reading the signal (module tools), and the
-  // pipeline waits through `race`, so a call makes neither an AbortController nor a promise
-  // it does not need.
-  let controller: AbortController | undefined;
-  /** Why the signal fired (set by `interrupt` as well as when the call ends). */
-  let reason: ToolportError | undefined;
-  let fired = false;
-  /** Set once the call is over for its waiters (at once, or after the grace period of a timeout). */
-  let over: ToolportError | undefined;
-  let waiters: ((error: ToolportError) => void)[] | undefined;
-  const end = (error: ToolportError): void => {
-    over = error;
-    if (!waiters) return;
-    for (const reject of waiters) reject(error);
-    waiters = undefined;
-  };
-  const onOver = (reject: (error: ToolportError) => void): void => {
-    if (over) reject(over);
-    else (waiters ??= []).push(reject);
-  };
-
-  let graceTimer: NodeJS.Timeout | undefined;
-  let stopListeners: ((reason: ToolportError) => void)[] | undefined;
-  const interrupt = (error: ToolportError): void => {
-    if (reason) return;
-    reason = error;
-    controller?.abort(error);
-    const listeners = stopListeners;
-    stopListeners = undefined;
-    // One that throws must not keep the others from hearing it, nor the call from ending.
-    if (listeners) callEach(listeners.map((listener) => () => listener(error)));
-  };
-  const fire = (error: ToolportError): void => {
-    if (fired) return;
-    fired = true;
-    interrupt(error);
-    // Past its deadline, the work may still report how it ended (a process stopped with SIGTERM).
-    if (options.graceMs && error.code === ErrorCode.CallTimeout) graceTimer = setTimeout(() => end(error), options.graceMs);
-    else end(error);
-  };
-  const seconds = Math.round(options.timeoutMs / 100) / 10;
-  const onTimeout = (): void =>
-    fire(
-      new ToolportError(ErrorCode.CallTimeout, options.timeoutMessage ?? `${options.label} timed out after ${seconds} s`, {
-        pluginId: options.pluginId,
-      }),
-    );
-  const onClient = (): void =>
-    fire(new ToolportError(ErrorCode.CallCancelled, `${options.label} was cancelled by the client`, { pluginId: options.pluginId }));
-  const onShutdown = (): void =>
-    fire(new ToolportError(ErrorCode.ShuttingDown, `${options.label} was stopped: the server is shutting down`, { pluginId: options.pluginId }));
-
-  const { client, connection, shutdown } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let offConnection: (() => void) | undefined;
-  let offShutdown: (() => void) | undefined;
-  // Armed at the end of the turn (armAtEndOfTurn): what fired meanwhile is seen then, and
-  // the timer gets what is left of the limit, counted from the call's start (or its last
-  // restart). Held (waiting in a plugin's queue) means no timer yet.
-  let armed = false;
-  let held = false;
-  let disposed = false;
-  let startedAt = performance.now();
-  const arm = (): void => {
-    if (armed || disposed || fired) return;
-    armed = true;
-    // A shutdown usually ends the connections too: when both fired, it is the reason.
-    if (shutdown?.aborted) return onShutdown();
-    if (client?.aborted || connection?.aborted) return onClient();
-    client?.addEventListener('abort', onClient, { once: true });
-    if (connection) offConnection = onAbort(connection, onClient);
-    if (shutdown) offShutdown = onAbort(shutdown, onShutdown);
-    if (!held) (timer = setTimeout(onTimeout, Math.max(0, options.timeoutMs - (performance.now() - startedAt)))).unref();
-  };
-  if (shutdown?.aborted) onShutdown();
-  else if (client?.aborted || connection?.aborted) onClient();
-  else armAtEndOfTurn(arm);
-
-  let aborted: Promise<never> | undefined;
-  const signalOf = (): AbortSignal => {
-    if (!controller) {
-      controller = new AbortController();
-      if (reason) controller.abort(reason);
-    }
-    return controller.signal;
-  };
-  const abortedOf = (): Promise<never> => {
-    if (!aborted) {
-      aborted = new Promise<never>((_, reject) => onOver(reject));
-      // Nobody may be listening when the call ends normally; never report that as unhandled.
-      aborted.catch(() => {});
-    }
-    return aborted;
-  };
-  return new CallSignalHandle(signalOf, abortedOf, {
-    race<T>(work: Promise<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        work.then(resolve, reject);
-        onOver(reject);
-      });
-    },
-    stop: fire,
-    interrupt,
-    onStop(listener) {
-      if (reason) {
-        listener(reason);
-        return noop;
-      }
-      (stopListeners ??= []).push(listener);
-      return () => {
-        const index = stopListeners?.indexOf(listener) ?? -1;
-        if (index !== -1) stopListeners?.splice(index, 1);
-      };
-    },
-    hold: () => {
-      held = true;
-      clearTimeout(timer);
-      timer = undefined;
-    },
-    restart: () => {
-      if (fired) return;
-      held = false;
-      if (!armed) {
-        // Not armed yet: the whole limit from now, when it is.
-        startedAt = performance.now();
-        return;
-      }
-      // A new timer: the armed one may have been set for what was left of the limit.
-      clearTimeout(timer);
-      (timer = setTimeout(onTimeout, options.timeoutMs)).unref();
-    },
-    dispose() {
-      disposed = true;
-      clearTimeout(graceTimer);
-      if (!armed) return;
-      clearTimeout(timer);
-      client?.removeEventListener('abort', onClient);
-      offConnection?.();
-      offShutdown?.();
-    },
-  });
+  return new CallSignalHandle(options);
 }
 
 /**
- * The handle: `signal` and `aborted` are made when first read, through getters on a class.
- * Not an object literal with getters: V8 makes such a literal in dictionary mode (a hash table
- * and an accessor pair for every object). Measured on the asker (the pipeline cut short right
- * after making one), such a literal kept each call's garbage alive through the young
- * generation's collections until the next full one; this handle, the plugin's call options
- * and the round trip are classes for the same reason. With those and the module ctx's two
- * closures gone, an echo call through the pipeline with 16 in flight went from 24.8 µs (16.1 of
- * them garbage collection) to 3–7 µs (0.2–2.7), in process (bench/README.md).
+ * One call's signal. A class, with its state in fields and its methods on the prototype: a
+ * call makes this one object (an object of closures cost each call ~15 functions and their
+ * context, and an object literal with getters is made in dictionary mode, whose garbage
+ * outlived its call through the young generation's collections: see bench/README.md). What
+ * is handed out detached (to the plugin's call options, the timer, the abort listeners) is
+ * bound when it is handed out, and the abort listeners only when the call is armed.
  */
 class CallSignalHandle implements CallSignal {
-  readonly race: CallSignal['race'];
-  readonly hold: CallSignal['hold'];
-  readonly restart: CallSignal['restart'];
-  readonly stop: CallSignal['stop'];
-  readonly interrupt: CallSignal['interrupt'];
-  readonly onStop: CallSignal['onStop'];
-  readonly dispose: CallSignal['dispose'];
-  constructor(
-    private readonly signalOf: () => AbortSignal,
-    private readonly abortedOf: () => Promise<never>,
-    methods: Omit<CallSignal, 'signal' | 'aborted'>,
-  ) {
-    this.race = methods.race;
-    this.hold = methods.hold;
-    this.restart = methods.restart;
-    this.stop = methods.stop;
-    this.interrupt = methods.interrupt;
-    this.onStop = methods.onStop;
-    this.dispose = methods.dispose;
+  // Made on demand: most calls end without anyone reading the signal (module tools), and the
+  // pipeline waits through `race`, so a call makes neither an AbortController nor a promise
+  // it does not need.
+  #controller: AbortController | undefined;
+  /** Why the signal fired (set by `interrupt` as well as when the call ends). */
+  #reason: ToolportError | undefined;
+  #fired = false;
+  /** Set once the call is over for its waiters (at once, or after the grace period of a timeout). */
+  #over: ToolportError | undefined;
+  #waiters: ((error: ToolportError) => void)[] | undefined;
+  #aborted: Promise<never> | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #stopListeners: ((reason: ToolportError) => void)[] | undefined;
+  // Armed at the end of the turn (armAtEndOfTurn): what fired meanwhile is seen then, and the
+  // timer gets what is left of the limit, counted from the call's start (or its last restart).
+  // Held (waiting in a plugin's queue) means no timer yet.
+  #armed = false;
+  #held = false;
+  #disposed = false;
+  #startedAt = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+  /** The listener on the client's and the connection's signals, once armed. */
+  #onClient: (() => void) | undefined;
+  #offConnection: (() => void) | undefined;
+  #offShutdown: (() => void) | undefined;
+  readonly #options: CallSignalOptions;
+
+  constructor(options: CallSignalOptions) {
+    this.#options = options;
+    const { client, connection, shutdown } = options;
+    if (shutdown?.aborted) this.#onShutdown();
+    else if (client?.aborted || connection?.aborted) this.#onClientCancelled();
+    else armAtEndOfTurn(this);
   }
+
   get signal(): AbortSignal {
-    return this.signalOf();
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
   }
+
   get aborted(): Promise<never> {
-    return this.abortedOf();
+    if (!this.#aborted) {
+      this.#aborted = new Promise<never>((_, reject) => this.#onOver(reject));
+      // Nobody may be listening when the call ends normally; never report that as unhandled.
+      this.#aborted.catch(() => {});
+    }
+    return this.#aborted;
+  }
+
+  race<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      work.then(resolve, reject);
+      this.#onOver(reject);
+    });
+  }
+
+  stop(error: ToolportError): void {
+    if (this.#fired) return;
+    this.#fired = true;
+    this.interrupt(error);
+    // Past its deadline, the work may still report how it ended (a process stopped with SIGTERM).
+    if (this.#options.graceMs && error.code === ErrorCode.CallTimeout) this.#graceTimer = setTimeout(() => this.#end(error), this.#options.graceMs);
+    else this.#end(error);
+  }
+
+  interrupt(error: ToolportError): void {
+    if (this.#reason) return;
+    this.#reason = error;
+    this.#controller?.abort(error);
+    const listeners = this.#stopListeners;
+    this.#stopListeners = undefined;
+    // One that throws must not keep the others from hearing it, nor the call from ending.
+    if (listeners) callEach(listeners.map((listener) => () => listener(error)));
+  }
+
+  onStop(listener: (reason: ToolportError) => void): () => void {
+    if (this.#reason) {
+      listener(this.#reason);
+      return noop;
+    }
+    (this.#stopListeners ??= []).push(listener);
+    return () => {
+      const index = this.#stopListeners?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#stopListeners?.splice(index, 1);
+    };
+  }
+
+  hold(): void {
+    this.#held = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  restart(): void {
+    if (this.#fired) return;
+    this.#held = false;
+    if (!this.#armed) {
+      // Not armed yet: the whole limit from now, when it is.
+      this.#startedAt = performance.now();
+      return;
+    }
+    // A new timer: the armed one may have been set for what was left of the limit.
+    clearTimeout(this.#timer);
+    this.#startTimer(this.#options.timeoutMs);
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    clearTimeout(this.#graceTimer);
+    if (!this.#armed) return;
+    clearTimeout(this.#timer);
+    if (this.#onClient) this.#options.client?.removeEventListener('abort', this.#onClient);
+    this.#offConnection?.();
+    this.#offShutdown?.();
+  }
+
+  /** Called at the end of the turn the call started in (armAtEndOfTurn). */
+  arm(): void {
+    if (this.#armed || this.#disposed || this.#fired) return;
+    this.#armed = true;
+    const { client, connection, shutdown } = this.#options;
+    // A shutdown usually ends the connections too: when both fired, it is the reason.
+    if (shutdown?.aborted) return this.#onShutdown();
+    if (client?.aborted || connection?.aborted) return this.#onClientCancelled();
+    const onClient = (this.#onClient = () => this.#onClientCancelled());
+    client?.addEventListener('abort', onClient, { once: true });
+    if (connection) this.#offConnection = onAbort(connection, onClient);
+    if (shutdown) this.#offShutdown = onAbort(shutdown, () => this.#onShutdown());
+    if (!this.#held) this.#startTimer(Math.max(0, this.#options.timeoutMs - (performance.now() - this.#startedAt)));
+  }
+
+  #startTimer(ms: number): void {
+    (this.#timer = setTimeout(() => this.#onTimeout(), ms)).unref();
+  }
+
+  #end(error: ToolportError): void {
+    this.#over = error;
+    const waiters = this.#waiters;
+    if (!waiters) return;
+    this.#waiters = undefined;
+    for (const reject of waiters) reject(error);
+  }
+
+  #onOver(reject: (error: ToolportError) => void): void {
+    if (this.#over) reject(this.#over);
+    else (this.#waiters ??= []).push(reject);
+  }
+
+  #onTimeout(): void {
+    const { timeoutMs, timeoutMessage, label, pluginId } = this.#options;
+    const seconds = Math.round(timeoutMs / 100) / 10;
+    this.stop(new ToolportError(ErrorCode.CallTimeout, timeoutMessage ?? `${label} timed out after ${seconds} s`, { pluginId }));
+  }
+
+  #onClientCancelled(): void {
+    const { label, pluginId } = this.#options;
+    this.stop(new ToolportError(ErrorCode.CallCancelled, `${label} was cancelled by the client`, { pluginId }));
+  }
+
+  #onShutdown(): void {
+    const { label, pluginId } = this.#options;
+    this.stop(new ToolportError(ErrorCode.ShuttingDown, `${label} was stopped: the server is shutting down`, { pluginId }));
   }
 }

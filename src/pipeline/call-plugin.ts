@@ -29,7 +29,7 @@ export function timeoutMsOf(tool: ExposedTool, defaultTimeoutSeconds: number): n
 export interface PluginRun {
   readonly client: CallOptions['client'];
   /** Given the means to end this run early (its question was not answered here). */
-  readonly onStart?: (stop: (error: ToolportError) => void) => void;
+  readonly onStart?: (run: Pick<CallSignal, 'stop'>) => void;
 }
 
 export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: PluginRun): Promise<ToolOutcome> {
@@ -45,7 +45,7 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
     label: name,
     pluginId: tool.plugin.id,
   });
-  run.onStart?.(callSignal.stop);
+  run.onStart?.(callSignal);
   const clientLog = options.log ?? noop;
   const log: CallOptions['log'] = deps.hooks.wants('message')
     ? (level, data) => {
@@ -95,11 +95,26 @@ class PluginCallOptions implements CallOptions {
     readonly client: CallOptions['client'],
     readonly context: CallContext,
   ) {
-    this.interrupt = callSignal.interrupt;
-    this.onStop = callSignal.onStop;
-    this.deadline = { ms: timeoutMs, hold: callSignal.hold, restart: callSignal.restart };
+    // Bound here: callers take these apart from the options (the lifecycle keeps `interrupt`).
+    this.interrupt = (reason) => callSignal.interrupt(reason);
+    this.onStop = (listener) => callSignal.onStop(listener);
+    this.deadline = new PluginDeadline(timeoutMs, callSignal);
   }
   get signal(): AbortSignal {
     return this.callSignal.signal;
+  }
+}
+
+/** The call's time limit as a plugin that queues calls sees it (CallOptions.deadline). */
+class PluginDeadline implements CallDeadline {
+  constructor(
+    readonly ms: number,
+    private readonly callSignal: CallSignal,
+  ) {}
+  hold(): void {
+    this.callSignal.hold();
+  }
+  restart(): void {
+    this.callSignal.restart();
   }
 }

@@ -4,6 +4,7 @@
 //   → check the result → tool_result hooks (→ check the result again) → record end (audit, tool_error)
 // Each step is a function in its own file; `run` resolves with how the call ended and never
 // rejects, so one door (core/to-mcp-result.ts) turns every ending into MCP.
+import type { CallSignal } from '../core/call-signal.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { CallEnding, ToolOutcome } from '../core/tool.js';
@@ -118,8 +119,8 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
   async function runPlugin(call: Parameters<typeof callPlugin>[0]): Promise<{ outcome: ToolOutcome } | { ending: CallEnding }> {
     const asker = createAsker(call);
     // The call's own signal ends the run early when needed (no second signal per call).
-    let stop: (error: ToolportError) => void = () => {};
-    const running = callPlugin(call, pluginDeps, { client: asker.client, onStart: (stopRun) => (stop = stopRun) });
+    let run: Pick<CallSignal, 'stop'> | undefined;
+    const running = callPlugin(call, pluginDeps, { client: asker.client, onStart: (started) => (run = started) });
     try {
       // Whichever comes first: the plugin's answer, or the ending its question forces.
       const first = await new Promise<{ outcome: ToolOutcome } | { ending: CallEnding }>((resolve, reject) => {
@@ -130,7 +131,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
       const ending = await asker.ending;
       // This run is over (the call goes on with the answers, in a new request). Its question
       // failed, so the plugin usually ends on its own; one that keeps going is stopped.
-      const timer = setTimeout(() => stop(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
+      const timer = setTimeout(() => run?.stop(new ToolportError(ErrorCode.CallCancelled, `${call.name} ended here: the client is asked first`)), windDownMs);
       timer.unref();
       void running.then(
         () => clearTimeout(timer),

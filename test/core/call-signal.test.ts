@@ -234,7 +234,7 @@ describe('the plugin lifecycle', () => {
     const call = createCallSignal({ timeoutMs: 5_000, label: 'shop__order' });
     let seen: AbortSignal | undefined;
     const running = call.race(
-      lifecycle.run('shop__order', { get signal() { return call.signal; }, interrupt: call.interrupt }, (given) => {
+      lifecycle.run('shop__order', { get signal() { return call.signal; }, interrupt: (reason) => call.interrupt(reason) }, (given) => {
         seen = given.signal;
         return new Promise((_, reject) => given.signal.addEventListener('abort', () => reject(given.signal.reason as Error)));
       }),
