@@ -89,8 +89,9 @@ export interface ToolCall extends CallState {
 /** The call's context with defaults: a fresh call id, and `local` for in-process callers. */
 function toCallContext(options: ToolCallOptions): CallContext {
   const given = options.context;
-  // A transport gives a whole context (mcp-server.ts callContextOf): used as it is, not copied.
-  if (given?.callId !== undefined && given.principal !== undefined) return given as CallContext;
+  // A whole context that cannot change (the MCP server's, frozen) is used as it is; any other is
+  // copied, so a caller that reuses and changes its object does not change a running call.
+  if (given !== undefined && Object.isFrozen(given) && given.callId !== undefined && given.principal !== undefined) return given as CallContext;
   return {
     callId: given?.callId ?? randomUUID(),
     principal: given?.principal ?? 'local',

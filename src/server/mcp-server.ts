@@ -137,9 +137,10 @@ export function createToolPages(pageSize: number): (tools: readonly Tool[], curs
   };
 }
 
-/** Builds the progress reporter of one request: only increasing values are sent. */
+/** The progress reporter of a request without a progress token (one for all of them). */
 const noProgress: CallOptions['progress'] = () => {};
 
+/** Builds the progress reporter of one request: only increasing values are sent. */
 function createProgressReporter(ctx: ServerContext): CallOptions['progress'] {
   const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return noProgress;
@@ -179,15 +180,18 @@ function clientInfoOf(ctx: ServerContext): { name: string; version: string } | u
   return typeof name === 'string' && typeof version === 'string' ? { name, version } : undefined;
 }
 
-/** Who is calling, over which session, from which client: for tools/call and prompts/get. */
+/**
+ * Who is calling, over which session, from which client: for tools/call and prompts/get.
+ * Frozen: the pipeline then takes it as it is instead of copying it (pipeline/call.ts).
+ */
 function callContextOf(server: Server, ctx: ServerContext): CallContext {
   const client = server.getClientVersion() ?? clientInfoOf(ctx);
-  return {
+  return Object.freeze({
     callId: String(ctx.mcpReq.id),
     principal: principalOf(ctx),
     ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
-    ...(client && { client: { name: client.name, version: client.version } }),
-  };
+    ...(client && { client: Object.freeze({ name: client.name, version: client.version }) }),
+  });
 }
 
 /** Whether a request is of the 2026-07-28 era (no server→client requests, input_required instead). */
@@ -201,13 +205,13 @@ function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> |
   return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : undefined;
 }
 
+/** What a client that cannot be asked anything gives a call (one object for all of them). */
+const noClientRequests: Partial<CallOptions['client']> = Object.freeze({});
+
 /**
  * Elicitation and sampling for plugins, on connections that can carry a server→client
  * request (2025-era stdio, sessionful HTTP, SSE) to a client that declared the capability.
  */
-/** What a client that cannot be asked anything gives a call (one object for all of them). */
-const noClientRequests: Partial<CallOptions['client']> = Object.freeze({});
-
 function createClientRequests(server: Server, ctx: ServerContext): Partial<CallOptions['client']> {
   if (isModern(server)) return noClientRequests;
   const capabilities = server.getClientCapabilities();

@@ -1,0 +1,36 @@
+// The context a call runs with (call id, principal): an in-process caller's object is copied
+// when the call starts, so a caller that reuses it for its next call does not change one that
+// is still running; the MCP server's own context (frozen) is used as it is.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { createToolport, type Toolport } from '../../src/toolport.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+import { readLines } from '../helpers/toolport-process.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
+const temp = useTempDir('toolport-call-context-');
+let toolport: Toolport | undefined;
+afterEach(async () => {
+  await toolport?.close();
+  toolport = undefined;
+});
+
+describe('the call context', () => {
+  it('is what the caller gave when the call started, even if the caller changes its object meanwhile', async () => {
+    const audit = join(temp.path, 'audit.jsonl');
+    toolport = await createToolport(parseConfig({ plugins: [{ path: fixture }], audit: { path: audit } }), { stateDir: temp.path });
+    const context = { callId: 'req-1', principal: 'alice' };
+    const first = toolport.callTool('e2e__slow', { steps: 2 }, { context });
+    context.callId = 'req-2';
+    context.principal = 'bob';
+    const second = toolport.callTool('e2e__slow', { steps: 1 }, { context });
+    await Promise.all([first, second]);
+    await toolport.close();
+    toolport = undefined;
+    const records = (await readLines(audit)).map((line) => JSON.parse(line) as { phase: string; callId: string; principal: string });
+    // Both lines of each call (its start and its end) carry the context it started with.
+    expect(records.map(({ phase, callId, principal }) => `${phase} ${callId} ${principal}`).sort()).toEqual(['end req-1 alice', 'end req-2 bob', 'start req-1 alice', 'start req-2 bob']);
+  });
+});
