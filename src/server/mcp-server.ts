@@ -116,12 +116,7 @@ function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: 
  */
 export function createToolPages(pageSize: number): (tools: readonly Tool[], cursor: string | undefined) => { page: readonly Tool[]; nextCursor?: string } {
   const kept = new WeakMap<readonly Tool[], Map<number, readonly Tool[]>>();
-  return (tools, cursor) => {
-    const offset = decodeCursor(cursor);
-    const end = offset + pageSize;
-    if (offset % pageSize !== 0 || (offset > 0 && offset >= tools.length)) {
-      return { page: tools.slice(offset, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
-    }
+  const keptPage = (tools: readonly Tool[], offset: number, end: number): readonly Tool[] => {
     let pages = kept.get(tools);
     if (!pages) {
       pages = new Map();
@@ -133,7 +128,13 @@ export function createToolPages(pageSize: number): (tools: readonly Tool[], curs
       keepPageJson(page);
       pages.set(offset, page);
     }
-    return { page, ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
+    return page;
+  };
+  return (tools, cursor) => {
+    const offset = decodeCursor(cursor);
+    const end = offset + pageSize;
+    const ours = offset % pageSize === 0 && (offset === 0 || offset < tools.length);
+    return { page: ours ? keptPage(tools, offset, end) : tools.slice(offset, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
   };
 }
 

@@ -26,11 +26,12 @@ export function serializeForWire(message: JSONRPCMessage, before: string, after:
   const tools = result?.tools;
   // Only plain answers take the kept page: a toJSON could move or drop the page's place.
   const kept = Array.isArray(tools) && pages.has(tools) && typeof result?.toJSON !== 'function' && typeof (message as { toJSON?: unknown }).toJSON !== 'function';
-  if (!kept) return before === '' ? JSON.stringify(message) + after : `${before}${JSON.stringify(message)}${after}`;
+  const plain = (): string => `${before}${JSON.stringify(message)}${after}`;
+  if (!kept) return plain();
   // The same members in the same order, with the page's place marked.
   const text = `${before}${JSON.stringify({ ...message, result: { ...result, tools: placeholder } })}${after}`;
   const at = text.indexOf(placeholderJson);
-  if (at === -1) return `${before}${JSON.stringify(message)}${after}`;
+  if (at === -1) return plain();
   let json = pages.get(tools);
   if (!json) {
     json = Buffer.from(JSON.stringify(tools));

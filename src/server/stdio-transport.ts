@@ -166,28 +166,29 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
 
   // Every answer written while stdout is full waits for the same drain: one pair of
   // listeners however many answers are waiting (one pair each set off Node's leak warning).
-  // close() ends the wait too (`stopDraining`), so no answer waits for a stream nobody reads.
-  let draining: Promise<void> | undefined;
-  let stopDraining: ((error: Error) => void) | undefined;
-  const whenDrained = (): Promise<void> =>
-    (draining ??= new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        output.off('drain', onDrain);
-        output.off('error', onError);
-        draining = undefined;
-        stopDraining = undefined;
-        reject(error);
-      };
+  // close() ends the wait too (`draining.fail`), so no answer waits for a stream nobody reads.
+  let draining: { readonly done: Promise<void>; readonly fail: (error: Error) => void } | undefined;
+  const whenDrained = (): Promise<void> => {
+    if (draining) return draining.done;
+    let fail: (error: Error) => void = () => {};
+    const done = new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
-        output.off('error', onError);
+        output.off('error', fail);
         draining = undefined;
-        stopDraining = undefined;
         resolve();
       };
-      stopDraining = onError;
-      output.once('error', onError);
+      fail = (error) => {
+        output.off('drain', onDrain);
+        output.off('error', fail);
+        draining = undefined;
+        reject(error);
+      };
+      output.once('error', fail);
       output.once('drain', onDrain);
-    }));
+    });
+    draining = { done, fail };
+    return done;
+  };
 
   const detachInput = (): void => {
     input.off('data', onData);
@@ -227,7 +228,7 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       const ready = waiters;
       waiters = [];
       for (const waiter of ready) waiter();
-      stopDraining?.(new Error('the stdio connection is closed'));
+      draining?.fail(new Error('the stdio connection is closed'));
       try {
         transport.onclose?.();
       } finally {

@@ -5,12 +5,24 @@ import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { onAbort } from '../../src/core/abort.js';
-import { createCallSignal } from '../../src/core/call-signal.js';
+import { createCallSignal, type CallSignal } from '../../src/core/call-signal.js';
 import { ErrorCode, ToolportError } from '../../src/core/errors.js';
 import { createPluginLifecycle } from '../../src/core/lifecycle.js';
 
 const never = new Promise<never>(() => {});
 const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Keeps this turn of the event loop busy until `ms` after `since`. */
+const busyUntil = (since: number, ms: number): void => {
+  while (performance.now() - since < ms);
+};
+/** Restarts `call` and checks that it then times out no sooner than `atLeastMs` later. */
+async function timesOutAfterRestart(call: CallSignal, racing: Promise<unknown>, atLeastMs: number): Promise<void> {
+  const restarted = performance.now();
+  call.restart();
+  await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
+  expect(performance.now() - restarted).toBeGreaterThanOrEqual(atLeastMs);
+  call.dispose();
+}
 
 describe('the call signal', () => {
   it('ends a call whose work ignores it at the time limit, and a signal read afterwards is already aborted with that reason', async () => {
@@ -120,18 +132,14 @@ describe('the call signal', () => {
     racing.catch(() => (settled = true));
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(settled).toBe(false);
-    const restarted = performance.now();
-    call.restart();
-    await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
-    expect(performance.now() - restarted).toBeGreaterThanOrEqual(20);
-    call.dispose();
+    await timesOutAfterRestart(call, racing, 20);
   });
 
   it('counts the time limit from the start of the call, not from when it was armed', async () => {
     const started = performance.now();
     const call = createCallSignal({ timeoutMs: 200, label: 'busy' });
     // The turn the call started in stays busy for 150 ms before the call waits on anything.
-    while (performance.now() - started < 150);
+    busyUntil(started, 150);
     await expect(call.race(never)).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
     expect(performance.now() - started).toBeLessThan(340);
     call.dispose();
@@ -161,14 +169,10 @@ describe('the call signal', () => {
   it('a restart after the call was armed gives the whole limit again, not what was left of it', async () => {
     const started = performance.now();
     const call = createCallSignal({ timeoutMs: 100, label: 'queued' });
-    while (performance.now() - started < 70);
+    busyUntil(started, 70);
     const racing = call.race(never);
     await endOfTurn();
-    const restarted = performance.now();
-    call.restart();
-    await expect(racing).rejects.toMatchObject({ code: ErrorCode.CallTimeout });
-    expect(performance.now() - restarted).toBeGreaterThanOrEqual(70);
-    call.dispose();
+    await timesOutAfterRestart(call, racing, 70);
   });
 
   it('says the server is shutting down when shutdown and the client had both fired before the call began', async () => {
