@@ -26,16 +26,19 @@ export function serializeForWire(message: JSONRPCMessage, before: string, after:
   const tools = result?.tools;
   // Only plain answers take the kept page: a toJSON could move or drop the page's place.
   const kept = Array.isArray(tools) && pages.has(tools) && typeof result?.toJSON !== 'function' && typeof (message as { toJSON?: unknown }).toJSON !== 'function';
-  const plain = (): string => `${before}${JSON.stringify(message)}${after}`;
-  if (!kept) return plain();
+  if (!kept) return plainText(message, before, after);
   // The same members in the same order, with the page's place marked.
   const text = `${before}${JSON.stringify({ ...message, result: { ...result, tools: placeholder } })}${after}`;
   const at = text.indexOf(placeholderJson);
-  if (at === -1) return plain();
+  if (at === -1) return plainText(message, before, after);
   let json = pages.get(tools);
   if (!json) {
     json = Buffer.from(JSON.stringify(tools));
     pages.set(tools, json);
   }
   return Buffer.concat([Buffer.from(text.slice(0, at)), json, Buffer.from(text.slice(at + placeholderJson.length))]);
+}
+
+function plainText(message: JSONRPCMessage, before: string, after: string): string {
+  return `${before}${JSON.stringify(message)}${after}`;
 }
