@@ -172,7 +172,8 @@ async function main() {
     };
   });
 
-  const fmt = (n, digits = 0) => n.toFixed(digits).padStart(8);
+  // A column with no samples (BENCH_COLD=0 skips cold starts) prints as a dash.
+  const fmt = (n, digits = 0) => (n === undefined ? '-' : n.toFixed(digits)).padStart(8);
   process.stdout.write(`\n${'target'.padEnd(22)}  p50 µs    p90 µs    p99 µs   calls/s  cold ms\n`);
   for (const row of rows) {
     process.stdout.write(

@@ -1,7 +1,7 @@
 // The stdio wire in-process, over PassThrough streams: lines split across chunks, a line over
 // the limit (answered or dropped by what its envelope says), the requests still unanswered
 // when input ends, and a failing stdout. The envelope scanner table-tested on its own.
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/core/logger.js';
@@ -59,6 +59,8 @@ function createWire(maxLineBytes = 64) {
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+/** Past the current turn: what the transport queued in it is written. */
+const nextTurn = () => new Promise((resolve) => process.nextTick(resolve));
 
 describe('the stdio line transport', () => {
   it('reads lines split across chunks, with \\r\\n, and a last line without its newline', async () => {
@@ -119,12 +121,67 @@ describe('the stdio line transport', () => {
     await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow(/closed/);
   });
 
-  /** `count` answers sent to a stdout nobody reads yet, each larger than its 64-byte buffer: every one waits for a drain. */
+  /** A wire whose stdout records each write it is given. */
+  function createRecordedWire() {
+    const writes: string[] = [];
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        writes.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const input = new PassThrough();
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    return { input, wire, writes };
+  }
+
+  it('writes what is sent in one turn with one write once the turn is over, in the order it was sent', async () => {
+    const { wire, writes } = createRecordedWire();
+    await wire.start();
+    const sending = [wire.send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'first' } })];
+    for (let id = 1; id <= 16; id += 1) sending.push(wire.send({ jsonrpc: '2.0', id, result: { id } }));
+    expect(writes).toEqual([]);
+    await Promise.all(sending);
+    expect(writes).toHaveLength(1);
+    const lines = writes[0]!.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => JSON.parse(line) as { id?: number; method?: string }).map((message) => message.id ?? message.method)).toEqual([
+      'notifications/message',
+      ...Array.from({ length: 16 }, (_, index) => index + 1),
+    ]);
+    await wire.send({ jsonrpc: '2.0', id: 17, result: {} });
+    expect(writes).toHaveLength(2);
+  });
+
+  it('counts a request answered once its answer is written, and writes what was sent before a close', async () => {
+    const { input, wire, writes } = createRecordedWire();
+    await wire.start();
+    input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call"}\n');
+    await tick();
+    const answered = wire.whenAnswered(1_000).then((done) => ({ done, written: writes.join('') }));
+    void wire.send({ jsonrpc: '2.0', id: 1, result: {} });
+    void wire.send({ jsonrpc: '2.0', id: 2, result: {} });
+    // Queued, not written: not answered yet.
+    expect(wire.unanswered).toBe(2);
+    expect(await answered).toEqual({ done: true, written: '{"jsonrpc":"2.0","id":1,"result":{}}\n{"jsonrpc":"2.0","id":2,"result":{}}\n' });
+    void wire.send({ jsonrpc: '2.0', id: 3, result: { last: true } });
+    await wire.close();
+    expect(writes.at(-1)).toBe('{"jsonrpc":"2.0","id":3,"result":{"last":true}}\n');
+  });
+
+  /**
+   * `count` answers sent to a stdout nobody reads yet, one a turn (what is sent in one turn is
+   * one write), each larger than its 64-byte buffer: every one waits for a drain.
+   */
   async function answersToFullStdout(count: number) {
     const output = new PassThrough({ highWaterMark: 64 });
     const wire = createStdioLineTransport({ input: new PassThrough(), output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
     await wire.start();
-    const sending = Array.from({ length: count }, (_, id) => wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+    const sending: Promise<void>[] = [];
+    for (let id = 0; id < count; id += 1) {
+      sending.push(wire.send({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(100) } }));
+      await nextTurn();
+    }
     return { output, wire, sending };
   }
 
