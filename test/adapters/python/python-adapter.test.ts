@@ -534,6 +534,7 @@ describe('python adapter: loading', () => {
         '        return tool_name',
         '',
       ].join('\n');
+    let second: Toolport | undefined;
     try {
       await writeFile(plugin, source('before'));
       // The edit adds a tool to a pinned plugin: served with a warning here (this is about the cache).
@@ -542,11 +543,12 @@ describe('python adapter: loading', () => {
       expect(first.listTools().map((tool) => tool.name)).toEqual(['t_editable__before']);
       await first.close();
       await writeFile(plugin, source('after'));
-      const second = await createToolport(config, { stateDir });
-      hosts.push(second);
+      second = await createToolport(config, { stateDir });
       expect(second.listTools().map((tool) => tool.name)).toEqual(['t_editable__after']);
       expect(textOf(await settle(second, 't_editable__after'))).toBe('after');
     } finally {
+      // Closed before its state folder is removed: a host still running may write there.
+      await second?.close();
       await rm(folder, { recursive: true, force: true });
     }
   });
