@@ -4,8 +4,13 @@
 // where the last one stopped, with a total its progress bar can show.
 import type { ProgressReporter } from './tool.js';
 
+/** The reporter of a call nobody follows the progress of (one for all of them). */
+export const noProgress: ProgressReporter = () => {};
+const noPhases = (): ProgressReporter => noProgress;
+
 /** Returns the reporter for the next phase each time it is called. */
-export function createProgressPhases(report: ProgressReporter): () => ProgressReporter {
+export function createProgressPhases(report: ProgressReporter | undefined): () => ProgressReporter {
+  if (report === undefined || report === noProgress) return noPhases;
   let top = -Infinity;
   return () => {
     const base = Math.max(top, 0);

@@ -48,50 +48,54 @@ interface Questions {
   readonly interrupted: () => boolean;
 }
 
-/**
- * The asker of one call. Most tools never ask, so the questions are set up when the plugin
- * first asks, and the ending is kept plainly (a promise of it is made only for a caller that
- * reads `ending`); until then this is a small shell.
- */
+/** The asker of one call. */
 export function createAsker(call: ToolCall): Asker {
-  let settled: CallEnding | undefined;
-  let listeners: ((ending: CallEnding) => void)[] | undefined;
-  let ending: Promise<CallEnding> | undefined;
-  const settle = (result: CallEnding): void => {
-    settled = result;
-    for (const listener of listeners ?? []) listener(result);
-    listeners = undefined;
-  };
-  const onEnding = (listener: (ending: CallEnding) => void): void => {
-    if (settled) listener(settled);
-    else (listeners ??= []).push(listener);
-  };
-  let questions: Questions | undefined;
-  const asking = (): Questions => (questions ??= buildQuestions(call, settle));
-  return new AskerHandle(
-    {
-      elicit: (params) => asking().client.elicit(params),
-      sample: (params) => asking().client.sample(params),
-    },
-    () => questions?.interrupted() ?? false,
-    () => (ending ??= new Promise((resolve) => onEnding(resolve))),
-    onEnding,
-  );
+  return new CallAsker(call);
 }
 
-/** A class for the two getters: an object literal with getters costs each call far more (see core/call-signal.ts). */
-class AskerHandle implements Asker {
-  constructor(
-    readonly client: ClientRequests,
-    private readonly interruptedOf: () => boolean,
-    private readonly endingOf: () => Promise<CallEnding>,
-    readonly onEnding: Asker['onEnding'],
-  ) {}
-  get interrupted(): boolean {
-    return this.interruptedOf();
+/**
+ * Most tools never ask, so the questions are set up when the plugin first asks, and the ending
+ * is kept plainly (a promise of it is made only for a caller that reads `ending`); until then
+ * this is a small shell. A class: its state in fields and its methods on the prototype, not a
+ * dozen closures made for every call.
+ */
+class CallAsker implements Asker {
+  readonly client: ClientRequests;
+  #settled: CallEnding | undefined = undefined;
+  #listeners: ((ending: CallEnding) => void)[] | undefined = undefined;
+  #ending: Promise<CallEnding> | undefined = undefined;
+  #questions: Questions | undefined = undefined;
+
+  constructor(private readonly call: ToolCall) {
+    // Functions of their own: a plugin may take them apart from the client (module tools do).
+    this.client = {
+      elicit: (params) => this.#asking().client.elicit(params),
+      sample: (params) => this.#asking().client.sample(params),
+    };
   }
+
+  get interrupted(): boolean {
+    return this.#questions?.interrupted() ?? false;
+  }
+
   get ending(): Promise<CallEnding> {
-    return this.endingOf();
+    return (this.#ending ??= new Promise((resolve) => this.onEnding(resolve)));
+  }
+
+  onEnding(listener: (ending: CallEnding) => void): void {
+    if (this.#settled) listener(this.#settled);
+    else (this.#listeners ??= []).push(listener);
+  }
+
+  #asking(): Questions {
+    return (this.#questions ??= buildQuestions(this.call, (ending) => this.#settle(ending)));
+  }
+
+  #settle(ending: CallEnding): void {
+    this.#settled = ending;
+    const listeners = this.#listeners ?? [];
+    this.#listeners = undefined;
+    for (const listener of listeners) listener(ending);
   }
 }
 

@@ -60,6 +60,8 @@ export interface CallState {
   /** performance.now() when the call arrived. */
   readonly startedAt: number;
   tool?: ExposedTool;
+  /** The arguments, once they matched the tool's input schema. */
+  input?: Record<string, unknown>;
   /** Set once the arguments passed the size and depth limits (only then may the audit hold them). */
   argumentsWithinLimits?: boolean;
   decision?: Decision;
@@ -103,34 +105,62 @@ function toCallContext(options: ToolCallOptions): CallContext {
 let nextSeq = 1;
 
 export function startCall(name: string, args: unknown, options: ToolCallOptions): CallState {
-  const context = toCallContext(options);
-  let digest: string | undefined;
-  let base: Omit<CallEventBase, 'time'> | undefined;
-  const phases = createProgressPhases(options.progress ?? (() => {}));
-  const call: CallState = {
-    name,
-    args,
-    options,
-    context,
-    session: options.session ?? context.sessionId ?? options.approval?.sessionKey,
-    startedAt: performance.now(),
-    digest: () => (digest ??= callDigest(name, args)),
-    knownDigest: () => digest,
-    seq: nextSeq++,
-    progressPhase: phases,
-    eventBase: () => ({
-      time: new Date().toISOString(),
-      ...(base ??= {
-        tool: name,
-        plugin: call.tool?.plugin.id,
-        callId: context.callId,
-        principal: context.principal,
-        session: call.session,
-        client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
-      }),
-    }),
-  };
-  return call;
+  return new PipelineCall(name, args, options, toCallContext(options));
+}
+
+/**
+ * A call's state as a class: the fields the steps fill in are there from the start (one object
+ * shape for every call) and the methods are on the prototype, not closures made for each call.
+ */
+class PipelineCall implements CallState {
+  readonly session: string | undefined;
+  readonly startedAt = performance.now();
+  readonly seq = nextSeq++;
+  tool: ExposedTool | undefined = undefined;
+  input: Record<string, unknown> | undefined = undefined;
+  argumentsWithinLimits: boolean | undefined = undefined;
+  decision: Decision | undefined = undefined;
+  answer: ApprovalAnswer | undefined = undefined;
+  trip: RoundTrip | undefined = undefined;
+  pinChange: string | undefined = undefined;
+  #digest: string | undefined = undefined;
+  #base: Omit<CallEventBase, 'time'> | undefined = undefined;
+  #phases: (() => ProgressReporter) | undefined = undefined;
+
+  constructor(
+    readonly name: string,
+    readonly args: unknown,
+    readonly options: ToolCallOptions,
+    readonly context: CallContext,
+  ) {
+    this.session = options.session ?? context.sessionId ?? options.approval?.sessionKey;
+  }
+
+  digest(): string {
+    return (this.#digest ??= callDigest(this.name, this.args));
+  }
+
+  knownDigest(): string | undefined {
+    return this.#digest;
+  }
+
+  progressPhase(): ProgressReporter {
+    this.#phases ??= createProgressPhases(this.options.progress);
+    return this.#phases();
+  }
+
+  eventBase(): CallEventBase {
+    const { context } = this;
+    this.#base ??= {
+      tool: this.name,
+      plugin: this.tool?.plugin.id,
+      callId: context.callId,
+      principal: context.principal,
+      session: this.session,
+      client: context.client ? `${context.client.name}/${context.client.version}` : undefined,
+    };
+    return { time: new Date().toISOString(), ...this.#base };
+  }
 }
 
 /** Milliseconds since the call arrived, to a tenth. */

@@ -15,18 +15,19 @@ export interface ArgumentLimits {
   readonly maxBytes: number;
 }
 
+function refuse(call: CallState, why: string): never {
+  throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${call.name}: ${why}`, { pluginId: call.tool?.plugin.id });
+}
+
 /** Refuses arguments over the limits; records that they were within them (the audit may then hold them). */
 export function checkArgumentLimits(call: CallState, limits: ArgumentLimits): void {
   const { depth, maxBytes } = jsonShape(call.args, limits.maxDepth);
-  const refuse = (why: string): never => {
-    throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${call.name}: ${why}`, { pluginId: call.tool?.plugin.id });
-  };
-  if (depth > limits.maxDepth) refuse(`they nest more than ${limits.maxDepth} levels deep (defaults.maxArgumentDepth)`);
+  if (depth > limits.maxDepth) refuse(call, `they nest more than ${limits.maxDepth} levels deep (defaults.maxArgumentDepth)`);
   // Only arguments that might be over the limit are measured exactly. Within the depth limit
   // JSON.stringify cannot overflow the stack.
   if (maxBytes > limits.maxBytes) {
     const bytes = Buffer.byteLength(JSON.stringify(call.args ?? {}));
-    if (bytes > limits.maxBytes) refuse(`they are ${bytes} bytes as JSON, more than ${limits.maxBytes} (defaults.maxArgumentBytes)`);
+    if (bytes > limits.maxBytes) refuse(call, `they are ${bytes} bytes as JSON, more than ${limits.maxBytes} (defaults.maxArgumentBytes)`);
   }
   call.argumentsWithinLimits = true;
 }
@@ -37,5 +38,7 @@ export function validateArguments(call: CallState, tool: ExposedTool): ToolCall 
     const why = isPlainObject(input) ? formatSchemaErrors(tool.validateInput.errors) : '(arguments): must be an object';
     throw new ToolportError(ErrorCode.ArgumentsInvalid, `Invalid arguments for ${call.name}: ${why}`, { pluginId: tool.plugin.id });
   }
-  return Object.assign(call, { tool, input });
+  call.tool = tool;
+  call.input = input;
+  return call as ToolCall;
 }

@@ -28,6 +28,7 @@ import {
 import type { ApprovalChannel } from '../policy/approval-types.js';
 import { roundTripStateTtlSeconds, type RoundTripChannel, type RoundTripState } from '../policy/round-trip.js';
 import { compileGlobs, type GlobMatcher } from '../core/glob.js';
+import { noProgress } from '../core/progress.js';
 import type { CallContext, CallOptions } from '../core/tool.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { SessionTransport } from '../policy/hooks.js';
@@ -137,9 +138,6 @@ export function createToolPages(pageSize: number): (tools: readonly Tool[], curs
     return { page: ours ? keptPage(tools, offset, end) : tools.slice(offset, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
   };
 }
-
-/** The progress reporter of a request without a progress token (one for all of them). */
-const noProgress: CallOptions['progress'] = () => {};
 
 /** Builds the progress reporter of one request: only increasing values are sent. */
 function createProgressReporter(ctx: ServerContext): CallOptions['progress'] {
