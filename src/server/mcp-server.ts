@@ -15,6 +15,7 @@ import {
   type AuthInfo,
   type ServerOptions,
   createRequestStateCodec,
+  type RequestStateCodec,
   type CallToolResult,
   type CreateMessageResult,
   type GetPromptResult,
@@ -185,12 +186,21 @@ function clientInfoOf(ctx: ServerContext): { name: string; version: string } | u
  */
 function callContextOf(server: Server, ctx: ServerContext): CallContext {
   const client = server.getClientVersion() ?? clientInfoOf(ctx);
-  return Object.freeze({
-    callId: String(ctx.mcpReq.id),
-    principal: principalOf(ctx),
-    ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
-    ...(client && { client: Object.freeze({ name: client.name, version: client.version }) }),
-  });
+  const context: { -readonly [K in keyof CallContext]: CallContext[K] } = { callId: String(ctx.mcpReq.id), principal: principalOf(ctx) };
+  if (ctx.sessionId !== undefined) context.sessionId = ctx.sessionId;
+  if (client) context.client = frozenClientOf(server, client);
+  return Object.freeze(context);
+}
+
+/** The last client each server instance was called by, frozen: made again only when it changes. */
+const frozenClients = new WeakMap<Server, Readonly<{ name: string; version: string }>>();
+
+function frozenClientOf(server: Server, client: { name: string; version: string }): Readonly<{ name: string; version: string }> {
+  const kept = frozenClients.get(server);
+  if (kept?.name === client.name && kept.version === client.version) return kept;
+  const frozen = Object.freeze({ name: client.name, version: client.version });
+  frozenClients.set(server, frozen);
+  return frozen;
 }
 
 /** Whether a request is of the 2026-07-28 era (no server→client requests, input_required instead). */
@@ -202,6 +212,30 @@ function isModern(server: Server): boolean {
 function modernClientCapabilities(ctx: ServerContext): Record<string, unknown> | undefined {
   const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
   return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The round trip of one 2026-07-28 request. A class: most calls ask nothing, so what the
+ * client declared is read only when a question needs it, and `mint` is a method, not a
+ * closure made for every call.
+ */
+class RequestRoundTrip implements RoundTripChannel {
+  readonly responses: RoundTripChannel['responses'];
+  readonly state: unknown;
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly codec: RequestStateCodec<RoundTripState>,
+  ) {
+    this.responses = ctx.mcpReq.inputResponses;
+    this.state = ctx.mcpReq.requestState<RoundTripState>();
+  }
+  mint(state: RoundTripState): Promise<string> {
+    return this.codec.mint(state, this.ctx);
+  }
+  get capabilities(): RoundTripChannel['capabilities'] {
+    const declared = modernClientCapabilities(this.ctx);
+    return { elicitation: declared?.elicitation !== undefined, sampling: declared?.sampling !== undefined };
+  }
 }
 
 /** What a client that cannot be asked anything gives a call (one object for all of them). */
@@ -321,14 +355,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
 
   /** A 2026-07-28 request's round trip: the answers and state a retry brings, and what the client can answer. */
   function roundTripChannel(server: Server, ctx: ServerContext): RoundTripChannel | undefined {
-    if (!isModern(server)) return undefined;
-    const capabilities = modernClientCapabilities(ctx);
-    return {
-      responses: ctx.mcpReq.inputResponses,
-      state: ctx.mcpReq.requestState<RoundTripState>(),
-      mint: (state) => stateCodec.mint(state, ctx),
-      capabilities: { elicitation: capabilities?.elicitation !== undefined, sampling: capabilities?.sampling !== undefined },
-    };
+    return isModern(server) ? new RequestRoundTrip(ctx, stateCodec) : undefined;
   }
 
   const instructionsFor = async (
