@@ -125,6 +125,8 @@ class PipelineCall implements CallState {
   pinChange: string | undefined = undefined;
   #digest: string | undefined = undefined;
   #base: Omit<CallEventBase, 'time'> | undefined = undefined;
+  /** The caller's reporter, taken when the call starts (a caller may reuse its options object). */
+  readonly #progress: ProgressReporter | undefined;
   #phases: (() => ProgressReporter) | undefined = undefined;
 
   constructor(
@@ -134,6 +136,7 @@ class PipelineCall implements CallState {
     readonly context: CallContext,
   ) {
     this.session = options.session ?? context.sessionId ?? options.approval?.sessionKey;
+    this.#progress = options.progress;
   }
 
   digest(): string {
@@ -145,7 +148,7 @@ class PipelineCall implements CallState {
   }
 
   progressPhase(): ProgressReporter {
-    this.#phases ??= createProgressPhases(this.options.progress);
+    this.#phases ??= createProgressPhases(this.#progress);
     return this.#phases();
   }
 

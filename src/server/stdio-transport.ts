@@ -32,6 +32,11 @@ export interface StdioLineTransport extends Transport {
 }
 
 const newline = 0x0a;
+/**
+ * The most one batch of answers holds (characters, or bytes of a kept page) before it is written:
+ * the join stays small, however large or many the answers of one turn are.
+ */
+const maxBatchLength = 1024 * 1024;
 
 // The transport only needs to know a message's shape (request, cancellation, answer) to
 // track what is unanswered; deserializeMessage has validated it already, so plain field
@@ -190,16 +195,32 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
     return done;
   };
 
-  // What is sent in one turn leaves in one write once the turn is over: with 16 calls in
-  // flight, their answers cost one write (and the client one read) instead of sixteen.
+  // Answers sent in one turn leave in one write once the turn is over: with 16 calls in flight,
+  // one write (and one read at the client) instead of sixteen. A batch is written early when it
+  // grows past `maxBatchLength`, and so is one that a notification or a request of the server's
+  // joins: those are written at once (a progress bar moves while a tool works synchronously).
   let queued: Batch | undefined;
   const flush = (): void => {
     const batch = queued;
     if (!batch) return;
     queued = undefined;
-    // A write that fails later is seen by onOutputError, which closes the connection.
-    const written = output.write(batch.joined());
-    for (const id of batch.answers) settle(id);
+    // Answered once its bytes are handed to the system, not while they wait in the stream: the
+    // process may exit as soon as everything read is answered (stdin ended), and must not cut
+    // off a large last answer still in stdout's buffer.
+    const answered = (): void => {
+      for (const id of batch.answers) settle(id);
+    };
+    let written: boolean;
+    try {
+      // A write that fails later is seen by onOutputError, which closes the connection.
+      written = output.write(batch.joined(), answered);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      answered();
+      batch.reject(failure);
+      transport.onerror?.(failure);
+      return;
+    }
     if (written) batch.resolve();
     else whenDrained().then(batch.resolve, batch.reject);
   };
@@ -226,14 +247,18 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
     send(message) {
       if (closed) return Promise.reject(new Error('the stdio connection is closed'));
       const id = idOf(message);
+      const text = serializeForWire(message, '', '\n');
+      if (queued && queued.length + text.length > maxBatchLength) flush();
       if (!queued) {
         queued = new Batch();
         process.nextTick(flush);
       }
-      queued.texts.push(serializeForWire(message, '', '\n'));
-      // An answer: it has an id and no method.
-      if (id !== undefined && methodOf(message) === undefined) queued.answers.push(id);
-      return queued.written;
+      const batch = queued;
+      batch.add(text);
+      // An answer: it has an id and no method. Anything else is written at once.
+      if (id !== undefined && methodOf(message) === undefined) batch.answers.push(id);
+      else flush();
+      return batch.written;
     },
     close() {
       if (closed) return Promise.resolve();
@@ -279,6 +304,8 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
 /** The messages sent in one turn, written together once the turn is over. */
 class Batch {
   readonly texts: (string | Buffer)[] = [];
+  /** Characters of the strings plus bytes of the buffers: what bounds one write's join. */
+  length = 0;
   /** The requests these messages answer: they count as answered once written. */
   readonly answers: RequestId[] = [];
   /** What every sender of the batch waits on: the write, and a drain if stdout was full. */
@@ -293,6 +320,11 @@ class Batch {
     });
     // A sender that does not wait must not make a failed write an unhandled rejection.
     this.written.catch(() => {});
+  }
+
+  add(text: string | Buffer): void {
+    this.texts.push(text);
+    this.length += text.length;
   }
 
   /** The bytes of one write: strings joined, or bytes when a kept page is among them. */

@@ -1,6 +1,7 @@
-// The context a call runs with (call id, principal): an in-process caller's object is copied
-// when the call starts, so a caller that reuses it for its next call does not change one that
-// is still running; the MCP server's own context (frozen) is used as it is.
+// The context a call runs with (call id, principal) and where its progress goes: an in-process
+// caller's options are read when the call starts, so a caller that reuses its objects for its
+// next call does not change one that is still running; the MCP server's own context (frozen)
+// is used as it is.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,5 +33,17 @@ describe('the call context', () => {
     const records = (await readLines(audit)).map((line) => JSON.parse(line) as { phase: string; callId: string; principal: string });
     // Both lines of each call (its start and its end) carry the context it started with.
     expect(records.map(({ phase, callId, principal }) => `${phase} ${callId} ${principal}`).sort()).toEqual(['end req-1 alice', 'end req-2 bob', 'start req-1 alice', 'start req-2 bob']);
+  });
+
+  it('reports progress to the reporter the caller gave when the call started', async () => {
+    toolport = await createToolport(parseConfig({ plugins: [{ path: fixture }] }), { stateDir: temp.path });
+    // A tool_call hook makes the plugin start a turn after the call did.
+    toolport.on('tool_call', async () => {});
+    const seen: Record<'first' | 'second', number[]> = { first: [], second: [] };
+    const options = { progress: (progress: number) => seen.first.push(progress) };
+    const running = toolport.callTool('e2e__slow', { steps: 2 }, options);
+    options.progress = (progress: number) => seen.second.push(progress);
+    await running;
+    expect(seen).toEqual({ first: [1, 2], second: [] });
   });
 });

@@ -96,6 +96,21 @@ describe('EOF on stdio', () => {
     expect(server.messages.find((message) => message.id === 3)).toMatchObject({ result: { structuredContent: { city: 'Oslo' } } });
   }, 30_000);
 
+  it('writes a large last answer whole before it exits, and the answer after it', async () => {
+    // Megabytes still in stdout's buffer when every request counted as answered were cut off at exit.
+    const city = 'x'.repeat(1.5 * 1024 * 1024);
+    const server = startStdioProcess([fixture]);
+    server.send(initialize);
+    server.send(initialized);
+    server.send(call(2, 'e2e__weather', { city }));
+    server.send(call(3, 'e2e__weather', { city: 'Bergen' }));
+    const { code } = await server.end(20_000);
+    expect(code).toBe(0);
+    expect(server.nonJson).toEqual([]);
+    expect(server.messages.find((message) => message.id === 2)).toMatchObject({ result: { structuredContent: { city, days: 1 } } });
+    expect(server.messages.find((message) => message.id === 3)).toMatchObject({ result: { structuredContent: { city: 'Bergen' } } });
+  }, 30_000);
+
   it('answers a call in flight that finishes within the grace', async () => {
     const server = startStdioProcess([fixture]);
     server.send(initialize);

@@ -135,20 +135,17 @@ describe('the stdio line transport', () => {
     return { input, wire, writes };
   }
 
-  it('writes what is sent in one turn with one write once the turn is over, in the order it was sent', async () => {
+  it('writes the answers sent in one turn with one write once the turn is over, in the order they were sent', async () => {
     const { wire, writes } = createRecordedWire();
     await wire.start();
-    const sending = [wire.send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'first' } })];
+    const sending: Promise<void>[] = [];
     for (let id = 1; id <= 16; id += 1) sending.push(wire.send({ jsonrpc: '2.0', id, result: { id } }));
     expect(writes).toEqual([]);
     await Promise.all(sending);
     expect(writes).toHaveLength(1);
     const lines = writes[0]!.split('\n');
     expect(lines.pop()).toBe('');
-    expect(lines.map((line) => JSON.parse(line) as { id?: number; method?: string }).map((message) => message.id ?? message.method)).toEqual([
-      'notifications/message',
-      ...Array.from({ length: 16 }, (_, index) => index + 1),
-    ]);
+    expect(lines.map((line) => (JSON.parse(line) as { id: number }).id)).toEqual(Array.from({ length: 16 }, (_, index) => index + 1));
     await wire.send({ jsonrpc: '2.0', id: 17, result: {} });
     expect(writes).toHaveLength(2);
   });
@@ -167,6 +164,61 @@ describe('the stdio line transport', () => {
     void wire.send({ jsonrpc: '2.0', id: 3, result: { last: true } });
     await wire.close();
     expect(writes.at(-1)).toBe('{"jsonrpc":"2.0","id":3,"result":{"last":true}}\n');
+  });
+
+  it('writes a notification at once, after the answers queued before it', () => {
+    const { wire, writes } = createRecordedWire();
+    void wire.send({ jsonrpc: '2.0', id: 1, result: {} });
+    void wire.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } });
+    // Still in the same turn: a tool that works on synchronously does not hold its progress back.
+    expect(writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":{}}\n{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}\n']);
+  });
+
+  it('writes the answers of a turn in more than one write once they pass 1 MiB together, in order', async () => {
+    const { wire, writes } = createRecordedWire();
+    const text = 'y'.repeat(400 * 1024);
+    await Promise.all(Array.from({ length: 6 }, (_, index) => wire.send({ jsonrpc: '2.0', id: index + 1, result: { text } })));
+    expect(writes.length).toBeGreaterThan(1);
+    expect(writes.every((written) => written.length <= 1024 * 1024 || written.split('\n').length === 2)).toBe(true);
+    const ids = writes.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: number }).id);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('counts an answer only once stdout has taken its bytes, not while they wait in the stream', async () => {
+    const input = new PassThrough();
+    let release: () => void = () => {};
+    const output = new Writable({
+      write(_chunk: Buffer, _encoding, done) {
+        // The system takes the bytes only when the test says so.
+        release = () => done();
+      },
+    });
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    await wire.start();
+    input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n');
+    await tick();
+    void wire.send({ jsonrpc: '2.0', id: 1, result: {} });
+    expect(await wire.whenAnswered(50)).toBe(false);
+    release();
+    expect(await wire.whenAnswered(1_000)).toBe(true);
+  });
+
+  it('rejects the senders of a batch stdout refuses, reports it, and counts its answers done (no wait for them at the end)', async () => {
+    const input = new PassThrough();
+    const output = new Writable({
+      write() {
+        throw new Error('refused by the stream');
+      },
+    });
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    const errors: string[] = [];
+    wire.onerror = (error) => errors.push(error.message);
+    await wire.start();
+    input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n');
+    await tick();
+    await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow('refused by the stream');
+    expect(errors).toEqual(['refused by the stream']);
+    expect(wire.unanswered).toBe(0);
   });
 
   /**
