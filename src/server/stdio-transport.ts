@@ -29,6 +29,11 @@ export interface StdioLineTransport extends Transport {
   readonly unanswered: number;
   /** Resolves true once every request read so far is answered, or false after `ms`. */
   whenAnswered(ms: number): Promise<boolean>;
+  /**
+   * Resolves true once stdout has taken every byte written to it so far (a slow reader, a large
+   * answer), or false after `ms`.
+   */
+  whenWritten(ms: number): Promise<boolean>;
 }
 
 const newline = 0x0a;
@@ -60,13 +65,17 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
   let closed = false;
   // Requests read and not yet answered, and who waits for them all to be answered.
   const unanswered = new Set<RequestId>();
-  let waiters: (() => void)[] = [];
+  const answerWaiters = new Waiters();
+  // Writes stdout has not finished taking, and who waits for it to take them all.
+  let writing = 0;
+  const writeWaiters = new Waiters();
 
   const settle = (id: RequestId): void => {
-    if (!unanswered.delete(id) || unanswered.size > 0) return;
-    const ready = waiters;
-    waiters = [];
-    for (const waiter of ready) waiter();
+    if (unanswered.delete(id) && unanswered.size === 0) answerWaiters.release();
+  };
+  const written = (): void => {
+    writing -= 1;
+    if (writing === 0) writeWaiters.release();
   };
 
   const deliver = (message: JSONRPCMessage): void => {
@@ -204,24 +213,23 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
     const batch = queued;
     if (!batch) return;
     queued = undefined;
-    // Answered once its bytes are handed to the system, not while they wait in the stream: the
-    // process may exit as soon as everything read is answered (stdin ended), and must not cut
-    // off a large last answer still in stdout's buffer.
-    const answered = (): void => {
-      for (const id of batch.answers) settle(id);
-    };
-    let written: boolean;
+    // Whether stdout's buffer has room left (else the senders wait for a drain).
+    let roomLeft: boolean;
+    writing += 1;
     try {
       // A write that fails later is seen by onOutputError, which closes the connection.
-      written = output.write(batch.joined(), answered);
+      roomLeft = output.write(batch.joined(), written);
     } catch (error) {
+      // The stream cannot be written any more: nothing more can be answered.
+      writing -= 1;
       const failure = error instanceof Error ? error : new Error(String(error));
-      answered();
       batch.reject(failure);
       transport.onerror?.(failure);
+      void transport.close();
       return;
     }
-    if (written) batch.resolve();
+    for (const id of batch.answers) settle(id);
+    if (roomLeft) batch.resolve();
     else whenDrained().then(batch.resolve, batch.reject);
   };
 
@@ -269,9 +277,8 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       pieces = [];
       oversized = undefined;
       unanswered.clear();
-      const ready = waiters;
-      waiters = [];
-      for (const waiter of ready) waiter();
+      answerWaiters.release();
+      writeWaiters.release();
       draining?.fail(new Error('the stdio connection is closed'));
       try {
         transport.onclose?.();
@@ -284,21 +291,39 @@ export function createStdioLineTransport(options: StdioLineTransportOptions): St
       return unanswered.size;
     },
     whenAnswered(ms) {
-      if (unanswered.size === 0 || closed) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const waiter = (): void => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((other) => other !== waiter);
-          resolve(false);
-        }, ms);
-        waiters.push(waiter);
-      });
+      return unanswered.size === 0 || closed ? Promise.resolve(true) : answerWaiters.wait(ms);
+    },
+    whenWritten(ms) {
+      return writing === 0 || closed ? Promise.resolve(true) : writeWaiters.wait(ms);
     },
   };
   return transport;
+}
+
+/** Who waits for something to happen, each for at most its own time. */
+class Waiters {
+  #waiting: (() => void)[] = [];
+
+  /** Resolves true when released, or false after `ms`. */
+  wait(ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#waiting = this.#waiting.filter((other) => other !== waiter);
+        resolve(false);
+      }, ms);
+      this.#waiting.push(waiter);
+    });
+  }
+
+  release(): void {
+    const ready = this.#waiting;
+    this.#waiting = [];
+    for (const waiter of ready) waiter();
+  }
 }
 
 /** The messages sent in one turn, written together once the turn is over. */

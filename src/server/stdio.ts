@@ -27,6 +27,8 @@ export interface StdioOptions {
 
 /** After the grace, how long cancelled calls get to send the answer that says so. */
 const cancelledAnswerMs = 1_000;
+/** Once every request read is answered, how long stdout may take to take the answers' bytes (a slow reader, a large answer). */
+const writtenMs = 10_000;
 
 /** Plugins running in-process may print; keep that off the protocol stream. */
 export function routeConsoleToStderr(): void {
@@ -60,6 +62,8 @@ export function serveOverStdio(hub: ServerHub, logger: Logger, options: StdioOpt
       stopCalls.abort(new Error('stdin closed'));
       if (!(await wire.whenAnswered(cancelledAnswerMs))) logger.warn({ unanswered: wire.unanswered }, 'requests left unanswered');
     }
+    // The answers are written; a client reading slowly may not have all their bytes yet.
+    if (!(await wire.whenWritten(writtenMs))) logger.warn({ waitedMs: writtenMs }, 'the client did not read every answer in time; exiting without the rest');
     resolveClosed();
   };
 

@@ -1,7 +1,7 @@
-// The context a call runs with (call id, principal) and where its progress goes: an in-process
-// caller's options are read when the call starts, so a caller that reuses its objects for its
-// next call does not change one that is still running; the MCP server's own context (frozen)
-// is used as it is.
+// The context a call runs with (call id, principal) and where its progress goes are taken when
+// the call starts, so an in-process caller that reuses and changes its objects for its next
+// call does not change these for one still running; the MCP server's own context (frozen) is
+// used as it is.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';

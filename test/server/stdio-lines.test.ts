@@ -111,6 +111,37 @@ describe('EOF on stdio', () => {
     expect(server.messages.find((message) => message.id === 3)).toMatchObject({ result: { structuredContent: { city: 'Bergen' } } });
   }, 30_000);
 
+  it('waits for a client that reads slowly, past the grace for running calls, and exits once it has every answer', async () => {
+    const city = 'x'.repeat(1.5 * 1024 * 1024);
+    const server = startStdioProcess([fixture]);
+    server.send(initialize);
+    server.send(initialized);
+    server.send(call(2, 'e2e__weather', { city }));
+    // The client reads nothing for 3.5 s: longer than the 2 s grace and the 1 s after it.
+    server.process.stdout?.pause();
+    setTimeout(() => server.process.stdout?.resume(), 3_500);
+    const { code, ms } = await server.end(20_000);
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(3_400);
+    expect(server.messages.find((message) => message.id === 2)).toMatchObject({ result: { structuredContent: { city } } });
+    expect(server.stderr()).not.toMatch(/cancelling them|left unanswered/);
+  }, 30_000);
+
+  it('gives up on a client that reads none of its answers after 10 s, and exits', async () => {
+    const city = 'x'.repeat(1.5 * 1024 * 1024);
+    const server = startStdioProcess([fixture]);
+    server.send(initialize);
+    server.send(initialized);
+    server.send(call(2, 'e2e__weather', { city }));
+    await server.reply(1);
+    server.process.stdout?.pause();
+    const { code, ms } = await server.end(30_000);
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(9_900);
+    expect(ms).toBeLessThan(15_000);
+    expect(server.stderr()).toMatch(/"msg":"the client did not read every answer in time; exiting without the rest"/);
+  }, 40_000);
+
   it('answers a call in flight that finishes within the grace', async () => {
     const server = startStdioProcess([fixture]);
     server.send(initialize);

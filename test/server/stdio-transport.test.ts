@@ -184,26 +184,29 @@ describe('the stdio line transport', () => {
     expect(ids).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('counts an answer only once stdout has taken its bytes, not while they wait in the stream', async () => {
+  it('counts an answer once it is written, and says when stdout has taken every byte of it', async () => {
     const input = new PassThrough();
     let release: () => void = () => {};
     const output = new Writable({
       write(_chunk: Buffer, _encoding, done) {
-        // The system takes the bytes only when the test says so.
+        // The system takes the bytes only when the test says so (a client reading slowly).
         release = () => done();
       },
     });
     const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
     await wire.start();
+    expect(await wire.whenWritten(10)).toBe(true);
     input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n');
     await tick();
     void wire.send({ jsonrpc: '2.0', id: 1, result: {} });
-    expect(await wire.whenAnswered(50)).toBe(false);
-    release();
     expect(await wire.whenAnswered(1_000)).toBe(true);
+    expect(await wire.whenWritten(50)).toBe(false);
+    const written = wire.whenWritten(1_000);
+    release();
+    expect(await written).toBe(true);
   });
 
-  it('rejects the senders of a batch stdout refuses, reports it, and counts its answers done (no wait for them at the end)', async () => {
+  it('rejects the senders of a batch stdout refuses, reports it, and closes (no wait for answers that cannot be written)', async () => {
     const input = new PassThrough();
     const output = new Writable({
       write() {
@@ -216,9 +219,15 @@ describe('the stdio line transport', () => {
     await wire.start();
     input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n');
     await tick();
+    let closed = false;
+    wire.onclose = () => {
+      closed = true;
+    };
     await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow('refused by the stream');
     expect(errors).toEqual(['refused by the stream']);
-    expect(wire.unanswered).toBe(0);
+    expect(closed).toBe(true);
+    expect(await wire.whenAnswered(10)).toBe(true);
+    await expect(wire.send({ jsonrpc: '2.0', id: 2, result: {} })).rejects.toThrow(/closed/);
   });
 
   /**
