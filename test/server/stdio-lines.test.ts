@@ -96,13 +96,19 @@ describe('EOF on stdio', () => {
     expect(server.messages.find((message) => message.id === 3)).toMatchObject({ result: { structuredContent: { city: 'Oslo' } } });
   }, 30_000);
 
-  it('writes a large last answer whole before it exits, and the answer after it', async () => {
-    // Megabytes still in stdout's buffer when every request counted as answered were cut off at exit.
+  /** A server asked for an answer of ~4.5 MB (request 2): more than a pipe holds, so it waits in stdout. */
+  function askForLargeAnswer() {
     const city = 'x'.repeat(1.5 * 1024 * 1024);
     const server = startStdioProcess([fixture]);
     server.send(initialize);
     server.send(initialized);
     server.send(call(2, 'e2e__weather', { city }));
+    return { server, city };
+  }
+
+  it('writes a large last answer whole before it exits, and the answer after it', async () => {
+    // Megabytes still in stdout's buffer when every request counted as answered were cut off at exit.
+    const { server, city } = askForLargeAnswer();
     server.send(call(3, 'e2e__weather', { city: 'Bergen' }));
     const { code } = await server.end(20_000);
     expect(code).toBe(0);
@@ -112,11 +118,7 @@ describe('EOF on stdio', () => {
   }, 30_000);
 
   it('waits for a client that reads slowly, past the grace for running calls, and exits once it has every answer', async () => {
-    const city = 'x'.repeat(1.5 * 1024 * 1024);
-    const server = startStdioProcess([fixture]);
-    server.send(initialize);
-    server.send(initialized);
-    server.send(call(2, 'e2e__weather', { city }));
+    const { server, city } = askForLargeAnswer();
     // The client reads nothing for 3.5 s: longer than the 2 s grace and the 1 s after it.
     server.process.stdout?.pause();
     setTimeout(() => server.process.stdout?.resume(), 3_500);
@@ -128,11 +130,7 @@ describe('EOF on stdio', () => {
   }, 30_000);
 
   it('gives up on a client that reads none of its answers after 10 s, and exits', async () => {
-    const city = 'x'.repeat(1.5 * 1024 * 1024);
-    const server = startStdioProcess([fixture]);
-    server.send(initialize);
-    server.send(initialized);
-    server.send(call(2, 'e2e__weather', { city }));
+    const { server } = askForLargeAnswer();
     await server.reply(1);
     server.process.stdout?.pause();
     const { code, ms } = await server.end(30_000);
