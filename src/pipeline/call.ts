@@ -105,7 +105,10 @@ function toCallContext(options: ToolCallOptions): CallContext {
 let nextSeq = 1;
 
 export function startCall(name: string, args: unknown, options: ToolCallOptions): CallState {
-  return new PipelineCall(name, args, options, toCallContext(options));
+  // Options that cannot change (the MCP server's, frozen) are used as they are; any other are
+  // copied, so a caller that reuses and changes its object (its signal, its progress reporter)
+  // does not change a running call.
+  return new PipelineCall(name, args, Object.isFrozen(options) ? options : { ...options }, toCallContext(options));
 }
 
 /**
@@ -125,8 +128,6 @@ class PipelineCall implements CallState {
   pinChange: string | undefined = undefined;
   #digest: string | undefined = undefined;
   #base: Omit<CallEventBase, 'time'> | undefined = undefined;
-  /** The caller's reporter, taken when the call starts (a caller may reuse its options object). */
-  readonly #progress: ProgressReporter | undefined;
   #phases: (() => ProgressReporter) | undefined = undefined;
 
   constructor(
@@ -136,7 +137,6 @@ class PipelineCall implements CallState {
     readonly context: CallContext,
   ) {
     this.session = options.session ?? context.sessionId ?? options.approval?.sessionKey;
-    this.#progress = options.progress;
   }
 
   digest(): string {
@@ -148,7 +148,7 @@ class PipelineCall implements CallState {
   }
 
   progressPhase(): ProgressReporter {
-    this.#phases ??= createProgressPhases(this.#progress);
+    this.#phases ??= createProgressPhases(this.options.progress);
     return this.#phases();
   }
 

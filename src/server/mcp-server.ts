@@ -496,7 +496,8 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
       // A tool outside the caller's scope does not exist for the caller.
       if (!isVisible(ctx, name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       const client = createClientRequests(server, ctx);
-      return toolport.callTool(name, params.arguments, {
+      // Frozen: the pipeline then takes it as it is instead of copying it (pipeline/call.ts).
+      return toolport.callTool(name, params.arguments, Object.freeze({
         signal: ctx.mcpReq.signal,
         stop,
         progress: createProgressReporter(ctx),
@@ -507,7 +508,7 @@ export function createServerHub(toolport: Toolport, options: ServerHubOptions): 
         session: connection?.session() ?? ctx.sessionId,
         context: callContextOf(server, ctx),
         scope,
-      });
+      }));
     }
     toolport.skills?.attach(mcp);
     return mcp;

@@ -1,7 +1,7 @@
-// The context a call runs with (call id, principal) and where its progress goes are taken when
-// the call starts, so an in-process caller that reuses and changes its objects for its next
-// call does not change these for one still running; the MCP server's own context (frozen) is
-// used as it is.
+// A call's context (call id, principal) and options (its signal, its progress reporter, …) are
+// taken when the call starts, so an in-process caller that reuses and changes its objects for
+// its next call does not change one still running; the MCP server's own (frozen) are used as
+// they are.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,5 +45,20 @@ describe('the call context', () => {
     options.progress = (progress: number) => seen.second.push(progress);
     await running;
     expect(seen).toEqual({ first: [1, 2], second: [] });
+  });
+
+  it('is cancelled by the signal the caller gave when the call started', async () => {
+    toolport = await createToolport(parseConfig({ plugins: [{ path: fixture }] }), { stateDir: temp.path });
+    toolport.on('tool_call', async () => {});
+    const first = new AbortController();
+    const options = { signal: first.signal };
+    const started = Date.now();
+    const running = toolport.callTool('e2e__slow', { steps: 100 }, options);
+    options.signal = new AbortController().signal;
+    setTimeout(() => first.abort(), 100);
+    const result = await running;
+    expect(result).toMatchObject({ isError: true });
+    expect(JSON.stringify(result)).toMatch(/e2e__slow was cancelled/);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
