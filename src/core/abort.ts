@@ -34,13 +34,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Calls each function in turn. One that throws does not keep the others from running; its
- * error is reported as an uncaught exception, as EventTarget does with a listener's.
+ * Calls `call` with each item in turn. One call that throws does not keep the others from
+ * running; its error is reported as an uncaught exception, as EventTarget does with a listener's.
  */
-export function callEach(functions: Iterable<() => void>): void {
-  for (const call of functions) {
+export function callEach<T>(items: Iterable<T>, call: (item: T) => void): void {
+  for (const item of items) {
     try {
-      call();
+      call(item);
     } catch (error) {
       queueMicrotask(() => {
         throw error;
@@ -73,7 +73,7 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
       () => {
         const each = [...all];
         all.clear();
-        callEach(each);
+        callEach(each, (listener) => listener());
       },
       { once: true },
     );

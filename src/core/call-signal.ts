@@ -43,12 +43,13 @@ let unarmed: CallSignalHandle[] = [];
 let armScheduled = false;
 // Taken when the module loads: a test's fake timers installed later must not hold arming back.
 const atEndOfTurn = setImmediate;
+const armOne = (call: CallSignalHandle): void => call.arm();
 const armStarted = (): void => {
   armScheduled = false;
   const started = unarmed;
   unarmed = [];
   // A stop listener that throws must not leave the other calls unarmed.
-  callEach(started.map((call) => () => call.arm()));
+  callEach(started, armOne);
 };
 const armAtEndOfTurn = (call: CallSignalHandle): void => {
   unarmed.push(call);
@@ -160,7 +161,7 @@ class CallSignalHandle implements CallSignal {
     const listeners = this.#stopListeners;
     this.#stopListeners = undefined;
     // One that throws must not keep the others from hearing it, nor the call from ending.
-    if (listeners) callEach(listeners.map((listener) => () => listener(error)));
+    if (listeners) callEach(listeners, (listener) => listener(error));
   }
 
   onStop(listener: (reason: ToolportError) => void): () => void {

@@ -121,6 +121,13 @@ describe('the stdio line transport', () => {
     await expect(wire.send({ jsonrpc: '2.0', id: 1, result: {} })).rejects.toThrow(/closed/);
   });
 
+  /** A wire over `output`, read from a stdin the test writes to. */
+  function wireOver(output: Writable) {
+    const input = new PassThrough();
+    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    return { input, wire };
+  }
+
   /** A wire whose stdout records each write it is given. */
   function createRecordedWire() {
     const writes: string[] = [];
@@ -130,9 +137,7 @@ describe('the stdio line transport', () => {
         done();
       },
     });
-    const input = new PassThrough();
-    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
-    return { input, wire, writes };
+    return { ...wireOver(output), writes };
   }
 
   it('writes the answers sent in one turn with one write once the turn is over, in the order they were sent', async () => {
@@ -185,7 +190,6 @@ describe('the stdio line transport', () => {
   });
 
   it('counts an answer once it is written, and says when stdout has taken every byte of it', async () => {
-    const input = new PassThrough();
     let release: () => void = () => {};
     const output = new Writable({
       write(_chunk: Buffer, _encoding, done) {
@@ -193,7 +197,7 @@ describe('the stdio line transport', () => {
         release = () => done();
       },
     });
-    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    const { input, wire } = wireOver(output);
     await wire.start();
     expect(await wire.whenWritten(10)).toBe(true);
     input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call"}\n');
@@ -207,13 +211,12 @@ describe('the stdio line transport', () => {
   });
 
   it('rejects the senders of a batch stdout refuses, reports it, and closes (no wait for answers that cannot be written)', async () => {
-    const input = new PassThrough();
     const output = new Writable({
       write() {
         throw new Error('refused by the stream');
       },
     });
-    const wire = createStdioLineTransport({ input, output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    const { input, wire } = wireOver(output);
     const errors: string[] = [];
     wire.onerror = (error) => errors.push(error.message);
     await wire.start();
@@ -236,7 +239,7 @@ describe('the stdio line transport', () => {
    */
   async function answersToFullStdout(count: number) {
     const output = new PassThrough({ highWaterMark: 64 });
-    const wire = createStdioLineTransport({ input: new PassThrough(), output, logger: createSilentLogger(), onInputEnd: () => {}, onClosed: () => {} });
+    const { wire } = wireOver(output);
     await wire.start();
     const sending: Promise<void>[] = [];
     for (let id = 0; id < count; id += 1) {
