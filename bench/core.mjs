@@ -188,7 +188,7 @@ async function main() {
   process.stdout.write(`\ntoolport / bare SDK (same run; p50 ratio is the median of per-round ratios; calls/s: ratio of the medians, and the median of per-round ratios)\n`);
   for (const ratio of ratios) {
     process.stdout.write(
-      `${ratio.transport.padEnd(12)} p50 ${ratio.p50Ratio.toFixed(2)}x (rounds ${ratio.p50RatioRange.map((r) => r.toFixed(2)).join('-')})  calls/s ${ratio.callsPerSecondRatio.toFixed(2)}x (per round ${ratio.callsPerSecondRoundRatio.toFixed(2)}x, ${ratio.callsPerSecondRoundRange.map((r) => r.toFixed(2)).join('-')})  cold start ${ratio.coldStartRatio.toFixed(2)}x\n`,
+      `${ratio.transport.padEnd(12)} p50 ${ratio.p50Ratio.toFixed(2)}x (rounds ${ratio.p50RatioRange.map((r) => r.toFixed(2)).join('-')})  calls/s ${ratio.callsPerSecondRatio.toFixed(2)}x (per round ${ratio.callsPerSecondRoundRatio.toFixed(2)}x, ${ratio.callsPerSecondRoundRange.map((r) => r.toFixed(2)).join('-')})${Number.isFinite(ratio.coldStartRatio) ? `  cold start ${ratio.coldStartRatio.toFixed(2)}x` : ''}\n`,
     );
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -11,7 +11,14 @@ import {
   originValidation,
   toNodeHandler,
 } from '@modelcontextprotocol/node';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, type AuthInfo } from '@modelcontextprotocol/server';
+import {
+  PROTOCOL_VERSION_META_KEY,
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  type AuthInfo,
+} from '@modelcontextprotocol/server';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { StateHealth } from '../core/shared-state.js';
@@ -20,6 +27,7 @@ import type { AuthFailure } from './oauth.js';
 import { sendJsonRpcError } from './json-rpc-error.js';
 import { createLegacySseEndpoint } from './legacy-sse.js';
 import type { ServerHub } from './mcp-server.js';
+import { servePosted } from './posted-request.js';
 import { createSessionTable, defaultMaxSessionsPerPrincipal, sendMisdirected, sendSessionRefusal, type SessionSlot } from './sessions.js';
 
 export interface HttpOptions {
@@ -148,6 +156,24 @@ function classifiable(req: IncomingMessage): Request {
   return { method: req.method ?? 'POST', headers: { get } } as unknown as Request;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Whether a parsed body is one the SDK's classification can only send to the 2026-07-28
+ * handler: a JSON-RPC message naming a method (not `initialize`, not a response) whose params
+ * carry the per-request envelope claim (the protocol version `_meta` key). `isLegacyRequest`
+ * answers false for every such body, whatever else it holds, and the modern handler classifies
+ * it again anyway; so a call of a 2026-07-28 client is classified once, not twice.
+ */
+export function claimsModernEnvelope(body: unknown): boolean {
+  if (!isObject(body)) return false;
+  if (typeof body.method !== 'string' || body.method === 'initialize' || 'result' in body || 'error' in body) return false;
+  const params = body.params;
+  if (!isObject(params)) return false;
+  const meta = params._meta;
+  return isObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
+}
+
 function isJsonContentType(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
   return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
@@ -266,9 +292,9 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
         return;
       }
       const body = await readJsonBody(req, maxBodyBytes);
-      const legacy = await isLegacyRequest(classifiable(req), body, { maxRequestBodySize: maxBodyBytes });
+      const legacy = !claimsModernEnvelope(body) && (await isLegacyRequest(classifiable(req), body, { maxRequestBodySize: maxBodyBytes }));
       if (legacy) await handleLegacy(req, res, body);
-      else await modernNode(req, res, body);
+      else await servePosted(modern, req, res, body);
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
