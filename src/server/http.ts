@@ -196,10 +196,11 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const checkHost = isWildcard(options.host) && options.allowedHosts.length === 0 ? undefined : hostHeaderValidation(allowedNames);
   const checkOrigin = checkHost ? originValidation(allowedNames) : undefined;
 
+  const reportModernError = (error: unknown): void => logger.debug({ err: error }, 'modern HTTP request error');
   const modern = createMcpHandler(hub.factory, {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
-    onerror: (error) => logger.debug({ err: error }, 'modern HTTP request error'),
+    onerror: (error) => reportModernError(error),
   });
   const modernNode = toNodeHandler(modern);
   const statelessLegacy = legacyStatelessFallback(hub.factory, (error) => logger.debug({ err: error }, 'stateless HTTP request error'), {
@@ -285,7 +286,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     await statelessLegacyNode(req, res, body);
   }
 
-  async function handleMcp(req: AuthedRequest, res: ServerResponse): Promise<void> {
+  async function handleMcp(req: AuthedRequest, res: ServerResponse, path: string): Promise<void> {
     if (req.method === 'POST') {
       if (!isJsonContentType(req)) {
         sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -294,7 +295,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       const body = await readJsonBody(req, maxBodyBytes);
       const legacy = !claimsModernEnvelope(body) && (await isLegacyRequest(classifiable(req), body, { maxRequestBodySize: maxBodyBytes }));
       if (legacy) await handleLegacy(req, res, body);
-      else await servePosted(modern, req, res, body);
+      else await servePosted(modern, req, res, body, { path, onerror: reportModernError });
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
@@ -368,7 +369,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       req.auth = checked.authInfo;
     }
     if (url.pathname === '/mcp') {
-      await handleMcp(req, res);
+      await handleMcp(req, res, `${url.pathname}${url.search}`);
     } else if (url.pathname === '/sse') {
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET' }).end();

@@ -21,45 +21,87 @@ function headersOf(req: IncomingMessage): Headers {
   return headers;
 }
 
+/** The request id an error answer can echo: a request's own string or number id, else null. */
+function echoableId(body: unknown): string | number | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const { id, method } = body as { id?: unknown; method?: unknown };
+  return typeof method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : null;
+}
+
+const isJson = (type: string | undefined): boolean => type === 'application/json' || (type?.startsWith('application/json;') ?? false);
+
+export interface PostedOptions {
+  /** The path and query the request reached (as the router parsed them: an absolute request target is cut to its path). */
+  path: string;
+  /** Told of a failure to serve the request (it is answered 500). */
+  onerror: (error: unknown) => void;
+}
+
 /** Serves one parsed POST through `handler` and writes its answer to `res`. */
-export async function servePosted(handler: McpHttpHandler, req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown): Promise<void> {
+export async function servePosted(
+  handler: McpHttpHandler,
+  req: IncomingMessage & { auth?: AuthInfo },
+  res: ServerResponse,
+  body: unknown,
+  options: PostedOptions,
+): Promise<void> {
+  // The call is cancelled when its client goes away: its response closes, or (a request
+  // pipelined behind another, which has no response of its own yet) its socket does.
   const stopped = new AbortController();
-  let finished = false;
-  res.once('close', () => {
-    if (!finished) stopped.abort();
-  });
-  const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
-    method: 'POST',
-    headers: headersOf(req),
-    signal: stopped.signal,
-  });
-  const response = await handler.fetch(request, { ...(req.auth !== undefined && { authInfo: req.auth }), parsedBody: body });
-  const headers: Record<string, string> = {};
-  for (const [name, value] of response.headers) headers[name] = value;
-  if (response.body === null || headers['content-type']?.startsWith('application/json')) {
-    const text = response.body === null ? '' : await response.text();
-    finished = true;
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(response.status, headers).end(text);
-    return;
-  }
-  // A stream (server-sent events: progress, questions, then the answer) goes out as it comes.
-  res.writeHead(response.status, headers);
-  let drained: (() => void) | undefined;
-  const release = (): void => {
-    drained?.();
-    drained = undefined;
+  const stop = (): void => stopped.abort();
+  const { socket } = req;
+  res.once('close', stop);
+  socket.once('close', stop);
+  const finish = (): void => {
+    res.off('close', stop);
+    socket.off('close', stop);
   };
-  res.on('drain', release);
-  stopped.signal.addEventListener('abort', release, { once: true });
+  if (res.destroyed || socket.destroyed) stop();
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (stopped.signal.aborted) break;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => (drained = resolve));
+    let response: Response;
+    try {
+      const request = new Request(`http://${req.headers.host ?? 'localhost'}${options.path}`, {
+        method: 'POST',
+        headers: headersOf(req),
+        signal: stopped.signal,
+      });
+      response = await handler.fetch(request, { ...(req.auth !== undefined && { authInfo: req.auth }), parsedBody: body });
+    } catch (error) {
+      // The handler closed (shutting down), or the request cannot be made one (a malformed Host).
+      options.onerror(error);
+      const answer = JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: echoableId(body) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(answer)) }).end(answer);
+      return;
     }
-  } catch {
-    // The client went away mid-stream, or the handler's stream failed: end what was sent.
+    const headers: Record<string, string> = {};
+    for (const [name, value] of response.headers) headers[name] = value;
+    if (response.body === null || isJson(headers['content-type'])) {
+      const bytes = response.body === null ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+      headers['content-length'] = String(bytes.length);
+      res.writeHead(response.status, headers).end(bytes);
+      return;
+    }
+    // A stream (server-sent events: progress, questions, then the answer) goes out as it comes.
+    res.writeHead(response.status, headers);
+    let drained: (() => void) | undefined;
+    const release = (): void => {
+      drained?.();
+      drained = undefined;
+    };
+    res.on('drain', release);
+    stopped.signal.addEventListener('abort', release, { once: true });
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        if (stopped.signal.aborted || res.destroyed) break;
+        if (!res.write(chunk) && !stopped.signal.aborted) await new Promise<void>((resolve) => (drained = resolve));
+      }
+    } catch {
+      // The handler's stream failed: end what was sent.
+    } finally {
+      res.off('drain', release);
+    }
+    res.end();
+  } finally {
+    finish();
   }
-  finished = true;
-  res.end();
 }

@@ -2,12 +2,19 @@
 // to the modern handler without the SDK's second classification when its envelope claims the
 // era, and hands the handler a Request without a body; a JSON answer goes out whole, with its
 // length. These tests hold the raw HTTP exchange to that, and the routing shortcut to the SDK.
-import { request as httpRequest } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROTOCOL_VERSION_META_KEY, isLegacyRequest } from '@modelcontextprotocol/server';
+import { McpServer, PROTOCOL_VERSION_META_KEY, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { claimsModernEnvelope } from '../../src/server/http.js';
+import { servePosted } from '../../src/server/posted-request.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { waitFor } from '../helpers/processes.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/module/e2e.mjs', import.meta.url));
 const envelope = {
@@ -87,6 +94,128 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     );
     expect(answer.status).toBe(200);
     expect(answer.headers['mcp-session-id']).toBeTruthy();
+  });
+});
+
+/** Raw HTTP/1.1 POST text, for what node:http's client will not send (pipelining, absolute targets). */
+function rawPost(target: string, host: string, body: unknown, headers: Record<string, string>): string {
+  const text = JSON.stringify(body);
+  const all = { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': String(Buffer.byteLength(text)), ...headers };
+  return `POST ${target} HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${text}`;
+}
+
+const callSlow = (id: number, marker: string) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'e2e__slow', arguments: { steps: 100, marker }, _meta: envelope },
+});
+const slowHeaders = { ...callHeaders, 'mcp-name': 'e2e__slow' };
+
+describe('2026-07-28 requests over raw sockets', () => {
+  const dir = useTempDir('toolport-modern-http-', 'all');
+  let http: RunningServer;
+  beforeAll(async () => {
+    http = await startHttpServer([fixture]);
+  });
+  afterAll(async () => {
+    await http?.stop();
+  });
+
+  it('a client that goes away cancels its calls, a call pipelined behind another too', async () => {
+    const { host } = new URL(http.url);
+    const first = join(dir.path, 'first');
+    const second = join(dir.path, 'second');
+    const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(rawPost('/mcp', host, callSlow(1, first), slowHeaders) + rawPost('/mcp', host, callSlow(2, second), slowHeaders));
+    // Both calls run (100 steps of 50 ms each) when the client leaves.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    socket.destroy();
+    const readMarkers = (): Promise<string[]> => Promise.resolve([first, second].map((file) => (existsSync(file) ? readFileSync(file, 'utf8') : '')));
+    const markers = await waitFor(readMarkers, (seen) => seen.every((text) => text !== ''), 3_000);
+    expect(markers).toEqual(['aborted', 'aborted']);
+  });
+
+  it('a POST whose request target is an absolute URL is served as its path', async () => {
+    const { host } = new URL(http.url);
+    const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    socket.write(rawPost(`http://${host}/mcp`, host, callWeather(5, 'Lima'), callHeaders));
+    await waitFor(() => Promise.resolve(received), (text) => text.includes('"id":5'), 5_000);
+    socket.destroy();
+    expect(received).toMatch(/^HTTP\/1\.1 200/);
+    expect(received).toContain('sun in Lima');
+    expect(http.stderr()).not.toContain('HTTP request failed');
+  });
+});
+
+describe('servePosted with the SDK handler, on a real HTTP server', () => {
+  const seen: string[] = [];
+  const factory = (): McpServer => {
+    const server = new McpServer({ name: 'door', version: '1' });
+    server.registerTool('wait', { inputSchema: z.object({}) }, async (_args, ctx) => {
+      seen.push('started');
+      await new Promise<void>((resolve) => {
+        if (ctx.mcpReq.signal.aborted) resolve();
+        else ctx.mcpReq.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      seen.push('aborted');
+      return { content: [{ type: 'text', text: 'stopped' }] };
+    });
+    return server;
+  };
+  const waitCall = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'wait', arguments: {}, _meta: envelope } };
+  const waitHeaders = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'wait' };
+
+  /** A server that reads the body, runs `before`, then serves through servePosted; resolves with how serving ended. */
+  async function serveWith(before: (req: IncomingMessage, res: ServerResponse) => Promise<void>, handler = createMcpHandler(factory, { legacy: 'reject' })) {
+    const errors: unknown[] = [];
+    let served: Promise<void> | undefined;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        served = before(req, res).then(() => servePosted(handler, req, res, body, { path: req.url ?? '/', onerror: (error) => errors.push(error) }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}/mcp`, errors, served: () => served, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it('a handler closed by shutdown answers 500 with the request\'s id, and reports why', async () => {
+    const handler = createMcpHandler(factory, { legacy: 'reject' });
+    const door = await serveWith(() => handler.close(), handler);
+    try {
+      const answer = await post(door.url, waitCall, waitHeaders);
+      expect(answer.status).toBe(500);
+      expect(JSON.parse(answer.body.toString('utf8'))).toMatchObject({ error: { code: -32603 }, id: 9 });
+      expect(String(door.errors[0])).toMatch(/closed/);
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('a client gone before serving starts: the call is cancelled and serving ends', async () => {
+    seen.length = 0;
+    const door = await serveWith((_req, res) => new Promise<void>((resolve) => (res.destroyed ? resolve() : res.once('close', () => resolve()))));
+    try {
+      const text = JSON.stringify(waitCall);
+      const client = httpRequest(door.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(text), ...waitHeaders } });
+      client.on('error', () => {});
+      client.end(text);
+      // The body has arrived (serving waits for the response to close): now the client leaves.
+      await waitFor(() => Promise.resolve(door.served() !== undefined), (started) => started, 3_000);
+      client.destroy();
+      const outcome = await Promise.race([door.served()!.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000))]);
+      expect(outcome).toBe('ended');
+      expect(seen.filter((event) => event === 'started').length).toBe(seen.filter((event) => event === 'aborted').length);
+    } finally {
+      await door.close();
+    }
   });
 });
 
