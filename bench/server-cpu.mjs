@@ -4,8 +4,11 @@
 // call moves much less. Over stdio by default, TRANSPORT=http over Streamable HTTP,
 // TRANSPORT=sse over legacy HTTP+SSE; ERA=modern pins 2026-07-28 (stdio and HTTP); BASE=<checkout> adds another build of toolport (e.g. the previous
 // commit in a worktree) to the same rounds; N calls per round (default 5,000), R rounds
-// (default 4), C calls in flight (default 1). Linux only.
+// (default 4), C calls in flight (default 1). TRANSPORT=http RAW=1 posts 2026-07-28 calls
+// with node:http (keep-alive) instead of the SDK client, whose own cost per call is larger
+// than the difference between the servers. Linux only.
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -26,16 +29,38 @@ const targets = {
 };
 const n = Number(process.env.N ?? 5000);
 const era = process.env.ERA === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {};
+/** Just enough of a client for the loop below: tools/call as one raw 2026-07-28 POST. */
+function rawClient(url) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  let nextId = 0;
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'p', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const callTool = ({ name, arguments: args }) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { name, arguments: args, _meta: meta } });
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name, 'content-length': Buffer.byteLength(body) };
+      const req = request(url, { method: 'POST', agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+        res.on('end', () => (res.statusCode === 200 && text.includes('"result"') ? resolve() : reject(new Error(`${res.statusCode} ${text.slice(0, 200)}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { callTool, close: () => agent.destroy() };
+}
+const raw = http && process.env.RAW === '1';
+
 const conns = {};
 for (const [k, t] of Object.entries(targets)) {
-  const client = new Client({ name: 'p', version: '1' }, era);
+  let client = new Client({ name: 'p', version: '1' }, era);
   let pid;
   let child;
   if (sse || http) {
     const started = await startHttp(t.args, { cwd: root, name: k });
     ({ child } = started);
     pid = child.pid;
-    await client.connect(sse ? new SSEClientTransport(new URL(started.url.replace(/\/mcp$/, '/sse'))) : new StreamableHTTPClientTransport(new URL(started.url)));
+    if (raw) client = rawClient(started.url);
+    else await client.connect(sse ? new SSEClientTransport(new URL(started.url.replace(/\/mcp$/, '/sse'))) : new StreamableHTTPClientTransport(new URL(started.url)));
   } else {
     const transport = new StdioClientTransport({ command: process.execPath, args: t.args, cwd: root, stderr: 'inherit' });
     await client.connect(transport);
