@@ -56,7 +56,23 @@ const callWeather = (id: number, city: string) => ({
 });
 const callHeaders = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'e2e__weather' };
 
+/** Raw HTTP/1.1 POST text, for what node:http's client will not send (pipelining, absolute targets). */
+function rawPost(target: string, host: string, body: unknown, headers: Record<string, string>): string {
+  const text = JSON.stringify(body);
+  const all = { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': String(Buffer.byteLength(text)), ...headers };
+  return `POST ${target} HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${text}`;
+}
+
+const callSlow = (id: number, marker: string) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'e2e__slow', arguments: { steps: 100, marker }, _meta: envelope },
+});
+const slowHeaders = { ...callHeaders, 'mcp-name': 'e2e__slow' };
+
 describe('2026-07-28 requests over Streamable HTTP', () => {
+  const dir = useTempDir('toolport-modern-http-', 'all');
   let http: RunningServer;
   beforeAll(async () => {
     http = await startHttpServer([fixture]);
@@ -94,32 +110,6 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     );
     expect(answer.status).toBe(200);
     expect(answer.headers['mcp-session-id']).toBeTruthy();
-  });
-});
-
-/** Raw HTTP/1.1 POST text, for what node:http's client will not send (pipelining, absolute targets). */
-function rawPost(target: string, host: string, body: unknown, headers: Record<string, string>): string {
-  const text = JSON.stringify(body);
-  const all = { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': String(Buffer.byteLength(text)), ...headers };
-  return `POST ${target} HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${text}`;
-}
-
-const callSlow = (id: number, marker: string) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name: 'e2e__slow', arguments: { steps: 100, marker }, _meta: envelope },
-});
-const slowHeaders = { ...callHeaders, 'mcp-name': 'e2e__slow' };
-
-describe('2026-07-28 requests over raw sockets', () => {
-  const dir = useTempDir('toolport-modern-http-', 'all');
-  let http: RunningServer;
-  beforeAll(async () => {
-    http = await startHttpServer([fixture]);
-  });
-  afterAll(async () => {
-    await http?.stop();
   });
 
   it('a client that goes away cancels its calls, a call pipelined behind another too', async () => {
