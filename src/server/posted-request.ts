@@ -4,6 +4,7 @@
 // body; and it streams every answer out chunk by chunk. Here the Request carries the headers
 // only, and a JSON answer goes out whole in one write with its length.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
 
 /** Headers that describe the body the Request no longer has. */
@@ -19,6 +20,26 @@ function headersOf(req: IncomingMessage): Headers {
     else for (const item of value) headers.append(name, item);
   }
   return headers;
+}
+
+/** What to stop when a socket closes: its requests still being served, however many are pipelined on it. */
+const stopsBySocket = new WeakMap<Socket, Set<() => void>>();
+
+/** Calls `stop` when `socket` closes; returns what takes that back. One listener per socket, not per request. */
+function onSocketClose(socket: Socket, stop: () => void): () => void {
+  let stops = stopsBySocket.get(socket);
+  if (!stops) {
+    const waiting = new Set<() => void>();
+    stopsBySocket.set(socket, waiting);
+    socket.once('close', () => {
+      for (const each of waiting) each();
+      waiting.clear();
+    });
+    stops = waiting;
+  }
+  stops.add(stop);
+  const registered = stops;
+  return () => registered.delete(stop);
 }
 
 /** The request id an error answer can echo: a request's own string or number id, else null. */
@@ -51,10 +72,10 @@ export async function servePosted(
   const stop = (): void => stopped.abort();
   const { socket } = req;
   res.once('close', stop);
-  socket.once('close', stop);
+  const offSocket = onSocketClose(socket, stop);
   const finish = (): void => {
     res.off('close', stop);
-    socket.off('close', stop);
+    offSocket();
   };
   if (res.destroyed || socket.destroyed) stop();
   try {

@@ -127,6 +127,21 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     expect(markers).toEqual(['aborted', 'aborted']);
   });
 
+  it('twenty calls pipelined on one connection are all answered, in order, with no listener piling up on the socket', async () => {
+    const { host } = new URL(http.url);
+    const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    const ids = Array.from({ length: 20 }, (_, index) => 100 + index);
+    const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'e2e__slow', arguments: { steps: 2 }, _meta: envelope } });
+    socket.write(ids.map((id) => rawPost('/mcp', host, call(id), slowHeaders)).join(''));
+    await waitFor(() => Promise.resolve(received), (text) => text.includes('"id":119'), 10_000);
+    socket.destroy();
+    const answered = [...received.matchAll(/"id":(\d+)/g)].map((match) => Number(match[1]));
+    expect(answered).toEqual(ids);
+    expect(http.stderr()).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('a POST whose request target is an absolute URL is served as its path', async () => {
     const { host } = new URL(http.url);
     const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
