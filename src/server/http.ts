@@ -91,6 +91,9 @@ class BodyError extends Error {
   }
 }
 
+/** The client went away before its request's body was read: nothing to answer, nobody to tell. */
+class ClientGone extends Error {}
+
 const tooLarge = (limit: number): BodyError => new BodyError(413, -32600, `Request body larger than ${limit} bytes`);
 
 /**
@@ -102,7 +105,7 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   // Closed while the request waited (for its auth, say): no event will come.
-  if (req.destroyed) return Promise.reject(new Error('the request closed before its body was read'));
+  if (req.destroyed) return Promise.reject(new ClientGone('the request closed before its body was read'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -132,10 +135,13 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
     };
     const onError = (error: Error): void => {
       stop();
-      reject(error);
+      reject(new ClientGone(`the request failed before its body ended: ${error.message}`, { cause: error }));
     };
     // The client went away before the body ended.
-    const onClose = (): void => onError(new Error('the request closed before its body ended'));
+    const onClose = (): void => {
+      stop();
+      reject(new ClientGone('the request closed before its body ended'));
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -332,6 +338,8 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
 
   async function route(req: AuthedRequest, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://toolport.invalid');
+    // An absolute-form target (`POST http://host/mcp`) is served as its path, by every handler below.
+    req.url = `${url.pathname}${url.search}`;
     if (replica !== undefined) res.setHeader('toolport-replica', replica);
     if (url.pathname === '/healthz' && req.method === 'GET') {
       const state = options.stateHealth?.();
@@ -395,6 +403,11 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       if (error instanceof BodyError) {
         sendJsonRpcError(res, error.status, error.rpcCode, error.message);
         if (error.status === 413) req.resume();
+        return;
+      }
+      if (error instanceof ClientGone) {
+        logger.debug({ err: error, url: req.url }, 'client went away before its request was read');
+        res.destroy();
         return;
       }
       logger.warn({ err: error, url: req.url }, 'HTTP request failed');

@@ -58,6 +58,16 @@ export interface PostedOptions {
   onerror: (error: unknown) => void;
 }
 
+/** A JSON-RPC error answer that echoes the request's id, and ends the exchange. */
+function answerError(res: ServerResponse, status: number, code: number, message: string, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const answer = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: echoableId(body) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(answer)), ...headers }).end(answer);
+}
+
 /** Serves one parsed POST through `handler` and writes its answer to `res`. */
 export async function servePosted(
   handler: McpHttpHandler,
@@ -73,11 +83,15 @@ export async function servePosted(
   const { socket } = req;
   res.once('close', stop);
   const offSocket = onSocketClose(socket, stop);
-  const finish = (): void => {
-    res.off('close', stop);
-    offSocket();
-  };
   if (res.destroyed || socket.destroyed) stop();
+  const failed = (error: unknown): void => {
+    try {
+      options.onerror(error);
+    } catch {
+      // A reporter that throws must not change the answer.
+    }
+    answerError(res, 500, -32603, 'Internal server error', body);
+  };
   try {
     let response: Response;
     try {
@@ -89,40 +103,66 @@ export async function servePosted(
       response = await handler.fetch(request, { ...(req.auth !== undefined && { authInfo: req.auth }), parsedBody: body });
     } catch (error) {
       // The handler closed (shutting down), or the request cannot be made one (a malformed Host).
-      options.onerror(error);
-      const answer = JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: echoableId(body) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(answer)) }).end(answer);
+      failed(error);
+      return;
+    }
+    if (response.status === 499 && response.body === null && !stopped.signal.aborted) {
+      // The handler's word for a call its server closed under it: the server is shutting down
+      // while the client still waits. Tell the client so, with its request's id.
+      answerError(res, 503, -32000, 'Service unavailable: the server is shutting down', body, { connection: 'close' });
       return;
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of response.headers) headers[name] = value;
     if (response.body === null || isJson(headers['content-type'])) {
-      const bytes = response.body === null ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+      let bytes: Buffer;
+      try {
+        bytes = response.body === null ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+      } catch (error) {
+        failed(error);
+        return;
+      }
       headers['content-length'] = String(bytes.length);
       res.writeHead(response.status, headers).end(bytes);
       return;
     }
-    // A stream (server-sent events: progress, questions, then the answer) goes out as it comes.
-    res.writeHead(response.status, headers);
-    let drained: (() => void) | undefined;
-    const release = (): void => {
-      drained?.();
-      drained = undefined;
-    };
-    res.on('drain', release);
-    stopped.signal.addEventListener('abort', release, { once: true });
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        if (stopped.signal.aborted || res.destroyed) break;
-        if (!res.write(chunk) && !stopped.signal.aborted) await new Promise<void>((resolve) => (drained = resolve));
-      }
-    } catch {
-      // The handler's stream failed: end what was sent.
-    } finally {
-      res.off('drain', release);
+    await streamOut(response.body, res, stopped.signal, headers, response.status);
+  } finally {
+    res.off('close', stop);
+    offSocket();
+  }
+}
+
+/**
+ * A stream (server-sent events: progress, questions, then the answer) goes out as it comes,
+ * waiting for the socket to drain when it is full. Stopping cancels the stream; a stream that
+ * fails cuts the response off, so the client does not take it for a whole one.
+ */
+async function streamOut(stream: ReadableStream<Uint8Array>, res: ServerResponse, stopped: AbortSignal, headers: Record<string, string>, status: number): Promise<void> {
+  res.writeHead(status, headers);
+  const reader = stream.getReader();
+  let drained: (() => void) | undefined;
+  const release = (): void => {
+    drained?.();
+    drained = undefined;
+  };
+  const onStop = (): void => {
+    release();
+    reader.cancel().catch(() => {});
+  };
+  res.on('drain', release);
+  stopped.addEventListener('abort', onStop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || stopped.aborted || res.destroyed) break;
+      if (!res.write(value) && !stopped.aborted) await new Promise<void>((resolve) => (drained = resolve));
     }
     res.end();
+  } catch {
+    res.destroy();
   } finally {
-    finish();
+    res.off('drain', release);
+    stopped.removeEventListener('abort', onStop);
   }
 }

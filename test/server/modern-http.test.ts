@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { McpServer, PROTOCOL_VERSION_META_KEY, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { McpServer, PROTOCOL_VERSION_META_KEY, createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { claimsModernEnvelope } from '../../src/server/http.js';
@@ -154,6 +154,56 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     expect(received).toContain('sun in Lima');
     expect(http.stderr()).not.toContain('HTTP request failed');
   });
+
+  it('so is a 2025-era POST, and a GET answers as it does with a path', async () => {
+    const { host } = new URL(http.url);
+    const exchange = async (text: string): Promise<string> => {
+      const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+      socket.write(text);
+      await waitFor(() => Promise.resolve(received), (answer) => /\r\n\r\n/.test(answer) && (/"id":/.test(answer) || /^HTTP\/1\.1 405/.test(answer)), 5_000);
+      socket.destroy();
+      return received;
+    };
+    const list = { jsonrpc: '2.0', id: 6, method: 'tools/list', params: {} };
+    const legacy = await exchange(rawPost(`http://${host}/mcp`, host, list, { 'mcp-protocol-version': '2025-06-18' }));
+    expect(legacy).toMatch(/^HTTP\/1\.1 200/);
+    expect(legacy).toContain('e2e__weather');
+    const get = (target: string): string => `GET ${target} HTTP/1.1\r\nhost: ${host}\r\naccept: text/event-stream\r\n\r\n`;
+    const relative = await exchange(get('/mcp'));
+    const absolute = await exchange(get(`http://${host}/mcp`));
+    expect(absolute.split('\r\n')[0]).toBe(relative.split('\r\n')[0]);
+  });
+
+  it('a client that leaves in the middle of its body is no warning in the log', async () => {
+    const { host } = new URL(http.url);
+    const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /mcp HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 1000\r\n\r\n{"jsonrpc":"2.0",`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.resetAndDestroy();
+    // The server still serves, and said nothing above debug about the one that left.
+    const answer = await post(`${http.url}/mcp`, callWeather(7, 'Quito'), callHeaders);
+    expect(answer.status).toBe(200);
+    expect(http.stderr()).not.toContain('HTTP request failed');
+  });
+});
+
+describe('shutting down with a 2026-07-28 call in flight', () => {
+  it('the waiting client is told with its request id (503), not left with an empty answer', async () => {
+    const http = await startHttpServer([fixture]);
+    try {
+      const answer = post(`${http.url}/mcp`, callSlow(8, '/dev/null'), slowHeaders);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await http.stop();
+      const { status, body } = await answer;
+      expect(status).toBe(503);
+      expect(JSON.parse(body.toString('utf8'))).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/shutting down/) as unknown }, id: 8 });
+    } finally {
+      await http.stop();
+    }
+  });
 });
 
 describe('servePosted with the SDK handler, on a real HTTP server', () => {
@@ -199,6 +249,34 @@ describe('servePosted with the SDK handler, on a real HTTP server', () => {
       expect(answer.status).toBe(500);
       expect(JSON.parse(answer.body.toString('utf8'))).toMatchObject({ error: { code: -32603 }, id: 9 });
       expect(String(door.errors[0])).toMatch(/closed/);
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('a stream that ignores its cancellation is cancelled when the client leaves', async () => {
+    let cancelled = false;
+    // A handler whose event stream never ends by itself and does not watch the request's signal.
+    const endless: McpHttpHandler = {
+      fetch: () =>
+        Promise.resolve(
+          new Response(new ReadableStream<Uint8Array>({ start: (controller) => controller.enqueue(new TextEncoder().encode('event: message\ndata: {}\n\n')), cancel: () => void (cancelled = true) }), {
+            headers: { 'content-type': 'text/event-stream' },
+          }),
+        ),
+    } as unknown as McpHttpHandler;
+    const door = await serveWith(() => Promise.resolve(), endless);
+    try {
+      const text = JSON.stringify(waitCall);
+      const client = httpRequest(door.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...waitHeaders } }, (res) => {
+        res.once('data', () => client.destroy());
+      });
+      client.on('error', () => {});
+      client.end(text);
+      await waitFor(() => Promise.resolve(door.served() !== undefined), (started) => started, 3_000);
+      const outcome = await Promise.race([door.served()!.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000))]);
+      expect(outcome).toBe('ended');
+      expect(cancelled).toBe(true);
     } finally {
       await door.close();
     }
