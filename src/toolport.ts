@@ -143,6 +143,12 @@ export interface Toolport {
   on: HookBus['on'];
   /** Adds a tool served through the same pipeline as plugin tools. Returns the function that removes it. */
   registerTool(tool: HostTool, options?: RegisterToolOptions): () => void;
+  /**
+   * Stops every call in flight as shutdown does, without closing anything yet: a server calls
+   * it before closing its transports, so those calls end (and are audited) as stopped by the
+   * shutdown, not as cancelled by their clients. Idempotent; `close` does it too.
+   */
+  stopCalls(): void;
   /** Stops in-flight calls and closes every plugin. Idempotent. */
   close(): Promise<void>;
 }
@@ -592,6 +598,7 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       return () => skillListeners.delete(listener);
     },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
+    stopCalls: () => shutdown.abort(),
     close() {
       closing ??= (async () => {
         shutdown.abort();

@@ -212,6 +212,9 @@ describe('toolport CLI', () => {
     expect(code).toBe(0);
     expect(await readFile(marker, 'utf8')).toBe('aborted');
     expect(stderr).toContain('shutting down');
+    // The call is recorded as stopped by the shutdown, not as cancelled by its client.
+    expect(stderr).toContain('e2e__slow was stopped: the server is shutting down');
+    expect(stderr).not.toContain('cancelled by the client');
     await client.close().catch(() => {});
   });
 });

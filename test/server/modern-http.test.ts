@@ -200,6 +200,9 @@ describe('shutting down with a 2026-07-28 call in flight', () => {
       const { status, body } = await answer;
       expect(status).toBe(503);
       expect(JSON.parse(body.toString('utf8'))).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/shutting down/) as unknown }, id: 8 });
+      // And the call is recorded as stopped by the shutdown, not as cancelled by its client.
+      expect(http.stderr()).toContain('e2e__slow was stopped: the server is shutting down');
+      expect(http.stderr()).not.toContain('cancelled by the client');
     } finally {
       await http.stop();
     }
