@@ -144,11 +144,14 @@ export interface Toolport {
   /** Adds a tool served through the same pipeline as plugin tools. Returns the function that removes it. */
   registerTool(tool: HostTool, options?: RegisterToolOptions): () => void;
   /**
-   * Stops every call in flight as shutdown does, without closing anything yet: a server calls
-   * it before closing its transports, so those calls end (and are audited) as stopped by the
-   * shutdown, not as cancelled by their clients. Idempotent; `close` does it too.
+   * Stops every call in flight as shutdown does, without closing anything yet, and resolves
+   * once they have ended (at most `waitMs`, default 1 s) and their answers had a turn to be
+   * written. A server calls it before it closes its transports, so each call is answered and
+   * recorded as stopped by the shutdown, not cancelled by its client's closing connection.
+   * There is no way back: new calls are refused from then on. Idempotent; `close` stops the
+   * calls too.
    */
-  stopCalls(): void;
+  stopCalls(waitMs?: number): Promise<void>;
   /** Stops in-flight calls and closes every plugin. Idempotent. */
   close(): Promise<void>;
 }
@@ -598,7 +601,12 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
       return () => skillListeners.delete(listener);
     },
     endSession: (sessionKey) => approvals.forgetSession(sessionKey),
-    stopCalls: () => shutdown.abort(),
+    async stopCalls(waitMs = 1000) {
+      shutdown.abort();
+      await pipeline.whenIdle(waitMs);
+      // The answers of the calls just ended are written in the turns that follow their end.
+      await new Promise((resolve) => setImmediate(resolve));
+    },
     close() {
       closing ??= (async () => {
         shutdown.abort();
@@ -612,8 +620,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
         } finally {
           pins.close();
           await pins.flush();
-          // Last, so the events of the calls just stopped still go out.
+          // Last, so the events and records of the calls just stopped still go out.
           await hooks.drain();
+          await audit?.flush();
           await events?.close();
           stopRelay();
           inbox?.close();

@@ -193,9 +193,9 @@ async function runServe(settings: Settings, paths: string[], io: Io, earlyHosts:
   let closeHub: () => Promise<void> = async () => {};
   let closeAdmin: () => Promise<void> = async () => {};
   const stopAll = async (): Promise<void> => {
-    // The calls first, so they end as stopped by the shutdown, not as cancelled by clients whose
-    // connections the transports close.
-    toolport.stopCalls();
+    // The calls first, so they are answered and recorded as stopped by the shutdown before the
+    // transports close their clients' connections.
+    await toolport.stopCalls();
     try {
       await stopTransport();
       await closeHub();

@@ -63,6 +63,8 @@ const windDownMs = 2000;
 export interface CallPipeline {
   /** Runs one call through every step; resolves with how it ended (never rejects). */
   run(name: string, args: unknown, options?: ToolCallOptions): Promise<CallEnding>;
+  /** Resolves true once no call is running (each recorded as ended), or false after `ms`. */
+  whenIdle(ms: number): Promise<boolean>;
 }
 
 export function createCallPipeline(deps: PipelineDeps): CallPipeline {
@@ -145,23 +147,52 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     }
   }
 
+  // Calls between their start and their recorded end, for a shutdown that waits for them.
+  let running = 0;
+  const idle = new Set<() => void>();
+  const ended = (): void => {
+    running -= 1;
+    if (running > 0) return;
+    for (const wake of idle) wake();
+    idle.clear();
+  };
+
   return {
     async run(name, args, options = {}) {
-      const call = startCall(name, args, options);
-      monitor?.started?.(call);
-      let ending: CallEnding;
+      running += 1;
       try {
-        ending = await runSteps(call);
-      } catch (error) {
-        ending = { type: 'failed', error };
+        const call = startCall(name, args, options);
+        monitor?.started?.(call);
+        let ending: CallEnding;
+        try {
+          ending = await runSteps(call);
+        } catch (error) {
+          ending = { type: 'failed', error };
+        }
+        try {
+          const writing = recordEnd(call, ending, recordDeps);
+          if (writing) await writing;
+        } catch (error) {
+          ending = { type: 'failed', error };
+        }
+        return ending;
+      } finally {
+        ended();
       }
-      try {
-        const writing = recordEnd(call, ending, recordDeps);
-        if (writing) await writing;
-      } catch (error) {
-        ending = { type: 'failed', error };
-      }
-      return ending;
+    },
+    whenIdle(ms) {
+      if (running === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          idle.delete(wake);
+          resolve(false);
+        }, ms);
+        idle.add(wake);
+      });
     },
   };
 }

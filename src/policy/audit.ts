@@ -46,6 +46,8 @@ export interface AuditLog {
   readonly includeArguments: boolean;
   /** Appends one line; rejects when it could not be written. */
   write(record: AuditRecord | PinAuditRecord): Promise<void>;
+  /** Resolves once every line written so far is in the file (or failed). */
+  flush(): Promise<void>;
 }
 
 /** The record as one line; argument values that cannot be written as JSON are left out, saying so. */
@@ -73,5 +75,6 @@ export function createAuditLog(path: string, options: { includeArguments: boolea
       tail = next.catch(() => {});
       return next;
     },
+    flush: () => tail,
   };
 }

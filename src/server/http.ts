@@ -162,6 +162,30 @@ function classifiable(req: IncomingMessage): Request {
   return { method: req.method ?? 'POST', headers: { get } } as unknown as Request;
 }
 
+/** A `.` or `..` path segment, written plainly or percent-encoded. */
+const dotSegment = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/**
+ * The request target as a URL, or why it is refused. Origin-form (`/mcp?x`) is read as a path
+ * (`//host/mcp` is a path too, never a host); absolute-form (`http://host/mcp`) is taken only
+ * when its host is the Host header's. A path with dot segments is refused rather than resolved:
+ * a proxy in front would not have seen the path toolport would then serve.
+ */
+export function parseTarget(target: string, host: string | undefined): URL | string {
+  const absolute = /^https?:\/\//i.test(target);
+  if (!absolute && !target.startsWith('/')) return 'the request target must be a path';
+  const path = absolute ? target.replace(/^https?:\/\/[^/?#]*/i, '') : target;
+  if (dotSegment.test(path.split(/[?#]/, 1)[0] ?? '')) return 'the request path has dot segments';
+  let url: URL;
+  try {
+    url = absolute ? new URL(target) : new URL(`http://toolport.invalid${target}`);
+  } catch {
+    return 'the request target is not a valid URL';
+  }
+  if (absolute && url.host.toLowerCase() !== (host ?? '').toLowerCase()) return "the request target's host is not the Host header's";
+  return url;
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
@@ -337,7 +361,13 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   }
 
   async function route(req: AuthedRequest, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://toolport.invalid');
+    const target = parseTarget(req.url ?? '/', req.headers.host);
+    if (typeof target === 'string') {
+      logger.debug({ target: req.url?.slice(0, 200) }, `refused a request target: ${target}`);
+      sendJsonRpcError(res, 400, -32600, `Bad Request: ${target}`);
+      return;
+    }
+    const url = target;
     // An absolute-form target (`POST http://host/mcp`) is served as its path, by every handler below.
     req.url = `${url.pathname}${url.search}`;
     if (replica !== undefined) res.setHeader('toolport-replica', replica);

@@ -152,9 +152,11 @@ async function streamOut(stream: ReadableStream<Uint8Array>, res: ServerResponse
   };
   res.on('drain', release);
   stopped.addEventListener('abort', onStop, { once: true });
+  let whole = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (done) whole = true;
       if (done || stopped.aborted || res.destroyed) break;
       if (!res.write(value) && !stopped.aborted) await new Promise<void>((resolve) => (drained = resolve));
     }
@@ -164,5 +166,7 @@ async function streamOut(stream: ReadableStream<Uint8Array>, res: ServerResponse
   } finally {
     res.off('drain', release);
     stopped.removeEventListener('abort', onStop);
+    // Left before its end (the response went away): the handler's stream is not read any more.
+    if (!whole) reader.cancel().catch(() => {});
   }
 }

@@ -206,7 +206,9 @@ describe('toolport CLI', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const url = await waitForServing(child, () => stderr);
     const client = await connectClient('http-2025', { url });
-    const running = client.callTool({ name: 'e2e__slow', arguments: { steps: 400, marker } }, { onprogress: () => child.kill('SIGTERM') });
+    // One signal, at the first progress (a second would exit at once).
+    let signalled = false;
+    const running = client.callTool({ name: 'e2e__slow', arguments: { steps: 400, marker } }, { onprogress: () => void (signalled || ((signalled = true), child.kill('SIGTERM'))) });
     running.catch(() => {});
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
@@ -215,6 +217,8 @@ describe('toolport CLI', () => {
     // The call is recorded as stopped by the shutdown, not as cancelled by its client.
     expect(stderr).toContain('e2e__slow was stopped: the server is shutting down');
     expect(stderr).not.toContain('cancelled by the client');
+    // The client had its answer before its session closed.
+    await expect(running).resolves.toMatchObject({ isError: true, content: [{ type: 'text', text: 'e2e__slow was stopped: the server is shutting down' }] });
     await client.close().catch(() => {});
   });
 });

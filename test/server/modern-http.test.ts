@@ -176,6 +176,31 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     expect(absolute.split('\r\n')[0]).toBe(relative.split('\r\n')[0]);
   });
 
+  it('a target that would reach /mcp only once resolved is not served as /mcp, and none is a warning in the log', async () => {
+    const { host } = new URL(http.url);
+    const statusOf = async (target: string, hostHeader = host): Promise<string> => {
+      const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+      socket.write(rawPost(target, hostHeader, callWeather(21, 'Bern'), callHeaders));
+      await waitFor(() => Promise.resolve(received), (answer) => answer.includes('\r\n\r\n'), 5_000);
+      socket.destroy();
+      return received.split('\r\n', 1)[0] ?? '';
+    };
+    // A path, however it starts, is a path: `//evil/mcp` names no host.
+    expect(await statusOf('//evil/mcp')).toMatch(/ 404 /);
+    expect(await statusOf('/\\evil/mcp')).toMatch(/ 404 /);
+    // Dot segments are refused rather than resolved to /mcp.
+    expect(await statusOf('/x/%2e%2e/mcp')).toMatch(/ 400 /);
+    expect(await statusOf('/x/../mcp')).toMatch(/ 400 /);
+    // Absolute-form only for the Host it names; a target that is no URL at all is a 400.
+    expect(await statusOf('http://evil.example/mcp')).toMatch(/ 400 /);
+    expect(await statusOf('//:99999/mcp')).toMatch(/ 40[04] /);
+    expect(await statusOf('*')).toMatch(/ 400 /);
+    expect(await statusOf('/mcp')).toMatch(/ 200 /);
+    expect(http.stderr()).not.toContain('HTTP request failed');
+  });
+
   it('a client that leaves in the middle of its body is no warning in the log', async () => {
     const { host } = new URL(http.url);
     const socket = connect(Number(new URL(http.url).port), '127.0.0.1');
@@ -187,25 +212,6 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     const answer = await post(`${http.url}/mcp`, callWeather(7, 'Quito'), callHeaders);
     expect(answer.status).toBe(200);
     expect(http.stderr()).not.toContain('HTTP request failed');
-  });
-});
-
-describe('shutting down with a 2026-07-28 call in flight', () => {
-  it('the waiting client is told with its request id (503), not left with an empty answer', async () => {
-    const http = await startHttpServer([fixture]);
-    try {
-      const answer = post(`${http.url}/mcp`, callSlow(8, '/dev/null'), slowHeaders);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await http.stop();
-      const { status, body } = await answer;
-      expect(status).toBe(503);
-      expect(JSON.parse(body.toString('utf8'))).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/shutting down/) as unknown }, id: 8 });
-      // And the call is recorded as stopped by the shutdown, not as cancelled by its client.
-      expect(http.stderr()).toContain('e2e__slow was stopped: the server is shutting down');
-      expect(http.stderr()).not.toContain('cancelled by the client');
-    } finally {
-      await http.stop();
-    }
   });
 });
 
@@ -252,6 +258,23 @@ describe('servePosted with the SDK handler, on a real HTTP server', () => {
       expect(answer.status).toBe(500);
       expect(JSON.parse(answer.body.toString('utf8'))).toMatchObject({ error: { code: -32603 }, id: 9 });
       expect(String(door.errors[0])).toMatch(/closed/);
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('a call whose server the handler closes under it (shutting down) answers 503 with the request\'s id, not an empty 499', async () => {
+    seen.length = 0;
+    const handler = createMcpHandler(factory, { legacy: 'reject' });
+    const door = await serveWith(() => Promise.resolve(), handler);
+    try {
+      const answer = post(door.url, waitCall, waitHeaders);
+      await waitFor(() => Promise.resolve(seen.includes('started')), (started) => started, 3_000);
+      await handler.close();
+      const { status, headers, body } = await answer;
+      expect(status).toBe(503);
+      expect(headers.connection).toBe('close');
+      expect(JSON.parse(body.toString('utf8'))).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/shutting down/) as unknown }, id: 9 });
     } finally {
       await door.close();
     }
