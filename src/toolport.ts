@@ -86,6 +86,17 @@ export interface PolicyExplanation {
   missingGrants: string[];
 }
 
+/** Whether `work` settles within `ms` (it is not stopped when it does not). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface Toolport {
   readonly config: Config;
   readonly registry: Registry;
@@ -622,7 +633,9 @@ async function assemble(config: Config, options: ToolportOptions & { secrets: Se
           await pins.flush();
           // Last, so the events and records of the calls just stopped still go out.
           await hooks.drain();
-          await audit?.flush();
+          // Bounded: an audit file that cannot take the lines (a FIFO nobody reads, a hung
+          // mount) must not hold the exit.
+          if (audit && !(await settlesWithin(audit.flush(), 2000))) logger.warn({ audit: config.audit?.path }, 'the audit log did not take its last lines within 2 s; exiting without them');
           await events?.close();
           stopRelay();
           inbox?.close();

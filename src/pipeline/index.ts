@@ -98,7 +98,9 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     const started = hooked ? performance.now() : 0;
     let outcome;
     try {
-      if (hooked) await runToolCallHooks(checked, hooks);
+      if (hooked) await runToolCallHooks(checked, hooks, shutdown);
+      // The server may have begun to shut down while the call waited (limits, approval, hooks).
+      if (shutdown.aborted) throw new ToolportError(ErrorCode.ShuttingDown, `${checked.name} was not run: the server is shutting down`);
       const recording = recordStart(checked, recordDeps);
       if (recording) await recording;
       const asked = await (monitor?.plugin ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));

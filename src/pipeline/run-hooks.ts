@@ -1,6 +1,8 @@
 // tool_call handlers see the call just before the plugin runs (any may
 // block it); tool_result handlers see the answer (they may redact or replace it). Events
 // are built only when a handler or the event stream will see them.
+import { raceSignal } from '../core/abort.js';
+import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ToolOutcome } from '../core/tool.js';
 import type { HookBus } from '../policy/hooks.js';
 import type { ToolCall } from './call.js';
@@ -10,8 +12,17 @@ export function wantsCallHooks(hooks: HookBus): boolean {
   return hooks.wants('tool_call') || hooks.wants('tool_result');
 }
 
-export async function runToolCallHooks(call: ToolCall, hooks: HookBus): Promise<void> {
-  await hooks.runToolCall({ type: 'tool_call', ...call.eventBase(), arguments: call.input, argsDigest: call.digest() });
+/**
+ * Runs the tool_call handlers. A shutdown while they run ends the call at once (a handler
+ * may take its whole time limit, and watches no signal): it is not left to reach its plugin
+ * after the server began to stop, and it is answered while the client is still connected.
+ */
+export async function runToolCallHooks(call: ToolCall, hooks: HookBus, shutdown: AbortSignal): Promise<void> {
+  const running = hooks.runToolCall({ type: 'tool_call', ...call.eventBase(), arguments: call.input, argsDigest: call.digest() });
+  await raceSignal(running, shutdown).catch((error: unknown) => {
+    if (shutdown.aborted) throw new ToolportError(ErrorCode.ShuttingDown, `${call.name} was not run: the server is shutting down`);
+    throw error;
+  });
 }
 
 /** The result after every tool_result handler; `edited` says whether one could have changed it. */

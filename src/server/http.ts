@@ -165,6 +165,16 @@ function classifiable(req: IncomingMessage): Request {
 /** A `.` or `..` path segment, written plainly or percent-encoded. */
 const dotSegment = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
+/** A Host header as a URL's `host` (lower case, default port dropped), to compare with one. */
+function hostAsUrlHost(protocol: string, host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  try {
+    return new URL(`${protocol}//${host}`).host;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The request target as a URL, or why it is refused. Origin-form (`/mcp?x`) is read as a path
  * (`//host/mcp` is a path too, never a host); absolute-form (`http://host/mcp`) is taken only
@@ -174,15 +184,17 @@ const dotSegment = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 export function parseTarget(target: string, host: string | undefined): URL | string {
   const absolute = /^https?:\/\//i.test(target);
   if (!absolute && !target.startsWith('/')) return 'the request target must be a path';
-  const path = absolute ? target.replace(/^https?:\/\/[^/?#]*/i, '') : target;
-  if (dotSegment.test(path.split(/[?#]/, 1)[0] ?? '')) return 'the request path has dot segments';
+  const path = (absolute ? target.replace(/^https?:\/\/[^/?#]*/i, '') : target).split(/[?#]/, 1)[0] ?? '';
+  // URL parsing reads `\` as `/` (and would then resolve `\..\`); a proxy reads it as a character.
+  if (path.includes('\\')) return 'the request path has a backslash';
+  if (dotSegment.test(path)) return 'the request path has dot segments';
   let url: URL;
   try {
     url = absolute ? new URL(target) : new URL(`http://toolport.invalid${target}`);
   } catch {
     return 'the request target is not a valid URL';
   }
-  if (absolute && url.host.toLowerCase() !== (host ?? '').toLowerCase()) return "the request target's host is not the Host header's";
+  if (absolute && url.host !== hostAsUrlHost(url.protocol, host)) return "the request target's host is not the Host header's";
   return url;
 }
 

@@ -189,10 +189,14 @@ describe('2026-07-28 requests over Streamable HTTP', () => {
     };
     // A path, however it starts, is a path: `//evil/mcp` names no host.
     expect(await statusOf('//evil/mcp')).toMatch(/ 404 /);
-    expect(await statusOf('/\\evil/mcp')).toMatch(/ 404 /);
+    expect(await statusOf('/\\evil/mcp')).toMatch(/ 400 /);
     // Dot segments are refused rather than resolved to /mcp.
     expect(await statusOf('/x/%2e%2e/mcp')).toMatch(/ 400 /);
     expect(await statusOf('/x/../mcp')).toMatch(/ 400 /);
+    // A backslash too: URL parsing would read `\\..\\` as `/../`.
+    expect(await statusOf('/x\\..\\mcp')).toMatch(/ 400 /);
+    // A default port is the same host whether written or not.
+    expect(await statusOf('http://localhost:80/mcp', 'localhost:80')).toMatch(/ 200 /);
     // Absolute-form only for the Host it names; a target that is no URL at all is a 400.
     expect(await statusOf('http://evil.example/mcp')).toMatch(/ 400 /);
     expect(await statusOf('//:99999/mcp')).toMatch(/ 40[04] /);

@@ -2,6 +2,7 @@
 // isError result) before the transports close, and recorded so in the audit log, over
 // Streamable HTTP 2026-07-28 (both answer forms) and over stdio.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -75,6 +76,42 @@ describe('SIGTERM with calls in flight', () => {
       await expect(running).resolves.toMatchObject({ isError: true, content: [{ type: 'text', text: stoppedText }] });
       expect(await stopping).toBe(0);
       await client.close().catch(() => {});
+    } finally {
+      await http.stop();
+    }
+  });
+
+  it('a call held in a tool_call hook when the signal comes does not reach its plugin afterwards', async () => {
+    const touched = join(dir.path, 'touched');
+    const audit = join(dir.path, 'audit.jsonl');
+    await writeFile(
+      join(dir.path, 'side.mjs'),
+      [
+        "import { writeFileSync } from 'node:fs';",
+        'export default {',
+        "  manifest: { id: 'side', version: '1.0.0', tools: [{ name: 'touch', description: 'Writes a file.', parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] }, annotations: { readOnlyHint: true } }] },",
+        "  async executeTool(name, args) { writeFileSync(args.path, 'ran'); return 'ok'; },",
+        '};',
+      ].join('\n'),
+    );
+    // A hook that holds every call for 1.5 s and does not watch any signal.
+    await writeFile(join(dir.path, 'slow-hook.mjs'), "export default (host) => host.on('tool_call', () => new Promise((resolve) => setTimeout(resolve, 1500)));\n");
+    const http = await serveConfig([`audit: { path: ${JSON.stringify(audit)} }`, 'hooks:', `  - { path: ${JSON.stringify(join(dir.path, 'slow-hook.mjs'))}, timeoutSeconds: 5 }`, 'plugins:', `  - path: ${join(dir.path, 'side.mjs')}`]);
+    try {
+      const answer = fetch(`${http.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'side__touch' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 31, method: 'tools/call', params: { name: 'side__touch', arguments: { path: touched }, _meta: envelope } }),
+      }).then(async (response) => ({ status: response.status, text: await response.text() }));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await http.stop()).toBe(0);
+      // Answered at once, though its hook had more than a second to go.
+      const { status, text } = await answer;
+      expect(status).toBe(200);
+      expect(JSON.parse(text)).toMatchObject({ id: 31, result: { isError: true, content: [{ type: 'text', text: 'side__touch was not run: the server is shutting down' }] } });
+      expect(existsSync(touched)).toBe(false);
+      const ends = (await auditLines(audit)).filter((line) => line.phase === 'end');
+      expect(ends).toMatchObject([{ callId: '31', outcome: 'shutdown' }]);
     } finally {
       await http.stop();
     }
