@@ -18,9 +18,12 @@ export function wantsCallHooks(hooks: HookBus): boolean {
  * after the server began to stop, and it is answered while the client is still connected.
  */
 export async function runToolCallHooks(call: ToolCall, hooks: HookBus, shutdown: AbortSignal): Promise<void> {
+  const stopped = (): ToolportError => new ToolportError(ErrorCode.ShuttingDown, `${call.name} was not run: the server is shutting down`);
+  // Stopped while it waited on an earlier step: no handler is asked about a call that will not run.
+  if (shutdown.aborted) throw stopped();
   const running = hooks.runToolCall({ type: 'tool_call', ...call.eventBase(), arguments: call.input, argsDigest: call.digest() });
   await raceSignal(running, shutdown).catch((error: unknown) => {
-    if (shutdown.aborted) throw new ToolportError(ErrorCode.ShuttingDown, `${call.name} was not run: the server is shutting down`);
+    if (shutdown.aborted) throw stopped();
     throw error;
   });
 }

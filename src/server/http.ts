@@ -167,7 +167,8 @@ const dotSegment = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
 /** A Host header as a URL's `host` (lower case, default port dropped), to compare with one. */
 function hostAsUrlHost(protocol: string, host: string | undefined): string | undefined {
-  if (host === undefined) return undefined;
+  // A host and an optional port, nothing else (no user, no path) before it is read as a URL's.
+  if (host === undefined || !/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i.test(host)) return undefined;
   try {
     return new URL(`${protocol}//${host}`).host;
   } catch {
@@ -184,7 +185,7 @@ function hostAsUrlHost(protocol: string, host: string | undefined): string | und
 export function parseTarget(target: string, host: string | undefined): URL | string {
   const absolute = /^https?:\/\//i.test(target);
   if (!absolute && !target.startsWith('/')) return 'the request target must be a path';
-  const path = (absolute ? target.replace(/^https?:\/\/[^/?#]*/i, '') : target).split(/[?#]/, 1)[0] ?? '';
+  const path = (absolute ? target.replace(/^https?:\/\/[^/?#\\]*/i, '') : target).split(/[?#]/, 1)[0] ?? '';
   // URL parsing reads `\` as `/` (and would then resolve `\..\`); a proxy reads it as a character.
   if (path.includes('\\')) return 'the request path has a backslash';
   if (dotSegment.test(path)) return 'the request path has dot segments';

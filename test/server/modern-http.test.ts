@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { McpServer, PROTOCOL_VERSION_META_KEY, createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { claimsModernEnvelope } from '../../src/server/http.js';
+import { claimsModernEnvelope, parseTarget } from '../../src/server/http.js';
 import { servePosted } from '../../src/server/posted-request.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
@@ -329,6 +329,22 @@ describe('servePosted with the SDK handler, on a real HTTP server', () => {
     } finally {
       await door.close();
     }
+  });
+});
+
+describe('parseTarget', () => {
+  it('takes a path, or an absolute URL for the Host it names, and nothing that only resolves to one', () => {
+    const host = '127.0.0.1:9';
+    expect(parseTarget('/mcp?q=a\\b', host)).toBeInstanceOf(URL);
+    expect(parseTarget('http://127.0.0.1:9/mcp', host)).toBeInstanceOf(URL);
+    expect(parseTarget('http://[::1]:9/mcp', '[::1]:9')).toBeInstanceOf(URL);
+    expect(parseTarget('HTTP://LOCALHOST:80/mcp', 'localhost')).toBeInstanceOf(URL);
+    // A backslash right after the host, which URL parsing would read as a slash.
+    expect(parseTarget('http://127.0.0.1:9\\x\\..\\mcp', host)).toEqual(expect.any(String));
+    // A Host header that is more than a host and a port does not name the target's host.
+    expect(parseTarget('http://127.0.0.1:9/mcp', 'evil@127.0.0.1:9')).toEqual(expect.any(String));
+    expect(parseTarget('http://127.0.0.1:9/mcp', '127.0.0.1:9/x')).toEqual(expect.any(String));
+    expect(parseTarget('http://127.0.0.1:9/mcp', undefined)).toEqual(expect.any(String));
   });
 });
 
