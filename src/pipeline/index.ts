@@ -25,7 +25,7 @@ import type { PinGuard } from '../policy/pins.js';
 import { checkResult } from './check-result.js';
 import { decidePolicy, type ToolDecider } from './decide-policy.js';
 import { acquireLimits, checkLimits } from './limit.js';
-import { lookUpTool } from './look-up.js';
+import { lookUpTool, notRunAtShutdown } from './look-up.js';
 import type { CallMonitor } from './monitor.js';
 import { recordEnd, recordStart } from './record.js';
 import { resumeRoundTrip } from './resume.js';
@@ -100,7 +100,7 @@ export function createCallPipeline(deps: PipelineDeps): CallPipeline {
     try {
       if (hooked) await runToolCallHooks(checked, hooks, shutdown);
       // The server may have begun to shut down while the call waited (limits, approval, hooks).
-      if (shutdown.aborted) throw new ToolportError(ErrorCode.ShuttingDown, `${checked.name} was not run: the server is shutting down`);
+      if (shutdown.aborted) throw notRunAtShutdown(checked.name);
       const recording = recordStart(checked, recordDeps);
       if (recording) await recording;
       const asked = await (monitor?.plugin ? monitor.plugin(checked, () => runPlugin(checked)) : runPlugin(checked));

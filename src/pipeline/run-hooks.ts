@@ -2,10 +2,10 @@
 // block it); tool_result handlers see the answer (they may redact or replace it). Events
 // are built only when a handler or the event stream will see them.
 import { raceSignal } from '../core/abort.js';
-import { ErrorCode, ToolportError } from '../core/errors.js';
 import type { ToolOutcome } from '../core/tool.js';
 import type { HookBus } from '../policy/hooks.js';
 import type { ToolCall } from './call.js';
+import { notRunAtShutdown } from './look-up.js';
 
 /** Whether this call goes through the hooks at all (decided once, before the plugin runs). */
 export function wantsCallHooks(hooks: HookBus): boolean {
@@ -18,12 +18,11 @@ export function wantsCallHooks(hooks: HookBus): boolean {
  * after the server began to stop, and it is answered while the client is still connected.
  */
 export async function runToolCallHooks(call: ToolCall, hooks: HookBus, shutdown: AbortSignal): Promise<void> {
-  const stopped = (): ToolportError => new ToolportError(ErrorCode.ShuttingDown, `${call.name} was not run: the server is shutting down`);
   // Stopped while it waited on an earlier step: no handler is asked about a call that will not run.
-  if (shutdown.aborted) throw stopped();
+  if (shutdown.aborted) throw notRunAtShutdown(call.name);
   const running = hooks.runToolCall({ type: 'tool_call', ...call.eventBase(), arguments: call.input, argsDigest: call.digest() });
   await raceSignal(running, shutdown).catch((error: unknown) => {
-    if (shutdown.aborted) throw stopped();
+    if (shutdown.aborted) throw notRunAtShutdown(call.name);
     throw error;
   });
 }

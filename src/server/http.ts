@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { OAuthConfig, TokenEntry } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { isPlainObject } from '../core/tool.js';
 import type { StateHealth } from '../core/shared-state.js';
 import { createAuthCheck, principalOfAuth } from './auth.js';
 import type { AuthFailure } from './oauth.js';
@@ -199,8 +200,6 @@ export function parseTarget(target: string, host: string | undefined): URL | str
   return url;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-
 /**
  * Whether a parsed body is one the SDK's classification can only send to the 2026-07-28
  * handler: a JSON-RPC message naming a method (not `initialize`, not a response) whose params
@@ -209,12 +208,12 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
  * it again anyway; so a call of a 2026-07-28 client is classified once, not twice.
  */
 export function claimsModernEnvelope(body: unknown): boolean {
-  if (!isObject(body)) return false;
+  if (!isPlainObject(body)) return false;
   if (typeof body.method !== 'string' || body.method === 'initialize' || 'result' in body || 'error' in body) return false;
   const params = body.params;
-  if (!isObject(params)) return false;
+  if (!isPlainObject(params)) return false;
   const meta = params._meta;
-  return isObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
+  return isPlainObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
 }
 
 function isJsonContentType(req: IncomingMessage): boolean {
@@ -243,7 +242,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const modern = createMcpHandler(hub.factory, {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
-    onerror: (error) => reportModernError(error),
+    onerror: reportModernError,
   });
   const modernNode = toNodeHandler(modern);
   const statelessLegacy = legacyStatelessFallback(hub.factory, (error) => logger.debug({ err: error }, 'stateless HTTP request error'), {
@@ -329,7 +328,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
     await statelessLegacyNode(req, res, body);
   }
 
-  async function handleMcp(req: AuthedRequest, res: ServerResponse, path: string): Promise<void> {
+  async function handleMcp(req: AuthedRequest, res: ServerResponse): Promise<void> {
     if (req.method === 'POST') {
       if (!isJsonContentType(req)) {
         sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -338,7 +337,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       const body = await readJsonBody(req, maxBodyBytes);
       const legacy = !claimsModernEnvelope(body) && (await isLegacyRequest(classifiable(req), body, { maxRequestBodySize: maxBodyBytes }));
       if (legacy) await handleLegacy(req, res, body);
-      else await servePosted(modern, req, res, body, { path, onerror: reportModernError });
+      else await servePosted(modern, req, res, body, reportModernError);
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
@@ -420,7 +419,7 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
       req.auth = checked.authInfo;
     }
     if (url.pathname === '/mcp') {
-      await handleMcp(req, res, `${url.pathname}${url.search}`);
+      await handleMcp(req, res);
     } else if (url.pathname === '/sse') {
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET' }).end();

@@ -51,12 +51,6 @@ function echoableId(body: unknown): string | number | null {
 
 const isJson = (type: string | undefined): boolean => type === 'application/json' || (type?.startsWith('application/json;') ?? false);
 
-export interface PostedOptions {
-  /** The path and query the request reached (as the router parsed them: an absolute request target is cut to its path). */
-  path: string;
-  /** Told of a failure to serve the request (it is answered 500). */
-  onerror: (error: unknown) => void;
-}
 
 /** A JSON-RPC error answer that echoes the request's id, and ends the exchange. */
 function answerError(res: ServerResponse, status: number, code: number, message: string, body: unknown, headers: Record<string, string> = {}): void {
@@ -74,7 +68,8 @@ export async function servePosted(
   req: IncomingMessage & { auth?: AuthInfo },
   res: ServerResponse,
   body: unknown,
-  options: PostedOptions,
+  /** Told of a failure to serve the request (it is answered 500). */
+  onerror: (error: unknown) => void,
 ): Promise<void> {
   // The call is cancelled when its client goes away: its response closes, or (a request
   // pipelined behind another, which has no response of its own yet) its socket does.
@@ -86,7 +81,7 @@ export async function servePosted(
   if (res.destroyed || socket.destroyed) stop();
   const failed = (error: unknown): void => {
     try {
-      options.onerror(error);
+      onerror(error);
     } catch {
       // A reporter that throws must not change the answer.
     }
@@ -95,7 +90,8 @@ export async function servePosted(
   try {
     let response: Response;
     try {
-      const request = new Request(`http://${req.headers.host ?? 'localhost'}${options.path}`, {
+      // req.url is the router's: an absolute-form target was cut to its path and query.
+      const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
         method: 'POST',
         headers: headersOf(req),
         signal: stopped.signal,

@@ -246,7 +246,7 @@ describe('servePosted with the SDK handler, on a real HTTP server', () => {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-        served = before(req, res).then(() => servePosted(handler, req, res, body, { path: req.url ?? '/', onerror: (error) => errors.push(error) }));
+        served = before(req, res).then(() => servePosted(handler, req, res, body, (error) => errors.push(error)));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
