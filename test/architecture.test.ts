@@ -113,3 +113,45 @@ describe('src/ import rules', () => {
     expect(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'a.ts']]);
   });
 });
+
+/** The README's "Architecture" section, up to the next heading of its level or above. */
+async function architectureSection(): Promise<string> {
+  const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const start = readme.indexOf('\n### Architecture\n');
+  const next = readme.slice(start + 1).search(/\n#{1,3} /);
+  return next === -1 ? readme.slice(start) : readme.slice(start, start + 1 + next);
+}
+
+describe('the README\'s Architecture section', () => {
+  it('names only files that exist (a path from src/ or the repository, or a file name found under src/)', async () => {
+    const section = await architectureSection();
+    const all = (await sourceFiles(srcDir)).map((file) => relative(srcDir, file));
+    const repo = fileURLToPath(new URL('../', import.meta.url));
+    const names = new Set([...section.matchAll(/[\w./-]+\.(?:ts|mjs|js)\b/g)].map((match) => match[0]));
+    // Built files are checked by their sources (the test may run before a build).
+    const exists = async (name: string): Promise<boolean> => {
+      if (!name.includes('/')) return all.some((file) => file.split('/').at(-1) === name);
+      const source = name.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+      if (all.includes(source)) return true;
+      return readFile(join(repo, name)).then(
+        () => true,
+        () => false,
+      );
+    };
+    const missing = [];
+    for (const name of names) if (!(await exists(name))) missing.push(name);
+    expect(names.size).toBeGreaterThan(40);
+    expect(missing).toEqual([]);
+  });
+
+  it('its table of steps has a row for every step file the pipeline imports', async () => {
+    const section = await architectureSection();
+    const tabled = new Set([...section.matchAll(/^\| [^|]+ \| `([\w-]+\.ts)` \|/gm)].map((match) => match[1]));
+    const assembly = await readFile(join(srcDir, 'pipeline/index.ts'), 'utf8');
+    // Value imports of pipeline/index.ts from its own folder: the steps, the call's state and the asker.
+    const imported = [...assembly.matchAll(/^import \{[^}]*\} from '\.\/([\w-]+)\.js';$/gm)].map((match) => `${match[1]}.ts`);
+    const notSteps = new Set(['call.ts', 'ask-client.ts']);
+    expect(imported.length).toBeGreaterThan(10);
+    expect(imported.filter((file) => !notSteps.has(file) && !tabled.has(file))).toEqual([]);
+  });
+});

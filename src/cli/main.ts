@@ -1,4 +1,4 @@
-// The command line: serve, list, call, check, policy, approvals, init, schema. Parses
+// The command line: serve, list, call, check, policy, approvals, pins, init, schema. Parses
 // arguments (and their TOOLPORT_* environment defaults), loads the config and plugins,
 // and hands over to the server or prints results. Exit codes: 0 ok, 1 a check or call
 // failed, 2 bad usage or config. Each problem is printed once.

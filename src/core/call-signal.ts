@@ -1,5 +1,6 @@
-// One AbortSignal per call that fires on client cancellation, the call's time limit
-// or shutdown, and says which of them it was. Listeners are removed when the call ends,
+// One AbortSignal per call that fires on client cancellation, the end of the client's
+// connection, the call's time limit, shutdown, or when the pipeline stops or interrupts the
+// call, and says which of them it was. Listeners are removed when the call ends,
 // so long-lived signals (shutdown, a connection's) do not collect one listener per call;
 // on those, the calls share one listener (`onAbort`).
 import { callEach, onAbort } from './abort.js';

@@ -1,7 +1,8 @@
-// The one place that turns how a request ended into MCP: an answer becomes a CallToolResult
-// (or a GetPromptResult), input_required passes through, and a failure becomes an isError
-// result with a safe message, except protocol faults (unknown tool or prompt, bad prompt
-// arguments), which become JSON-RPC errors.
+// The one place that turns how a request ended into MCP. A tool call: an answer becomes a
+// CallToolResult, input_required passes through, and a failure becomes an isError result
+// with a safe message, except protocol faults (an unknown tool, and a ProtocolError the call
+// ran into, such as -32021 for a client without a capability the tool needs), which become
+// JSON-RPC errors. A prompt has no isError result: every failure is a JSON-RPC error.
 import { ProtocolError, ProtocolErrorCode, type CallToolResult, type GetPromptResult, type InputRequiredResult } from '@modelcontextprotocol/server';
 import { ErrorCode, RateLimitedError, describeThrown, isToolportError } from './errors.js';
 import type { PromptOutcome } from './prompt.js';

@@ -1,9 +1,11 @@
 // The call pipeline, assembled from its steps in the order they run:
-//   look up → argument limits → validate arguments → decide (policy) → check the pin → check grants → check
-//   limits → approve → take limits → tool_call hooks → record start (audit) → call the plugin
+//   look up → argument limits → validate arguments → decide (policy) → check the pin → check
+//   grants → check limits → resume (a 2026-07-28 retry's state) → approve → take limits →
+//   tool_call hooks → (shutdown since? then not run) → record start (audit) → call the plugin
 //   → check the result → tool_result hooks (→ check the result again) → record end (audit, tool_error)
-// Each step is a function in its own file; `run` resolves with how the call ended and never
-// rejects, so one door (core/to-mcp-result.ts) turns every ending into MCP.
+// Each step is a function in a file named after it (a step and its counterpart share one:
+// validate-arguments.ts, limit.ts, run-hooks.ts, record.ts); `run` resolves with how the call
+// ended and never rejects, so one door (core/to-mcp-result.ts) turns every ending into MCP.
 import type { CallSignal } from '../core/call-signal.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';

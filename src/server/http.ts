@@ -1,7 +1,9 @@
 // One HTTP listener for every HTTP transport: Streamable HTTP at /mcp (2026-07-28
 // requests statelessly, 2025-era clients on sessions), legacy SSE at /sse + /messages,
 // /healthz, and in OAuth mode the protected-resource metadata. Host/Origin checks, bearer
-// tokens (static or JWT) and body limits sit in front of all.
+// tokens (static or JWT) and body limits sit in front of the MCP routes; /healthz is answered
+// before them (it says only that the server is up), and the OAuth metadata needs no token
+// (a client reads it to learn where to get one).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
