@@ -234,8 +234,10 @@ export async function serveHttp(hub: ServerHub, logger: Logger, options: HttpOpt
   const auth = await createAuthCheck({ tokens: options.tokens, oauth: options.oauth, logger });
   const oauthModule = auth.oauth ? await import('./oauth.js') : undefined;
 
-  const allowedNames = [...loopbackNames, ...options.allowedHosts];
-  if (!isWildcard(options.host) && !allowedNames.includes(options.host)) allowedNames.push(options.host);
+  // Host names are compared without regard to case: the SDK lowers the Host header's, so the list is lowered too.
+  const allowedNames = [...loopbackNames, ...options.allowedHosts.map((name) => name.toLowerCase())];
+  const boundName = options.host.toLowerCase();
+  if (!isWildcard(options.host) && !allowedNames.includes(boundName)) allowedNames.push(boundName);
   // Bound to every interface with no allowed names: Host cannot be checked; say so at startup.
   const checkHost = isWildcard(options.host) && options.allowedHosts.length === 0 ? undefined : hostHeaderValidation(allowedNames);
   const checkOrigin = checkHost ? originValidation(allowedNames) : undefined;

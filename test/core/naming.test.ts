@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { exposedNamePattern, shortenName, toExposedName, toSafeName } from '../../src/core/naming.js';
 
@@ -32,5 +33,15 @@ describe('exposed names', () => {
   it('never exceeds 64 characters whatever maxLength says', () => {
     expect(toExposedName('p', 'y'.repeat(200), true, 500)).toHaveLength(64);
     expect(shortenName('short', 64)).toBe('short');
+  });
+
+  it('gives a shortened name _ plus the first 8 hex digits of the SHA-256 of the full name (README, Tool names)', () => {
+    const full = `plugin__${'x'.repeat(40)}_alpha`;
+    const sha256 = createHash('sha256').update(full).digest('hex');
+    const shortened = toExposedName('plugin', `${'x'.repeat(40)}_alpha`, true, 48);
+    expect(shortened).toBe(`${full.slice(0, 48 - 9)}_${sha256.slice(0, 8)}`);
+    // The default maxLength (64): the full name is the safe prefixed one.
+    const longFull = `acme_notes__${'y'.repeat(80)}`;
+    expect(toExposedName('acme.notes', 'y'.repeat(80), true, 64)).toBe(`${longFull.slice(0, 55)}_${createHash('sha256').update(longFull).digest('hex').slice(0, 8)}`);
   });
 });
