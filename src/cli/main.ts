@@ -347,6 +347,13 @@ async function runCall(settings: Settings, positionals: string[], io: Io): Promi
     // The command line offers no input_required round trip, so an answer is always a result.
     const result: CallToolResult = isInputRequiredResult(answer) ? cannotAsk : answer;
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\n`);
+    let asks: string | undefined;
+    try {
+      if (result.isError && !values.approve) asks = asksBecause(toolport, tool, args);
+    } catch {
+      // No hint, then: the answer above already says what went wrong.
+    }
+    if (asks) io.err(`hint: ${tool} asks for approval (${asks}); on the command line, --approve gives it\n`);
     return result.isError ? 1 : 0;
   } finally {
     process.off('SIGINT', onSigint);
@@ -371,15 +378,19 @@ async function runCheck(settings: Settings, paths: string[], io: Io): Promise<nu
 }
 
 /** Why a call of the tool (by the local principal, without arguments) asks for approval; undefined when it does not. */
-function asksBecause(toolport: Toolport, name: string): string | undefined {
-  const { decision } = toolport.explain(name, {});
+function asksBecause(toolport: Toolport, name: string, args: unknown = {}): string | undefined {
+  const { decision } = toolport.explain(name, args);
   return decision.action === 'ask' ? decision.because : undefined;
 }
+
+/** Exposed tool names never hold a slash or end in a plugin file's extension; paths do. */
+const looksLikePath = (word: string): boolean => /[/\\]|\.(?:mjs|js|cjs|wasm|py|toml|json|ya?ml)$/i.test(word);
 
 /** Splits `TOOL [JSON_ARGS] [PATH...]`. */
 function parseToolArgs(positionals: readonly string[], command: string): { tool: string; args: unknown; paths: string[] } {
   const [tool, maybeArgs, ...rest] = positionals;
   if (!tool) throw new UsageError(`${command}: name the tool, e.g. toolport ${command} notebook__add_note '{"text":"hi"}'`);
+  if (looksLikePath(tool)) throw new UsageError(`${command}: "${tool}" is a path, not a tool name; the tool comes first, e.g. toolport ${command} notebook__add_note '{"text":"hi"}' ${tool}`);
   if (maybeArgs === undefined) return { tool, args: {}, paths: rest };
   if (!maybeArgs.trimStart().startsWith('{')) return { tool, args: {}, paths: [maybeArgs, ...rest] };
   try {
@@ -405,11 +416,31 @@ async function runPolicy(settings: Settings, positionals: string[], io: Io): Pro
     }
     return 0;
   } catch (error) {
-    if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) throw new UsageError(error.shortMessage);
+    if (isToolportError(error) && error.code === ErrorCode.ToolNotFound) {
+      throw new UsageError(`${error.shortMessage}${didYouMean(tool, toolport.registry.tools.map((entry) => entry.name))}`);
+    }
     throw error;
   } finally {
     await toolport.close();
   }
+}
+
+interface AdminAnswer {
+  pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string; replica?: string }[];
+  error?: string;
+}
+
+/** The admin listener's JSON (a list, a decision or an error), or undefined for any other answer (another server, the MCP listener). */
+function adminAnswer(text: string): AdminAnswer | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || 'jsonrpc' in parsed) return undefined;
+  const answer = parsed as Record<string, unknown>;
+  return Array.isArray(answer.pending) || typeof answer.error === 'string' || typeof answer.decided === 'string' ? answer : undefined;
 }
 
 async function runApprovals(settings: Settings, positionals: string[], io: Io): Promise<number> {
@@ -443,10 +474,18 @@ async function runApprovals(settings: Settings, positionals: string[], io: Io): 
   } catch (error) {
     throw new CommandFailed(`approvals: cannot reach ${base} (${(error as Error).message}); is toolport serve running?`);
   }
-  const body = (await response.json()) as {
-    pending?: { id: string; tool: string; principal: string; arguments: unknown; expiresAt: string; replica?: string }[];
-    error?: string;
-  };
+  const text = await response.text();
+  const body = adminAnswer(text);
+  if (!body) {
+    throw new CommandFailed(
+      `approvals: ${base} did not answer as toolport's admin listener (HTTP ${response.status}: ${JSON.stringify(text.slice(0, 60))}); ` +
+        `is it the approvals.admin address${admin ? ` (${admin.host}:${admin.port} in ${configFile})` : ''}?`,
+    );
+  }
+  if (response.status === 401) {
+    const from = process.env.TOOLPORT_ADMIN_TOKEN !== undefined ? 'TOOLPORT_ADMIN_TOKEN' : `approvals.admin.token in ${configFile}`;
+    throw new CommandFailed(`approvals: ${base} refused the admin token (from ${from}); it must be the serving toolport's approvals.admin.token`);
+  }
   if (!response.ok) {
     io.err(`toolport: ${body.error ?? `HTTP ${response.status}`}\n`);
     return 1;
@@ -479,6 +518,9 @@ async function runPins(settings: Settings, positionals: string[], io: Io): Promi
   const toolName = wantsTool ? rest[0] : undefined;
   const toolPaths = wantsTool ? rest.slice(1) : rest;
   if (wantsTool && !toolName) throw new UsageError(`pins ${sub}: name the tool, e.g. toolport pins ${sub} weather__forecast (or --plugin ID)`);
+  if (toolName !== undefined && looksLikePath(toolName)) {
+    throw new UsageError(`pins ${sub}: "${toolName}" is a path, not a tool name; the tool comes first, e.g. toolport pins ${sub} weather__forecast ${toolName}`);
+  }
   const toolport = await openToolport(settings, toolPaths, 'error');
   try {
     await toolport.pins.flush();
@@ -489,6 +531,10 @@ async function runPins(settings: Settings, positionals: string[], io: Io): Promi
       throw new UsageError(`Unknown tool: ${toolName}${didYouMean(toolName, known)}`);
     }
     const by = `command line (${process.env.USER ?? 'unknown user'})`;
+    if (values.plugin !== undefined && !toolport.plugins.some((plugin) => plugin.id === values.plugin)) {
+      const ids = toolport.plugins.map((plugin) => plugin.id);
+      throw new UsageError(`pins approve --plugin: no plugin "${values.plugin}" is served${didYouMean(values.plugin, ids)}${ids.length > 0 ? `; served: ${ids.join(', ')}` : ''}`);
+    }
     if (sub === 'approve') {
       const approved = await toolport.pins.approve(tool ? { tools: [tool] } : { pluginId: values.plugin }, by);
       if (approved.length === 0) {
@@ -616,7 +662,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo, env: Nod
   const [command, ...rest] = parsed.positionals;
   if (command === 'help') {
     const topic = rest[0];
-    io.out(topic && (commands as readonly string[]).includes(topic) ? commandHelp[topic as Command] : overview);
+    if (topic === undefined) {
+      io.out(overview);
+      return 0;
+    }
+    if (!(commands as readonly string[]).includes(topic)) {
+      io.err(`toolport: help: no command "${topic}"${didYouMean(topic, commands)}; expected ${commands.join(', ')} (see toolport --help)\n`);
+      return 2;
+    }
+    io.out(commandHelp[topic as Command]);
     return 0;
   }
   if (command === undefined) {

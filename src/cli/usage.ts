@@ -179,7 +179,7 @@ Usage:
   toolport policy explain TOOL [JSON_ARGS] [PATH...] [--config FILE] [--principal P]
   toolport approvals list | approve ID [--session] | reject ID [--reason TEXT]
   toolport pins list | diff TOOL | approve TOOL | approve --plugin ID
-  toolport init [DIR] [--kind module|python|command|http|wasm]
+  toolport init [DIR] [--kind module|python|command|http|wasm] [--force]
   toolport schema
 
 ${pathNote}

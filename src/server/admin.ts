@@ -288,6 +288,11 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
       send(res, 200, { id, decided: verb });
       return;
     }
+    const malformed = /^\/approvals\/([^/]+)\/(?:approve|reject)$/.exec(path);
+    if (method === 'POST' && malformed) {
+      send(res, 404, { error: `no pending approval ${JSON.stringify(decodeSegment(malformed[1] ?? '').slice(0, 64))}: an approval id is 8 hex digits (see GET /approvals)` });
+      return;
+    }
     if (session && method === 'POST' && path === '/logout') {
       const id = cookieOf(req, cookieName);
       if (id) sessions.delete(id);
@@ -315,7 +320,7 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
     }
     const record = /^\/calls\/([^/]+)$/.exec(path);
     if (method === 'GET' && record) {
-      const found = telemetry.live?.record(decodeURIComponent(record[1] ?? ''));
+      const found = telemetry.live?.record(decodeSegment(record[1] ?? ''));
       if (!found) {
         send(res, 404, { error: 'no record of that call (still running, or too old)' });
         return;
@@ -361,4 +366,13 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
       return closing;
     },
   };
+}
+
+/** A path segment as text: percent-decoded, or as it came when it is not valid percent-encoding. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -60,6 +60,23 @@ describe('toolport CLI', () => {
       stderr: expect.stringContaining(`Unknown option '--prot' (did you mean "--port"?); see toolport serve --help`) as string,
     });
     expect((await toolport(['call', 'e2e__wether', e2e])).stderr).toContain('Unknown tool: e2e__wether (did you mean "e2e__weather"?)');
+    expect(await toolport(['help', 'lsit'])).toMatchObject({ code: 2, stderr: expect.stringContaining('help: no command "lsit" (did you mean "list"?)') as string });
+    expect(await toolport(['policy', 'explain', 'e2e__wether', e2e])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Unknown tool: e2e__wether (did you mean "e2e__weather"?)') as string,
+    });
+    expect(await toolport(['pins', 'approve', '--plugin', 'e2f', e2e])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('pins approve --plugin: no plugin "e2f" is served (did you mean "e2e"?); served: e2e') as string,
+    });
+  });
+
+  it('a plugin path where the tool name belongs is named as such, not taken for a tool', async () => {
+    for (const command of [['call'], ['policy', 'explain'], ['pins', 'diff']]) {
+      const result = await toolport([...command, e2e]);
+      expect(result.code, command.join(' ')).toBe(2);
+      expect(result.stderr, command.join(' ')).toContain(`${command.join(' ')}: "${e2e}" is a path, not a tool name; the tool comes first`);
+    }
   });
 
   it('exits 2 on bad usage, naming the problem', async () => {
@@ -197,6 +214,18 @@ describe('toolport CLI', () => {
     const unknown = await toolport(['call', 'e2e__nope', e2e]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('known tools: e2e__fail, e2e__grow, e2e__slow, e2e__weather');
+    // A plugin failure is no approval matter: no hint.
+    expect(failed.stderr).not.toContain('hint:');
+  });
+
+  it('call of a tool that asks for approval, without --approve: refused, with a hint naming --approve; with it, the tool runs', async () => {
+    const notebook = join(examples, 'notebook.mjs');
+    const refused = await toolport(['call', 'notebook__add_note', '{"text":"buy milk"}', notebook]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('hint: notebook__add_note asks for approval (policy.sideEffects: ask (the tool has side effects)); on the command line, --approve gives it\n');
+    const approved = await toolport(['call', 'notebook__add_note', '{"text":"buy milk"}', notebook, '--approve']);
+    expect(approved).toMatchObject({ code: 0 });
+    expect(approved.stderr).not.toContain('hint:');
   });
 
   it('SIGTERM while a call runs: the call is aborted, the plugin sees it, the process exits 0', async () => {

@@ -31,3 +31,12 @@ it('copied to the repository root as ./toolport.yaml, it passes toolport check',
     await rm(root, { recursive: true, force: true });
   }
 });
+
+it('examples/toolport.yaml (what npm start serves): only the tools that change something ask (README, side effects)', async () => {
+  // Through the launcher npm start uses, so the Trailhead API is there and its tools load.
+  const launcher = join(repoRoot, 'examples', 'http', 'with-api.mjs');
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [launcher, process.execPath, binPath, 'check', '--config', join(repoRoot, 'examples', 'toolport.yaml')], { cwd: repoRoot });
+  expect(stdout).toMatch(/^ok: \d+ tools\n$/);
+  const asking = [...stderr.matchAll(/^info: (\S+) asks for approval before it runs/gm)].map((match) => match[1]).sort();
+  expect(asking).toEqual(['bakery__place-order', 'examples_reading_list__save_link', 'notebook__add_note', 'trailhead__favourite_trail']);
+}, 60_000);

@@ -220,6 +220,23 @@ describe('the approval inbox, for clients without elicitation', () => {
     }
   });
 
+  it('the approvals command says what is wrong: a refused token, an address that is not the admin listener, an id that cannot be one', async () => {
+    const failing = (args: string[], token: string) =>
+      run(process.execPath, [binPath, 'approvals', ...args], { env: { ...process.env, TOOLPORT_ADMIN_TOKEN: token } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+      );
+    const refused = await failing(['list', '--url', adminUrl()], 'not-the-admin-token');
+    expect(refused).toEqual({ code: 1, stderr: `toolport: approvals: ${adminUrl()} refused the admin token (from TOOLPORT_ADMIN_TOKEN); it must be the serving toolport's approvals.admin.token\n` });
+    // The MCP listener's address instead of the admin one.
+    const mcp = new URL(http.url).origin;
+    const elsewhere = await failing(['list', '--url', mcp], adminToken);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(new RegExp(`^toolport: approvals: ${mcp} did not answer as toolport's admin listener \\(HTTP \\d+: .*\\); is it the approvals.admin address\\?\n$`));
+    const badId = await failing(['reject', 'not-an-id', '--reason', 'no', '--url', adminUrl()], adminToken);
+    expect(badId).toEqual({ code: 1, stderr: 'toolport: no pending approval "not-an-id": an approval id is 8 hex digits (see GET /approvals)\n' });
+  });
+
   it('reject from the inbox tells the model why', async () => {
     const { client } = await connect('sse', false);
     try {
