@@ -235,6 +235,9 @@ describe('the approval inbox, for clients without elicitation', () => {
     expect(elsewhere.stderr).toMatch(new RegExp(`^toolport: approvals: ${mcp} did not answer as toolport's admin listener \\(HTTP \\d+: .*\\); is it the approvals.admin address\\?\n$`));
     const badId = await failing(['reject', 'not-an-id', '--reason', 'no', '--url', adminUrl()], adminToken);
     expect(badId).toEqual({ code: 1, stderr: 'toolport: no pending approval "not-an-id": an approval id is 8 hex digits (see GET /approvals)\n' });
+    // A path segment that is not valid percent-encoding is just an id that matches nothing.
+    const record = await fetch(`${adminUrl()}/calls/%E0%A4%A`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(record.status).toBe(404);
   });
 
   it('reject from the inbox tells the model why', async () => {
