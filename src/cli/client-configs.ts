@@ -31,7 +31,8 @@ export function absoluteServeArgs(paths: readonly string[], configFile: string |
   return [...paths.map((path) => (/^https?:\/\//i.test(path) ? path : resolve(path))), ...(configFile ? ['--config', resolve(configFile)] : [])];
 }
 
-const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+/** One shell word (POSIX sh), quoted only when it must be. */
+export const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 /** The client lines for a stdio launch and, when toolport listens on HTTP, its URL. */
 export function clientConfigLines(stdio: StdioLaunch, url?: string): string[] {

@@ -16,7 +16,7 @@ import { createLogger, logFormats, logLevels, type LogFormat, type LogLevel, typ
 import { createSecretSet, type SecretSet } from '../core/redact.js';
 import { changedParts, pluginKeyOf, renderDefinitionDiff } from '../policy/pins.js';
 import { createToolport, type Toolport } from '../toolport.js';
-import { absoluteServeArgs, clientConfigLines, toStdioLaunch } from './client-configs.js';
+import { absoluteServeArgs, clientConfigLines, quote, toStdioLaunch } from './client-configs.js';
 import { commandHelp, commands, optionSpecs, overview, type Command } from './usage.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -611,15 +611,18 @@ async function runInit(settings: Settings, positionals: string[], io: Io): Promi
   });
   const configPath = join(dir, 'toolport.yaml');
   const stdio = toStdioLaunch(binPath, ['--config', configPath], {});
+  const self = [process.execPath, binPath].map(quote).join(' ');
   io.out(
     [
       `Created in ${dir}:`,
       ...made.files.map((file) => `  ${file.name.padEnd(22)} ${file.about}`),
       '',
       ...(made.before.length > 0 ? ['First:', ...made.before.map((line) => `  ${line}`), ''] : []),
+      // As they run from any folder, whether toolport is on PATH or not (in a project that
+      // installed it, or in a clone, it is not).
       'Then:',
-      `  toolport check --config ${configPath}`,
-      `  toolport call ${made.tryCall} --config ${configPath}`,
+      `  ${self} check --config ${quote(configPath)}`,
+      `  ${self} call ${made.tryCall} --config ${quote(configPath)}`,
       '',
       'Connect a client:',
       ...clientConfigLines(stdio),

@@ -1,15 +1,18 @@
 // `toolport init` for every kind: the folder it writes passes `toolport check`, and a real
 // client started exactly as init printed (the Claude Desktop line) calls its tool.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { bwrapWorks as isolationAvailable } from '../helpers/sandbox.js';
-import { isolatedStateEnv, repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
+import { binPath, isolatedStateEnv, repoRoot, runToolport, type RunResult } from '../helpers/toolport-process.js';
 
+const exec = promisify(execFile);
 const kinds = ['module', 'python', 'command', 'http', 'wasm'] as const;
 
 const toolport = (args: string[], cwd = repoRoot): Promise<RunResult> => runToolport(args, { cwd });
@@ -31,7 +34,11 @@ describe('toolport init', () => {
       const dir = join(root.path, kind);
       const init = await toolport(['init', dir, '--kind', kind]);
       expect(init).toMatchObject({ code: 0, stderr: '' });
-      expect(init.stdout).toContain(`toolport check --config ${join(dir, 'toolport.yaml')}`);
+      // The lines after "Then:" run as printed, from any folder (toolport is on no PATH here).
+      const then = init.stdout.split('\n');
+      const [checkLine, callLine] = then.slice(then.indexOf('Then:') + 1, then.indexOf('Then:') + 3).map((line) => line.trim());
+      expect(checkLine).toBe(`${process.execPath} ${binPath} check --config ${join(dir, 'toolport.yaml')}`);
+      expect(callLine).toMatch(/ call hello__greet '\{"name":"Ada"\}' --config /);
       const config = await readFile(join(dir, 'toolport.yaml'), 'utf8');
       expect(config.split('\n')[0]).toBe('# yaml-language-server: $schema=./toolport.schema.json');
       expect(JSON.parse(await readFile(join(dir, 'toolport.schema.json'), 'utf8'))).toMatchObject({ title: 'toolport config' });
@@ -43,6 +50,9 @@ describe('toolport init', () => {
         const check = await toolport(['check'], dir);
         expect(check.stdout).toBe('ok: 1 tool\n');
         expect(check.code).toBe(0);
+        const printed = { cwd: tmpdir() };
+        expect((await exec('sh', ['-c', checkLine ?? ''], printed)).stdout).toBe('ok: 1 tool\n');
+        expect((await exec('sh', ['-c', callLine ?? ''], printed)).stdout).toContain('Hello, Ada!');
 
         const entry = printedDesktopEntry(init.stdout);
         const client = new Client({ name: 'toolport-init-test', version: '1.0.0' });
