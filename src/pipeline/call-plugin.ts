@@ -2,7 +2,7 @@
 // call's deadline, shutdown) and the call's progress and log channels. The deadline is
 // resolved here, once: the plugin's config limit, else the tool's own, else the default.
 import { createCallSignal } from '../core/call-signal.js';
-import { ErrorCode, ToolportError, isToolportError } from '../core/errors.js';
+import { ErrorCode, ToolportError, describeThrown, isToolportError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ExposedTool } from '../core/registry.js';
 import type { CallSignal } from '../core/call-signal.js';
@@ -70,7 +70,11 @@ export async function callPlugin(call: ToolCall, deps: CallPluginDeps, run: Plug
         });
     const expected = failure.code === ErrorCode.CallCancelled || failure.code === ErrorCode.ShuttingDown;
     if (expected) deps.logger.debug({ tool: name, callId: context.callId, code: failure.code }, failure.shortMessage);
-    else deps.logger.warn({ tool: name, callId: context.callId, code: failure.code, err: error }, failure.shortMessage);
+    // A failure the adapter already put into words (an API's refusal, a timeout) needs no stack
+    // trace, only what caused it; anything else is a fault whose stack is worth having.
+    else if (isToolportError(error)) {
+      deps.logger.warn({ tool: name, callId: context.callId, code: failure.code, ...(error.cause !== undefined && { cause: describeThrown(error.cause) }) }, failure.shortMessage);
+    } else deps.logger.warn({ tool: name, callId: context.callId, code: failure.code, err: error }, failure.shortMessage);
     throw failure;
   } finally {
     callSignal.dispose();

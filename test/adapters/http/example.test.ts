@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allTransports, connectClient, repoRoot, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
+import { allTransports, connectClient, repoRoot, runToolport, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
 import { isAlive } from '../../helpers/processes.js';
 
 const exampleDir = join(repoRoot, 'examples', 'http');
@@ -169,6 +169,23 @@ describe('http example: principals and logs', () => {
     expect(log).toContain('plugins loaded');
     expect(log).not.toContain(secret);
   });
+});
+
+it('a wrong secret token: the caller is told to check secretToken; the log has one warn line with the code, and no stack trace', async () => {
+  const result = await runToolport(['call', 'trailhead__trail_report', '{"trail":"ridge_loop"}', '--config', exampleConfig], {
+    env: { ...env, TRAILHEAD_SECRET: 'not-the-secret' },
+  });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain("trail_report: the plugin's API answered HTTP 403; it did not accept the secret token (check the plugin's secretToken in the toolport config)");
+  const warnings = result.stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.level === 40);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatchObject({ tool: 'trailhead__trail_report', code: 'PLUGIN_CRASHED' });
+  expect(warnings[0]?.msg).toContain('did not accept the secret token');
+  expect(result.stderr).not.toMatch(/\n\s+at |"stack"/);
 });
 
 describe('npm start', () => {
