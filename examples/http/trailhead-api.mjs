@@ -126,6 +126,12 @@ const server = createServer((req, res) => {
   return undefined;
 });
 
+// A port in use is one line and exit code 3 (the launcher then asks for a free port).
+server.once('error', (error) => {
+  if (error.code !== 'EADDRINUSE') throw error;
+  process.stderr.write(`trailhead: port ${values.port} on ${values.host} is in use\n`);
+  process.exit(3);
+});
 server.listen(Number(values.port), values.host, () => {
   process.stdout.write(`trailhead API listening http://${values.host}:${server.address().port}\n`);
 });

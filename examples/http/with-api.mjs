@@ -1,6 +1,7 @@
-// Runs a command with the Trailhead example API beside it: starts the API on a free
-// loopback port with a fresh secret, hands both to the command through the environment
-// (TRAILHEAD_MANIFEST_URL, TRAILHEAD_SECRET), and stops the API when the command ends.
+// Runs a command with the Trailhead example API beside it: starts the API on loopback port
+// 8810 (TRAILHEAD_PORT; a free port when that one is taken) with a fresh secret, hands both to the command
+// through the environment (TRAILHEAD_MANIFEST_URL, TRAILHEAD_SECRET), and stops the API when
+// the command ends.
 // Each run has its own API, so `npm start` and a client that launched its own copy over
 // stdio do not share one.
 //
@@ -19,25 +20,35 @@ const secret = process.env.TRAILHEAD_SECRET || randomBytes(24).toString('hex');
 const apiPath = fileURLToPath(new URL('./trailhead-api.mjs', import.meta.url));
 // stdout of this launcher belongs to the command (it may be an MCP stdio server); talk on stderr.
 // The API holds our end of its stdin: if this launcher dies, even by SIGKILL, the API stops.
-const api = spawn(process.execPath, [apiPath, '--port', '0', '--stop-with-stdin'], {
-  env: { ...process.env, TRAILHEAD_SECRET: secret },
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
+const startApi = (port) => {
+  const child = spawn(process.execPath, [apiPath, '--port', String(port), '--stop-with-stdin'], {
+    env: { ...process.env, TRAILHEAD_SECRET: secret },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk;
+      const match = /listening (http:\/\/\S+)/.exec(out);
+      if (match) {
+        child.removeAllListeners('exit');
+        resolve({ api: child, origin: match[1] });
+      }
+    });
+    child.once('exit', (code) => resolve({ exitCode: code }));
+  });
+};
+// The port the example config names by default (8810; TRAILHEAD_PORT for another), so the API's
+// URL, and with it the plugin's tool pins, stay the same from one start to the next; a free
+// port when it is taken.
+let started = await startApi(Number(process.env.TRAILHEAD_PORT || 8810));
+if (started.exitCode === 3) started = await startApi(0);
+if (!started.api) {
+  process.stderr.write(`trailhead example API exited with ${started.exitCode} before it listened\n`);
+  process.exit(1);
+}
+const { api, origin } = started;
 let stopping = false;
-
-const origin = await new Promise((resolve) => {
-  let out = '';
-  api.stdout.setEncoding('utf8').on('data', (chunk) => {
-    out += chunk;
-    const match = /listening (http:\/\/\S+)/.exec(out);
-    if (match) resolve(match[1]);
-  });
-  api.once('exit', (code) => {
-    process.stderr.write(`trailhead example API exited with ${code} before it listened\n`);
-    process.exit(1);
-  });
-});
-api.removeAllListeners('exit');
 api.once('exit', (code) => {
   if (!stopping) process.stderr.write(`trailhead example API stopped unexpectedly (${code}); its tools will fail\n`);
 });

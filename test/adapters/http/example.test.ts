@@ -3,11 +3,16 @@
 // then per-principal relationship tokens, the server log, and `npm start` itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allTransports, connectClient, repoRoot, runToolport, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
+import { allTransports, binPath, connectClient, repoRoot, runToEnd, runToolport, serveConfig, startHttpServer, type RunningServer } from '../../helpers/toolport-process.js';
+import { freePort } from '../../helpers/mqtt-broker.js';
 import { isAlive } from '../../helpers/processes.js';
 
 const exampleDir = join(repoRoot, 'examples', 'http');
@@ -240,6 +245,41 @@ describe('npm start', () => {
     } finally {
       await stopChild(shell);
       for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('the launcher puts the API on its port (8810, or TRAILHEAD_PORT) while that is free, so the tools keep their pins from one start to the next; a free port when it is taken', async () => {
+    const port = await freePort();
+    const launcher = join(exampleDir, 'with-api.mjs');
+    const stateDir = await mkdtemp(join(tmpdir(), 'toolport-pins-'));
+    const run = (args: string[]) =>
+      runToEnd(process.execPath, [launcher, process.execPath, binPath, ...args, '--config', join(repoRoot, 'examples', 'toolport.yaml')], {
+        cwd: repoRoot,
+        env: { ...process.env, TRAILHEAD_PORT: String(port), TOOLPORT_STATE_DIR: stateDir },
+      });
+    try {
+      for (let start = 0; start < 2; start++) {
+        const listed = await run(['list']);
+        expect(listed.code).toBe(0);
+        expect(listed.stderr).toContain(`trailhead example API at http://127.0.0.1:${port} `);
+      }
+      const pins = JSON.parse((await run(['pins', 'list', '--json'])).stdout) as { tools: { plugin: string; state: string }[] };
+      const trailhead = pins.tools.filter((row) => row.plugin === 'trailhead');
+      expect(trailhead.map((row) => row.state)).toEqual(['pinned', 'pinned', 'pinned', 'pinned']);
+      // The port taken: the API goes to a free one, and the tools still load.
+      const holder = createServer().listen(port, '127.0.0.1');
+      await once(holder, 'listening');
+      try {
+        const listed = await run(['list']);
+        expect(listed.code).toBe(0);
+        expect(listed.stdout).toContain('trailhead__trail_report');
+        expect(listed.stderr).toMatch(/trailhead example API at http:\/\/127\.0\.0\.1:(\d+) /);
+        expect(listed.stderr).not.toContain(`trailhead example API at http://127.0.0.1:${port} `);
+      } finally {
+        holder.close();
+      }
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 
