@@ -2,6 +2,7 @@
 // arguments (and their TOOLPORT_* environment defaults), loads the config and plugins,
 // and hands over to the server or prints results. Exit codes: 0 ok, 1 a check or call
 // failed, 2 bad usage or config. Each problem is printed once.
+import { existsSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -392,7 +393,13 @@ function parseToolArgs(positionals: readonly string[], command: string): { tool:
   if (!tool) throw new UsageError(`${command}: name the tool, e.g. toolport ${command} notebook__add_note '{"text":"hi"}'`);
   if (looksLikePath(tool)) throw new UsageError(`${command}: "${tool}" is a path, not a tool name; the tool comes first, e.g. toolport ${command} notebook__add_note '{"text":"hi"}' ${tool}`);
   if (maybeArgs === undefined) return { tool, args: {}, paths: rest };
-  if (!maybeArgs.trimStart().startsWith('{')) return { tool, args: {}, paths: [maybeArgs, ...rest] };
+  if (!maybeArgs.trimStart().startsWith('{')) {
+    // A word that is no path (no slash, no plugin file's extension, nothing of that name here) was meant as the arguments.
+    if (!looksLikePath(maybeArgs) && !/^https?:\/\//i.test(maybeArgs) && !existsSync(maybeArgs)) {
+      throw new UsageError(`${command}: "${maybeArgs}" is neither JSON arguments (an object: '{"key":"value"}') nor a plugin path that exists`);
+    }
+    return { tool, args: {}, paths: [maybeArgs, ...rest] };
+  }
   try {
     return { tool, args: JSON.parse(maybeArgs) as unknown, paths: rest };
   } catch (error) {

@@ -71,6 +71,12 @@ describe('toolport CLI', () => {
     });
   });
 
+  it('arguments that are not JSON are refused as such, not taken for a plugin path', async () => {
+    const result = await toolport(['call', 'e2e__weather', 'Riga', e2e]);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toContain(`call: "Riga" is neither JSON arguments (an object: '{"key":"value"}') nor a plugin path that exists`);
+  });
+
   it('a plugin path where the tool name belongs is named as such, not taken for a tool', async () => {
     for (const command of [['call'], ['policy', 'explain'], ['pins', 'diff']]) {
       const result = await toolport([...command, e2e]);
