@@ -138,7 +138,7 @@ export async function loadPlugins(blocks: readonly PluginBlock[], options: LoadP
     const report = onPluginEvent && ((event: PluginEvent): void => onPluginEvent(reportedId, event));
     const loadStarted = performance.now();
     // An adapter that cannot be imported is this plugin's load error, like any other.
-    const loading = adapterOf(entry.kind).then((adapter) => adapter.load(spec, { ...context, signal: deadline.signal, configPath, ...(report && { report }) }));
+    const loading = adapterOf(entry.kind).then((adapter) => adapter.load(spec, { ...context, signal: deadline.signal, loadTimeoutMs: loadTimeoutSeconds * 1000, configPath, ...(report && { report }) }));
     const result = await Promise.race<LoadResult>([
       loading.then(
         (plugin) => ({ plugin }),

@@ -65,6 +65,11 @@ export interface AdapterContext {
    * meanwhile): stop loading and release what was started (a process, a worker).
    */
   readonly signal?: AbortSignal;
+  /**
+   * `defaults.loadTimeoutSeconds` in ms: how long a load may take, also when a plugin loads
+   * again on its own (a restarted host), where no `signal` bounds it. Default 30 s.
+   */
+  readonly loadTimeoutMs?: number;
   /** Where the plugin's block is in the config, e.g. `plugins[2]`, for messages that name a config line. */
   readonly configPath?: string;
   /**

@@ -744,7 +744,8 @@ export function loadPythonSpec(spec: PythonSpec, context: AdapterContext): Promi
       },
       dynamicToolsRefreshSeconds: spec.dynamicToolsRefreshSeconds,
       configId: spec.id,
-      loadTimeoutMs: 30_000,
+      // The config's load deadline (a heavy import may need more than 30 s), for each load of the host.
+      loadTimeoutMs: context.loadTimeoutMs ?? 30_000,
       cancelGraceMs: 2_000,
       sandbox: spec.sandbox,
     },

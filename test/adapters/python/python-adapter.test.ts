@@ -316,6 +316,22 @@ describe('python adapter: loading', () => {
     return toolport;
   };
 
+  it('the host takes its load deadline from defaults.loadTimeoutSeconds (it was 30 s whatever the config said)', async () => {
+    const { pythonAdapter } = await import('../../../src/adapters/python/index.js');
+    const spec = pythonAdapter.spec.parse({ path: fixture('hangs_at_import.py'), kind: 'python', ...sandboxForTests });
+    const scratch = await mkdtemp(join(tmpdir(), 'toolport-py-deadline-'));
+    const logger = pino({ level: 'silent' });
+    const started = Date.now();
+    try {
+      // No signal: only the adapter's own deadline bounds this load (as when a host restarts).
+      const loading = pythonAdapter.load(spec, { baseDir: scratch, logger, stateDir: scratch, cacheDir: scratch, toolsChanged: () => {}, loadTimeoutMs: 1500 });
+      await expect(loading).rejects.toThrow(/loading the plugin took longer than 1\.5 s \(does it block at import\?\)/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
   it('a syntax error is a load error naming the file and line; other plugins still load', async () => {
     const toolport = await load([{ path: fixture('broken_syntax.py') }, { path: fixture('contract.py') }]);
     expect(problemsOf(toolport).map((diagnostic) => diagnostic.message)).toEqual([
