@@ -144,6 +144,17 @@ describe(`command skills: the kernel sandbox${needsBwrap}`, () => {
     expect(stdout).not.toMatch(/TOOLPORT_ADMIN_TOKEN|VITEST/);
   });
 
+  it.skipIf(!bwrapWorks)('a call runs with no capabilities, with no new privileges, and in a session of its own', async () => {
+    // The kernel's view of the tool's own process (cat reads its own status).
+    const status = textOf(await callTool(toolport, 'attacker__read', { path: '/proc/self/status' }));
+    const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.+)$`, 'm').exec(status)?.[1];
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(field(set), set).toBe('0000000000000000');
+    expect(field('NoNewPrivs')).toBe('1');
+    // Its session leader is inside the sandbox (a session id of 0 would be a leader outside it,
+    // i.e. toolport's session, and with it toolport's controlling terminal).
+    expect(Number(field('NSsid'))).toBeGreaterThan(0);
+  });
+
   it.skipIf(!bwrapWorks)('reading outside the skill folder and the granted folders fails; granted folders read', async () => {
     const shadow = existsSync('/etc/shadow') ? ['/etc/shadow'] : [];
     for (const path of [join(dirs.outside, 'secret.txt'), join(other, 'private.txt'), configFile, ...shadow]) {
