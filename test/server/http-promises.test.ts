@@ -483,3 +483,29 @@ describe('a JWT subject equal to a static token\'s principal is that principal',
     expect(same.text).toMatch(/"name":"e2e__weather"/);
   });
 });
+
+describe('HTTP without auth: every client is `anonymous` and shares its buckets (README, Rate limits)', () => {
+  let http: ConfiguredServer;
+  beforeAll(async () => {
+    http = await serveConfig(['limits:', '  - { tool: e2e__weather, perMinute: 2 }', 'plugins:', `  - path: ${fixture}`]);
+  });
+  afterAll(async () => {
+    await http?.stop();
+  });
+
+  it('two clients (one per era) spend one bucket: the third call, from either, is refused under limits[0]', async () => {
+    const modern = await connectClient('http-2026', { url: http.url });
+    const legacy = await connectClient('http-2025', { url: http.url });
+    try {
+      const weather = (client: typeof modern) => client.callTool({ name: 'e2e__weather', arguments: { city: 'Oulu' } });
+      expect((await weather(modern)).isError).toBeFalsy();
+      expect((await weather(legacy)).isError).toBeFalsy();
+      const third = await weather(modern);
+      expect(third.isError).toBe(true);
+      expect(JSON.stringify(third.content)).toContain('rate limit reached under limits[0] (tool e2e__weather: 2 per minute for each principal)');
+    } finally {
+      await modern.close();
+      await legacy.close();
+    }
+  });
+});
