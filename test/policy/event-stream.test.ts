@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createToolport } from '../../src/toolport.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { brokerName, freePort, startBroker, type Broker } from '../helpers/mqtt-broker.js';
-import { connectClient, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
+import { connectClient, runToolport, startHttpServer, type RunningServer } from '../helpers/toolport-process.js';
 import { oneEndpointManifest } from '../helpers/carter-manifest.js';
 
 const kitchen = fileURLToPath(new URL('../fixtures/hooks/kitchen.mjs', import.meta.url));
@@ -209,6 +209,32 @@ describe('events from the library', () => {
       await toolport.close();
       await listener.endAsync(true);
       await aedes.stop();
+    }
+  });
+
+  it('the one-shot commands (call, list, check) publish nothing', async () => {
+    const config = join(dir.path, 'one-shot.yaml');
+    const server = 'one-shot-srv';
+    await writeFile(
+      config,
+      [`server: { name: ${server} }`, `events: { mqtt: { url: "${broker.url}" } }`, 'policy: { unknownSideEffects: allow }', 'plugins:', `  - path: ${kitchen}`, `    settings: { ledger: ${JSON.stringify(join(dir.path, 'ledger-one-shot.txt'))} }`].join('\n'),
+    );
+    for (const args of [['call', 'kitchen__recipe', '{}'], ['list'], ['check']]) {
+      const result = await runToolport([...args, '--config', config]);
+      expect(result.code, `${args[0]}: ${result.stderr}`).toBe(0);
+    }
+    // A command that published would have done so before it exited (it waits for the broker at close).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received.filter((message) => message.topic === `toolport/${server}/events`)).toEqual([]);
+    // A serve with the same config does publish (so the silence above is the commands', not the broker's).
+    const serving = await startHttpServer(['--config', config]);
+    try {
+      const client = await connectClient('http-2026', { url: serving.url });
+      await client.callTool({ name: 'kitchen__recipe', arguments: {} });
+      await client.close();
+      await waitFor(() => on(`toolport/${server}/events`, (event) => event.event === 'tool_result'), 'the serve\'s tool_result');
+    } finally {
+      await serving.stop();
     }
   });
 
