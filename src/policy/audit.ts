@@ -66,7 +66,12 @@ export function createAuditLog(path: string, options: { includeArguments: boolea
   return {
     includeArguments: options.includeArguments,
     write(record) {
-      ready ??= mkdir(dirname(path), { recursive: true });
+      // Made once; a folder that could not be made is tried again by the next line (the
+      // operator may have fixed it: calls must not stay refused until a restart).
+      ready ??= mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
       const line = `${options.secrets.redact(toLine(record))}\n`;
       const next = tail.then(async () => {
         await ready;

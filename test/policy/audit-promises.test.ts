@@ -142,6 +142,19 @@ describe('README: "if that line cannot be written, the call does not run (AUDIT_
     expect(await readLines(p.marker)).toEqual([]);
   });
 
+  it('an audit folder that could not be made is tried again: once the file in its way is gone, calls run (no restart)', async () => {
+    const p = await project();
+    const blocker = join(p.dir, 'logs-later');
+    await writeFile(blocker, 'a file where the audit folder should be\n');
+    const tp = await start(p, { audit: { path: join(blocker, 'audit.jsonl') }, policy: { sideEffects: 'allow' } });
+    expect((await refusal(tp.call('recorder__note', { text: 'first' }))).code).toBe(ErrorCode.AuditUnavailable);
+    // The operator fixes it.
+    await rm(blocker);
+    expect(await tp.call('recorder__note', { text: 'second' })).toMatchObject({ content: [{ type: 'text', text: 'noted 6 characters' }] });
+    expect((await readLines(join(blocker, 'audit.jsonl'))).length).toBe(2);
+    expect(await readLines(p.marker)).toHaveLength(1);
+  });
+
   it('an audit file that stops being writable while serving: the next call does not run', async () => {
     const p = await project();
     const auditPath = join(p.dir, 'audit.jsonl');
