@@ -36,7 +36,7 @@ async function askForApproval(call: ToolCall, decision: Decision, deps: ApproveD
   const { name, tool, options, trip } = call;
   if (trip?.approved) {
     // An earlier round of this very call was approved; its state was claimed then.
-    call.answer = { approved: true, channel: 'input_required', scope: 'once', approver: `client of ${call.context.principal} (earlier round of this call)` };
+    call.answer = { approved: true, channel: 'input_required', scope: 'once', approver: 'an earlier round of this call' };
     return undefined;
   }
   // A 2026-07-28 client that can show a form answers through the round trip.
@@ -90,8 +90,9 @@ async function askForApproval(call: ToolCall, decision: Decision, deps: ApproveD
   if ('pending' in answer) return answer.pending;
   call.answer = answer;
   if (!answer.approved) throw new ToolportError(ErrorCode.CallDenied, `${name} was not run: ${answer.reason}`, { pluginId });
-  // Later rounds of this call (the plugin asking) need not ask again.
-  if (trip && answer.channel === 'input_required') trip.approved = true;
+  // Later rounds of this call (the plugin asking) need not ask again, whoever approved it: the
+  // signed state of the round carries that, bound to this call's digest and used once.
+  if (trip) trip.approved = true;
   deps.logger.info({ tool: name, approver: answer.approver, channel: answer.channel, scope: answer.scope }, 'call approved');
   return undefined;
 }
