@@ -208,6 +208,15 @@ describe('toolport CLI', () => {
     expect(result.stderr).not.toMatch(/policy\.rules\[1\] .*matches no tool/);
   });
 
+  it('check warns about a limits entry whose glob matches no tool, without failing', async () => {
+    const file = join(dir.path, 'limits-typo.yaml');
+    await writeFile(file, `plugins:\n  - path: ${e2e}\nlimits:\n  - { tool: "e2e__wether*", perMinute: 5 }\n  - { tool: "e2e__weather", perMinute: 5 }\n`);
+    const result = await toolport(['check', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning: limits\[0\] \(.*e2e__wether\*.*\) matches no tool/);
+    expect(result.stderr).not.toMatch(/limits\[1\] .*matches no tool/);
+  });
+
   it('call prints the result; an isError result exits 1; an unknown tool exits 2 listing the known ones', async () => {
     const ok = await toolport(['call', 'e2e__weather', '{"city":"Riga","days":2}', e2e]);
     expect(ok.code).toBe(0);

@@ -341,6 +341,21 @@ describe('python adapter: loading', () => {
     expect(textOf(result)).toBe('echo: unaffected');
   });
 
+  it('importing a ScaiWave module toolport does not provide (app.models) is a load error that says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'toolport-py-models-'));
+    try {
+      const plugin = join(dir, 'uses_models.py');
+      await writeFile(plugin, 'from app.models import Conversation  # ScaiWave-internal\nfrom app.plugins.base import BasePlugin\n\nclass P(BasePlugin):\n    pass\n');
+      const toolport = await load([{ path: plugin }]);
+      const messages = problemsOf(toolport).map((diagnostic) => diagnostic.message);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain('app.models');
+      expect(messages[0]).toContain('(toolport provides only app.plugins.base and app.plugins.protocol of ScaiWave)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an import error names the module, file and line', async () => {
     const toolport = await load([{ path: fixture('broken_import.py') }]);
     expect(toolport.diagnostics[0]?.message).toMatch(/ModuleNotFoundError at .*broken_import\.py:4: No module named 'scaiwave_internal_client'/);
