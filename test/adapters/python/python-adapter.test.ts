@@ -356,6 +356,52 @@ describe('python adapter: loading', () => {
     }
   });
 
+  it('get_dynamic_tools is asked every dynamicToolsRefreshSeconds without any call; with 0, only after a call', async () => {
+    const source = [
+      'import json, os',
+      'from app.plugins.base import BasePlugin',
+      'from app.plugins.protocol import PluginContext, PluginManifest, ToolDefinition',
+      'HERE = os.path.dirname(os.path.abspath(__file__))',
+      'class Dyn(BasePlugin):',
+      '    @property',
+      '    def manifest(self) -> PluginManifest:',
+      '        return PluginManifest(id="dyn", name="Dyn", version="1.0.0", description="Tools named in a file.",',
+      '            tools=[ToolDefinition(name="ping", description="Answers pong.", parameters={"type": "object", "properties": {}})])',
+      '    async def get_dynamic_tools(self, ctx: PluginContext):',
+      '        with open(os.path.join(HERE, "tools.json")) as f:',
+      '            names = json.load(f)',
+      '        return [{"name": n, "description": "Named in the file.", "parameters": {"type": "object", "properties": {}}} for n in names]',
+      '    async def execute_tool(self, tool_name: str, args: str, ctx: PluginContext) -> str:',
+      '        return "pong"',
+      '',
+    ].join('\n');
+    const names = (toolport: Toolport): string[] => toolport.listTools().map((tool) => tool.name);
+    const root = await mkdtemp(join(tmpdir(), 'toolport-py-dynamic-'));
+    try {
+      const folders = { timed: join(root, 'timed'), onCall: join(root, 'on-call') };
+      for (const folder of Object.values(folders)) {
+        await mkdir(folder);
+        await writeFile(join(folder, 'dyn.py'), source);
+        await writeFile(join(folder, 'tools.json'), '[]');
+      }
+      const pins = { pins: { onNewTool: 'warn' } };
+      const timed = await load([{ path: join(folders.timed, 'dyn.py'), id: 'timed', dynamicToolsRefreshSeconds: 0.5 }], pins);
+      const onCall = await load([{ path: join(folders.onCall, 'dyn.py'), id: 'oncall', dynamicToolsRefreshSeconds: 0 }], pins);
+      expect(names(timed)).toEqual(['timed__ping']);
+      await writeFile(join(folders.timed, 'tools.json'), '["late"]');
+      await writeFile(join(folders.onCall, 'tools.json'), '["late"]');
+      // No call is made: the timer alone brings the new tool.
+      await expect.poll(() => names(timed), { timeout: 5_000 }).toEqual(['timed__late', 'timed__ping']);
+      // Without the timer, the list waits for a call (well past the other's refresh).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(names(onCall)).toEqual(['oncall__ping']);
+      expect(textOf(await settle(onCall, 'oncall__ping'))).toBe('pong');
+      await expect.poll(() => names(onCall), { timeout: 5_000 }).toEqual(['oncall__late', 'oncall__ping']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('an import error names the module, file and line', async () => {
     const toolport = await load([{ path: fixture('broken_import.py') }]);
     expect(toolport.diagnostics[0]?.message).toMatch(/ModuleNotFoundError at .*broken_import\.py:4: No module named 'scaiwave_internal_client'/);
