@@ -21,7 +21,8 @@ const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function isLoopback(origin: string): boolean {
   const host = new URL(origin).hostname;
-  return loopbackHosts.has(host) || host.startsWith('127.');
+  // 127.0.0.0/8 as an address (the URL parser writes IPv4 hosts as four numbers), not a name that starts with "127.".
+  return loopbackHosts.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Replaces every occurrence of the secret in the strings of a parsed answer. */
