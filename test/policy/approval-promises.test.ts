@@ -16,6 +16,7 @@ import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js'
 import { runCli } from '../helpers/run-cli.js';
 import { connectClient, readLines, serveConfig, type ConfiguredServer, type Era } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
+import { rawModernRequest, type RawReply, type RawRequest } from '../helpers/raw-modern.js';
 
 const shop = fileURLToPath(new URL('../fixtures/policy/shop.mjs', import.meta.url));
 const adminToken = 'admin-token-for-approval-promises-7';
@@ -78,63 +79,11 @@ afterAll(async () => {
 const adminUrl = (): string => adminUrlOf(http);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-// ---------------------------------------------------------------------------------------------
-// A raw 2026-07-28 client, as an attacker writes one: every field of the request is its own.
-
-interface RawReply {
-  status: number;
-  result?: {
-    resultType?: string;
-    isError?: boolean;
-    content?: { type: string; text?: string }[];
-    inputRequests?: Record<string, { method: string; params: { message: string } }>;
-    requestState?: string;
-  };
-  error?: { code: number; message: string };
-}
-
-let rawId = 0;
 const elicitationCapable = { elicitation: { form: {} } };
 
-async function rawCall(
-  name: string,
-  args: Record<string, unknown>,
-  retry: { requestState?: string; inputResponses?: Record<string, unknown> } = {},
-): Promise<RawReply> {
-  rawId += 1;
-  const body = {
-    jsonrpc: '2.0',
-    id: `attacker-${rawId}`,
-    method: 'tools/call',
-    params: {
-      name,
-      arguments: args,
-      ...retry,
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-        'io.modelcontextprotocol/clientInfo': { name: 'attacker', version: '1.0.0' },
-        'io.modelcontextprotocol/clientCapabilities': elicitationCapable,
-      },
-    },
-  };
-  const response = await fetch(`${http.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      accept: 'application/json, text/event-stream',
-      'content-type': 'application/json',
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-      'mcp-protocol-version': '2026-07-28',
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  // A JSON body, or the last `data:` line of an event stream.
-  const json = (response.headers.get('content-type') ?? '').includes('text/event-stream')
-    ? (text.split('\n').filter((line) => line.startsWith('data:')).at(-1)?.slice(5) ?? '{}')
-    : text;
-  return { status: response.status, ...(JSON.parse(json) as Omit<RawReply, 'status'>) };
-}
+// A raw 2026-07-28 client, as an attacker writes one: every field of the request is its own.
+const rawCall = (name: string, args: Record<string, unknown>, retry: RawRequest['retry'] = {}): Promise<RawReply> =>
+  rawModernRequest(http.url, { name, args, retry, clientName: 'attacker' });
 
 const approveOnce = { action: 'accept', content: { decision: 'once' } };
 

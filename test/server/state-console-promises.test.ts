@@ -22,6 +22,7 @@ import { createToolport, type Toolport } from '../../src/toolport.js';
 import { adminUrlOf, decideApproval, waitForPending } from '../helpers/admin.js';
 import { connectClient, readLines, serveConfig, startHttpServer, type ConfiguredServer, type RunningServer } from '../helpers/toolport-process.js';
 import { textOf } from '../helpers/wait.js';
+import { rawModernRequest, type RawReply, type RawRequest } from '../helpers/raw-modern.js';
 
 const aliceToken = 'alice-bearer-token-4f1c9a7e2b';
 const malloryToken = 'mallory-bearer-token-8d3e6b0c5a';
@@ -77,66 +78,15 @@ export default {
 const pinAnswer = { action: 'accept', content: { pin: '1234' } };
 const invalidState = 'Invalid or expired requestState';
 
-// ---------------------------------------------------------------------------------------------
 // A raw 2026-07-28 client: every field of the request is the caller's own.
-
-interface RawReply {
-  status: number;
-  result?: {
-    resultType?: string;
-    isError?: boolean;
-    content?: { type: string; text?: string }[];
-    messages?: unknown[];
-    inputRequests?: Record<string, { method: string; params: { message: string } }>;
-    requestState?: string;
-  };
-  error?: { code: number; message: string };
-}
-
-let rawId = 0;
-
-async function rawRequest(
+const rawRequest = (
   baseUrl: string,
   token: string | undefined,
   method: 'tools/call' | 'prompts/get',
   name: string,
   args: Record<string, unknown>,
-  retry: { requestState?: string; inputResponses?: Record<string, unknown> } = {},
-): Promise<RawReply> {
-  rawId += 1;
-  const body = {
-    jsonrpc: '2.0',
-    id: `raw-${rawId}`,
-    method,
-    params: {
-      name,
-      arguments: args,
-      ...retry,
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-        'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1.0.0' },
-        'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
-      },
-    },
-  };
-  const response = await fetch(`${baseUrl}/mcp`, {
-    method: 'POST',
-    headers: {
-      accept: 'application/json, text/event-stream',
-      'content-type': 'application/json',
-      'mcp-method': method,
-      'mcp-name': name,
-      'mcp-protocol-version': '2026-07-28',
-      ...(token !== undefined && { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  const json = (response.headers.get('content-type') ?? '').includes('text/event-stream')
-    ? (text.split('\n').filter((line) => line.startsWith('data:')).at(-1)?.slice(5) ?? '{}')
-    : text;
-  return { status: response.status, ...(JSON.parse(json) as Omit<RawReply, 'status'>) };
-}
+  retry: RawRequest['retry'] = {},
+): Promise<RawReply> => rawModernRequest(baseUrl, { method, name, args, token, retry });
 
 /** The first round of a withdraw: its requestState. */
 async function askedPin(baseUrl: string, token: string | undefined, args: Record<string, unknown>): Promise<string> {
