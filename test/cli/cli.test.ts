@@ -190,6 +190,33 @@ describe('toolport CLI', () => {
     expect(plain).not.toContain('"level"');
   });
 
+  it('TOOLPORT_LOG_FORMAT chooses: pretty lines where stderr is no terminal, json; anything else is a usage error', async () => {
+    const pretty = await toolport(['list', e2e, '--log-level', 'info'], { env: { TOOLPORT_LOG_FORMAT: 'pretty' } });
+    expect(pretty.stderr.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: plugins loaded/m);
+    expect(pretty.stderr).not.toContain('"level"');
+    const json = await toolport(['list', e2e, '--log-level', 'info'], { env: { TOOLPORT_LOG_FORMAT: 'json' } });
+    expect(json.stderr).toContain('"msg":"plugins loaded"');
+    expect(await toolport(['list', e2e], { env: { TOOLPORT_LOG_FORMAT: 'xml' } })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('TOOLPORT_LOG_FORMAT: expected json or pretty, got "xml"') as string,
+    });
+  });
+
+  it('serve speaks stdio by default, and TOOLPORT_PORT does not switch it to HTTP', async () => {
+    const child = spawn(process.execPath, [binPath, 'serve', e2e], { cwd: repoRoot, env: { ...process.env, TOOLPORT_PORT: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+      const until = Date.now() + 15_000;
+      while (!out.includes('\n') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(JSON.parse(out.split('\n')[0] ?? '')).toMatchObject({ id: 1, result: { serverInfo: { name: 'toolport' } } });
+    } finally {
+      child.stdin.end();
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+
   it('check exits 1 when a plugin cannot load, and names it', async () => {
     const notes = join(dir.path, 'notes.txt');
     await writeFile(notes, 'not a plugin');

@@ -418,13 +418,13 @@ describe('python adapter: loading', () => {
   });
 
   const python38 = '/root/.pyenv/versions/3.8.18/bin/python';
-  it.skipIf(!existsSync(python38))('a Python older than 3.9 is refused with its version', async () => {
+  it.skipIf(!existsSync(python38))(`a Python older than 3.9 is refused with its version${existsSync(python38) ? '' : ` (skipped: no ${python38})`}`, async () => {
     const toolport = await load([{ path: fixture('contract.py'), python: python38 }]);
     expect(toolport.diagnostics[0]?.message).toMatch(/needs Python 3\.9 or newer, this is 3\.8\.18/);
   });
 
   const python39 = '/root/.pyenv/versions/3.9.18/bin/python';
-  it.skipIf(!existsSync(python39))('runs on Python 3.9', async () => {
+  it.skipIf(!existsSync(python39))(`runs on Python 3.9${existsSync(python39) ? '' : ` (skipped: no ${python39})`}`, async () => {
     const toolport = await load([{ path: fixture('weather.py'), python: python39 }]);
     expect(problemsOf(toolport)).toEqual([]);
     expect(textOf(await settle(toolport, 'acme_weather__forecast', { city: 'Tokyo' }))).toContain('晴れ');
