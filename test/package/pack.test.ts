@@ -72,6 +72,16 @@ describe('the npm package', () => {
     expect((await run(npx, ['--no-install', 'toolport', '--help'], project)).stdout).toContain('toolport init [DIR]');
   });
 
+  it("the README's Start your own lines run in the installed project: npx toolport init tools --kind python, then check; the printed check line too", async () => {
+    const init = await run(npx, ['--no-install', 'toolport', 'init', 'tools', '--kind', 'python'], project);
+    expect(init).toMatchObject({ code: 0, stderr: '' });
+    expect(await run(npx, ['--no-install', 'toolport', 'check', '--config', 'tools/toolport.yaml'], project)).toMatchObject({ code: 0, stdout: 'ok: 1 tool\n' });
+    const lines = init.stdout.split('\n');
+    const printed = lines[lines.indexOf('Then:') + 1]?.trim() ?? '';
+    expect(printed).toContain(join('node_modules', 'toolport', 'bin', 'toolport.js'));
+    expect(await run('sh', ['-c', printed], project)).toMatchObject({ code: 0, stdout: 'ok: 1 tool\n' });
+  });
+
   it('npx toolport list serves the shipped examples', async () => {
     const listed = await run(npx, ['--no-install', 'toolport', 'list', 'node_modules/toolport/examples'], project);
     for (const tool of ['notebook__text_stats', 'bakery__menu', 'examples_reading_list__save_link']) expect(listed.stdout).toContain(tool);

@@ -111,6 +111,23 @@ describe('no process left after toolport serve stops', () => {
     await pending;
   });
 
+  it('HTTP: SIGINT (Ctrl+C) stops it as SIGTERM does: exit 0, the call in flight answered, its process tree gone', async () => {
+    const server = await startHttpServer(serveArgs);
+    const client = await connectClient('http-2025', { url: server.url });
+    const marker = `serve-${process.pid}-sigint-x`;
+    const pending = client.callTool({ name: 'e2e__tree', arguments: { marker } }).then(
+      (result) => JSON.stringify(result.content),
+      (error: unknown) => `rejected: ${String(error)}`,
+    );
+    await waitForTree(marker);
+    const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+    server.process.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await pending).toContain('was stopped: the server is shutting down');
+    expect(await waitUntilGone(marker, 0)).toEqual([]);
+    await client.close().catch(() => {});
+  });
+
   it('HTTP: a second SIGTERM exits at once, and the process tree still goes with it', async () => {
     const server = await startHttpServer(serveArgs);
     const client = await connectClient('http-2025', { url: server.url });
