@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { CallToolResult, GetPromptResult, InputRequiredResult } from '@modelcontextprotocol/server';
 import { loadPlugins, type KeptCatalogueOptions } from './adapters/load-plugins.js';
 import type { Config } from './config/schema.js';
+import { settlesWithin } from './core/abort.js';
 import { ErrorCode, ToolportError } from './core/errors.js';
 import type { ExposedPrompt } from './core/exposed-prompts.js';
 import { createHostPlugin, type HostPlugin, type HostTool } from './core/host-tools.js';
@@ -84,17 +85,6 @@ export interface PolicyExplanation {
   tool: string;
   decision: Decision;
   missingGrants: string[];
-}
-
-/** Whether `work` settles within `ms` (it is not stopped when it does not). */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export interface Toolport {

@@ -348,12 +348,8 @@ async function runCall(settings: Settings, positionals: string[], io: Io): Promi
     // The command line offers no input_required round trip, so an answer is always a result.
     const result: CallToolResult = isInputRequiredResult(answer) ? cannotAsk : answer;
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderResult(result)}\n`);
-    let asks: string | undefined;
-    try {
-      if (result.isError && !values.approve) asks = asksBecause(toolport, tool, args);
-    } catch {
-      // No hint, then: the answer above already says what went wrong.
-    }
+    // The tool is known (checked above), so explaining its decision cannot fail.
+    const asks = result.isError && !values.approve ? asksBecause(toolport, tool, args) : undefined;
     if (asks) io.err(`hint: ${tool} asks for approval (${asks}); on the command line, --approve gives it\n`);
     return result.isError ? 1 : 0;
   } finally {

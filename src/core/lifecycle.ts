@@ -1,7 +1,7 @@
 // The lifecycle every adapter shares: calls are refused once the plugin is closing, each call
 // gets one signal that fires on the caller's signal or on close, and close() stops the calls
 // still running, waits for them, then releases the plugin's resources, once.
-import { linkSignals } from './abort.js';
+import { linkSignals, settlesWithin } from './abort.js';
 import { ErrorCode, ToolportError } from './errors.js';
 import type { OnStop } from './tool.js';
 
@@ -92,18 +92,10 @@ export function createPluginLifecycle(pluginId: string, options: PluginLifecycle
         closer.abort(reason);
         const calls = [...running];
         for (const call of calls) call.interrupt(reason);
-        let timer: NodeJS.Timeout | undefined;
         try {
-          if (calls.length > 0) {
-            await Promise.race([
-              Promise.all(calls.map((call) => call.settled)),
-              new Promise((resolve) => {
-                timer = setTimeout(resolve, settleMs);
-              }),
-            ]);
-          }
+          // `settled` never rejects: it is each call's end, either way.
+          if (calls.length > 0) await settlesWithin(Promise.all(calls.map((call) => call.settled)), settleMs);
         } finally {
-          clearTimeout(timer);
           await release?.();
         }
       })();

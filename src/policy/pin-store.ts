@@ -1,8 +1,9 @@
 // Where pins are kept: behind a small interface, so another store could replace the file
-// (pins stay in this file even when replicas share their other state in Redis). The file store keeps one JSON file in the state folder, written whole to
-// a temporary file and renamed over the old one (readers never see half a file), read again
-// before every change (another process, `toolport pins approve`, may have changed it), and
-// watched so a running server hears about approvals made elsewhere.
+// (pins stay in this file even when replicas share their other state in Redis). The file
+// store keeps one JSON file in the state folder, written whole to a temporary file and
+// renamed over the old one (readers never see half a file), read again before every change
+// (another process, `toolport pins approve`, may have changed it), and watched so a running
+// server hears about approvals made elsewhere.
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

@@ -270,7 +270,11 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
       send(res, 200, { pending: await inbox.list() });
       return;
     }
-    const match = /^\/approvals\/([0-9a-f]{8})\/(approve|reject)$/.exec(path);
+    const match = /^\/approvals\/([^/]+)\/(approve|reject)$/.exec(path);
+    if (method === 'POST' && match && !/^[0-9a-f]{8}$/.test(match[1] ?? '')) {
+      send(res, 404, { error: `no pending approval ${JSON.stringify(decodeSegment(match[1] ?? '').slice(0, 64))}: an approval id is 8 hex digits (see GET /approvals)` });
+      return;
+    }
     if (method === 'POST' && match) {
       const id = match[1] ?? '';
       const verb = match[2] === 'approve' ? 'approve' : 'reject';
@@ -286,11 +290,6 @@ export async function serveAdmin(toolport: Toolport, inbox: ApprovalInbox, logge
         return;
       }
       send(res, 200, { id, decided: verb });
-      return;
-    }
-    const malformed = /^\/approvals\/([^/]+)\/(?:approve|reject)$/.exec(path);
-    if (method === 'POST' && malformed) {
-      send(res, 404, { error: `no pending approval ${JSON.stringify(decodeSegment(malformed[1] ?? '').slice(0, 64))}: an approval id is 8 hex digits (see GET /approvals)` });
       return;
     }
     if (session && method === 'POST' && path === '/logout') {

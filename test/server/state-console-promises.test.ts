@@ -110,11 +110,9 @@ function expectNotCompleted(reply: RawReply, stolen: string): void {
 // The real server: two principals with static tokens, an admin listener, the default audit
 // (no argument values).
 
-let http: ConfiguredServer;
-let marker: string;
-
-beforeAll(async () => {
-  http = await serveConfig(
+/** The vault plugin behind the real server; `includeArguments` as the audit's. */
+const serveVault = ({ includeArguments }: { includeArguments: boolean }): Promise<ConfiguredServer> =>
+  serveConfig(
     (dir) => [
       'server:',
       '  http:',
@@ -128,13 +126,19 @@ beforeAll(async () => {
       'approvals:',
       '  timeoutSeconds: 30',
       '  admin: { token: "${ADMIN_TOKEN}", port: 0 }',
-      `audit: { path: ${JSON.stringify(join(dir, 'audit.jsonl'))} }`,
+      `audit: { path: ${JSON.stringify(join(dir, 'audit.jsonl'))}${includeArguments ? ', includeArguments: true' : ''} }`,
       'plugins:',
       `  - path: ${join(dir, 'vault.mjs')}`,
       `    settings: { marker: ${JSON.stringify(join(dir, 'withdrawn.txt'))} }`,
     ],
     { env, prepare: (dir) => writeFile(join(dir, 'vault.mjs'), vaultPlugin) },
   );
+
+let http: ConfiguredServer;
+let marker: string;
+
+beforeAll(async () => {
+  http = await serveVault({ includeArguments: false });
   marker = join(http.dir, 'withdrawn.txt');
 });
 
@@ -287,27 +291,7 @@ describe('with audit.includeArguments, records hold the arguments, and known sec
   let adminUrl: string;
 
   beforeAll(async () => {
-    verbose = await serveConfig(
-      (dir) => [
-        'server:',
-        '  http:',
-        '    auth:',
-        '      tokens:',
-        '        - { token: "${ALICE_TOKEN}", principal: alice }',
-        '        - { token: "${MALLORY_TOKEN}", principal: mallory }',
-        'policy:',
-        '  rules:',
-        '    - { tool: vault__transfer, action: ask, channels: [inbox] }',
-        'approvals:',
-        '  timeoutSeconds: 30',
-        '  admin: { token: "${ADMIN_TOKEN}", port: 0 }',
-        `audit: { path: ${JSON.stringify(join(dir, 'audit.jsonl'))}, includeArguments: true }`,
-        'plugins:',
-        `  - path: ${join(dir, 'vault.mjs')}`,
-        `    settings: { marker: ${JSON.stringify(join(dir, 'withdrawn.txt'))} }`,
-      ],
-      { env, prepare: (dir) => writeFile(join(dir, 'vault.mjs'), vaultPlugin) },
-    );
+    verbose = await serveVault({ includeArguments: true });
     adminUrl = adminUrlOf(verbose);
   });
 
