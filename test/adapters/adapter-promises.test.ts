@@ -8,16 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import type { Logger } from '../../src/core/logger.js';
 import { createToolport, type Toolport } from '../../src/toolport.js';
 import { callTool } from '../helpers/call-tool.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { createCapturingLogger, type CapturingLogger } from '../helpers/capturing-logger.js';
 
 // Not imported from ./wasm/helpers.ts on purpose: it imports the fixture builder, whose
 // jco-transpile import starts a worker thread of its own (preview2-shim's I/O thread), and
@@ -25,38 +23,6 @@ import { useTempDir } from '../helpers/temp-dir.js';
 // and the transpile cache the wasm tests share.
 const kitchenWasm = fileURLToPath(new URL('../fixtures/wasm/kitchen/kitchen.wasm', import.meta.url));
 const sharedCacheDir = join(tmpdir(), 'toolport-wasm-test-cache');
-
-interface LogRecord {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-interface CapturingLogger {
-  logger: Logger;
-  records: LogRecord[];
-  /** Messages at or above a level (40 warn). */
-  messages(minLevel?: number): string[];
-}
-
-function createCapturingLogger(): CapturingLogger {
-  const records: LogRecord[] = [];
-  let pending = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) records.push(JSON.parse(line) as LogRecord);
-      done();
-    },
-  });
-  return {
-    logger: pino({ level: 'debug' }, sink),
-    records,
-    messages: (minLevel = 0) => records.filter((record) => record.level >= minLevel).map((record) => record.msg),
-  };
-}
 
 function textOf(result: CallToolResult): string {
   return result.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n');

@@ -3,13 +3,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
-import type { Logger } from '../../../src/core/logger.js';
 import { callTool } from '../../helpers/call-tool.js';
+import { createCapturingLogger, type CapturingLogger } from '../../helpers/capturing-logger.js';
 import { createToolport, type ToolCallOptions, type Toolport } from '../../../src/toolport.js';
 import { fixturesDir } from '../../fixtures/wasm/build.js';
 
@@ -18,38 +16,7 @@ export const kitchenWasm = join(fixturesDir, 'kitchen', 'kitchen.wasm');
 /** One transpile cache for all tests: the kitchen component takes seconds to transpile. */
 export const sharedCacheDir = join(tmpdir(), 'toolport-wasm-test-cache');
 
-export interface LogRecord {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-export interface CapturingLogger {
-  logger: Logger;
-  records: LogRecord[];
-  /** Messages at or above a level (30 info, 40 warn, 50 error). */
-  messages(minLevel?: number): string[];
-}
-
-export function createCapturingLogger(level: 'debug' | 'info' = 'debug'): CapturingLogger {
-  const records: LogRecord[] = [];
-  let pending = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) records.push(JSON.parse(line) as LogRecord);
-      done();
-    },
-  });
-  const logger = pino({ level }, sink);
-  return {
-    logger,
-    records,
-    messages: (minLevel = 0) => records.filter((record) => record.level >= minLevel).map((record) => record.msg),
-  };
-}
+export { createCapturingLogger, type CapturingLogger, type LogRecord } from '../../helpers/capturing-logger.js';
 
 export interface TestToolport {
   toolport: Toolport;
